@@ -1,0 +1,1 @@
+//! The local certificate authority (to be written).

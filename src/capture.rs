@@ -1,0 +1,1 @@
+//! Pure: request/response parts and bounded bodies → Record (to be written).

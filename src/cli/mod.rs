@@ -1,0 +1,143 @@
+//! Command-line definitions (clap). Doc comments here are the `--help` text;
+//! each subcommand's behaviour lives in its own file.
+
+pub mod analyze;
+pub mod ca;
+pub mod demo;
+pub mod env;
+pub mod explain;
+pub mod export;
+pub mod flows;
+pub mod mock;
+pub mod probe;
+pub mod run;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// oauthscope — see, explain and share what happens in an OAuth login.
+///
+/// An intercepting HTTPS proxy with its own local CA. Point an app at it,
+/// trust the CA, and every authorize redirect, callback and token exchange is
+/// recorded and annotated: which client-authentication flavour was used,
+/// where a redirect_uri differs (to the character), and what an error means.
+#[derive(Debug, Parser)]
+#[command(name = "oauthscope", version, propagate_version = true)]
+#[command(
+    after_help = "Start here:\n  oauthscope run                 # proxy on 127.0.0.1:8080, CA created on first use\n  eval \"$(oauthscope env)\"        # point this shell at it\n  oauthscope flows list          # what was captured"
+)]
+pub struct Cli {
+    /// Data directory (CA and capture store).
+    #[arg(long, global = true, env = "OAUTHSCOPE_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// More log output (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the intercepting proxy and print each OAuth exchange as it happens.
+    Run(run::RunArgs),
+    /// Create, locate or export the local certificate authority.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
+    /// Print shell variables that point programs at the proxy and make them trust its CA.
+    Env(env::EnvArgs),
+    /// Run one command with the proxy and CA-trust variables set.
+    Exec(env::ExecArgs),
+    /// List, show or clear captured exchanges.
+    #[command(subcommand)]
+    Flows(flows::FlowsCommand),
+    /// Analyse a HAR file (browser devtools, mitmproxy, ...) with the same rules as live captures.
+    Analyze(analyze::AnalyzeArgs),
+    /// Export captured exchanges as HAR, JSON or a Markdown bug report; secrets redacted.
+    Export(export::ExportArgs),
+    /// Explain an OAuth error code from the offline catalog.
+    Explain(explain::ExplainArgs),
+    /// Run a local OAuth 2.0 / OpenID Connect provider with switchable real-world quirks.
+    Mock(mock::MockArgs),
+    /// Find which token-exchange flavours a token endpoint accepts.
+    Probe(probe::ProbeArgs),
+    /// Start a mock provider, the proxy and a scripted login in one process and show the result.
+    Demo(demo::DemoArgs),
+}
+
+/// Options shared by commands that print findings.
+#[derive(Debug, Clone, Args)]
+pub struct FailOn {
+    /// Exit with status 1 when an annotation of this severity or worse is present.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailLevel>,
+}
+
+/// Severity threshold for `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+}
+
+/// Global settings every subcommand receives.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    /// Resolved data directory.
+    pub home: crate::home::Home,
+    /// Whether to colour stdout.
+    pub color: bool,
+}
+
+/// What a subcommand asks `main` to exit with.
+pub type ExitCode = std::process::ExitCode;
+
+/// Run the parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            use std::io::IsTerminal;
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
+    };
+    let g = Globals {
+        home: crate::home::Home::resolve(cli.home.as_deref()),
+        color,
+    };
+    match cli.command {
+        Command::Run(a) => run::run(a, &g),
+        Command::Ca(c) => ca::run(c, &g),
+        Command::Env(a) => env::run_env(a, &g),
+        Command::Exec(a) => env::run_exec(a, &g),
+        Command::Flows(c) => flows::run(c, &g),
+        Command::Analyze(a) => analyze::run(a, &g),
+        Command::Export(a) => export::run(a, &g),
+        Command::Explain(a) => explain::run(a, &g),
+        Command::Mock(a) => mock::run(a, &g),
+        Command::Probe(a) => probe::run(a, &g),
+        Command::Demo(a) => demo::run(a, &g),
+    }
+}

@@ -1,0 +1,21 @@
+//! oauthscope: an intercepting HTTPS proxy that records OAuth 2.0 / OpenID
+//! Connect exchanges and explains them.
+//!
+//! Module map (data flows top to bottom):
+//! - [`proxy`]: hudsucker assembly; the only module that knows hudsucker.
+//! - [`ca`]: the local CA and per-host leaf certificates.
+//! - [`capture`]: pure; request/response parts and bounded bodies → [`record::Record`].
+//! - [`store`]: the only module that knows sled.
+//! - [`analyze`]: pure; records in, annotated records out.
+//! - [`catalog`]: the error catalog as data.
+//! - [`cli`]: clap definitions and one file per subcommand.
+
+pub mod analyze;
+pub mod ca;
+pub mod capture;
+pub mod catalog;
+pub mod cli;
+pub mod home;
+pub mod proxy;
+pub mod record;
+pub mod store;

@@ -1,0 +1,1 @@
+//! The intercepting proxy: the only module that knows hudsucker (to be written).
