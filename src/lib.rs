@@ -11,11 +11,14 @@
 //! - [`cli`]: clap definitions and one file per subcommand.
 
 pub mod analyze;
+pub mod api;
 pub mod ca;
 pub mod capture;
 pub mod catalog;
 pub mod cli;
+pub mod har;
 pub mod home;
 pub mod proxy;
 pub mod record;
 pub mod store;
+pub mod view;

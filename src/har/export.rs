@@ -1,0 +1,1 @@
+//! HAR export (to be written).

@@ -1,0 +1,1 @@
+//! HAR import (to be written).
