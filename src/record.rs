@@ -110,7 +110,8 @@ pub struct Body {
     /// True when the body was larger than the capture limit and `text` holds only its start.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
-    /// The size in bytes of the whole body as it passed (decoded), when known.
+    /// The size in bytes of the whole body as it passed (decoded), set when
+    /// `text` does not hold all of it (truncated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// Why the body could not be decoded (e.g. a corrupt gzip stream), if it could not.
@@ -125,13 +126,11 @@ impl Body {
         match std::str::from_utf8(bytes) {
             Ok(s) => Body {
                 text: s.to_owned(),
-                size: Some(bytes.len() as u64),
                 ..Body::default()
             },
             Err(_) => Body {
                 text: base64::engine::general_purpose::STANDARD.encode(bytes),
                 encoding: Some("base64".into()),
-                size: Some(bytes.len() as u64),
                 ..Body::default()
             },
         }
@@ -241,7 +240,7 @@ mod body_serde {
     }
 
     pub fn serialize<S: Serializer>(b: &Body, s: S) -> Result<S::Ok, S::Error> {
-        if b.encoding.is_none() && !b.truncated && b.decode_error.is_none() {
+        if b.encoding.is_none() && !b.truncated && b.decode_error.is_none() && b.size.is_none() {
             b.text.serialize(s)
         } else {
             b.serialize(s)
@@ -251,7 +250,6 @@ mod body_serde {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Body, D::Error> {
         Ok(match Either::deserialize(d)? {
             Either::Text(text) => Body {
-                size: Some(text.len() as u64),
                 text,
                 ..Body::default()
             },

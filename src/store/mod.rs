@@ -1,49 +1,72 @@
-//! The capture store: the only module that knows sled. (Being written.)
+//! The capture store: the only module that knows sled.
 //!
-//! Planned API (stable; callers can code against it):
-//! `Store::open(dir)`, `insert(&Record)`, `flush_async().await`, `get(id)`,
-//! `query(&Query)`, `flow_for(&[Key])`, `clear(&Query)`.
+//! Layout (one sled database under `HOME/store/`):
+//! - tree `records`: big-endian `u64` id key (microseconds, time-ordered) → record JSON;
+//! - tree `by_key`: `tag 0x00 value 0x00 id` → `[]` for every correlation key
+//!   ([`Key`]: `state`, `code`, `refresh_token`) a record carries;
+//! - tree `by_flow`: `flow 0x00 id` → `[]`;
+//! - tree `meta`: `format_version` → [`RECORD_FORMAT_VERSION`] (big-endian `u32`).
+//!
+//! Iterating `records` is time order. Callers flush with [`Store::flush_async`]
+//! after each stored exchange; sled also flushes every 500 ms and on drop.
 
-use crate::analyze::correlate::Key;
-use crate::record::{Kind, Record};
+mod keys;
+
+use crate::analyze::correlate::{self, Key};
+use crate::record::{id_key, Kind, Record, RECORD_FORMAT_VERSION};
+use keys::{flow_index_key, id_from_index_key, index_key, index_prefix};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
+
+/// sled's page cache size: captures are small, so keep memory low (sled's default is 1 GiB).
+const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
 
 /// Errors from the store, with the path or id they concern.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process (usually a running `oauthscope run`) holds the store.
-    #[error("the store at {path} is in use by another oauthscope process")]
+    #[error("the store at {} is in use by another oauthscope process", path.display())]
     Locked {
         /// Store directory.
         path: PathBuf,
     },
     /// sled failed.
-    #[error("store error at {path}: {source}")]
+    #[error("store error at {}: {source}", path.display())]
     Sled {
         /// Store directory.
         path: PathBuf,
         /// The sled error.
         source: sled::Error,
     },
-    /// A stored record could not be decoded.
-    #[error("stored record {id} is unreadable: {source}")]
+    /// The store was written by a newer oauthscope.
+    #[error("the store at {} has record format {found}; this oauthscope reads up to {RECORD_FORMAT_VERSION} (upgrade oauthscope or use another --home)", path.display())]
+    NewerFormat {
+        /// Store directory.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// A record could not be encoded or decoded.
+    #[error("record {id} could not be (de)serialised: {source}")]
     Corrupt {
         /// Record id.
         id: String,
         /// The JSON error.
         source: serde_json::Error,
     },
+    /// The record's id is not a time-ordered id made by [`crate::record::new_id`].
+    #[error("record id {0:?} is not a 16-hex-digit time-ordered id")]
+    BadId(String),
     /// No record has this id.
-    #[error("no exchange with id {0}")]
+    #[error("no exchange with id {0} (see `oauthscope flows list`)")]
     NotFound(String),
     /// The id prefix matches more than one record.
     #[error("id {0} matches {1} exchanges; give more characters")]
     Ambiguous(String, usize),
 }
 
-/// Which records to return.
-#[derive(Debug, Clone, Default)]
+/// Which records to return (all fields optional; all given ones must match).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
     /// Only this flow.
     pub flow: Option<String>,
@@ -55,46 +78,270 @@ pub struct Query {
     pub before: Option<OffsetDateTime>,
 }
 
+impl Query {
+    /// Does the record match every given condition?
+    pub fn matches(&self, r: &Record) -> bool {
+        self.flow
+            .as_ref()
+            .is_none_or(|f| r.flow.as_ref() == Some(f))
+            && self.kind.is_none_or(|k| r.kind == k)
+            && self.since.is_none_or(|t| r.time >= t)
+            && self.before.is_none_or(|t| r.time < t)
+    }
+}
+
 /// An open store.
 pub struct Store {
-    _path: PathBuf,
+    path: PathBuf,
+    db: sled::Db,
+    records: sled::Tree,
+    by_key: sled::Tree,
+    by_flow: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
 }
 
 impl Store {
-    /// Open (creating) the store in `dir`.
+    /// Open (creating) the store in `dir`. Fails with [`StoreError::Locked`]
+    /// when another process has it open.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.to_path_buf();
+        let sled_err = |source: sled::Error| match &source {
+            sled::Error::Io(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock") =>
+            {
+                StoreError::Locked { path: path.clone() }
+            }
+            _ => StoreError::Sled {
+                path: path.clone(),
+                source,
+            },
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .open()
+            .map_err(sled_err)?;
+        let meta = db.open_tree("meta").map_err(sled_err)?;
+        match meta.get("format_version").map_err(sled_err)? {
+            Some(v) if v.len() == 4 => {
+                let found = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
+                if found > RECORD_FORMAT_VERSION {
+                    return Err(StoreError::NewerFormat { path, found });
+                }
+            }
+            _ => {
+                meta.insert("format_version", &RECORD_FORMAT_VERSION.to_be_bytes())
+                    .map_err(sled_err)?;
+            }
+        }
         Ok(Store {
-            _path: dir.to_path_buf(),
+            records: db.open_tree("records").map_err(sled_err)?,
+            by_key: db.open_tree("by_key").map_err(sled_err)?,
+            by_flow: db.open_tree("by_flow").map_err(sled_err)?,
+            db,
+            path,
         })
     }
 
-    /// Store a record and index it.
-    pub fn insert(&self, _rec: &Record) -> Result<(), StoreError> {
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sled(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Store a record (replacing one with the same id) and index it by flow
+    /// and by its correlation keys.
+    pub fn insert(&self, rec: &Record) -> Result<(), StoreError> {
+        let key = id_key(&rec.id).ok_or_else(|| StoreError::BadId(rec.id.clone()))?;
+        let json = serde_json::to_vec(rec).map_err(|source| StoreError::Corrupt {
+            id: rec.id.clone(),
+            source,
+        })?;
+        if self
+            .records
+            .contains_key(key.to_be_bytes())
+            .map_err(|e| self.sled(e))?
+        {
+            self.remove_ids(&[key])?;
+        }
+        self.records
+            .insert(key.to_be_bytes(), json)
+            .map_err(|e| self.sled(e))?;
+        for k in correlate::keys(rec) {
+            self.by_key
+                .insert(index_key(&k, key), &[])
+                .map_err(|e| self.sled(e))?;
+        }
+        if let Some(flow) = &rec.flow {
+            self.by_flow
+                .insert(flow_index_key(flow, key), &[])
+                .map_err(|e| self.sled(e))?;
+        }
         Ok(())
     }
 
-    /// Flush to disk.
+    /// Flush everything written so far to disk.
     pub async fn flush_async(&self) -> Result<(), StoreError> {
-        Ok(())
+        self.db
+            .flush_async()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.sled(e))
     }
 
-    /// One record by id or unique id prefix.
+    /// Flush synchronously (shutdown paths without a runtime).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.sled(e))
+    }
+
+    fn decode(&self, key: u64, bytes: &[u8]) -> Result<Record, StoreError> {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+            id: format!("{key:016x}"),
+            source,
+        })
+    }
+
+    fn get_key(&self, key: u64) -> Result<Option<Record>, StoreError> {
+        match self
+            .records
+            .get(key.to_be_bytes())
+            .map_err(|e| self.sled(e))?
+        {
+            Some(v) => Ok(Some(self.decode(key, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One record by its id, or by a unique prefix or suffix of it.
     pub fn get(&self, id: &str) -> Result<Record, StoreError> {
-        Err(StoreError::NotFound(id.to_string()))
+        let id = id.trim().to_ascii_lowercase();
+        if let Some(key) = id_key(&id) {
+            if let Some(r) = self.get_key(key)? {
+                return Ok(r);
+            }
+        }
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::NotFound(id));
+        }
+        let mut found = Vec::new();
+        for k in self.records.iter().keys() {
+            let k = keys::u64_of(&k.map_err(|e| self.sled(e))?);
+            let hex = format!("{k:016x}");
+            if hex.starts_with(&id) || hex.ends_with(&id) {
+                found.push(k);
+            }
+        }
+        match found.as_slice() {
+            [] => Err(StoreError::NotFound(id)),
+            [k] => self.get_key(*k)?.ok_or(StoreError::NotFound(id)),
+            many => Err(StoreError::Ambiguous(id, many.len())),
+        }
     }
 
     /// Records matching the query, oldest first.
-    pub fn query(&self, _q: &Query) -> Result<Vec<Record>, StoreError> {
-        Ok(Vec::new())
+    pub fn query(&self, q: &Query) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        if let Some(flow) = &q.flow {
+            for k in self.by_flow.scan_prefix(keys::flow_prefix(flow)).keys() {
+                let k = k.map_err(|e| self.sled(e))?;
+                if let Some(r) = self.get_key(id_from_index_key(&k))? {
+                    if q.matches(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let start = q.since.map(keys::time_key).unwrap_or(0);
+        for item in self.records.range(start.to_be_bytes()..) {
+            let (k, v) = item.map_err(|e| self.sled(e))?;
+            let r = self.decode(keys::u64_of(&k), &v)?;
+            if q.matches(&r) {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
-    /// The flow of any stored record sharing one of these keys.
-    pub fn flow_for(&self, _keys: &[Key]) -> Result<Option<String>, StoreError> {
-        Ok(None)
+    /// How many records are stored.
+    pub fn len(&self) -> usize {
+        self.records.len()
     }
 
-    /// Remove the records matching the query; returns how many.
-    pub fn clear(&self, _q: &Query) -> Result<usize, StoreError> {
-        Ok(0)
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Records carrying this correlation key, oldest first.
+    pub fn by_key(&self, key: &Key) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.by_key.scan_prefix(index_prefix(key)).keys() {
+            let k = k.map_err(|e| self.sled(e))?;
+            if let Some(r) = self.get_key(id_from_index_key(&k))? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The flow of the earliest stored record sharing one of these keys.
+    pub fn flow_for(&self, keys: &[Key]) -> Result<Option<String>, StoreError> {
+        let mut best: Option<Record> = None;
+        for k in keys {
+            if let Some(r) = self.by_key(k)?.into_iter().next() {
+                if best.as_ref().is_none_or(|b| r.id < b.id) {
+                    best = Some(r);
+                }
+            }
+        }
+        Ok(best.map(|r| r.flow.unwrap_or(r.id)))
+    }
+
+    fn remove_ids(&self, ids: &[u64]) -> Result<(), StoreError> {
+        for &key in ids {
+            if let Some(old) = self.get_key(key)? {
+                for k in correlate::keys(&old) {
+                    self.by_key
+                        .remove(index_key(&k, key))
+                        .map_err(|e| self.sled(e))?;
+                }
+                if let Some(flow) = &old.flow {
+                    self.by_flow
+                        .remove(flow_index_key(flow, key))
+                        .map_err(|e| self.sled(e))?;
+                }
+            }
+            self.records
+                .remove(key.to_be_bytes())
+                .map_err(|e| self.sled(e))?;
+        }
+        Ok(())
+    }
+
+    /// Remove the records matching the query; returns how many were removed.
+    pub fn clear(&self, q: &Query) -> Result<usize, StoreError> {
+        let ids: Vec<u64> = self
+            .query(q)?
+            .iter()
+            .filter_map(|r| id_key(&r.id))
+            .collect();
+        self.remove_ids(&ids)?;
+        self.db.flush().map_err(|e| self.sled(e))?;
+        Ok(ids.len())
     }
 }
+
+#[cfg(test)]
+mod tests;

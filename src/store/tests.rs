@@ -1,0 +1,162 @@
+//! Store tests against a real sled database in a temporary directory.
+
+use super::*;
+use crate::record::{new_id, Body, HeaderList, Request, Response};
+
+fn rec(kind: Kind, url: &str, body: &str, flow: Option<&str>) -> Record {
+    let now = OffsetDateTime::now_utc();
+    let mut headers = HeaderList::default();
+    headers.push("Content-Type", "application/x-www-form-urlencoded");
+    Record {
+        id: new_id(now),
+        time: now,
+        flow: flow.map(str::to_string),
+        kind,
+        grant_type: None,
+        request: Request {
+            method: "POST".into(),
+            url: url.into(),
+            headers,
+            body: Body::from_bytes(body.as_bytes()),
+        },
+        response: Some(Response {
+            status: 200,
+            headers: HeaderList::default(),
+            body: Body::default(),
+        }),
+        duration_ms: 3,
+        error: None,
+        flavour: None,
+        annotations: vec![],
+    }
+}
+
+#[test]
+fn records_survive_reopen_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = rec(
+        Kind::AuthorizeRequest,
+        "https://idp/authorize?response_type=code&client_id=c&state=s1",
+        "",
+        None,
+    );
+    let b = rec(
+        Kind::TokenRequest,
+        "https://idp/token",
+        "grant_type=authorization_code&code=k1",
+        None,
+    );
+    {
+        let s = Store::open(dir.path()).unwrap();
+        s.insert(&b).unwrap();
+        s.insert(&a).unwrap();
+        s.flush().unwrap();
+    }
+    let s = Store::open(dir.path()).unwrap();
+    let all = s.query(&Query::default()).unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![a.id.clone(), b.id.clone()]
+    );
+    assert_eq!(s.get(&b.id).unwrap(), b);
+    assert_eq!(s.get(&b.id[10..]).unwrap().id, b.id, "suffix lookup");
+}
+
+#[test]
+fn a_second_open_reports_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _s = Store::open(dir.path()).unwrap();
+    // sled locks per process with a file lock; a second handle in the same
+    // process is refused the same way another process would be.
+    match Store::open(dir.path()) {
+        Err(StoreError::Locked { .. }) => {}
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+#[test]
+fn flows_and_keys_are_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let a = rec(
+        Kind::AuthorizeRequest,
+        "https://idp/authorize?response_type=code&client_id=c&state=s1",
+        "",
+        None,
+    );
+    let mut a2 = a.clone();
+    a2.flow = Some(a.id.clone());
+    s.insert(&a2).unwrap();
+    let cb = rec(
+        Kind::Callback,
+        "http://localhost/cb?code=k1&state=s1",
+        "",
+        None,
+    );
+    let flow = s.flow_for(&correlate::keys(&cb)).unwrap();
+    assert_eq!(flow.as_deref(), Some(a.id.as_str()));
+    let mut cb2 = cb.clone();
+    cb2.flow = flow;
+    s.insert(&cb2).unwrap();
+    let other = rec(
+        Kind::AuthorizeRequest,
+        "https://idp/authorize?response_type=code&client_id=c&state=zz",
+        "",
+        Some("x"),
+    );
+    s.insert(&other).unwrap();
+    let in_flow = s
+        .query(&Query {
+            flow: Some(a.id.clone()),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(in_flow.len(), 2);
+    assert_eq!(s.by_key(&Key::Code("k1".into())).unwrap()[0].id, cb.id);
+    assert_eq!(s.flow_for(&[Key::State("nope".into())]).unwrap(), None);
+    let callbacks = s
+        .query(&Query {
+            kind: Some(Kind::Callback),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(callbacks.len(), 1);
+}
+
+#[test]
+fn clear_removes_records_and_their_index_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let a = rec(
+        Kind::TokenRequest,
+        "https://idp/token",
+        "grant_type=authorization_code&code=k9",
+        Some("f1"),
+    );
+    let b = rec(
+        Kind::TokenRequest,
+        "https://idp/token",
+        "grant_type=refresh_token&refresh_token=r1",
+        Some("f2"),
+    );
+    s.insert(&a).unwrap();
+    s.insert(&b).unwrap();
+    let removed = s
+        .clear(&Query {
+            flow: Some("f1".into()),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(s.by_key(&Key::Code("k9".into())).unwrap().is_empty());
+    assert_eq!(s.len(), 1);
+    assert!(matches!(s.get(&a.id), Err(StoreError::NotFound(_))));
+    let removed = s
+        .clear(&Query {
+            before: Some(OffsetDateTime::now_utc() + time::Duration::seconds(1)),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(s.is_empty());
+}
