@@ -1,9 +1,372 @@
-//! The running proxy's loopback JSON API, so `flows`/`export` work while the
-//! proxy holds the store (sled allows one process per store). (Being written.)
+//! The running proxy's loopback JSON API.
 //!
-//! Planned API:
-//! - [`ProxyState`]: `{pid, proxy, api}` written to `HOME/proxy.json` by `run`
-//!   (`ProxyState::write(&home)`, `ProxyState::read(&home)`, `ProxyState::remove(&home)`).
-//! - `serve(store: Arc<Store>, listener: tokio::net::TcpListener)`: async, serves
-//!   `GET /api/records`, `GET /api/records/{id}`, `POST /api/clear`.
-//! - [`crate::access`]: opens the store or, when it is locked, talks to this API.
+//! sled lets one process open a store, so while `oauthscope run` holds it the
+//! other commands (`flows`, `export`) read through this API instead. `run`
+//! serves it on an ephemeral loopback port and writes [`ProxyState`] to
+//! `HOME/proxy.json` (mode 0600, with a random bearer token the API demands).
+//!
+//! Routes (all JSON):
+//! - `GET /api/records?flow=&kind=&since=&before=` → array of raw records;
+//! - `GET /api/records/{id}` → one record (id, or a unique prefix/suffix);
+//! - `POST /api/clear?flow=&before=` → `{"removed": n}`.
+
+use crate::home::Home;
+use crate::record::{Kind, Record};
+use crate::store::{Query, Store, StoreError};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// What a running proxy tells other commands, in `HOME/proxy.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyState {
+    /// Process id of the proxy.
+    pub pid: u32,
+    /// Where the proxy listens (`127.0.0.1:8080`).
+    pub proxy: String,
+    /// Where the API listens (loopback, ephemeral port).
+    pub api: String,
+    /// Bearer token the API requires.
+    pub token: String,
+}
+
+/// Errors reaching or serving the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// proxy.json could not be read or written.
+    #[error("{}: {source}", path.display())]
+    StateFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// proxy.json is not valid.
+    #[error("{} is not valid: {source}", path.display())]
+    BadStateFile {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// The proxy did not answer.
+    #[error("could not reach the running proxy's API at {addr}: {detail} (is `oauthscope run` still running? if it crashed, delete {})", state_file.display())]
+    Unreachable {
+        /// API address.
+        addr: String,
+        /// What failed.
+        detail: String,
+        /// proxy.json path, to delete when stale.
+        state_file: PathBuf,
+    },
+    /// The proxy answered with an error.
+    #[error("the running proxy answered {status}: {message}")]
+    Remote {
+        /// HTTP status.
+        status: u16,
+        /// Its error message.
+        message: String,
+    },
+    /// The proxy's answer was not the expected JSON.
+    #[error("the running proxy sent an unreadable answer: {0}")]
+    BadAnswer(serde_json::Error),
+}
+
+impl ProxyState {
+    /// A new state with a random token.
+    pub fn new(proxy: SocketAddr, api: SocketAddr) -> ProxyState {
+        let token: [u8; 16] = rand::random();
+        ProxyState {
+            pid: std::process::id(),
+            proxy: proxy.to_string(),
+            api: api.to_string(),
+            token: hex::encode(token),
+        }
+    }
+
+    /// Write `HOME/proxy.json` (mode 0600: the token grants access to captured secrets).
+    pub fn write(&self, home: &Home) -> Result<(), ApiError> {
+        let path = home.proxy_state_file();
+        let io = |source| ApiError::StateFile {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(home.root()).map_err(io)?;
+        let json = serde_json::to_vec_pretty(self).expect("ProxyState serialises");
+        let _ = std::fs::remove_file(&path);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        use std::io::Write;
+        opts.open(&path)
+            .and_then(|mut f| f.write_all(&json))
+            .map_err(io)
+    }
+
+    /// Read `HOME/proxy.json`; `Ok(None)` when no proxy announced itself.
+    pub fn read(home: &Home) -> Result<Option<ProxyState>, ApiError> {
+        let path = home.proxy_state_file();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| ApiError::BadStateFile { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(ApiError::StateFile { path, source }),
+        }
+    }
+
+    /// Remove `HOME/proxy.json` if it is ours.
+    pub fn remove(&self, home: &Home) {
+        if let Ok(Some(cur)) = ProxyState::read(home) {
+            if cur.token == self.token {
+                let _ = std::fs::remove_file(home.proxy_state_file());
+            }
+        }
+    }
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("bad time {s:?}: {e}"))
+}
+
+/// Encode a [`Query`] as URL query parameters.
+pub fn query_string(q: &Query) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(f) = &q.flow {
+        s.append_pair("flow", f);
+    }
+    if let Some(k) = q.kind {
+        s.append_pair("kind", k.as_str());
+    }
+    if let Some(t) = q.since.and_then(|t| t.format(&Rfc3339).ok()) {
+        s.append_pair("since", &t);
+    }
+    if let Some(t) = q.before.and_then(|t| t.format(&Rfc3339).ok()) {
+        s.append_pair("before", &t);
+    }
+    s.finish()
+}
+
+/// Decode URL query parameters into a [`Query`].
+pub fn parse_query(qs: &str) -> Result<Query, String> {
+    let mut q = Query::default();
+    for (k, v) in url::form_urlencoded::parse(qs.as_bytes()) {
+        match k.as_ref() {
+            "flow" => q.flow = Some(v.into_owned()),
+            "kind" => q.kind = Some(v.parse::<Kind>()?),
+            "since" => q.since = Some(parse_time(&v)?),
+            "before" => q.before = Some(parse_time(&v)?),
+            other => return Err(format!("unknown query parameter {other:?}")),
+        }
+    }
+    Ok(q)
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid response")
+}
+
+fn error_response(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    json_response(
+        status,
+        serde_json::to_vec(&serde_json::json!({ "error": message })).unwrap_or_default(),
+    )
+}
+
+fn to_json<T: Serialize>(v: &T) -> Response<Full<Bytes>> {
+    match serde_json::to_vec(v) {
+        Ok(b) => json_response(StatusCode::OK, b),
+        Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn route(
+    store: &Store,
+    token: &str,
+    req: &Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let expected = format!("Bearer {token}");
+    if req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
+    {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token (see proxy.json)",
+        );
+    }
+    let query = match parse_query(req.uri().query().unwrap_or("")) {
+        Ok(q) => q,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
+    };
+    let path = req.uri().path();
+    let result: Result<Response<Full<Bytes>>, StoreError> = match (req.method(), path) {
+        (&Method::GET, "/api/records") => store.query(&query).map(|r| to_json(&r)),
+        (&Method::GET, p) if p.starts_with("/api/records/") => {
+            store.get(&p["/api/records/".len()..]).map(|r| to_json(&r))
+        }
+        (&Method::POST, "/api/clear") => store
+            .clear(&query)
+            .map(|n| to_json(&serde_json::json!({ "removed": n }))),
+        _ => return error_response(StatusCode::NOT_FOUND, "no such route"),
+    };
+    result.unwrap_or_else(|e| {
+        let status = match e {
+            StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            StoreError::Ambiguous(..) => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        error_response(status, &e.to_string())
+    })
+}
+
+/// Serve the API on `listener` until the task is dropped or aborted.
+pub async fn serve(store: Arc<Store>, listener: tokio::net::TcpListener, token: String) {
+    let token = Arc::new(token);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("api accept failed: {e}");
+                continue;
+            }
+        };
+        if !peer.ip().is_loopback() {
+            continue;
+        }
+        let store = store.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let resp = route(&store, &token, &req);
+                async move { Ok::<_, std::convert::Infallible>(resp) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await
+            {
+                tracing::debug!("api connection ended: {e}");
+            }
+        });
+    }
+}
+
+/// A client for a running proxy's API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    state: ProxyState,
+    state_file: PathBuf,
+}
+
+impl Client {
+    /// A client for the proxy described by `state` (read from `home`).
+    pub fn new(state: ProxyState, home: &Home) -> Client {
+        Client {
+            state,
+            state_file: home.proxy_state_file(),
+        }
+    }
+
+    /// The proxy this client talks to.
+    pub fn state(&self) -> &ProxyState {
+        &self.state
+    }
+
+    async fn call_async(
+        &self,
+        method: Method,
+        path_and_query: String,
+    ) -> Result<Vec<u8>, ApiError> {
+        let unreachable = |detail: String| ApiError::Unreachable {
+            addr: self.state.api.clone(),
+            detail,
+            state_file: self.state_file.clone(),
+        };
+        let stream = tokio::net::TcpStream::connect(&self.state.api)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header("host", &self.state.api)
+            .header("authorization", format!("Bearer {}", self.state.token))
+            .body(Full::new(Bytes::new()))
+            .expect("valid request");
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?
+            .to_bytes()
+            .to_vec();
+        if !status.is_success() {
+            let message = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            return Err(ApiError::Remote {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        Ok(body)
+    }
+
+    fn call(&self, method: Method, path_and_query: String) -> Result<Vec<u8>, ApiError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ApiError::Unreachable {
+                addr: self.state.api.clone(),
+                detail: format!("could not start a runtime: {e}"),
+                state_file: self.state_file.clone(),
+            })?;
+        rt.block_on(self.call_async(method, path_and_query))
+    }
+
+    /// Records matching the query.
+    pub fn query(&self, q: &Query) -> Result<Vec<Record>, ApiError> {
+        let body = self.call(Method::GET, format!("/api/records?{}", query_string(q)))?;
+        serde_json::from_slice(&body).map_err(ApiError::BadAnswer)
+    }
+
+    /// One record by id (or unique prefix/suffix).
+    pub fn get(&self, id: &str) -> Result<Record, ApiError> {
+        let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+        let body = self.call(Method::GET, format!("/api/records/{id}"))?;
+        serde_json::from_slice(&body).map_err(ApiError::BadAnswer)
+    }
+
+    /// Remove matching records; returns how many.
+    pub fn clear(&self, q: &Query) -> Result<usize, ApiError> {
+        let body = self.call(Method::POST, format!("/api/clear?{}", query_string(q)))?;
+        let v: serde_json::Value = serde_json::from_slice(&body).map_err(ApiError::BadAnswer)?;
+        Ok(v["removed"].as_u64().unwrap_or(0) as usize)
+    }
+}

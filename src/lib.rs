@@ -10,6 +10,7 @@
 //! - [`catalog`]: the error catalog as data.
 //! - [`cli`]: clap definitions and one file per subcommand.
 
+pub mod access;
 pub mod analyze;
 pub mod api;
 pub mod ca;
