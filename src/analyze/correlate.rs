@@ -43,9 +43,7 @@ pub fn keys(rec: &Record) -> Vec<Key> {
     for (k, v) in &p {
         match k.as_str() {
             "state" if !v.is_empty() => out.push(Key::State(v.clone())),
-            "code" if !v.is_empty() && rec.kind != Kind::AuthorizeRequest => {
-                out.push(Key::Code(v.clone()))
-            }
+            "code" if !v.is_empty() => out.push(Key::Code(v.clone())),
             "refresh_token" if !v.is_empty() => out.push(Key::RefreshToken(v.clone())),
             _ => {}
         }

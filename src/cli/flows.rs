@@ -1,7 +1,12 @@
 //! `oauthscope flows list|show|clear`.
 
-use super::{ExitCode, FailOn, Globals};
+use super::{fail_on_exit, parse_when, ExitCode, FailOn, Globals};
+use crate::access::Records;
+use crate::analyze::{analyze, AnalyzeOptions};
 use crate::record::Kind;
+use crate::store::Query;
+use crate::view;
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 /// `oauthscope flows ...`
@@ -41,7 +46,7 @@ pub struct ListArgs {
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "Example:\n  oauthscope flows show 18a3f2c4d5e6f708 --json")]
 pub struct ShowArgs {
-    /// The exchange id (or a unique prefix of it).
+    /// The exchange id (or a unique prefix or suffix of it).
     pub id: String,
     /// Print the record as one JSON object.
     #[arg(long)]
@@ -54,7 +59,7 @@ pub struct ShowArgs {
 /// Arguments of `flows clear`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope flows clear\n  oauthscope flows clear --before 2026-11-01T00:00:00Z\n  oauthscope flows clear --flow 18a3f2c4d5e6f708"
+    after_help = "Examples:\n  oauthscope flows clear\n  oauthscope flows clear --before 2026-11-01T00:00:00Z\n  oauthscope flows clear --before 7d\n  oauthscope flows clear --flow 18a3f2c4d5e6f708"
 )]
 pub struct ClearArgs {
     /// Only exchanges captured before this time (RFC 3339, or a duration ago like 2h, 7d).
@@ -65,7 +70,68 @@ pub struct ClearArgs {
     pub flow: Option<String>,
 }
 
+/// Load every record and analyse them together (flows span records), so
+/// annotations are computed now, with the current rules.
+fn analysed(g: &Globals, registered: &[String]) -> anyhow::Result<Vec<crate::record::Record>> {
+    let records = Records::open(&g.home)
+        .with_context(|| format!("opening the capture store in {}", g.home.root().display()))?;
+    let raw = records.query(&Query::default())?;
+    let opts = AnalyzeOptions {
+        registered_redirects: registered.to_vec(),
+    };
+    Ok(analyze(&raw, &opts))
+}
+
 /// Run a `flows` subcommand.
-pub fn run(_cmd: FlowsCommand, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope flows` is not implemented yet")
+pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
+    match cmd {
+        FlowsCommand::List(a) => {
+            let mut recs = analysed(g, &a.registered_redirect)?;
+            recs.retain(|r| {
+                a.flow.as_ref().is_none_or(|f| {
+                    r.flow.as_ref() == Some(f)
+                        || r.flow.as_deref().is_some_and(|rf| rf.ends_with(f.as_str()))
+                }) && a.kind.is_none_or(|k| r.kind == k)
+            });
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&recs)?);
+            } else {
+                print!("{}", view::list(&recs, g.color));
+            }
+            Ok(fail_on_exit(&recs, &a.fail_on))
+        }
+        FlowsCommand::Show(a) => {
+            let records = Records::open(&g.home).with_context(|| {
+                format!("opening the capture store in {}", g.home.root().display())
+            })?;
+            let wanted = records.get(&a.id)?;
+            let raw = records.query(&Query::default())?;
+            let opts = AnalyzeOptions {
+                registered_redirects: a.registered_redirect.clone(),
+            };
+            let rec = analyze(&raw, &opts)
+                .into_iter()
+                .find(|r| r.id == wanted.id)
+                .unwrap_or(wanted);
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rec)?);
+            } else {
+                print!("{}", view::show(&rec, g.color));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::Clear(a) => {
+            let before = a.before.as_deref().map(parse_when).transpose()?;
+            let records = Records::open(&g.home).with_context(|| {
+                format!("opening the capture store in {}", g.home.root().display())
+            })?;
+            let n = records.clear(&Query {
+                flow: a.flow.clone(),
+                before,
+                ..Query::default()
+            })?;
+            eprintln!("removed {n} exchange{}", if n == 1 { "" } else { "s" });
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -141,3 +141,58 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a, &g),
     }
 }
+
+/// Parse a point in time given on the command line: RFC 3339
+/// (`2026-11-01T00:00:00Z`) or a duration ago (`30s`, `15m`, `2h`, `7d`).
+pub fn parse_when(s: &str) -> anyhow::Result<time::OffsetDateTime> {
+    use anyhow::Context as _;
+    let s = s.trim();
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Ok(t);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().with_context(|| {
+        format!("{s:?} is not a time: use RFC 3339 (2026-11-01T00:00:00Z) or a duration ago (30m, 2h, 7d)")
+    })?;
+    let d = match unit {
+        "s" => time::Duration::seconds(n),
+        "m" => time::Duration::minutes(n),
+        "h" => time::Duration::hours(n),
+        "d" => time::Duration::days(n),
+        "w" => time::Duration::weeks(n),
+        _ => anyhow::bail!("{s:?}: unknown unit {unit:?} (use s, m, h, d or w)"),
+    };
+    Ok(time::OffsetDateTime::now_utc() - d)
+}
+
+/// Exit status for `--fail-on`: 1 when an annotation of that severity or worse
+/// is present, 0 otherwise.
+pub fn fail_on_exit(records: &[crate::record::Record], fail_on: &FailOn) -> ExitCode {
+    use crate::record::Severity;
+    let threshold = match fail_on.fail_on {
+        None => return ExitCode::SUCCESS,
+        Some(FailLevel::Error) => Severity::Error,
+        Some(FailLevel::Warning) => Severity::Warning,
+    };
+    match crate::analyze::worst_severity(records) {
+        Some(s) if s >= threshold => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_as_rfc3339_or_durations_ago() {
+        let t = parse_when("2026-11-01T00:00:00Z").unwrap();
+        assert_eq!(t.year(), 2026);
+        let ago = parse_when("2h").unwrap();
+        let diff = time::OffsetDateTime::now_utc() - ago;
+        assert!(diff >= time::Duration::hours(2) && diff < time::Duration::hours(3));
+        assert!(parse_when("yesterday").is_err());
+        assert!(parse_when("3y").is_err());
+    }
+}
