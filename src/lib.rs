@@ -21,5 +21,6 @@ pub mod har;
 pub mod home;
 pub mod proxy;
 pub mod record;
+pub mod redact;
 pub mod store;
 pub mod view;
