@@ -22,5 +22,6 @@ pub mod home;
 pub mod proxy;
 pub mod record;
 pub mod redact;
+pub mod report;
 pub mod store;
 pub mod view;

@@ -1,6 +1,14 @@
 //! `oauthscope export`.
 
-use super::{ExitCode, Globals};
+use super::{parse_when, ExitCode, Globals};
+use crate::access::Records;
+use crate::analyze::{analyze, AnalyzeOptions};
+use crate::har::export::{self as har_export, HarOptions};
+use crate::record::Record;
+use crate::redact::Redactor;
+use crate::report::{self, ReportOptions};
+use crate::store::Query;
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -44,7 +52,135 @@ pub struct ExportArgs {
     pub registered_redirect: Vec<String>,
 }
 
+/// Render analysed records in a format, redacting them first when a
+/// redactor is given. The records must come straight from
+/// [`crate::analyze::analyze`] over the raw capture, so annotations were
+/// computed from the real values before the secrets were masked.
+pub fn render(records: &[Record], format: Format, redactor: Option<&mut Redactor>) -> String {
+    let redacted = redactor.is_some();
+    let records = match redactor {
+        Some(r) => r.redact_records(records),
+        None => records.to_vec(),
+    };
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&records).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Format::Har => {
+            let mut s = har_export::to_har_string(&records, &HarOptions { redacted });
+            s.push('\n');
+            s
+        }
+        Format::Md => report::markdown(&records, &ReportOptions { redacted }),
+    }
+}
+
+/// Keep the records the filters select. `--flow` matches a flow id (or a
+/// unique suffix of one, as `flows list` does) or the id of any record in it.
+pub fn select(
+    analysed: Vec<Record>,
+    flow: Option<&str>,
+    since: Option<time::OffsetDateTime>,
+) -> anyhow::Result<Vec<Record>> {
+    let flow_id = match flow {
+        None => None,
+        Some(f) => {
+            let mut ids: Vec<String> = analysed
+                .iter()
+                .filter(|r| {
+                    r.flow.as_deref() == Some(f)
+                        || r.id == f
+                        || r.flow.as_deref().is_some_and(|x| x.ends_with(f))
+                        || r.id.ends_with(f)
+                })
+                .map(|r| r.flow.clone().unwrap_or_else(|| r.id.clone()))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            match ids.len() {
+                0 => anyhow::bail!("no flow or exchange matches {f:?}; `oauthscope flows list` shows the ids"),
+                1 => Some(ids.remove(0)),
+                _ => anyhow::bail!("{f:?} matches several flows ({}); give more of the id", ids.join(", ")),
+            }
+        }
+    };
+    Ok(analysed
+        .into_iter()
+        .filter(|r| {
+            flow_id
+                .as_ref()
+                .is_none_or(|f| r.flow.as_ref() == Some(f) || (r.flow.is_none() && r.id == *f))
+                && since.is_none_or(|t| r.time >= t)
+        })
+        .collect())
+}
+
 /// Export captured exchanges.
-pub fn run(_args: ExportArgs, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope export` is not implemented yet")
+pub fn run(args: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    let since = args.since.as_deref().map(parse_when).transpose()?;
+    let records = Records::open(&g.home)
+        .with_context(|| format!("opening the capture store in {}", g.home.root().display()))?;
+    let raw = records.query(&Query::default())?;
+    // Analyse everything (flows span records), raw, before any redaction.
+    let analysed = analyze(
+        &raw,
+        &AnalyzeOptions {
+            registered_redirects: args.registered_redirect.clone(),
+        },
+    );
+    let selected = select(analysed, args.flow.as_deref(), since)?;
+    if selected.is_empty() {
+        anyhow::bail!(
+            "nothing to export: {}",
+            if raw.is_empty() {
+                "no exchanges are captured yet (start `oauthscope run` and send an app through it)"
+            } else {
+                "no exchange matches the filters"
+            }
+        );
+    }
+    let mut redactor = Redactor::new();
+    let out = if args.no_redact {
+        eprintln!(
+            "warning: --no-redact: the export holds live secrets (tokens, codes, client secrets, cookies); do not share it"
+        );
+        render(&selected, args.format, None)
+    } else {
+        render(&selected, args.format, Some(&mut redactor))
+    };
+    match &args.output {
+        Some(path) => {
+            write_file(path, out.as_bytes(), args.no_redact)
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "wrote {} exchange{} to {}{}",
+                selected.len(),
+                if selected.len() == 1 { "" } else { "s" },
+                path.display(),
+                if args.no_redact { " (NOT redacted)" } else { "" }
+            );
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(out.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write the export; an unredacted one is readable by the owner only.
+fn write_file(path: &std::path::Path, data: &[u8], secret: bool) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    use std::io::Write as _;
+    opts.open(path)?.write_all(data)
 }
