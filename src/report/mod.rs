@@ -96,7 +96,7 @@ fn preamble(out: &mut String, records: &[Record], opts: &ReportOptions) {
     };
     let _ = writeln!(
         out,
-        "> Captured with [oauthscope](https://github.com/) {} · {} · {} exchange{} · hosts: {}",
+        "> Captured with oauthscope {} · {} · {} exchange{} · hosts: {}",
         env!("CARGO_PKG_VERSION"),
         when,
         records.len(),
@@ -497,6 +497,15 @@ fn exchange_section(out: &mut String, n: usize, r: &Record) {
     }
     out.push_str(&fenced(&req, "http"));
     out.push('\n');
+    for (k, v) in &r.request.headers.0 {
+        if let Some(d) = k
+            .eq_ignore_ascii_case("authorization")
+            .then(|| basic_decoded(v))
+            .flatten()
+        {
+            let _ = writeln!(out, "`Authorization: Basic` decodes to {d}.\n");
+        }
+    }
     match &r.response {
         Some(resp) => {
             let reason = http::StatusCode::from_u16(resp.status)
@@ -522,6 +531,28 @@ fn exchange_section(out: &mut String, n: usize, r: &Record) {
         }
     }
     out.push_str("\n</details>\n\n");
+}
+
+/// What `Basic` credentials decode to (and, when URL-encoded, what that decodes to).
+fn basic_decoded(v: &str) -> Option<String> {
+    use base64::Engine as _;
+    let (scheme, cred) = v.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(cred.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let url_decoded: String = url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    Some(if url_decoded != text {
+        format!("`{text}` (URL-decoded: `{url_decoded}`)")
+    } else {
+        format!("`{text}`")
+    })
 }
 
 fn html_escape(s: &str) -> String {
