@@ -72,9 +72,8 @@ fn main() {
     let client_secret = "Zx+4/q=Lm%9 secret";
     let code = "SplxlOBeZQQYbYS6WxSbIA+/=";
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-        <sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()),
-    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
     let registered = "https://app.example/callback/";
     let sent_at_token = "https://app.example/callback";
 
@@ -85,8 +84,11 @@ fn main() {
     let callback = format!("{registered}?code={}&state=af0ifjsldkj", enc(code));
     let basic = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", enc(client_id), enc(client_secret)))
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(client_id),
+            enc(client_secret)
+        ))
     );
     let token_body = format!(
         "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={verifier}",

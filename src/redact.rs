@@ -54,6 +54,9 @@ pub const SECRET_FIELDS: &[&str] = &[
 /// unrelated text such as port numbers).
 const MIN_SWEEP_LEN: usize = 5;
 
+/// Cookie values shorter than this are masked in cookie headers only.
+const WEAK_LEN: usize = 12;
+
 /// The opening of every fingerprint.
 pub const FINGERPRINT_PREFIX: &str = "«redacted:";
 
@@ -67,9 +70,11 @@ pub fn is_secret_field(name: &str) -> bool {
 /// `Authorization`, `Cookie` and `Set-Cookie`, which are handled by parts)?
 fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["token", "secret", "api-key", "apikey", "password", "session"]
-        .iter()
-        .any(|w| n.contains(w))
+    [
+        "token", "secret", "api-key", "apikey", "password", "session",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 /// Masks secrets with salted fingerprints. One per export.
@@ -80,6 +85,9 @@ pub struct Redactor {
     secrets: HashMap<String, String>,
     /// fingerprint hex → the value it stands for (to widen on a collision).
     taken: HashMap<String, String>,
+    /// Values masked where found but too weak to sweep for elsewhere (short
+    /// cookie values such as `dark` or `en-US` would mangle unrelated text).
+    weak: std::collections::HashSet<String>,
 }
 
 impl Default for Redactor {
@@ -100,6 +108,7 @@ impl Redactor {
             salt,
             secrets: HashMap::new(),
             taken: HashMap::new(),
+            weak: Default::default(),
         }
     }
 
@@ -138,6 +147,11 @@ impl Redactor {
     /// fingerprint. Empty values stay empty (nothing to hide, and "the secret
     /// was empty" is worth seeing).
     pub fn mask(&mut self, value: &str) -> String {
+        self.weak.remove(value);
+        self.mask_inner(value)
+    }
+
+    fn mask_inner(&mut self, value: &str) -> String {
         if value.is_empty() || value.starts_with(FINGERPRINT_PREFIX) {
             return value.to_string();
         }
@@ -148,15 +162,14 @@ impl Redactor {
             Some((h, c, _sig)) => format!("{h}.{c}.{}", self.fingerprint(value)),
             None => self.fingerprint(value),
         };
-        self.secrets
-            .insert(value.to_string(), replacement.clone());
+        self.secrets.insert(value.to_string(), replacement.clone());
         replacement
     }
 
     /// Redact records (analysed first) and their annotations.
     pub fn redact_records(&mut self, records: &[Record]) -> Vec<Record> {
         let mut out: Vec<Record> = records.iter().map(|r| self.structural(r)).collect();
-        let sweep = Sweep::new(&self.secrets);
+        let sweep = Sweep::new(&self.sweepable());
         for r in &mut out {
             sweep.record(r);
         }
@@ -166,7 +179,16 @@ impl Redactor {
     /// Redact free text that is not a record (e.g. a note), with what the
     /// redactor has learnt so far.
     pub fn redact_text(&self, s: &str) -> String {
-        Sweep::new(&self.secrets).text(s)
+        Sweep::new(&self.sweepable()).text(s)
+    }
+
+    /// The remembered secrets worth searching for everywhere.
+    fn sweepable(&self) -> HashMap<String, String> {
+        self.secrets
+            .iter()
+            .filter(|(k, _)| !self.weak.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     fn structural(&mut self, r: &Record) -> Record {
@@ -369,6 +391,14 @@ impl Redactor {
         }
     }
 
+    /// Mask a cookie value; short ones are not swept for elsewhere.
+    fn mask_cookie(&mut self, v: &str) -> String {
+        if v.chars().count() < WEAK_LEN && !self.secrets.contains_key(v) {
+            self.weak.insert(v.to_string());
+        }
+        self.mask_inner(v)
+    }
+
     /// `a=1; b=2` → every value masked, names kept.
     fn cookie(&mut self, value: &str) -> String {
         value
@@ -376,7 +406,7 @@ impl Redactor {
             .map(|c| {
                 let lead = &c[..c.len() - c.trim_start().len()];
                 match c.trim_start().split_once('=') {
-                    Some((n, v)) => format!("{lead}{n}={}", self.mask(v.trim())),
+                    Some((n, v)) => format!("{lead}{n}={}", self.mask_cookie(v.trim())),
                     None => c.to_string(),
                 }
             })
@@ -391,7 +421,7 @@ impl Redactor {
             None => (value, None),
         };
         let first = match first.split_once('=') {
-            Some((n, v)) => format!("{n}={}", self.mask(v.trim())),
+            Some((n, v)) => format!("{n}={}", self.mask_cookie(v.trim())),
             None => first.to_string(),
         };
         match rest {
@@ -412,7 +442,8 @@ impl Redactor {
             .unwrap_or("")
             .to_ascii_lowercase();
         let trimmed = text.trim();
-        let looks_json = ct.contains("json") || trimmed.starts_with('{') || trimmed.starts_with('[');
+        let looks_json =
+            ct.contains("json") || trimmed.starts_with('{') || trimmed.starts_with('[');
         if looks_json {
             if let Ok(mut v) = serde_json::from_str::<Value>(trimmed) {
                 let before = v.clone();
@@ -865,7 +896,10 @@ mod tests {
         let mut r = Redactor::with_salt([0; 16]);
         let u = "https://u:p%40ss@app.example/cb/?code=a%2Bb%2F%3D+c&state=x%20y&redirect_uri=http%3A%2F%2Flocalhost%2F#access_token=tok+en&token_type=bearer";
         let out = r.url(u);
-        assert!(out.contains("state=x%20y&redirect_uri=http%3A%2F%2Flocalhost%2F"), "{out}");
+        assert!(
+            out.contains("state=x%20y&redirect_uri=http%3A%2F%2Flocalhost%2F"),
+            "{out}"
+        );
         assert!(out.contains("token_type=bearer"));
         assert!(!out.contains("a%2Bb"));
         assert!(!out.contains("tok+en"));
@@ -883,7 +917,10 @@ mod tests {
         let dec = String::from_utf8(b64.decode(&enc[6..]).unwrap()).unwrap();
         let (id, sec) = dec.split_once(':').unwrap();
         assert_eq!(id, "my%20app");
-        assert!(has_percent_escape(sec) && decode_form(sec).starts_with("«redacted:"), "{dec}");
+        assert!(
+            has_percent_escape(sec) && decode_form(sec).starts_with("«redacted:"),
+            "{dec}"
+        );
         // Raw secret with characters URL-encoding changes (flavour 5)
         let raw = r.authorization(&format!("Basic {}", b64.encode("app:s+c/r")));
         let dec = String::from_utf8(b64.decode(&raw[6..]).unwrap()).unwrap();
@@ -908,7 +945,10 @@ mod tests {
         let t = jwt(r#"{"sub":"alice","aud":"app"}"#);
         let out = r.authorization(&format!("Bearer {t}"));
         let (h, c, sig) = jwt_parts(&t).unwrap();
-        assert!(out.starts_with(&format!("Bearer {h}.{c}.«redacted:")), "{out}");
+        assert!(
+            out.starts_with(&format!("Bearer {h}.{c}.«redacted:")),
+            "{out}"
+        );
         assert!(!out.contains(sig));
     }
 
@@ -921,7 +961,11 @@ mod tests {
             br#"{"data":{"tokens":[{"access_token":"AT+1/2=="}],"refresh_token":"RT 9"},"expires_in":3600}"#,
         );
         r.body(&h, &mut body);
-        assert!(!body.text.contains("AT+1/2==") && !body.text.contains("RT 9"), "{}", body.text);
+        assert!(
+            !body.text.contains("AT+1/2==") && !body.text.contains("RT 9"),
+            "{}",
+            body.text
+        );
         assert!(body.text.contains("3600"));
 
         let mut trunc = Body::from_bytes(br#"{"token_type":"Bearer","access_token":"AT_trunc\"x"#);
@@ -932,13 +976,17 @@ mod tests {
         hf.push("Content-Type", "application/x-www-form-urlencoded");
         let mut form = Body::from_bytes(b"grant_type=password&username=bob&password=p%40ss+w");
         r.body(&hf, &mut form);
-        assert!(form.text.starts_with("grant_type=password&username=bob&password=«redacted:"));
+        assert!(form
+            .text
+            .starts_with("grant_type=password&username=bob&password=«redacted:"));
 
         let mut hh = HeaderList::default();
         hh.push("Cookie", "sid=abc123xyz; theme=dark");
         hh.push("Set-Cookie", "sid=newsecret99; Path=/; HttpOnly");
         r.headers(&mut hh);
-        assert!(hh.0[0].1.starts_with("sid=«redacted:") && hh.0[0].1.contains("; theme=«redacted:"));
+        assert!(
+            hh.0[0].1.starts_with("sid=«redacted:") && hh.0[0].1.contains("; theme=«redacted:")
+        );
         assert!(hh.0[1].1.ends_with("; Path=/; HttpOnly") && !hh.0[1].1.contains("newsecret99"));
 
         let mut hth = HeaderList::default();
@@ -961,5 +1009,95 @@ mod tests {
         let out = sw.text(&s);
         assert_eq!(out.matches(&fp).count(), 2, "{out}");
         assert!(out.ends_with("«redacted:signature»"), "{out}");
+    }
+
+    fn record_with(req_headers: &[(&str, &str)], req_body: Body, resp_body: Body) -> Record {
+        let h = |v: &[(&str, &str)]| {
+            HeaderList(
+                v.iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            )
+        };
+        Record {
+            id: "0000000000000001".into(),
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            flow: None,
+            kind: crate::record::Kind::TokenRequest,
+            grant_type: None,
+            request: crate::record::Request {
+                method: "POST".into(),
+                url: "https://idp.example/token".into(),
+                headers: h(req_headers),
+                body: req_body,
+            },
+            response: Some(crate::record::Response {
+                status: 200,
+                headers: HeaderList::default(),
+                body: resp_body,
+            }),
+            duration_ms: 1,
+            error: Some("upstream said refresh+tok/en=1 was bad".into()),
+            flavour: None,
+            annotations: vec![],
+        }
+    }
+
+    #[test]
+    fn short_cookie_values_are_masked_in_place_but_not_swept() {
+        let rec = record_with(
+            &[
+                ("Cookie", "lang=en-US; sid=abcdefghijklmnop"),
+                ("Accept-Language", "en-US"),
+            ],
+            Body::default(),
+            Body::from_bytes(b"session abcdefghijklmnop"),
+        );
+        let out = Redactor::new().redact_records(&[rec]);
+        let h = &out[0].request.headers;
+        assert!(h.0[0].1.starts_with("lang=«redacted:"));
+        assert_eq!(h.get("accept-language"), Some("en-US"));
+        assert!(!out[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .text
+            .contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn binary_bodies_errors_and_malformed_input_do_not_leak_or_panic() {
+        let mut bin = vec![0xffu8, 0xfe, 0x00];
+        bin.extend_from_slice(b"refresh+tok/en=1");
+        bin.push(0x80);
+        let rec = record_with(
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Body::from_bytes(
+                b"grant_type=refresh_token&refresh_token=refresh%2Btok%2Fen%3D1&%zz=%&=&&",
+            ),
+            Body::from_bytes(&bin),
+        );
+        let out = Redactor::new().redact_records(&[rec]);
+        let resp = out[0].response.as_ref().unwrap();
+        assert_eq!(resp.body.encoding.as_deref(), Some("base64"));
+        let bytes = resp.body.bytes();
+        assert!(!bytes.windows(16).any(|w| w == b"refresh+tok/en=1"));
+        assert!(bytes.starts_with(&[0xff, 0xfe, 0x00]));
+        assert!(!out[0].error.as_ref().unwrap().contains("refresh+tok/en=1"));
+        assert!(out[0].request.body.text.ends_with("&%zz=%&=&&"));
+        // Huge and hostile inputs.
+        let mut r = Redactor::new();
+        let big = "a=".to_string() + &"%".repeat(200_000);
+        assert_eq!(r.form(&big), big);
+        let _ = r.authorization("Basic");
+        let _ = r.authorization("Basic   ");
+        let _ = r.url("https://@/?#");
+        let _ = r.url("::::?code");
+        let mut h = HeaderList::default();
+        h.push("Content-Type", "text/html");
+        let mut b = Body::from_bytes(b"<input name=\"code\" value=\"unterminated");
+        r.body(&h, &mut b);
+        let _ = strip_jwt_signatures("eyJ.eyJ.x eyJhbGciOi.eyJ eyJ");
     }
 }

@@ -36,7 +36,9 @@ fn form_enc(s: &str) -> String {
 
 fn jwt(claims: Value) -> String {
     let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let sig: Vec<u8> = (0u8..64).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
+    let sig: Vec<u8> = (0u8..64)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
     format!(
         "{}.{}.{}",
         b.encode(r#"{"alg":"RS256","kid":"key-1","typ":"JWT"}"#),
@@ -46,14 +48,20 @@ fn jwt(claims: Value) -> String {
 }
 
 fn id_token() -> String {
-    jwt(json!({"iss":"https://idp.example","sub":"alice","aud":CLIENT_ID,"nonce":"n-1","exp":4102444800u64,"iat":1700000000}))
+    jwt(
+        json!({"iss":"https://idp.example","sub":"alice","aud":CLIENT_ID,"nonce":"n-1","exp":4102444800u64,"iat":1700000000}),
+    )
 }
 
 fn basic_header() -> String {
     let b = base64::engine::general_purpose::STANDARD;
     format!(
         "Basic {}",
-        b.encode(format!("{}:{}", form_enc(CLIENT_ID), form_enc(CLIENT_SECRET)))
+        b.encode(format!(
+            "{}:{}",
+            form_enc(CLIENT_ID),
+            form_enc(CLIENT_SECRET)
+        ))
     )
 }
 
@@ -130,7 +138,13 @@ fn rec(
     resp_headers: &[(&str, &str)],
     resp_body: &str,
 ) -> Record {
-    let h = |v: &[(&str, &str)]| HeaderList(v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect());
+    let h = |v: &[(&str, &str)]| {
+        HeaderList(
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
+    };
     let grant_type = (kind == Kind::TokenRequest)
         .then(|| {
             url::form_urlencoded::parse(body.as_bytes())
@@ -202,18 +216,75 @@ fn flow() -> Vec<Record> {
     let tokens2 = json!({"access_token": ACCESS_TOKEN_2, "refresh_token": REFRESH_TOKEN_2, "token_type":"Bearer","expires_in":3600}).to_string();
     let bearer = format!("Bearer {ACCESS_TOKEN_2}");
     vec![
-        rec(at.next(0), Kind::AuthorizeRequest, "GET", &authorize, &[("Cookie", &format!("idp_session={IDP_COOKIE}"))], "", 302,
-            &[("Location", &callback), ("Set-Cookie", &idp_set_cookie)], ""),
-        rec(at.next(1800), Kind::Callback, "GET", &callback, &[("Cookie", &app_cookie)], "", 302,
-            &[("Location", "/home")], ""),
-        rec(at.next(120), Kind::TokenRequest, "POST", "https://idp.example/token", &[("Authorization", &basic), ("Content-Type", form)], &tok1, 400,
-            &[("Content-Type", "application/json")], r#"{"error":"invalid_grant","error_description":"redirect_uri does not match"}"#),
-        rec(at.next(4000), Kind::TokenRequest, "POST", "https://idp.example/token", &[("Authorization", &basic), ("Content-Type", form)], &tok2, 200,
-            &[("Content-Type", "application/json"), ("Set-Cookie", &format!("idp_session={IDP_COOKIE}; Path=/"))], &tokens),
-        rec(at.next(60_000), Kind::TokenRequest, "POST", "https://idp.example/token", &[("Content-Type", form)], &refresh, 200,
-            &[("Content-Type", "application/json")], &tokens2),
-        rec(at.next(500), Kind::Userinfo, "GET", "https://idp.example/userinfo", &[("Authorization", &bearer)], "", 200,
-            &[("Content-Type", "application/json")], r#"{"sub":"alice","name":"Alice"}"#),
+        rec(
+            at.next(0),
+            Kind::AuthorizeRequest,
+            "GET",
+            &authorize,
+            &[("Cookie", &format!("idp_session={IDP_COOKIE}"))],
+            "",
+            302,
+            &[("Location", &callback), ("Set-Cookie", &idp_set_cookie)],
+            "",
+        ),
+        rec(
+            at.next(1800),
+            Kind::Callback,
+            "GET",
+            &callback,
+            &[("Cookie", &app_cookie)],
+            "",
+            302,
+            &[("Location", "/home")],
+            "",
+        ),
+        rec(
+            at.next(120),
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+            &[("Authorization", &basic), ("Content-Type", form)],
+            &tok1,
+            400,
+            &[("Content-Type", "application/json")],
+            r#"{"error":"invalid_grant","error_description":"redirect_uri does not match"}"#,
+        ),
+        rec(
+            at.next(4000),
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+            &[("Authorization", &basic), ("Content-Type", form)],
+            &tok2,
+            200,
+            &[
+                ("Content-Type", "application/json"),
+                ("Set-Cookie", &format!("idp_session={IDP_COOKIE}; Path=/")),
+            ],
+            &tokens,
+        ),
+        rec(
+            at.next(60_000),
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+            &[("Content-Type", form)],
+            &refresh,
+            200,
+            &[("Content-Type", "application/json")],
+            &tokens2,
+        ),
+        rec(
+            at.next(500),
+            Kind::Userinfo,
+            "GET",
+            "https://idp.example/userinfo",
+            &[("Authorization", &bearer)],
+            "",
+            200,
+            &[("Content-Type", "application/json")],
+            r#"{"sub":"alice","name":"Alice"}"#,
+        ),
     ]
 }
 
@@ -252,7 +323,11 @@ fn no_secret_survives_in_any_format_and_no_redact_keeps_them() {
 fn annotations_are_redacted_too() {
     let mut recs = analysed();
     // Evidence naming secrets (as diagnoses do) and a callback URL carrying the code.
-    let (cb_url, id2, id3) = (recs[1].request.url.clone(), recs[2].id.clone(), recs[3].id.clone());
+    let (cb_url, id2, id3) = (
+        recs[1].request.url.clone(),
+        recs[2].id.clone(),
+        recs[3].id.clone(),
+    );
     recs[3].annotations.push(Annotation {
         code: "diagnosis.code_reused".into(),
         severity: Severity::Error,
@@ -320,8 +395,14 @@ fn fingerprints_are_stable_within_one_export_and_differ_across_exports() {
     let b = render(&recs, Format::Json, Some(&mut Redactor::new()));
     let fa = code_fingerprints(&a);
     let fb = code_fingerprints(&b);
-    assert!(fa[0].starts_with("«redacted:") && fa[0].ends_with('»'), "{fa:?}");
-    assert!(fa.iter().all(|f| *f == fa[0]), "same code, same fingerprint: {fa:?}");
+    assert!(
+        fa[0].starts_with("«redacted:") && fa[0].ends_with('»'),
+        "{fa:?}"
+    );
+    assert!(
+        fa.iter().all(|f| *f == fa[0]),
+        "same code, same fingerprint: {fa:?}"
+    );
     assert!(fb.iter().all(|f| *f == fb[0]), "{fb:?}");
     assert_ne!(fa[0], fb[0], "two exports must not be joinable");
     // Different secrets get different fingerprints.
@@ -356,9 +437,15 @@ fn basic_credentials_keep_client_id_and_flavour_and_jwts_keep_claims() {
         .into_owned();
     assert!(dec.starts_with("«redacted:"), "{decoded}");
     // The same secret in the refresh body has the same fingerprint.
-    assert_eq!(form_value(v[4]["request"]["body"].as_str().unwrap(), "client_secret"), dec);
+    assert_eq!(
+        form_value(v[4]["request"]["body"].as_str().unwrap(), "client_secret"),
+        dec
+    );
     // Flavours came from the raw records and are exported as analysed.
-    assert_eq!(v[2]["flavour"], serde_json::to_value(&recs[2].flavour).unwrap());
+    assert_eq!(
+        v[2]["flavour"],
+        serde_json::to_value(&recs[2].flavour).unwrap()
+    );
 
     let body: Value = serde_json::from_str(v[3]["response"]["body"].as_str().unwrap()).unwrap();
     let t = body["id_token"].as_str().unwrap();
@@ -425,10 +512,22 @@ fn validate_har(v: &Value) -> Result<(), String> {
             .get("startedDateTime")
             .and_then(Value::as_str)
             .ok_or(format!("{w}.startedDateTime must be a string"))?;
-        OffsetDateTime::parse(started, &time::format_description::well_known::Iso8601::DEFAULT)
-            .map_err(|err| format!("{w}.startedDateTime {started:?}: {err}"))?;
+        OffsetDateTime::parse(
+            started,
+            &time::format_description::well_known::Iso8601::DEFAULT,
+        )
+        .map_err(|err| format!("{w}.startedDateTime {started:?}: {err}"))?;
+        // Three fractional digits and Z, as Chrome writes (Python < 3.11 needs 3 or 6).
+        if started.len() != 24 || !started.ends_with('Z') || started.as_bytes()[19] != b'.' {
+            return Err(format!(
+                "{w}.startedDateTime {started:?} is not YYYY-MM-DDTHH:MM:SS.mmmZ"
+            ));
+        }
         let total = n(e, "time", &w)?;
-        let req = obj(e.get("request").ok_or(format!("{w}.request missing"))?, "request")?;
+        let req = obj(
+            e.get("request").ok_or(format!("{w}.request missing"))?,
+            "request",
+        )?;
         for k in ["method", "url", "httpVersion"] {
             s(req, k, &format!("{w}.request"))?;
         }
@@ -444,7 +543,10 @@ fn validate_har(v: &Value) -> Result<(), String> {
                 return Err(format!("{w}.postData needs text or params"));
             }
         }
-        let resp = obj(e.get("response").ok_or(format!("{w}.response missing"))?, "response")?;
+        let resp = obj(
+            e.get("response").ok_or(format!("{w}.response missing"))?,
+            "response",
+        )?;
         n(resp, "status", &w)?;
         for k in ["statusText", "httpVersion", "redirectURL"] {
             s(resp, k, &format!("{w}.response"))?;
@@ -458,7 +560,10 @@ fn validate_har(v: &Value) -> Result<(), String> {
         n(content, "size", "content")?;
         s(content, "mimeType", "content")?;
         obj(e.get("cache").ok_or(format!("{w}.cache missing"))?, "cache")?;
-        let t = obj(e.get("timings").ok_or(format!("{w}.timings missing"))?, "timings")?;
+        let t = obj(
+            e.get("timings").ok_or(format!("{w}.timings missing"))?,
+            "timings",
+        )?;
         let mut sum = 0.0;
         for k in ["send", "wait", "receive"] {
             let x = n(t, k, "timings")?;
@@ -517,11 +622,21 @@ fn har_is_valid_har_1_2_with_oauthscope_fields() {
         assert_eq!(e["time"], json!(r.duration_ms as f64));
     }
     let tok = &entries[2];
-    assert_eq!(tok["request"]["postData"]["mimeType"], "application/x-www-form-urlencoded");
+    assert_eq!(
+        tok["request"]["postData"]["mimeType"],
+        "application/x-www-form-urlencoded"
+    );
     assert_eq!(tok["response"]["status"], 400);
     assert_eq!(tok["response"]["statusText"], "Bad Request");
     assert_eq!(tok["_oauthscope"]["grant_type"], "authorization_code");
-    assert_eq!(entries[0]["response"]["redirectURL"].as_str().unwrap().split('?').next(), Some(REDIRECT));
+    assert_eq!(
+        entries[0]["response"]["redirectURL"]
+            .as_str()
+            .unwrap()
+            .split('?')
+            .next(),
+        Some(REDIRECT)
+    );
     assert_eq!(entries[0]["response"]["cookies"][0]["name"], "idp_session");
     assert_eq!(entries[0]["response"]["cookies"][0]["httpOnly"], true);
     assert_eq!(entries[1]["request"]["cookies"][1]["name"], "theme");
@@ -531,21 +646,51 @@ fn har_is_valid_har_1_2_with_oauthscope_fields() {
 #[test]
 fn markdown_report_has_title_diagram_table_and_fenced_exchanges() {
     let recs = login_flow();
-    assert!(recs.len() >= 5, "authorize, callback, two exchanges and the refresh are one flow");
+    assert!(
+        recs.len() >= 5,
+        "authorize, callback, two exchanges and the refresh are one flow"
+    );
     let md = render(&recs, Format::Md, Some(&mut Redactor::new()));
     let first = md.lines().next().unwrap();
-    assert!(first.starts_with("# Token exchange failed: invalid_grant"), "{first}");
+    assert!(
+        first.starts_with("# Token exchange failed: invalid_grant"),
+        "{first}"
+    );
     assert!(md.contains("```mermaid\nsequenceDiagram\n"), "{md}");
-    for p in ["participant App", "participant Browser", "participant Provider"] {
+    for p in [
+        "participant App",
+        "participant Browser",
+        "participant Provider",
+    ] {
         assert!(md.contains(p), "{p}");
     }
-    assert!(md.contains("Browser->>Provider: 1. GET /authorize (response_type=code)"), "{md}");
-    assert!(md.contains("Provider-->>Browser: 302 Found to /callback/ (code, state)"), "{md}");
-    assert!(md.contains("App->>Provider: 3. POST /token (authorization_code) [+120 ms]"), "{md}");
-    assert!(md.contains("Provider--xApp: 400 Bad Request invalid_grant"), "{md}");
-    assert!(md.contains("App->>Provider: 5. POST /token (refresh_token) [+1 min 0 s]"), "{md}");
-    assert!(md.contains("| # | time (UTC) | after | kind | request | status | flavour | findings |"));
-    assert!(md.contains("```http\nPOST https://idp.example/token HTTP/1.1\n"), "{md}");
+    assert!(
+        md.contains("Browser->>Provider: 1. GET /authorize (response_type=code)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Provider-->>Browser: 302 Found to /callback/ (code, state)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("App->>Provider: 3. POST /token (authorization_code) [+120 ms]"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Provider--xApp: 400 Bad Request invalid_grant"),
+        "{md}"
+    );
+    assert!(
+        md.contains("App->>Provider: 5. POST /token (refresh_token) [+1 min 0 s]"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| # | time (UTC) | after | kind | request | status | flavour | findings |")
+    );
+    assert!(
+        md.contains("```http\nPOST https://idp.example/token HTTP/1.1\n"),
+        "{md}"
+    );
     assert!(md.contains("«redacted:"));
     // Fences balance.
     let fences = md.lines().filter(|l| l.starts_with("```")).count();
@@ -556,7 +701,9 @@ fn markdown_report_has_title_diagram_table_and_fenced_exchanges() {
 fn markdown_shows_the_redirect_uri_diff_with_an_aligned_caret() {
     let mut recs = login_flow();
     // The redirect_uri rule's annotation as DESIGN.md specifies it.
-    recs[2].annotations.retain(|a| a.code != "redirect_uri.mismatch");
+    recs[2]
+        .annotations
+        .retain(|a| a.code != "redirect_uri.mismatch");
     recs[2].annotations.insert(
         0,
         Annotation {
@@ -595,8 +742,16 @@ fn markdown_shows_the_redirect_uri_diff_with_an_aligned_caret() {
 #[ignore = "needs the redirect_uri rule from branch analyze"]
 fn live_analysis_of_trailing_slash_flow_gives_the_caret_diff() {
     let md = render(&login_flow(), Format::Md, Some(&mut Redactor::new()));
-    assert!(md.contains("(redirect_uri differs: trailing slash)"), "{md}");
-    assert!(md.contains(&format!("expected: {REDIRECT}\nactual:   {REDIRECT_NO_SLASH}\n")), "{md}");
+    assert!(
+        md.contains("(redirect_uri differs: trailing slash)"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "expected: {REDIRECT}\nactual:   {REDIRECT_NO_SLASH}\n"
+        )),
+        "{md}"
+    );
 }
 
 fn bin(home: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -643,7 +798,10 @@ fn export_command_writes_every_format_redacted_by_default() {
     recs.push(other.clone());
     let dir = store_with(&recs);
 
-    let (code, _, err) = bin(dir.path(), &["export", "--format", "json", "--since", "nonsense"]);
+    let (code, _, err) = bin(
+        dir.path(),
+        &["export", "--format", "json", "--since", "nonsense"],
+    );
     assert_ne!(code, 0);
     assert!(err.contains("not a time"), "{err}");
 
@@ -671,18 +829,32 @@ fn export_command_writes_every_format_redacted_by_default() {
     let listed: Vec<Record> = serde_json::from_str(&listed).unwrap();
     assert_eq!(exported.len(), listed.len());
     for (e, l) in exported.iter().zip(&listed) {
-        assert_eq!((&e.id, &e.flow, e.kind, &e.flavour), (&l.id, &l.flow, l.kind, &l.flavour));
-        let codes = |r: &Record| r.annotations.iter().map(|a| a.code.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            (&e.id, &e.flow, e.kind, &e.flavour),
+            (&l.id, &l.flow, l.kind, &l.flavour)
+        );
+        let codes = |r: &Record| {
+            r.annotations
+                .iter()
+                .map(|a| a.code.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(codes(e), codes(l));
     }
 
     // --flow by the id of one of its records selects that flow only.
-    let (code, out, err) = bin(dir.path(), &["export", "--format", "json", "--flow", &recs[2].id]);
+    let (code, out, err) = bin(
+        dir.path(),
+        &["export", "--format", "json", "--flow", &recs[2].id],
+    );
     assert_eq!(code, 0, "{err}");
     let v: Vec<Record> = serde_json::from_str(&out).unwrap();
     assert!(v.iter().all(|r| r.kind != Kind::Discovery), "{out}");
     assert!(v.iter().any(|r| r.id == recs[2].id));
-    let (code, out, _) = bin(dir.path(), &["export", "--format", "json", "--flow", &other.id]);
+    let (code, out, _) = bin(
+        dir.path(),
+        &["export", "--format", "json", "--flow", &other.id],
+    );
     assert_eq!(code, 0);
     let v: Vec<Record> = serde_json::from_str(&out).unwrap();
     assert_eq!(v.len(), 1);
@@ -715,7 +887,10 @@ fn export_command_writes_every_format_redacted_by_default() {
 fn exported_har_reanalyses_to_the_same_annotation_codes() {
     let dir = store_with(&flow());
     let file = dir.path().join("flow.har");
-    let (code, _, err) = bin(dir.path(), &["export", "--format", "har", "-o", file.to_str().unwrap()]);
+    let (code, _, err) = bin(
+        dir.path(),
+        &["export", "--format", "har", "-o", file.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{err}");
     let (code, live, err) = bin(dir.path(), &["flows", "list", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -732,6 +907,9 @@ fn exported_har_reanalyses_to_the_same_annotation_codes() {
             .collect()
     };
     let (live, again) = (codes(&live), codes(&again));
-    assert!(live.iter().any(|c| !c.is_empty()), "the live capture has findings");
+    assert!(
+        live.iter().any(|c| !c.is_empty()),
+        "the live capture has findings"
+    );
     assert_eq!(live, again);
 }

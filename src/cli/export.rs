@@ -100,9 +100,14 @@ pub fn select(
             ids.sort();
             ids.dedup();
             match ids.len() {
-                0 => anyhow::bail!("no flow or exchange matches {f:?}; `oauthscope flows list` shows the ids"),
+                0 => anyhow::bail!(
+                    "no flow or exchange matches {f:?}; `oauthscope flows list` shows the ids"
+                ),
                 1 => Some(ids.remove(0)),
-                _ => anyhow::bail!("{f:?} matches several flows ({}); give more of the id", ids.join(", ")),
+                _ => anyhow::bail!(
+                    "{f:?} matches several flows ({}); give more of the id",
+                    ids.join(", ")
+                ),
             }
         }
     };
@@ -159,7 +164,11 @@ pub fn run(args: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 selected.len(),
                 if selected.len() == 1 { "" } else { "s" },
                 path.display(),
-                if args.no_redact { " (NOT redacted)" } else { "" }
+                if args.no_redact {
+                    " (NOT redacted)"
+                } else {
+                    ""
+                }
             );
         }
         None => {

@@ -49,16 +49,14 @@ pub fn to_har_string(records: &[Record], opts: &HarOptions) -> String {
 }
 
 fn entry(r: &Record) -> Value {
-    let started = r
-        .time
-        .replace_nanosecond(r.time.millisecond() as u32 * 1_000_000)
-        .unwrap_or(r.time)
-        .format(&Rfc3339)
-        .unwrap_or_default();
+    let started = har_time(r.time);
     let wait = r.duration_ms as f64;
     let mut custom = Map::new();
     custom.insert("id".into(), json!(r.id));
-    custom.insert("time".into(), json!(r.time.format(&Rfc3339).unwrap_or_default()));
+    custom.insert(
+        "time".into(),
+        json!(r.time.format(&Rfc3339).unwrap_or_default()),
+    );
     custom.insert("flow".into(), json!(r.flow));
     custom.insert("kind".into(), json!(r.kind));
     custom.insert("grant_type".into(), json!(r.grant_type));
@@ -89,6 +87,23 @@ fn entry(r: &Record) -> Value {
         },
         "_oauthscope": Value::Object(custom),
     })
+}
+
+/// `2026-11-24T18:00:02.450Z`: always three fractional digits and `Z`, the
+/// form Chrome writes and every HAR reader (including Python's
+/// `fromisoformat` before 3.11) parses.
+pub fn har_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 fn headers(h: &HeaderList) -> Vec<Value> {
@@ -225,10 +240,9 @@ fn set_cookie(h: &str) -> Value {
             "path" => c["path"] = json!(v),
             "domain" => c["domain"] = json!(v),
             "expires" => {
-                if let Ok(t) = time::OffsetDateTime::parse(
-                    v,
-                    &time::format_description::well_known::Rfc2822,
-                ) {
+                if let Ok(t) =
+                    time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822)
+                {
                     c["expires"] = json!(t.format(&Rfc3339).unwrap_or_default());
                 }
             }

@@ -135,7 +135,9 @@ pub fn sequence_diagram(records: &[Record]) -> String {
     let mut prev: Option<&Record> = None;
     for (i, r) in records.iter().enumerate() {
         let (from, to) = ends(r.kind);
-        let gap = prev.map(|p| format!(" [{}]", delta(p, r))).unwrap_or_default();
+        let gap = prev
+            .map(|p| format!(" [{}]", delta(p, r)))
+            .unwrap_or_default();
         out.push_str(&format!(
             "    {from}->>{to}: {}\n",
             label(&format!("{}. {}{gap}", i + 1, request_label(r)))

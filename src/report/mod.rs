@@ -59,10 +59,7 @@ fn group_by_flow(records: &[Record]) -> Vec<Vec<Record>> {
     let mut keys: Vec<String> = Vec::new();
     let mut groups: Vec<Vec<Record>> = Vec::new();
     for r in sorted {
-        let key = r
-            .flow
-            .clone()
-            .unwrap_or_else(|| format!("record:{}", r.id));
+        let key = r.flow.clone().unwrap_or_else(|| format!("record:{}", r.id));
         match keys.iter().position(|k| *k == key) {
             Some(i) => groups[i].push(r.clone()),
             None => {
@@ -159,10 +156,9 @@ pub fn outcome(records: &[Record]) -> String {
                 .flat_map(|r| &r.annotations)
                 .filter(|a| a.severity == Severity::Warning)
                 .count();
-            let base = if records
-                .iter()
-                .any(|r| r.kind == Kind::TokenRequest && r.grant_type.as_deref() == Some("refresh_token"))
-            {
+            let base = if records.iter().any(|r| {
+                r.kind == Kind::TokenRequest && r.grant_type.as_deref() == Some("refresh_token")
+            }) {
                 "Token refresh succeeded"
             } else if records.iter().any(|r| r.kind == Kind::TokenRequest) {
                 "Token exchange succeeded"
@@ -226,7 +222,10 @@ fn error_name(r: &Record) -> String {
         )
         .trim_end()
         .to_string(),
-        None => format!("no response ({})", r.error.as_deref().unwrap_or("upstream failed")),
+        None => format!(
+            "no response ({})",
+            r.error.as_deref().unwrap_or("upstream failed")
+        ),
     }
 }
 
@@ -259,7 +258,12 @@ fn cause(records: &[Record]) -> Option<String> {
 fn flow_section(out: &mut String, records: &[Record], level: usize) {
     let h = "#".repeat(level);
     if let Some(f) = records.first().and_then(|r| r.flow.as_deref()) {
-        let _ = writeln!(out, "Flow `{f}` · {} exchange{}\n", records.len(), if records.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "Flow `{f}` · {} exchange{}\n",
+            records.len(),
+            if records.len() == 1 { "" } else { "s" }
+        );
     }
 
     let _ = writeln!(out, "{h} Sequence\n");
@@ -301,7 +305,11 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
             format_time(r.time, false),
             prev.map(|p| delta(p, r)).unwrap_or_default(),
             cell(&kind),
-            cell(&format!("`{} {}`", r.request.method, crate::view::host_path(&r.request.url))),
+            cell(&format!(
+                "`{} {}`",
+                r.request.method,
+                crate::view::host_path(&r.request.url)
+            )),
             status,
             cell(&flavour),
             findings
@@ -556,7 +564,9 @@ fn basic_decoded(v: &str) -> Option<String> {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A body for display: JSON pretty-printed, long bodies cut, binary summarised.
@@ -626,7 +636,11 @@ pub fn delta(prev: &Record, next: &Record) -> String {
     } else if ms < 3_600_000 {
         format!("{sign}{} min {} s", ms / 60_000, (ms % 60_000) / 1000)
     } else {
-        format!("{sign}{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000)
+        format!(
+            "{sign}{} h {} min",
+            ms / 3_600_000,
+            (ms % 3_600_000) / 60_000
+        )
     }
 }
 
