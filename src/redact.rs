@@ -60,6 +60,18 @@ const WEAK_LEN: usize = 12;
 /// The opening of every fingerprint.
 pub const FINGERPRINT_PREFIX: &str = "«redacted:";
 
+/// Does this value hold a redaction fingerprint (so its real value is
+/// unknown)? Rules that compute over secret values (PKCE's S256 of the
+/// verifier, for one) should not judge such values when re-analysing a
+/// redacted export.
+pub fn is_redacted(value: &str) -> bool {
+    value.contains(FINGERPRINT_PREFIX)
+        || value.contains("%C2%ABredacted%3A")
+        || value
+            .strip_prefix("redacted_")
+            .is_some_and(|h| h.len() >= 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// Is this parameter or member name one whose value is a secret?
 pub fn is_secret_field(name: &str) -> bool {
     let n = name.trim().to_ascii_lowercase();
@@ -889,6 +901,8 @@ mod tests {
         assert_ne!(x, b.fingerprint("s3cr+t/="));
         assert!(x.starts_with("«redacted:") && x.ends_with('»'));
         assert_eq!(x.chars().count(), "«redacted:»".chars().count() + 6);
+        assert!(is_redacted(&x) && is_redacted(&encode_form(&x)));
+        assert!(!is_redacted("s3cr+t/="));
     }
 
     #[test]
