@@ -191,9 +191,11 @@ fn response(r: &Record) -> Value {
         .get("content-type")
         .unwrap_or("x-unknown")
         .to_string();
-    let size = match resp.body.size {
-        Some(s) => s as i64,
-        None => resp.body.bytes().len() as i64,
+    // The decoded size: the whole body's when the capture cut it, else what
+    // `text` holds (which redaction may have changed).
+    let size = match (resp.body.truncated, resp.body.size) {
+        (true, Some(s)) => s as i64,
+        _ => resp.body.bytes().len() as i64,
     };
     let mut content = json!({ "size": size, "mimeType": mime });
     if !resp.body.is_empty() {
@@ -252,4 +254,29 @@ fn set_cookie(h: &str) -> Value {
         }
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_attributes_become_har_cookie_fields() {
+        let c = set_cookie("sid=abc; Path=/; Domain=idp.example; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure; HttpOnly");
+        assert_eq!(c["name"], "sid");
+        assert_eq!(c["value"], "abc");
+        assert_eq!(c["path"], "/");
+        assert_eq!(c["domain"], "idp.example");
+        assert_eq!(c["expires"], "2026-10-21T07:28:00Z");
+        assert_eq!(c["secure"], true);
+        assert_eq!(c["httpOnly"], true);
+        let odd = set_cookie("garbage");
+        assert_eq!(odd["name"], "");
+    }
+
+    #[test]
+    fn times_have_three_fractional_digits() {
+        let t = time::macros::datetime!(2026-11-24 18:00:02.45 UTC);
+        assert_eq!(har_time(t), "2026-11-24T18:00:02.450Z");
+    }
 }
