@@ -26,7 +26,7 @@ pub enum Format {
 /// Arguments of `oauthscope export`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope export --format md -o report.md\n  oauthscope export --flow 18a3f2c4d5e6f708 --format har -o login.har"
+    after_help = "Secrets (codes, tokens, client secrets, verifiers, passwords, cookies, JWT signatures) are\nreplaced by fingerprints like «redacted:3f9a1c»: the same value has the same fingerprint within\none export, and a new random salt per export means two exports cannot be joined.\n\nExamples:\n  oauthscope export --format md -o report.md\n  oauthscope export --flow 18a3f2c4d5e6f708 --format har -o login.har\n  oauthscope export --since 30m --format json\n  oauthscope export --all --format har --no-redact -o private.har"
 )]
 pub struct ExportArgs {
     /// Only this flow.
