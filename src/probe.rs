@@ -151,7 +151,11 @@ pub struct FlavourRequest {
 }
 
 /// Build the token request for `flavour` (pure; `refresh_token` overrides the configured one).
-pub fn build_request(cfg: &ProbeConfig, flavour: u8, refresh_token: Option<&str>) -> FlavourRequest {
+pub fn build_request(
+    cfg: &ProbeConfig,
+    flavour: u8,
+    refresh_token: Option<&str>,
+) -> FlavourRequest {
     let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let mut params: Vec<(&str, String)> = vec![("grant_type", cfg.grant.as_str().into())];
@@ -180,7 +184,11 @@ pub fn build_request(cfg: &ProbeConfig, flavour: u8, refresh_token: Option<&str>
             "authorization".into(),
             format!(
                 "Basic {}",
-                b64(format!("{}:{}", enc(&cfg.client_id), enc(&cfg.client_secret)))
+                b64(format!(
+                    "{}:{}",
+                    enc(&cfg.client_id),
+                    enc(&cfg.client_secret)
+                ))
             ),
         )),
         5 | 6 => headers.push((
@@ -303,40 +311,62 @@ pub fn warnings(grant: Grant) -> Vec<String> {
 }
 
 /// Interpret a token response: `(accepted, error, description, note, new refresh token)`.
-pub fn interpret(status: u16, body: &str) -> (bool, Option<String>, Option<String>, Option<String>, Option<String>) {
+pub fn interpret(
+    status: u16,
+    body: &str,
+) -> (
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+) {
     let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
     let trimmed = body.trim();
     let mut note = None;
-    let (access, error, desc, rt) = if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(trimmed) {
-        let mut error = s(m.get("error"));
-        let mut desc = s(m.get("error_description"));
-        if let Some(Value::Object(e)) = m.get("error") {
-            // Facebook/Graph nested error object.
-            error = s(e.get("type")).or_else(|| s(e.get("code")));
-            desc = s(e.get("message"));
-        }
-        if error.is_none() {
-            // HubSpot {"status":"BAD_CLIENT_ID","message":...}
-            if let (Some(st), Some(msg)) = (s(m.get("status")), s(m.get("message"))) {
-                error = Some(st);
-                desc = Some(msg);
+    let (access, error, desc, rt) =
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(trimmed) {
+            let mut error = s(m.get("error"));
+            let mut desc = s(m.get("error_description"));
+            if let Some(Value::Object(e)) = m.get("error") {
+                // Facebook/Graph nested error object.
+                error = s(e.get("type")).or_else(|| s(e.get("code")));
+                desc = s(e.get("message"));
             }
-        }
-        if m.get("ok") == Some(&Value::Bool(false)) && error.is_none() {
-            error = Some("ok=false".into());
-        }
-        (m.get("access_token").is_some(), error, desc, s(m.get("refresh_token")))
-    } else if trimmed.contains('=') && !trimmed.contains('<') {
-        let p = crate::analyze::params::form_params(trimmed);
-        let g = |k: &str| crate::analyze::params::get(&p, k).map(str::to_owned);
-        (g("access_token").is_some(), g("error"), g("error_description"), g("refresh_token"))
-    } else {
-        let start: String = trimmed.chars().take(160).collect();
-        (false, None, (!start.is_empty()).then_some(start), None)
-    };
+            if error.is_none() {
+                // HubSpot {"status":"BAD_CLIENT_ID","message":...}
+                if let (Some(st), Some(msg)) = (s(m.get("status")), s(m.get("message"))) {
+                    error = Some(st);
+                    desc = Some(msg);
+                }
+            }
+            if m.get("ok") == Some(&Value::Bool(false)) && error.is_none() {
+                error = Some("ok=false".into());
+            }
+            (
+                m.get("access_token").is_some(),
+                error,
+                desc,
+                s(m.get("refresh_token")),
+            )
+        } else if trimmed.contains('=') && !trimmed.contains('<') {
+            let p = crate::analyze::params::form_params(trimmed);
+            let g = |k: &str| crate::analyze::params::get(&p, k).map(str::to_owned);
+            (
+                g("access_token").is_some(),
+                g("error"),
+                g("error_description"),
+                g("refresh_token"),
+            )
+        } else {
+            let start: String = trimmed.chars().take(160).collect();
+            (false, None, (!start.is_empty()).then_some(start), None)
+        };
     let ok2xx = (200..300).contains(&status);
     if ok2xx && error.is_some() {
-        note = Some(format!("error hidden in an HTTP {status} response (GitHub/Slack style)"));
+        note = Some(format!(
+            "error hidden in an HTTP {status} response (GitHub/Slack style)"
+        ));
     }
     let accepted = ok2xx && access && error.is_none();
     if ok2xx && !access && error.is_none() {
@@ -351,8 +381,8 @@ fn http_client(cfg: &ProbeConfig) -> Result<reqwest::Client, ProbeError> {
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("oauthscope-probe/", env!("CARGO_PKG_VERSION")));
     if let Some(p) = &cfg.proxy {
-        let proxy = reqwest::Proxy::all(p)
-            .map_err(|e| ProbeError::Client(format!("proxy {p:?}: {e}")))?;
+        let proxy =
+            reqwest::Proxy::all(p).map_err(|e| ProbeError::Client(format!("proxy {p:?}: {e}")))?;
         b = b.proxy(proxy);
     }
     let mut certs = Vec::new();
@@ -481,7 +511,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 pub fn render_table(r: &ProbeReport) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "token endpoint: {}   grant: {}", r.token_url, r.grant.as_str());
+    let _ = writeln!(
+        out,
+        "token endpoint: {}   grant: {}",
+        r.token_url,
+        r.grant.as_str()
+    );
     for w in &r.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
@@ -529,7 +564,10 @@ pub fn render_table(r: &ProbeReport) -> String {
         let _ = writeln!(out, "accepted: {}", list.join(", "));
     }
     if let Some(rt) = &r.newest_refresh_token {
-        let _ = writeln!(out, "newest refresh token (store it; the one you passed no longer works): {rt}");
+        let _ = writeln!(
+            out,
+            "newest refresh token (store it; the one you passed no longer works): {rt}"
+        );
     }
     out
 }
@@ -553,7 +591,12 @@ mod tests {
                 );
             }
         }
-        let auth1 = &reqs[0].headers.iter().find(|h| h.0 == "authorization").unwrap().1;
+        let auth1 = &reqs[0]
+            .headers
+            .iter()
+            .find(|h| h.0 == "authorization")
+            .unwrap()
+            .1;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth1.trim_start_matches("Basic "))
             .unwrap();
@@ -567,7 +610,10 @@ mod tests {
     #[test]
     fn responses_are_read_in_every_shape() {
         assert!(interpret(200, r#"{"access_token":"a","token_type":"Bearer"}"#).0);
-        let (ok, e, d, note, _) = interpret(200, "error=bad_verification_code&error_description=The+code");
+        let (ok, e, d, note, _) = interpret(
+            200,
+            "error=bad_verification_code&error_description=The+code",
+        );
         assert!(!ok);
         assert_eq!(e.as_deref(), Some("bad_verification_code"));
         assert_eq!(d.as_deref(), Some("The code"));

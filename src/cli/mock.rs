@@ -1,7 +1,9 @@
 //! `oauthscope mock`: a local provider with real-world quirks.
 
 use super::{ExitCode, Globals};
-use crate::mock::{self, Client, ConfigFile, ErrorsIn200, MockConfig, Quirks, RedirectMatch, RefreshPolicy};
+use crate::mock::{
+    self, Client, ConfigFile, ErrorsIn200, MockConfig, Quirks, RedirectMatch, RefreshPolicy,
+};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;

@@ -48,7 +48,9 @@ impl Client {
             None => (s, None),
         };
         if id.trim().is_empty() {
-            return Err(bad("the client id is empty (expected ID:SECRET[:REDIRECT,...])"));
+            return Err(bad(
+                "the client id is empty (expected ID:SECRET[:REDIRECT,...])",
+            ));
         }
         let (secret, redirects) = match rest {
             None => (None, Vec::new()),
@@ -125,8 +127,8 @@ mod tests {
 
     #[test]
     fn flag_form_parses_id_secret_and_redirects() {
-        let c = Client::parse_flag("app:s+/=:http://127.0.0.1:8000/cb,https://a.example/cb")
-            .unwrap();
+        let c =
+            Client::parse_flag("app:s+/=:http://127.0.0.1:8000/cb,https://a.example/cb").unwrap();
         assert_eq!(c.id, "app");
         assert_eq!(c.secret.as_deref(), Some("s+/="));
         assert_eq!(
@@ -149,8 +151,11 @@ mod tests {
         assert_eq!(t.clients[0].redirect_uris, vec!["http://x/cb"]);
         let j = ConfigFile::parse(r#"{"clients":[{"id":"a"}]}"#, false).unwrap();
         assert_eq!(j.clients[0].secret, None);
-        let err = ConfigFile::parse("[[clients]]\nid = \"a\"\nredirect_uris = [\"nope\"]\n", false)
-            .unwrap_err();
+        let err = ConfigFile::parse(
+            "[[clients]]\nid = \"a\"\nredirect_uris = [\"nope\"]\n",
+            false,
+        )
+        .unwrap_err();
         assert!(err.contains("nope"), "{err}");
         assert!(ConfigFile::parse("clients = 3", false).is_err());
     }

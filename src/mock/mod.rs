@@ -333,7 +333,12 @@ pub async fn start(cfg: MockConfig) -> Result<RunningMock, MockError> {
     let history = Arc::new(Mutex::new(Vec::new()));
     let state = server::State::new(cfg.clone(), issuer.clone(), history.clone())?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, cfg.tls.clone(), Arc::new(state), rx));
+    let task = tokio::spawn(server::serve(
+        listener,
+        cfg.tls.clone(),
+        Arc::new(state),
+        rx,
+    ));
     Ok(RunningMock {
         addr,
         issuer,

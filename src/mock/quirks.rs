@@ -258,14 +258,12 @@ pub fn authenticate(
             .any(|n| family(true, f).contains(n) || family(false, f).contains(n))
     };
     match fmt {
-        BodyFormat::Json if !accepts_fmt(BodyFormat::Json) => {
-            return Err(TokenError::bad(
-                "invalid_request",
-                "AADSTS900144: The request body must contain the following parameter: 'grant_type'.",
-                ErrKind::Other,
-                "JSON body refused (form-only server, like Entra ID)",
-            ))
-        }
+        BodyFormat::Json if !accepts_fmt(BodyFormat::Json) => return Err(TokenError::bad(
+            "invalid_request",
+            "AADSTS900144: The request body must contain the following parameter: 'grant_type'.",
+            ErrKind::Other,
+            "JSON body refused (form-only server, like Entra ID)",
+        )),
         BodyFormat::Form if !accepts_fmt(BodyFormat::Form) => {
             return Err(TokenError::bad(
                 "invalid_request",
@@ -389,7 +387,11 @@ pub fn authenticate(
         };
         let enc_ok = dec_user == client.id && form_decode(&pass) == secret;
         let raw_ok = user == client.id && pass == secret;
-        let (enc_n, raw_n) = if fmt == BodyFormat::Json { (2, 6) } else { (1, 5) };
+        let (enc_n, raw_n) = if fmt == BodyFormat::Json {
+            (2, 6)
+        } else {
+            (1, 5)
+        };
         let mut flavours = Vec::new();
         if enc_ok && accept.contains(&enc_n) {
             flavours.push(enc_n);
@@ -474,8 +476,14 @@ mod tests {
             let e = authenticate(Some(h), BodyFormat::Form, &vec![], &clients(), &[1]).unwrap_err();
             assert_eq!(e.error, "invalid_client", "{h}");
         }
-        let e = authenticate(Some(&basic("app", "x")), BodyFormat::Form, &p, &clients(), &[1])
-            .unwrap_err();
+        let e = authenticate(
+            Some(&basic("app", "x")),
+            BodyFormat::Form,
+            &p,
+            &clients(),
+            &[1],
+        )
+        .unwrap_err();
         assert_eq!(e.error, "invalid_request");
         assert!(e.description.contains("multiple client credentials"));
     }
@@ -489,7 +497,9 @@ mod tests {
         let e = authenticate(None, BodyFormat::Json, &p, &clients(), &[1, 3]).unwrap_err();
         assert!(e.description.starts_with("AADSTS900144"));
         let e = authenticate(None, BodyFormat::Form, &p, &clients(), &[1]).unwrap_err();
-        assert!(e.description.contains("'client_secret_basic', but method 'client_secret_post'"));
+        assert!(e
+            .description
+            .contains("'client_secret_basic', but method 'client_secret_post'"));
         let gh = render_error(&e, Some(ErrorsIn200::Github), false);
         assert_eq!(gh.status, 200);
         assert!(gh.body.starts_with("error=incorrect_client_credentials"));

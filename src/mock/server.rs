@@ -326,7 +326,10 @@ fn authorize(state: &State, path: &str) -> (Resp, String) {
     let q = params::query_params(&format!("{}{}", state.issuer, path));
     let Some(client_id) = get(&q, "client_id") else {
         return (
-            html_error("Missing parameter: client_id", "The authorize request has no client_id."),
+            html_error(
+                "Missing parameter: client_id",
+                "The authorize request has no client_id.",
+            ),
             "authorize refused: no client_id".into(),
         );
     };
@@ -826,7 +829,8 @@ fn userinfo(state: &State, parts: &http::request::Parts) -> (Resp, String) {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (s, t) = v.split_once(' ')?;
-            s.eq_ignore_ascii_case("bearer").then(|| t.trim().to_owned())
+            s.eq_ignore_ascii_case("bearer")
+                .then(|| t.trim().to_owned())
         });
     let known = token
         .as_deref()
