@@ -31,7 +31,7 @@ impl Signer {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .map_err(|e| MockError::Crypto(format!("generating the ES256 key: {e}")))?;
         let point = key.public_key().as_ref().to_vec();
-        let kid = hex::encode(&sha2_prefix(&point));
+        let kid = hex::encode(sha2_prefix(&point));
         Ok(Signer {
             key,
             rng: SystemRandom::new(),

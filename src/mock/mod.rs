@@ -21,6 +21,7 @@
 pub mod clients;
 pub mod jwt;
 pub mod quirks;
+pub mod script;
 mod server;
 
 pub use clients::{Client, ConfigFile};
@@ -46,6 +47,9 @@ pub enum MockError {
     /// Key generation or signing failed.
     #[error("crypto: {0}")]
     Crypto(String),
+    /// The scripted client failed (demo, examples).
+    #[error("scripted client: {0}")]
+    Script(String),
 }
 
 /// How the token leg's (and the authorize leg's) `redirect_uri` is compared.
