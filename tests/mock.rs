@@ -634,3 +634,52 @@ fn the_cli_prints_every_request_and_rejects_bad_config() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn bad_input_gets_clear_errors_not_crashes() {
+    let m = start(Quirks::default()).await;
+    let c = http();
+    let huge = vec![b'a'; 2 << 20];
+    let r = c
+        .post(m.token_url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await;
+    // The server may answer 413 or close the connection while the client is still sending.
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 413);
+    }
+    let r = c
+        .post(m.token_url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![0xff, 0xfe, b'=', 0x80])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"], "invalid_client");
+    let r = c
+        .post(m.token_url())
+        .header("content-type", "application/json")
+        .body("[1,2,3]")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let r = c.get(m.token_url()).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let r = c
+        .post(m.token_url())
+        .header("authorization", basic())
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"], "unsupported_grant_type");
+    // The server is still up after all that.
+    let r = c.get(format!("{}/jwks", m.issuer())).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
