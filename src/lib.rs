@@ -19,6 +19,8 @@ pub mod catalog;
 pub mod cli;
 pub mod har;
 pub mod home;
+pub mod mock;
+pub mod probe;
 pub mod proxy;
 pub mod record;
 pub mod redact;

@@ -1,13 +1,93 @@
 //! `oauthscope demo`: mock + proxy + scripted login in one process.
+//!
+//! The login's token request adds a trailing slash to the redirect_uri; the
+//! mock compares exactly (as Okta, Auth0, Keycloak and the RFC do) and answers
+//! `invalid_grant`; oauthscope shows why.
 
 use super::{ExitCode, Globals};
+use crate::analyze::{analyze, AnalyzeOptions};
+use crate::mock::script::{render_capture, summary, App, ScriptedClient};
+use crate::mock::{self, Client, MockConfig, Quirks, RedirectMatch};
+use anyhow::Context as _;
 use clap::Args;
+use std::fmt::Write as _;
 
 /// Arguments of `oauthscope demo`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Runs entirely on 127.0.0.1 with a throw-away data directory; no account anywhere.\n\nExample:\n  oauthscope demo"
+)]
 pub struct DemoArgs {}
 
+/// The demo's registered redirect URI.
+pub const DEMO_REDIRECT: &str = "http://127.0.0.1:8000/callback";
+
+/// Run the whole demo and return what it prints.
+pub async fn demo(color: bool) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let m = mock::start(MockConfig {
+        clients: vec![Client::new("demo-app", "demo-secret", &[DEMO_REDIRECT])],
+        quirks: Quirks {
+            redirect_match: RedirectMatch::Exact,
+            ..Quirks::default()
+        },
+        ..MockConfig::default()
+    })
+    .await?;
+    let _ = writeln!(
+        out,
+        "oauthscope demo: a login whose token request adds a trailing slash to redirect_uri\n"
+    );
+    let _ = writeln!(
+        out,
+        "  provider   {} (the oauthscope mock, --redirect-match exact)",
+        m.issuer()
+    );
+    let _ = writeln!(
+        out,
+        "  proxy      not in this build yet: the scripted client records the exchanges itself\n             and oauthscope analyses those records, as it would a capture"
+    );
+    let _ = writeln!(out);
+
+    let mut client = ScriptedClient::recording()?;
+    let app = App {
+        issuer: m.issuer().to_owned(),
+        client_id: "demo-app".into(),
+        client_secret: "demo-secret".into(),
+        redirect_uri: DEMO_REDIRECT.into(),
+    };
+    let _ = writeln!(out, "The app:");
+    app.discover(&mut client).await?;
+    let _ = writeln!(out, "  1. GET  /.well-known/openid-configuration");
+    let code = app.authorize(&mut client, &[]).await?;
+    let _ = writeln!(
+        out,
+        "  2. GET  /authorize  redirect_uri={DEMO_REDIRECT}  → 302 with a code"
+    );
+    let wrong = format!("{DEMO_REDIRECT}/");
+    let x = app.exchange(&mut client, &code, &wrong, None).await?;
+    let _ = writeln!(
+        out,
+        "  3. POST /token      redirect_uri={wrong}  → {}\n",
+        summary(&x)
+    );
+
+    let _ = writeln!(out, "The provider's log (mock history):");
+    for h in m.history() {
+        let _ = writeln!(out, "  {h}");
+    }
+    let _ = writeln!(out);
+
+    let records = analyze(client.records(), &AnalyzeOptions::default());
+    out.push_str(&render_capture(&records, color));
+    m.shutdown().await;
+    Ok(out)
+}
+
 /// Run the demo.
-pub fn run(_args: DemoArgs, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope demo` is not implemented yet")
+pub fn run(_args: DemoArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    let out = rt.block_on(demo(g.color))?;
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }

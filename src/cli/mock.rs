@@ -1,11 +1,22 @@
 //! `oauthscope mock`: a local provider with real-world quirks.
 
 use super::{ExitCode, Globals};
-use clap::Args;
+use crate::mock::{
+    self, Client, ConfigFile, ErrorsIn200, MockConfig, Quirks, RedirectMatch, RefreshPolicy,
+};
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Arguments of `oauthscope mock`.
+///
+/// Example:
+///   oauthscope mock --client app:s3cret+/=:http://127.0.0.1:8000/callback --accept-flavours 1,3 --rotate-refresh-tokens
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  oauthscope mock                                   # demo-client / demo-secret, redirect http://127.0.0.1:8000/callback\n  oauthscope mock --client app:s3cret:http://127.0.0.1:8000/cb --accept-flavours 3\n  oauthscope mock --refresh-policy immediate-expire  # first refresh fails, like Salesforce\n  oauthscope mock --errors-in-200 slack --require-pkce\n\nEvery request is printed on stdout: time, method, path, status, outcome."
+)]
 pub struct MockArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9443", value_name = "ADDR")]
@@ -13,9 +24,180 @@ pub struct MockArgs {
     /// Serve HTTPS with a certificate from the oauthscope CA.
     #[arg(long)]
     pub tls: bool,
+    /// Host name for the issuer and endpoint URLs (default: the listen IP).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Register a client: ID:SECRET[:REDIRECT,...] (repeatable; ID alone = public client).
+    #[arg(long = "client", value_name = "ID:SECRET[:REDIRECT,...]")]
+    pub clients: Vec<String>,
+    /// Read clients from a TOML or JSON file ([[clients]] id, secret, redirect_uris).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Token-request flavours accepted (1-6, see DESIGN.md); others get the error real providers send.
+    #[arg(long, default_value = "1,2,3,4,5,6", value_name = "N,N")]
+    pub accept_flavours: String,
+    /// How redirect_uri is compared, at authorize and at the token endpoint.
+    #[arg(long, value_enum, default_value_t = MatchArg::Exact, value_name = "MODE")]
+    pub redirect_match: MatchArg,
+    /// Authorization-code lifetime in seconds (Keycloak default 60, RFC max 600).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub code_ttl: u64,
+    /// Rotate refresh tokens; reusing an old one fails and revokes the family (Auth0).
+    #[arg(long)]
+    pub rotate_refresh_tokens: bool,
+    /// Refresh-token policy; immediate-expire fails the first refresh (Salesforce).
+    #[arg(long, value_enum, default_value_t = PolicyArg::Normal, value_name = "POLICY")]
+    pub refresh_policy: PolicyArg,
+    /// Send token errors with HTTP 200, GitHub (default) or Slack style.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "github", value_name = "STYLE")]
+    pub errors_in_200: Option<StyleArg>,
+    /// Refuse authorize requests without a PKCE code_challenge.
+    #[arg(long)]
+    pub require_pkce: bool,
+}
+
+/// `--redirect-match` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchArg {
+    /// Character-exact (RFC 6749, Okta, Auth0, Keycloak).
+    Exact,
+    /// Ignore one trailing slash.
+    IgnoreTrailingSlash,
+    /// Registered URI is a prefix (GitHub subdirectories).
+    Prefix,
+}
+
+/// `--refresh-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// Refresh tokens work until revoked.
+    Normal,
+    /// The first refresh fails with "expired access/refresh token".
+    ImmediateExpire,
+}
+
+/// `--errors-in-200` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StyleArg {
+    /// error=bad_verification_code&... with HTTP 200.
+    Github,
+    /// {"ok":false,"error":"invalid_code"} with HTTP 200.
+    Slack,
+}
+
+/// The default client when none is registered.
+pub const DEFAULT_CLIENT: &str = "demo-client:demo-secret:http://127.0.0.1:8000/callback";
+
+impl MockArgs {
+    /// Build the library configuration (without TLS).
+    pub fn to_config(&self) -> anyhow::Result<MockConfig> {
+        let mut clients = Vec::new();
+        if let Some(path) = &self.config {
+            clients.extend(ConfigFile::load(path)?.clients);
+        }
+        for c in &self.clients {
+            clients.push(Client::parse_flag(c)?);
+        }
+        if clients.is_empty() {
+            clients.push(Client::parse_flag(DEFAULT_CLIENT)?);
+        }
+        let quirks = Quirks {
+            accept_flavours: mock::parse_flavours(&self.accept_flavours)?,
+            redirect_match: match self.redirect_match {
+                MatchArg::Exact => RedirectMatch::Exact,
+                MatchArg::IgnoreTrailingSlash => RedirectMatch::IgnoreTrailingSlash,
+                MatchArg::Prefix => RedirectMatch::Prefix,
+            },
+            code_ttl_secs: self.code_ttl,
+            rotate_refresh_tokens: self.rotate_refresh_tokens,
+            refresh_policy: match self.refresh_policy {
+                PolicyArg::Normal => RefreshPolicy::Normal,
+                PolicyArg::ImmediateExpire => RefreshPolicy::ImmediateExpire,
+            },
+            errors_in_200: self.errors_in_200.map(|s| match s {
+                StyleArg::Github => ErrorsIn200::Github,
+                StyleArg::Slack => ErrorsIn200::Slack,
+            }),
+            require_pkce: self.require_pkce,
+        };
+        Ok(MockConfig {
+            listen: self.listen,
+            public_host: self.host.clone(),
+            tls: None,
+            clients,
+            quirks,
+            echo: true,
+        })
+    }
+}
+
+/// A rustls server configuration for `host` with a leaf from the oauthscope CA.
+pub fn tls_config(g: &Globals, host: &str) -> anyhow::Result<std::sync::Arc<rustls::ServerConfig>> {
+    let _ = (g, host);
+    anyhow::bail!("--tls needs the oauthscope CA, which this build does not include yet")
 }
 
 /// Run the mock provider.
-pub fn run(_args: MockArgs, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope mock` is not implemented yet")
+pub fn run(args: MockArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    let mut cfg = args.to_config()?;
+    if !cfg.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {} (not loopback): anyone who can reach it can get tokens from this mock",
+            cfg.listen
+        );
+    }
+    if args.tls {
+        let host = args
+            .host
+            .clone()
+            .unwrap_or_else(|| cfg.listen.ip().to_string());
+        cfg.tls = Some(tls_config(g, &host)?);
+    }
+    let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    rt.block_on(async move {
+        let running = mock::start(cfg.clone()).await?;
+        print_banner(&running, &cfg);
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = running.wait() => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_banner(m: &mock::RunningMock, cfg: &MockConfig) {
+    let i = m.issuer();
+    println!("oauthscope mock provider on {i}");
+    println!("  discovery  {i}/.well-known/openid-configuration");
+    println!("  authorize  {i}/authorize");
+    println!("  token      {i}/token");
+    println!("  jwks       {i}/jwks    userinfo {i}/userinfo");
+    for c in &cfg.clients {
+        println!(
+            "  client     {} {} redirect_uris: {}",
+            c.id,
+            match &c.secret {
+                Some(s) => format!("secret {s:?}"),
+                None => "(public)".into(),
+            },
+            if c.redirect_uris.is_empty() {
+                "(any)".into()
+            } else {
+                c.redirect_uris.join(", ")
+            }
+        );
+    }
+    let q = &cfg.quirks;
+    println!(
+        "  quirks     accept-flavours {:?}, redirect-match {}, code-ttl {}s, rotate-refresh-tokens {}, refresh-policy {:?}, errors-in-200 {:?}, require-pkce {}",
+        q.accept_flavours,
+        q.redirect_match.as_str(),
+        q.code_ttl_secs,
+        q.rotate_refresh_tokens,
+        q.refresh_policy,
+        q.errors_in_200,
+        q.require_pkce
+    );
+    println!("Ctrl-C stops. Requests:");
 }

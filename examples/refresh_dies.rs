@@ -1,0 +1,50 @@
+//! A refresh token that dies on its first use.
+//!
+//! Salesforce's connected-app policy "Immediately expire refresh token" makes
+//! the first refresh fail with `invalid_grant` "expired access/refresh token";
+//! the login itself works, so the failure shows up hours later. The mock
+//! reproduces it with `--refresh-policy immediate-expire`.
+//!
+//! Run: `cargo run --example refresh_dies`
+
+use oauthscope::analyze::{analyze, AnalyzeOptions};
+use oauthscope::mock::script::{render_capture, summary, App, ScriptedClient};
+use oauthscope::mock::{self, Client, MockConfig, Quirks, RefreshPolicy};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let redirect = "http://127.0.0.1:8000/callback";
+    let m = mock::start(MockConfig {
+        clients: vec![Client::new("crm-sync", "crm-secret", &[redirect])],
+        quirks: Quirks {
+            refresh_policy: RefreshPolicy::ImmediateExpire,
+            ..Quirks::default()
+        },
+        ..MockConfig::default()
+    })
+    .await?;
+    let app = App {
+        issuer: m.issuer().to_owned(),
+        client_id: "crm-sync".into(),
+        client_secret: "crm-secret".into(),
+        redirect_uri: redirect.into(),
+    };
+    let mut c = ScriptedClient::recording()?;
+    println!(
+        "Provider {} with refresh policy \"immediately expire\" (Salesforce).\n",
+        m.issuer()
+    );
+    let code = app.authorize(&mut c, &[]).await?;
+    let tokens = app.exchange(&mut c, &code, redirect, None).await?;
+    println!("login:   {}", summary(&tokens));
+    let rt = tokens
+        .json()
+        .and_then(|v| v["refresh_token"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("no refresh token in {}", tokens.body))?;
+    let refreshed = app.refresh(&mut c, &rt).await?;
+    println!("refresh: {}\n", summary(&refreshed));
+    let records = analyze(c.records(), &AnalyzeOptions::default());
+    print!("{}", render_capture(&records, false));
+    m.shutdown().await;
+    Ok(())
+}
