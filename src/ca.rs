@@ -1,1 +1,389 @@
-//! The local certificate authority (to be written).
+//! The local certificate authority: created on first use under `HOME/ca/`,
+//! loaded afterwards, and used to issue one leaf certificate per host.
+//!
+//! - ECDSA P-256, ten years; the key file `ca.key` is created with mode 0600
+//!   and never printed or exported.
+//! - Leaves have their own key (one per authority, shared by all leaves of
+//!   this process), carry an IP SAN for IP literals (`https://127.0.0.1:8443`)
+//!   and a DNS SAN otherwise, and are cached per host.
+
+use crate::home::Home;
+use hudsucker::certificate_authority::CertificateAuthority;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, PKCS_ECDSA_P256_SHA256,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::ServerConfig;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use time::{Duration, OffsetDateTime};
+
+/// The CA certificate's common name.
+pub const CA_NAME: &str = "oauthscope local CA";
+
+/// Errors creating, loading or using the CA.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Key or certificate generation/parsing failed.
+    #[error("{what}: {source}")]
+    Cert {
+        /// What was being done.
+        what: String,
+        /// The rcgen error.
+        source: rcgen::Error,
+    },
+    /// Only one of the two CA files exists.
+    #[error("the CA in {} is incomplete ({missing} is missing); move the directory away to create a new CA (programs that trusted the old one must trust the new one)", dir.display())]
+    Incomplete {
+        /// CA directory.
+        dir: PathBuf,
+        /// The missing file name.
+        missing: &'static str,
+    },
+    /// rustls refused the generated certificate.
+    #[error("building a TLS configuration for {host}: {source}")]
+    Tls {
+        /// The host.
+        host: String,
+        /// The rustls error.
+        source: rustls::Error,
+    },
+}
+
+fn cert_err(what: impl Into<String>) -> impl FnOnce(rcgen::Error) -> CaError {
+    let what = what.into();
+    move |source| CaError::Cert { what, source }
+}
+
+/// The loaded CA plus a cache of issued leaves.
+pub struct LocalCa {
+    cert_path: PathBuf,
+    cert_pem: String,
+    cert_der: CertificateDer<'static>,
+    issuer: Issuer<'static, KeyPair>,
+    leaf_key: KeyPair,
+    leaves: Mutex<HashMap<String, Arc<ServerConfig>>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl std::fmt::Debug for LocalCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("LocalCa")
+            .field("cert_path", &self.cert_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Write `bytes` to a new file with `mode` (0600 for keys) from the start, so
+/// the key is never readable by others, not even briefly.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CaError> {
+    use std::io::Write;
+    let io = |source| CaError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = opts.open(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+fn read(path: &Path) -> Result<String, CaError> {
+    std::fs::read_to_string(path).map_err(|source| CaError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl LocalCa {
+    /// The CA certificate path inside a data directory (whether or not it exists yet).
+    pub fn cert_path_in(home: &Home) -> PathBuf {
+        home.ca_dir().join("ca.pem")
+    }
+
+    /// The CA key path inside a data directory.
+    pub fn key_path_in(home: &Home) -> PathBuf {
+        home.ca_dir().join("ca.key")
+    }
+
+    /// Load the CA from `HOME/ca/`, creating it first if there is none.
+    /// Returns the CA and whether it was just created.
+    pub fn load_or_create(home: &Home) -> Result<(LocalCa, bool), CaError> {
+        let dir = home.ca_dir();
+        let cert_path = Self::cert_path_in(home);
+        let key_path = Self::key_path_in(home);
+        let created = match (cert_path.exists(), key_path.exists()) {
+            (true, true) => false,
+            (false, false) => {
+                Self::create(&dir, &cert_path, &key_path)?;
+                true
+            }
+            (true, false) => {
+                return Err(CaError::Incomplete {
+                    dir,
+                    missing: "ca.key",
+                })
+            }
+            (false, true) => {
+                return Err(CaError::Incomplete {
+                    dir,
+                    missing: "ca.pem",
+                })
+            }
+        };
+        let cert_pem = read(&cert_path)?;
+        let key = KeyPair::from_pem(&read(&key_path)?).map_err(cert_err(format!(
+            "reading the CA key {}",
+            key_path.display()
+        )))?;
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).map_err(cert_err(format!(
+            "reading the CA certificate {}",
+            cert_path.display()
+        )))?;
+        let cert_der = rustls_pki_types::pem::PemObject::from_pem_slice(cert_pem.as_bytes())
+            .map_err(|e| CaError::Io {
+                path: cert_path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+            })?;
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(cert_err("generating the leaf key"))?;
+        Ok((
+            LocalCa {
+                cert_path,
+                cert_pem,
+                cert_der,
+                issuer,
+                leaf_key,
+                leaves: Mutex::new(HashMap::new()),
+                provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            },
+            created,
+        ))
+    }
+
+    fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), CaError> {
+        std::fs::create_dir_all(dir).map_err(|source| CaError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(cert_err("generating the CA key"))?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, CA_NAME);
+        dn.push(DnType::OrganizationName, "oauthscope");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(3650);
+        params.serial_number = Some(rand::random::<u64>().into());
+        let cert = params
+            .self_signed(&key)
+            .map_err(cert_err("self-signing the CA certificate"))?;
+        // Key first, 0600 from creation; then the certificate.
+        write_new(key_path, key.serialize_pem().as_bytes(), 0o600)?;
+        write_new(cert_path, cert.pem().as_bytes(), 0o644)?;
+        Ok(())
+    }
+
+    /// Path of the CA certificate (PEM).
+    pub fn cert_path(&self) -> &Path {
+        &self.cert_path
+    }
+
+    /// The CA certificate as PEM.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The CA certificate as DER.
+    pub fn cert_der(&self) -> &CertificateDer<'static> {
+        &self.cert_der
+    }
+
+    /// Issue a leaf for `host` (IP SAN for IP literals, DNS SAN otherwise),
+    /// signed by the CA, with the authority's own leaf key.
+    pub fn issue_leaf(&self, host: &str) -> Result<CertificateDer<'static>, CaError> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, host);
+        params.distinguished_name = dn;
+        params.subject_alt_names = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![SanType::IpAddress(ip)],
+            Err(_) => {
+                vec![SanType::DnsName(host.to_string().try_into().map_err(
+                    cert_err(format!("{host:?} is not a valid DNS name")),
+                )?)]
+            }
+        };
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::hours(1);
+        // Browsers reject leaves valid for more than 398 days.
+        params.not_after = now + Duration::days(397);
+        params.serial_number = Some(rand::random::<u64>().into());
+        let cert = params
+            .signed_by(&self.leaf_key, &self.issuer)
+            .map_err(cert_err(format!("issuing a certificate for {host}")))?;
+        Ok(cert.der().clone())
+    }
+
+    /// A rustls server configuration (ALPN h2 and http/1.1) presenting a leaf
+    /// for `host`, cached per host.
+    pub fn server_config_for(&self, host: &str) -> Result<Arc<ServerConfig>, CaError> {
+        let key = host.to_ascii_lowercase();
+        if let Some(c) = self.leaves.lock().expect("leaf cache").get(&key) {
+            return Ok(c.clone());
+        }
+        let leaf = self.issue_leaf(&key)?;
+        let tls = |source| CaError::Tls {
+            host: key.clone(),
+            source,
+        };
+        let private = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(self.leaf_key.serialize_der()));
+        let mut cfg = ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(tls)?
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf, self.cert_der.clone()], private)
+            .map_err(tls)?;
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let cfg = Arc::new(cfg);
+        self.leaves
+            .lock()
+            .expect("leaf cache")
+            .insert(key, cfg.clone());
+        Ok(cfg)
+    }
+}
+
+/// hudsucker's view of our CA: it asks for a server config per authority.
+#[derive(Clone, Debug)]
+pub struct Authority(pub Arc<LocalCa>);
+
+impl CertificateAuthority for Authority {
+    async fn gen_server_config(&self, authority: &http::uri::Authority) -> Arc<ServerConfig> {
+        match self.0.server_config_for(authority.host()) {
+            Ok(c) => c,
+            Err(e) => {
+                // hudsucker's trait cannot fail; fall back to a certificate for
+                // "invalid" so the client sees a name mismatch, not a hang.
+                tracing::error!("cannot issue a certificate for {}: {e}", authority.host());
+                self.0
+                    .server_config_for("invalid.oauthscope")
+                    .expect("a certificate for a fixed valid name")
+            }
+        }
+    }
+}
+
+/// How to make common systems and runtimes trust the CA at `cert`.
+pub fn trust_instructions(cert: &Path) -> String {
+    let c = cert.display();
+    format!(
+        "Trust the oauthscope CA ({c}) where you need it:
+
+System stores
+  Debian/Ubuntu:  sudo cp {c} /usr/local/share/ca-certificates/oauthscope.crt && sudo update-ca-certificates
+  Fedora/RHEL:    sudo cp {c} /etc/pki/ca-trust/source/anchors/oauthscope.pem && sudo update-ca-trust
+  macOS:          sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {c}
+  Windows:        certutil -addstore -f Root {c}   (in an elevated prompt)
+  Firefox:        Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import
+                  (or set security.enterprise_roots.enabled = true to use the system store)
+
+One program at a time (nothing system-wide; `oauthscope env` prints all of these)
+  curl:    curl --proxy http://127.0.0.1:8080 --cacert {c} https://...
+  Python:  REQUESTS_CA_BUNDLE=<bundle> (requests), SSL_CERT_FILE=<bundle> (urllib, httpx)
+  Node:    NODE_EXTRA_CA_CERTS={c}
+  Java:    keytool -importcert -alias oauthscope -file {c} -cacerts -storepass changeit -noprompt
+  Go:      SSL_CERT_FILE=<bundle>
+  Rust:    SSL_CERT_FILE=<bundle> (native-tls/openssl), CARGO_HTTP_CAINFO=<bundle> (cargo)
+
+<bundle> is a file holding the system roots plus this CA, so hosts the proxy only
+tunnels still verify: `oauthscope env` writes one and points the variables at it.
+Remove the CA from every store when you are done debugging.
+"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_is_created_once_with_a_private_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let (ca, created) = LocalCa::load_or_create(&home).unwrap();
+        assert!(created);
+        assert!(ca.cert_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(LocalCa::key_path_in(&home))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (again, created) = LocalCa::load_or_create(&home).unwrap();
+        assert!(!created);
+        assert_eq!(again.cert_pem(), ca.cert_pem());
+        assert!(!format!("{ca:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn leaves_for_ips_and_names_are_issued_and_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, _) = LocalCa::load_or_create(&Home::new(dir.path())).unwrap();
+        let a = ca.server_config_for("127.0.0.1").unwrap();
+        let b = ca.server_config_for("127.0.0.1").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        ca.server_config_for("login.example.com").unwrap();
+        ca.server_config_for("[::1]").unwrap();
+    }
+
+    #[test]
+    fn half_a_ca_is_an_error_not_a_silent_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        LocalCa::load_or_create(&home).unwrap();
+        std::fs::remove_file(LocalCa::key_path_in(&home)).unwrap();
+        let err = LocalCa::load_or_create(&home).unwrap_err();
+        assert!(err.to_string().contains("ca.key is missing"), "{err}");
+    }
+}
