@@ -1,9 +1,17 @@
 //! `oauthscope run`: the proxy with its live log.
 
 use super::{ExitCode, Globals};
+use crate::analyze::{analyze, AnalyzeOptions};
+use crate::api::{self, ProxyState};
+use crate::ca::LocalCa;
+use crate::proxy::{self, Observer, ProxyConfig};
+use crate::record::Record;
+use crate::store::{Query, Store};
+use crate::view;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Arguments of `oauthscope run`.
 #[derive(Debug, Clone, Args)]
@@ -51,6 +59,121 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// Run the proxy until Ctrl-C / SIGTERM.
-pub fn run(_args: RunArgs, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope run` is not implemented yet")
+pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    if !args.listen.ip().is_loopback() {
+        anyhow::ensure!(
+            args.allow_remote,
+            "refusing to listen on {} (not loopback): anyone who can reach it could use your proxy and read captured secrets; pass --allow-remote if you mean it",
+            args.listen
+        );
+        eprintln!(
+            "WARNING: listening on {}, which is not loopback. Anyone who can reach this address can send traffic through your proxy and see what it captures.",
+            args.listen
+        );
+    }
+    let max_body =
+        usize::try_from(args.max_body).context("--max-body is too large for this machine")?;
+    let ca = Arc::new(super::ca::load_ca(g)?);
+    let store = Arc::new(Store::open(&g.home.store_dir()).with_context(|| {
+        format!(
+            "opening the capture store in {}",
+            g.home.store_dir().display()
+        )
+    })?);
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let color = g.color;
+    let opts = AnalyzeOptions {
+        registered_redirects: args.registered_redirect.clone(),
+    };
+    let observer: Observer = Arc::new(move |store: &Store, rec: &Record| {
+        println!("{}", live_view(store, rec, &opts, color));
+    });
+    rt.block_on(async {
+        let cfg = ProxyConfig {
+            listen: args.listen,
+            intercept: args.intercept.clone(),
+            upstream_ca: args.upstream_ca.clone(),
+            max_body,
+        };
+        let proxy = proxy::start(cfg, ca.clone(), store.clone(), Some(observer)).await?;
+        let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("binding the loopback API")?;
+        let state = ProxyState::new(proxy.addr, api_listener.local_addr()?);
+        state.write(&g.home)?;
+        let api_task = tokio::spawn(api::serve(store.clone(), api_listener, state.token.clone()));
+        print_banner(&proxy.addr, &ca, g, &args);
+        wait_for_shutdown().await;
+        eprintln!("\nstopping: finishing open exchanges and flushing the store...");
+        api_task.abort();
+        proxy.shutdown().await;
+        state.remove(&g.home);
+        store.flush_async().await?;
+        let n = store.len();
+        eprintln!(
+            "stopped; {n} exchange{} in {}",
+            if n == 1 { "" } else { "s" },
+            g.home.store_dir().display()
+        );
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The live line for a freshly stored record: analysed with the rest of its
+/// flow, so the top annotation is shown as soon as it is known.
+pub fn live_view(store: &Store, rec: &Record, opts: &AnalyzeOptions, color: bool) -> String {
+    let flow = store
+        .query(&Query {
+            flow: rec.flow.clone(),
+            ..Query::default()
+        })
+        .unwrap_or_default();
+    let analysed = analyze(&flow, opts);
+    let shown = analysed.iter().find(|r| r.id == rec.id).unwrap_or(rec);
+    view::live_line(shown, color)
+}
+
+fn print_banner(addr: &std::net::SocketAddr, ca: &LocalCa, g: &Globals, args: &RunArgs) {
+    eprintln!("oauthscope proxy listening on http://{addr}");
+    eprintln!("  CA certificate  {}", ca.cert_path().display());
+    eprintln!("  capture store   {}", g.home.store_dir().display());
+    if args.intercept.is_empty() {
+        eprintln!("  intercepting    every host (use --intercept HOST,... to narrow)");
+    } else {
+        eprintln!(
+            "  intercepting    {} (everything else is tunneled untouched)",
+            args.intercept.join(", ")
+        );
+    }
+    let env_cmd = if *addr == "127.0.0.1:8080".parse().expect("valid") {
+        "eval \"$(oauthscope env)\"".to_string()
+    } else {
+        format!("eval \"$(oauthscope env --proxy {addr})\"")
+    };
+    eprintln!("Next: in another shell, `{env_cmd}` then run your app; `oauthscope flows list` shows captures.");
+    eprintln!("Press Ctrl-C to stop.\n");
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,1 +1,172 @@
-//! The intercepting proxy: the only module that knows hudsucker (to be written).
+//! The intercepting proxy: the only module that knows hudsucker.
+//!
+//! [`start`] binds the listener, assembles hudsucker with our CA
+//! ([`crate::ca::Authority`]), upstream trust ([`upstream`]) and the
+//! [`handler::Handler`], and runs a recorder task that stores each finished
+//! exchange (flow from the store's indexes, then `flush_async`) and calls the
+//! observer (the live log).
+
+pub mod failure;
+pub mod handler;
+pub mod tee;
+pub mod upstream;
+
+use crate::analyze::correlate;
+use crate::ca::{Authority, LocalCa};
+use crate::record::Record;
+use crate::store::Store;
+use handler::{Handler, Shared};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How to run the proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Listen address (port 0 picks one).
+    pub listen: SocketAddr,
+    /// Decrypt and record only these hosts (wildcards `*.example.com`); empty: all.
+    pub intercept: Vec<String>,
+    /// Extra CA files to trust upstream.
+    pub upstream_ca: Vec<PathBuf>,
+    /// Capture limit per body, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            intercept: Vec::new(),
+            upstream_ca: Vec::new(),
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+/// Called after each exchange is stored (the live log).
+pub type Observer = Arc<dyn Fn(&Store, &Record) + Send + Sync>;
+
+/// Errors starting the proxy.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Upstream trust could not be set up.
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamError),
+    /// hudsucker refused the configuration.
+    #[error("building the proxy: {0}")]
+    Build(#[from] hudsucker::Error),
+}
+
+/// A proxy running on the current tokio runtime.
+pub struct RunningProxy {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    proxy: JoinHandle<()>,
+    recorder: JoinHandle<()>,
+}
+
+impl RunningProxy {
+    /// Stop accepting, let open exchanges finish, store what they produced and flush.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.proxy.await;
+        let _ = self.recorder.await;
+    }
+}
+
+/// Start the proxy. Records go to `store`; `observer` (if any) sees each one after it is stored.
+pub async fn start(
+    cfg: ProxyConfig,
+    ca: Arc<LocalCa>,
+    store: Arc<Store>,
+    observer: Option<Observer>,
+) -> Result<RunningProxy, ProxyError> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ProxyError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
+        addr: cfg.listen,
+        source,
+    })?;
+    // Trust our own CA upstream too, so `oauthscope mock --tls` works behind the proxy.
+    let client_cfg = upstream::client_config(&cfg.upstream_ca, Some(ca.cert_der().clone()))?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handler = Handler::new(Arc::new(Shared {
+        max_body: cfg.max_body,
+        intercept: cfg.intercept.clone(),
+        records: tx,
+    }));
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let proxy = hudsucker::Proxy::builder()
+        .with_listener(listener)
+        .with_ca(Authority(ca))
+        .with_http_connector(upstream::connector(client_cfg.clone()))
+        .with_http_handler(handler)
+        .with_websocket_connector(hudsucker::tokio_tungstenite::Connector::Rustls(Arc::new(
+            client_cfg,
+        )))
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        })
+        .build()?;
+    let proxy = tokio::spawn(async move {
+        if let Err(e) = proxy.start().await {
+            tracing::error!("proxy stopped: {e}");
+        }
+    });
+    let recorder = tokio::spawn(record_loop(rx, store, observer));
+    Ok(RunningProxy {
+        addr,
+        shutdown: Some(stop_tx),
+        proxy,
+        recorder,
+    })
+}
+
+/// Store each finished exchange: find its flow through the store's indexes,
+/// insert, flush, then tell the observer. Failures are logged, never fatal.
+async fn record_loop(
+    mut rx: mpsc::UnboundedReceiver<Record>,
+    store: Arc<Store>,
+    observer: Option<Observer>,
+) {
+    while let Some(mut rec) = rx.recv().await {
+        let keys = correlate::keys(&rec);
+        let flow = match store.flow_for(&keys) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("looking up the flow of {}: {e}", rec.id);
+                None
+            }
+        };
+        rec.flow = Some(flow.unwrap_or_else(|| rec.id.clone()));
+        if let Err(e) = store.insert(&rec) {
+            tracing::error!("could not store exchange {}: {e}", rec.id);
+            continue;
+        }
+        if let Err(e) = store.flush_async().await {
+            tracing::error!("could not flush the store: {e}");
+        }
+        if let Some(obs) = &observer {
+            obs(&store, &rec);
+        }
+    }
+    let _ = store.flush_async().await;
+}

@@ -1,0 +1,300 @@
+//! The hudsucker handler: classify each exchange, tee the bodies of OAuth
+//! exchanges, and hand finished records to the recorder. Everything that is
+//! not OAuth passes through untouched and unbuffered.
+
+use super::failure;
+use super::tee::{OnDone, TeeBody};
+use crate::analyze::classify::{self, Classified};
+use crate::capture::{self, Captured, RequestHead, ResponseHead};
+use crate::record::{Body as StoredBody, HeaderList, Record};
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hudsucker::hyper::{Method, Request, Response, StatusCode};
+use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
+use std::sync::Arc;
+use std::time::Instant;
+use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Settings shared by every connection.
+pub struct Shared {
+    /// Capture limit per body.
+    pub max_body: usize,
+    /// `--intercept` patterns (empty: everything).
+    pub intercept: Vec<String>,
+    /// Where finished records go.
+    pub records: UnboundedSender<Record>,
+}
+
+/// State of the exchange in flight (hudsucker clones the handler per request,
+/// so this lives from `handle_request` to `handle_response` of one exchange).
+#[derive(Clone)]
+struct Pending {
+    head: RequestHead,
+    class: Option<Classified>,
+    request_body: StoredBody,
+    started: Instant,
+}
+
+/// The per-request handler.
+#[derive(Clone)]
+pub struct Handler {
+    shared: Arc<Shared>,
+    pending: Option<Pending>,
+}
+
+impl Handler {
+    /// A handler over shared settings.
+    pub fn new(shared: Arc<Shared>) -> Handler {
+        Handler {
+            shared,
+            pending: None,
+        }
+    }
+
+    fn take_pending(&mut self) -> Option<Pending> {
+        self.pending.take()
+    }
+}
+
+/// Does `host` match one of the `--intercept` patterns (`*.okta.com` matches subdomains)?
+pub fn host_matches(patterns: &[String], host: &str) -> bool {
+    if patterns.is_empty() {
+        return true;
+    }
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    patterns.iter().any(|p| {
+        let p = p.trim().to_ascii_lowercase();
+        let p = p
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        match p.strip_prefix("*.") {
+            Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+            None => p == "*" || p == host,
+        }
+    })
+}
+
+fn header_list(h: &hudsucker::hyper::HeaderMap) -> HeaderList {
+    HeaderList(
+        h.iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Read up to `limit` bytes of a request body for classification; return
+/// them and a body that forwards everything (the prefix, then the rest).
+async fn read_prefix(
+    mut body: Body,
+    limit: usize,
+    content_length: Option<u64>,
+) -> (Captured, Body) {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        match body.frame().await {
+            None => {
+                let bytes = Bytes::from(buf);
+                return (
+                    Captured::whole(bytes.to_vec()),
+                    Body::from(Full::new(bytes)),
+                );
+            }
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buf.extend_from_slice(&data);
+                    if buf.len() > limit {
+                        break;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                let cap = Captured {
+                    bytes: buf.clone(),
+                    total: buf.len() as u64,
+                    truncated: false,
+                    interrupted: Some(format!("reading the request body failed: {e}")),
+                };
+                return (cap, Body::from(Full::new(Bytes::from(buf))));
+            }
+        }
+    }
+    let cap = Captured {
+        bytes: buf[..limit].to_vec(),
+        total: content_length.unwrap_or(buf.len() as u64),
+        truncated: true,
+        interrupted: None,
+    };
+    let prefix = futures::stream::once(std::future::ready(Ok::<Bytes, hudsucker::Error>(
+        Bytes::from(buf),
+    )));
+    let rest = body.into_data_stream();
+    use futures::StreamExt as _;
+    (cap, Body::from_stream(prefix.chain(rest)))
+}
+
+impl HttpHandler for Handler {
+    async fn handle_request(
+        &mut self,
+        _ctx: &HttpContext,
+        req: Request<Body>,
+    ) -> RequestOrResponse {
+        self.pending = None;
+        if req.method() == Method::CONNECT {
+            return req.into();
+        }
+        let url = req.uri().to_string();
+        let host = req.uri().host().unwrap_or("").to_string();
+        if !host_matches(&self.shared.intercept, &host) {
+            return req.into();
+        }
+        let headers = header_list(req.headers());
+        let method = req.method().as_str().to_string();
+        let head = RequestHead {
+            method,
+            url,
+            headers,
+            time: OffsetDateTime::now_utc(),
+        };
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let (captured, body) = if classify::wants_request_body(&head.method, &head.headers) {
+            let cl = head
+                .headers
+                .get("content-length")
+                .and_then(|v| v.trim().parse().ok());
+            read_prefix(body, self.shared.max_body, cl).await
+        } else {
+            (Captured::default(), body)
+        };
+        let request_body = capture::body(&head.headers, &captured, self.shared.max_body);
+        let class = classify::classify_request(
+            &head.method,
+            &head.url,
+            &head.headers,
+            (!request_body.is_empty()).then_some(&request_body),
+        );
+        self.pending = Some(Pending {
+            head,
+            class,
+            request_body,
+            started,
+        });
+        Request::from_parts(parts, body).into()
+    }
+
+    async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
+        let Some(p) = self.take_pending() else {
+            return res;
+        };
+        let status = res.status().as_u16();
+        let headers = header_list(res.headers());
+        let class = match p
+            .class
+            .clone()
+            .or_else(|| classify::classify_response(&p.head.url, status, &headers))
+        {
+            Some(c) => c,
+            None => return res,
+        };
+        let duration_ms = p.started.elapsed().as_millis() as u64;
+        let limit = self.shared.max_body;
+        let tx = self.shared.records.clone();
+        let done: OnDone = Box::new(move |cap: Captured| {
+            let body = capture::body(&headers, &cap, limit);
+            let error = cap
+                .interrupted
+                .map(|e| format!("the response body did not arrive whole: {e}"));
+            let rec = capture::record(
+                &class,
+                &p.head,
+                p.request_body,
+                Some((ResponseHead { status, headers }, body)),
+                duration_ms,
+                error,
+            );
+            if tx.send(rec).is_err() {
+                tracing::warn!("recorder is gone; an exchange was not stored");
+            }
+        });
+        let (parts, body) = res.into_parts();
+        let tee = TeeBody::new(body, limit, done);
+        Response::from_parts(parts, Body::from(BoxBody::new(tee)))
+    }
+
+    async fn handle_error(
+        &mut self,
+        _ctx: &HttpContext,
+        err: hudsucker::hyper_util::client::legacy::Error,
+    ) -> Response<Body> {
+        let pending = self.take_pending();
+        let target = pending
+            .as_ref()
+            .and_then(|p| url::Url::parse(&p.head.url).ok())
+            .map(|u| {
+                format!(
+                    "{}:{}",
+                    u.host_str().unwrap_or(""),
+                    u.port_or_known_default().unwrap_or(0)
+                )
+            })
+            .unwrap_or_else(|| "the upstream".into());
+        let message = failure::describe(&err, &target);
+        if let Some(p) = pending {
+            tracing::debug!("{message}");
+            if let Some(class) = &p.class {
+                let rec = capture::record(
+                    class,
+                    &p.head,
+                    p.request_body,
+                    None,
+                    p.started.elapsed().as_millis() as u64,
+                    Some(message.clone()),
+                );
+                let _ = self.shared.records.send(rec);
+            }
+        } else {
+            tracing::warn!("{message}");
+        }
+        Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .header("content-type", "text/plain; charset=utf-8")
+            .header("x-oauthscope-error", "upstream")
+            .body(Body::from(format!("oauthscope: {message}\n")))
+            .expect("valid 502 response")
+    }
+
+    async fn should_intercept_connect(&mut self, _ctx: &HttpContext, req: &Request<Body>) -> bool {
+        let host = req.uri().host().unwrap_or("");
+        host_matches(&self.shared.intercept, host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    #[test]
+    fn intercept_patterns() {
+        let p = vec![
+            "*.okta.com".to_string(),
+            "login.microsoftonline.com".to_string(),
+        ];
+        assert!(host_matches(&p, "dev-123.okta.com"));
+        assert!(!host_matches(&p, "okta.com"));
+        assert!(!host_matches(&p, "evilokta.com"));
+        assert!(host_matches(&p, "LOGIN.microsoftonline.com"));
+        assert!(!host_matches(&p, "example.com"));
+        assert!(host_matches(&[], "anything"));
+        assert!(host_matches(&["127.0.0.1:8443".to_string()], "127.0.0.1"));
+    }
+}
