@@ -73,17 +73,29 @@ pub struct RunningProxy {
     /// The address it listens on.
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
+    drain: Option<oneshot::Sender<()>>,
     proxy: JoinHandle<()>,
     recorder: JoinHandle<()>,
 }
 
+/// How long [`RunningProxy::shutdown`] lets open connections finish.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl RunningProxy {
-    /// Stop accepting, let open exchanges finish, store what they produced and flush.
+    /// Stop accepting, give open exchanges a short grace period (idle
+    /// keep-alive connections would otherwise hold the proxy open for
+    /// minutes), store what they produced and flush.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = self.proxy.await;
+        if tokio::time::timeout(GRACE, &mut self.proxy).await.is_err() {
+            tracing::debug!("open connections did not close within {GRACE:?}; closing them");
+            self.proxy.abort();
+        }
+        if let Some(tx) = self.drain.take() {
+            let _ = tx.send(());
+        }
         let _ = self.recorder.await;
     }
 }
@@ -131,10 +143,12 @@ pub async fn start(
             tracing::error!("proxy stopped: {e}");
         }
     });
-    let recorder = tokio::spawn(record_loop(rx, store, observer));
+    let (drain_tx, drain_rx) = oneshot::channel::<()>();
+    let recorder = tokio::spawn(record_loop(rx, drain_rx, store, observer));
     Ok(RunningProxy {
         addr,
         shutdown: Some(stop_tx),
+        drain: Some(drain_tx),
         proxy,
         recorder,
     })
@@ -142,12 +156,34 @@ pub async fn start(
 
 /// Store each finished exchange: find its flow through the store's indexes,
 /// insert, flush, then tell the observer. Failures are logged, never fatal.
+/// When `drain` fires, stores what is already queued and stops.
 async fn record_loop(
     mut rx: mpsc::UnboundedReceiver<Record>,
+    mut drain: oneshot::Receiver<()>,
     store: Arc<Store>,
     observer: Option<Observer>,
 ) {
-    while let Some(mut rec) = rx.recv().await {
+    loop {
+        let rec = tokio::select! {
+            rec = rx.recv() => match rec {
+                Some(rec) => rec,
+                None => break,
+            },
+            _ = &mut drain => {
+                while let Ok(rec) = rx.try_recv() {
+                    store_one(rec, &store, observer.as_ref()).await;
+                }
+                break;
+            }
+        };
+        store_one(rec, &store, observer.as_ref()).await;
+    }
+    let _ = store.flush_async().await;
+}
+
+/// Store one exchange (see [`record_loop`]).
+async fn store_one(mut rec: Record, store: &Store, observer: Option<&Observer>) {
+    {
         let keys = correlate::keys(&rec);
         let flow = match store.flow_for(&keys) {
             Ok(f) => f,
@@ -159,14 +195,13 @@ async fn record_loop(
         rec.flow = Some(flow.unwrap_or_else(|| rec.id.clone()));
         if let Err(e) = store.insert(&rec) {
             tracing::error!("could not store exchange {}: {e}", rec.id);
-            continue;
+            return;
         }
         if let Err(e) = store.flush_async().await {
             tracing::error!("could not flush the store: {e}");
         }
-        if let Some(obs) = &observer {
-            obs(&store, &rec);
+        if let Some(obs) = observer {
+            obs(store, &rec);
         }
     }
-    let _ = store.flush_async().await;
 }

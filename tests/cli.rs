@@ -1,0 +1,116 @@
+//! The binary's command line, run as a user would.
+
+use std::process::Command;
+
+fn run(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("OAUTHSCOPE_HOME")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in [
+        "run", "ca", "env", "exec", "flows", "analyze", "export", "explain",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing from --help:\n{text}");
+    }
+    let out = run(dir.path(), &["run", "--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--intercept"));
+}
+
+#[test]
+fn ca_path_creates_the_ca_and_prints_only_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["ca", "path"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    let path = std::path::PathBuf::from(stdout.trim());
+    assert!(path.starts_with(dir.path()));
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = dir.path().join("ca").join("ca.key");
+        assert_eq!(
+            std::fs::metadata(key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The key is never printed, by any ca command.
+    for args in [
+        &["ca", "init"][..],
+        &["ca", "export"][..],
+        &["ca", "path"][..],
+    ] {
+        let out = run(dir.path(), args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("PRIVATE KEY"), "{args:?} printed the key");
+    }
+}
+
+#[test]
+fn env_points_at_the_proxy_and_a_combined_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["env", "--proxy", "127.0.0.1:9999"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "HTTPS_PROXY='http://127.0.0.1:9999'",
+        "https_proxy=",
+        "SSL_CERT_FILE=",
+        "REQUESTS_CA_BUNDLE=",
+        "CURL_CA_BUNDLE=",
+        "NODE_EXTRA_CA_CERTS=",
+        "GIT_SSL_CAINFO=",
+        "CARGO_HTTP_CAINFO=",
+    ] {
+        assert!(text.contains(var), "{var} missing:\n{text}");
+    }
+    let bundle = std::fs::read_to_string(dir.path().join("ca").join("bundle.pem")).unwrap();
+    let ca = std::fs::read_to_string(dir.path().join("ca").join("ca.pem")).unwrap();
+    assert!(bundle.contains(ca.trim()), "bundle holds our CA");
+    let out = run(dir.path(), &["env", "--shell", "fish"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("set -gx HTTPS_PROXY"));
+}
+
+#[test]
+fn exec_runs_the_command_with_the_variables_and_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &["exec", "--", "sh", "-c", "echo $HTTPS_PROXY; exit 7"],
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "http://127.0.0.1:8080"
+    );
+}
+
+#[test]
+fn run_refuses_a_non_loopback_address_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["run", "--listen", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}

@@ -1,0 +1,272 @@
+//! End to end through the real proxy: a real HTTPS provider on loopback with
+//! its own CA, the proxy in-process, a reqwest client trusting only our CA.
+
+mod support;
+
+use oauthscope::api::{self, ProxyState};
+use oauthscope::record::Kind;
+use oauthscope::store::{Query, Store};
+use support::{start_provider, Harness};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_code_flow_is_recorded_with_kinds_grant_and_one_flow() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+
+    let authz = client
+        .get(provider.url("/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&state=st-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authz.status(), 302);
+    let loc = authz.headers()["location"].to_str().unwrap().to_string();
+    assert!(loc.contains("code=CODE-abc%2B1"), "{loc}");
+
+    let token = client
+        .post(provider.url("/token"))
+        .basic_auth("app", Some("s3cret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "CODE-abc+1"),
+            ("redirect_uri", "http://localhost:3000/callback"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let json: serde_json::Value = token.json().await.unwrap();
+    assert_eq!(
+        json["access_token"], "at-1",
+        "the client gets the provider's answer"
+    );
+
+    let recs = h.wait_for(2).await;
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0].kind, Kind::AuthorizeRequest);
+    assert_eq!(recs[0].response.as_ref().unwrap().status, 302);
+    assert_eq!(recs[1].kind, Kind::TokenRequest);
+    assert_eq!(recs[1].grant_type.as_deref(), Some("authorization_code"));
+    assert!(recs[1]
+        .request
+        .body
+        .text
+        .contains("grant_type=authorization_code"));
+    assert!(recs[1]
+        .response
+        .as_ref()
+        .unwrap()
+        .body
+        .text
+        .contains("rt-1"));
+    assert!(recs[1].request.headers.get("authorization").is_some());
+    assert_eq!(
+        recs[0].flow, recs[1].flow,
+        "the code links authorize and token into one flow"
+    );
+    assert_eq!(recs[0].flow.as_deref(), Some(recs[0].id.as_str()));
+    h.proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_oauth_traffic_is_forwarded_but_not_stored() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+    let js = client
+        .get(provider.url("/static/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(js.text().await.unwrap(), "console.log('hi');");
+    // An OAuth exchange after it: once it is stored, anything before it would be too.
+    client
+        .get(provider.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    let recs = h.wait_for(1).await;
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    assert_eq!(recs[0].kind, Kind::Discovery);
+    h.proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+    client
+        .post(provider.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "svc"),
+            ("client_secret", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    h.wait_for(1).await;
+
+    // While the proxy holds the store, the CLI reads through the loopback API.
+    let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let state = ProxyState::new(h.proxy.addr, api_listener.local_addr().unwrap());
+    state.write(&h.home).unwrap();
+    let api_task = tokio::spawn(api::serve(
+        h.store.clone(),
+        api_listener,
+        state.token.clone(),
+    ));
+    let home_dir = h.home.root().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(&home_dir)
+            .args(["flows", "list", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["grant_type"], "client_credentials");
+    api_task.abort();
+
+    let Harness {
+        proxy,
+        store,
+        home,
+        dir,
+        ..
+    } = h;
+    proxy.shutdown().await;
+    drop(store);
+    let reopened = Store::open(&home.store_dir()).unwrap();
+    let recs = reopened.query(&Query::default()).unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].kind, Kind::TokenRequest);
+    drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_on_ip_literals_and_names_get_valid_certificates() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+    // https://127.0.0.1:PORT: the leaf needs an IP SAN or the client refuses it.
+    let r = client
+        .get(provider.url("/static/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(provider.localhost_url("/static/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    h.proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_and_untrusted_upstreams_get_a_502_that_says_what_to_do() {
+    let provider = start_provider().await;
+    // No --upstream-ca: the provider's certificate is not trusted.
+    let h = Harness::start(vec![]).await;
+    let client = h.client();
+    let r = client
+        .post(provider.url("/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("upstream certificate not trusted"), "{body}");
+    assert!(body.contains("--upstream-ca FILE"), "{body}");
+
+    // A port nobody listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let r = client
+        .post(format!("https://127.0.0.1:{closed}/token"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "r")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("connection refused"), "{body}");
+
+    let recs = h.wait_for(2).await;
+    assert!(recs[0].response.is_none());
+    assert!(recs[0].error.as_deref().unwrap().contains("--upstream-ca"));
+    assert_eq!(recs[1].grant_type.as_deref(), Some("refresh_token"));
+    assert!(recs[1]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("connection refused"));
+    h.proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_reaches_the_provider() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+    let r = client
+        .post(provider.url("/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.version(),
+        reqwest::Version::HTTP_2,
+        "client ↔ proxy negotiated h2"
+    );
+    assert_eq!(
+        r.headers()["x-seen-version"],
+        "HTTP/2.0",
+        "proxy ↔ provider used h2"
+    );
+    let recs = h.wait_for(1).await;
+    assert_eq!(recs[0].kind, Kind::TokenRequest);
+    h.proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_token_response_is_stored_decoded_and_forwarded_as_sent() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+    let r = client
+        .post(provider.url("/gz/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let raw = r.bytes().await.unwrap();
+    assert_eq!(
+        &raw[..2],
+        &[0x1f, 0x8b],
+        "the client receives the gzip bytes"
+    );
+    let recs = h.wait_for(1).await;
+    let body = &recs[0].response.as_ref().unwrap().body;
+    assert!(body.text.contains("\"gz-at\""), "{body:?}");
+    assert!(body.encoding.is_none() && body.decode_error.is_none());
+    h.proxy.shutdown().await;
+}

@@ -1,0 +1,252 @@
+//! Test harness: a real HTTPS provider on loopback with its own throwaway CA,
+//! the oauthscope proxy in-process on port 0, and a reqwest client that sends
+//! through the proxy and trusts only the oauthscope CA.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use oauthscope::ca::LocalCa;
+use oauthscope::home::Home;
+use oauthscope::proxy::{self, ProxyConfig, RunningProxy};
+use oauthscope::record::Record;
+use oauthscope::store::{Query, Store};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+use std::convert::Infallible;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Size of the large download.
+pub const BIG: usize = 50 * 1024 * 1024;
+
+/// Deterministic bytes for position `i` of the large download.
+pub fn big_chunk(i: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|j| ((i * 31 + j * 7) % 251) as u8).collect()
+}
+
+/// A provider with its own CA, written to `ca_pem`.
+pub struct Provider {
+    pub addr: SocketAddr,
+    pub ca_pem_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Provider {
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{}", self.addr.port(), path)
+    }
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{}", self.addr.port(), path)
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+type RespBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+fn full(status: u16, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response<RespBody> {
+    let mut b = Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(Full::new(body.into()).boxed()).unwrap()
+}
+
+async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>, Infallible> {
+    let version = format!("{:?}", req.version());
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let mut resp = match path.as_str() {
+        "/authorize" => {
+            let state = url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let loc = format!("http://localhost:3000/callback?code=CODE-abc%2B1&state={state}");
+            full(302, &[("location", &loc)], "")
+        }
+        "/token" => {
+            let _ = req.into_body().collect().await;
+            full(
+                200,
+                &[("content-type", "application/json")],
+                r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1"}"#,
+            )
+        }
+        "/gz/token" => {
+            let _ = req.into_body().collect().await;
+            let body = gzip(br#"{"access_token":"gz-at","token_type":"Bearer","expires_in":60}"#);
+            full(
+                200,
+                &[
+                    ("content-type", "application/json"),
+                    ("content-encoding", "gzip"),
+                ],
+                body,
+            )
+        }
+        "/static/app.js" => full(
+            200,
+            &[("content-type", "text/javascript")],
+            "console.log('hi');",
+        ),
+        "/download" => {
+            let chunk = 256 * 1024;
+            let stream =
+                futures::stream::iter((0..BIG / chunk).map(move |i| {
+                    Ok::<_, Infallible>(Frame::data(Bytes::from(big_chunk(i, chunk))))
+                }));
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/octet-stream")
+                .header("content-length", BIG.to_string())
+                .body(BodyExt::boxed(StreamBody::new(stream)))
+                .unwrap()
+        }
+        _ => full(404, &[], "not found"),
+    };
+    resp.headers_mut()
+        .insert("x-seen-version", version.parse().unwrap());
+    Ok(resp)
+}
+
+/// Start the provider on 127.0.0.1:0 with a certificate for 127.0.0.1 and localhost.
+pub async fn start_provider() -> Provider {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test provider CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca_pem_path = dir.path().join("provider-ca.pem");
+    std::fs::write(&ca_pem_path, ca_cert.pem()).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf_cert.der().clone()], key)
+    .unwrap();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), hyper::service::service_fn(route))
+                    .await;
+            });
+        }
+    });
+    Provider {
+        addr,
+        ca_pem_path,
+        _dir: dir,
+    }
+}
+
+/// The proxy in-process with a fresh data directory.
+pub struct Harness {
+    pub home: Home,
+    pub ca: Arc<LocalCa>,
+    pub store: Arc<Store>,
+    pub proxy: RunningProxy,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// Start the proxy; `upstream_ca` is trusted upstream (the provider's CA).
+    pub async fn start(upstream_ca: Vec<PathBuf>) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let (ca, _) = LocalCa::load_or_create(&home).unwrap();
+        let ca = Arc::new(ca);
+        let store = Arc::new(Store::open(&home.store_dir()).unwrap());
+        let cfg = ProxyConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            upstream_ca,
+            ..ProxyConfig::default()
+        };
+        let proxy = proxy::start(cfg, ca.clone(), store.clone(), None)
+            .await
+            .unwrap();
+        Harness {
+            home,
+            ca,
+            store,
+            proxy,
+            dir,
+        }
+    }
+
+    /// A client that sends everything through the proxy and trusts only our CA.
+    pub fn client(&self) -> reqwest::Client {
+        self.client_builder().build().unwrap()
+    }
+
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(format!("http://{}", self.proxy.addr)).unwrap())
+            .tls_certs_only([
+                reqwest::Certificate::from_pem(self.ca.cert_pem().as_bytes()).unwrap(),
+            ])
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+    }
+
+    /// Wait (bounded) until the store holds `n` records, then return them.
+    pub async fn wait_for(&self, n: usize) -> Vec<Record> {
+        for _ in 0..200 {
+            let recs = self.store.query(&Query::default()).unwrap();
+            if recs.len() >= n {
+                return recs;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let recs = self.store.query(&Query::default()).unwrap();
+        panic!("expected {n} records, found {}: {recs:#?}", recs.len());
+    }
+}
+
+/// Read a response body as a stream, hashing it without keeping it.
+pub async fn sha256_stream(resp: reqwest::Response) -> (usize, Vec<u8>) {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut n = 0;
+    let mut s = resp.bytes_stream();
+    while let Some(chunk) = s.next().await {
+        let chunk = chunk.unwrap();
+        n += chunk.len();
+        h.update(&chunk);
+    }
+    (n, h.finalize().to_vec())
+}
