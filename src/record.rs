@@ -304,6 +304,25 @@ pub struct Annotation {
     pub evidence: Value,
 }
 
+impl Annotation {
+    /// Build an annotation.
+    pub fn new(
+        code: impl Into<String>,
+        severity: Severity,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+        evidence: Value,
+    ) -> Annotation {
+        Annotation {
+            code: code.into(),
+            severity,
+            title: title.into(),
+            detail: detail.into(),
+            evidence,
+        }
+    }
+}
+
 /// How a token request authenticated its client, and how its body was encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flavour {
