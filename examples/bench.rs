@@ -247,7 +247,9 @@ async fn main() -> anyhow::Result<()> {
     let provider = start_provider(&provider_ca).await?;
     let proxy_home = dir.path().join("proxy");
     let (our_ca, _) = LocalCa::load_or_create(&Home::new(&proxy_home))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let listen: SocketAddr = ([127, 0, 0, 1], port).into();
     let child = Command::new(&bin)
         .arg("--home")

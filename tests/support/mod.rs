@@ -76,7 +76,18 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
             full(302, &[("location", &loc)], "")
         }
         "/token" => {
-            let _ = req.into_body().collect().await;
+            // Exact redirect_uri matching, as RFC 6749 §4.1.3 requires.
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let redirect = url::form_urlencoded::parse(&body)
+                .find(|(k, _)| k == "redirect_uri")
+                .map(|(_, v)| v.into_owned());
+            if redirect.is_some_and(|r| r != "http://localhost:3000/callback") {
+                return Ok(full(
+                    400,
+                    &[("content-type", "application/json")],
+                    r#"{"error":"invalid_grant","error_description":"redirect_uri does not match"}"#,
+                ));
+            }
             full(
                 200,
                 &[("content-type", "application/json")],
@@ -221,6 +232,35 @@ impl Harness {
             ])
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
+    }
+
+    /// Serve the loopback API and write `proxy.json`, as `oauthscope run`
+    /// does, so the CLI reads through this proxy while it holds the store.
+    pub async fn serve_api(&self) -> tokio::task::JoinHandle<()> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let state =
+            oauthscope::api::ProxyState::new(self.proxy.addr, listener.local_addr().unwrap());
+        state.write(&self.home).unwrap();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let _ = oauthscope::api::serve(store, listener, state.token.clone()).await;
+        })
+    }
+
+    /// Run the real binary with `--home` set to this harness's data directory.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let home = self.home.root().to_path_buf();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+                .arg("--home")
+                .arg(&home)
+                .args(&args)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
     }
 
     /// Wait (bounded) until the store holds `n` records, then return them.
