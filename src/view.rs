@@ -260,7 +260,11 @@ pub fn show(rec: &Record, color: bool) -> String {
     let title = format!("{} {} {}", rec.kind, rec.request.method, rec.request.url);
     let _ = writeln!(out, "{}", paint(color, &title, |s| s.bold().to_string()));
     let _ = writeln!(out, "  id:       {}", rec.id);
-    let _ = writeln!(out, "  time:     {}", rec.time);
+    let when = rec
+        .time
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| rec.time.to_string());
+    let _ = writeln!(out, "  time:     {when}");
     if let Some(f) = &rec.flow {
         let _ = writeln!(out, "  flow:     {f}");
     }
