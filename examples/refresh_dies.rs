@@ -7,19 +7,22 @@
 //!
 //! Run: `cargo run --example refresh_dies`
 
-use oauthscope::analyze::{analyze, AnalyzeOptions};
-use oauthscope::mock::script::{render_capture, summary, App, ScriptedClient};
+use oauthscope::mock::rig::Rig;
+use oauthscope::mock::script::{render_capture, summary, App};
 use oauthscope::mock::{self, Client, MockConfig, Quirks, RefreshPolicy};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let redirect = "http://127.0.0.1:8000/callback";
+    // The real proxy, with a throw-away CA and store, between the app and the mock.
+    let rig = Rig::start().await?;
     let m = mock::start(MockConfig {
         clients: vec![Client::new("crm-sync", "crm-secret", &[redirect])],
         quirks: Quirks {
             refresh_policy: RefreshPolicy::ImmediateExpire,
             ..Quirks::default()
         },
+        tls: Some(rig.tls_for("127.0.0.1")?),
         ..MockConfig::default()
     })
     .await?;
@@ -29,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         client_secret: "crm-secret".into(),
         redirect_uri: redirect.into(),
     };
-    let mut c = ScriptedClient::recording()?;
+    let mut c = rig.client()?;
     println!(
         "Provider {} with refresh policy \"immediately expire\" (Salesforce).\n",
         m.issuer()
@@ -43,8 +46,9 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no refresh token in {}", tokens.body))?;
     let refreshed = app.refresh(&mut c, &rt).await?;
     println!("refresh: {}\n", summary(&refreshed));
-    let records = analyze(c.records(), &AnalyzeOptions::default());
+    let records = rig.captured(3).await?;
     print!("{}", render_capture(&records, false));
+    rig.stop().await;
     m.shutdown().await;
     Ok(())
 }

@@ -6,18 +6,12 @@
 //! `invalid_grant`; oauthscope shows why.
 
 use super::{ExitCode, Globals};
-use crate::analyze::{analyze, AnalyzeOptions};
-use crate::ca::LocalCa;
-use crate::home::Home;
-use crate::mock::script::{render_capture, summary, App, ScriptedClient};
+use crate::mock::rig::Rig;
+use crate::mock::script::{render_capture, summary, App};
 use crate::mock::{self, Client, MockConfig, Quirks, RedirectMatch};
-use crate::proxy::{self, ProxyConfig};
-use crate::store::{Query, Store};
 use anyhow::Context as _;
 use clap::Args;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
 /// Arguments of `oauthscope demo`.
 #[derive(Debug, Clone, Args)]
@@ -31,25 +25,7 @@ pub const DEMO_REDIRECT: &str = "http://127.0.0.1:8000/callback";
 
 /// Run the whole demo in a throw-away data directory and return what it prints.
 pub async fn demo(color: bool) -> anyhow::Result<String> {
-    let dir = tempfile::Builder::new()
-        .prefix("oauthscope-demo-")
-        .tempdir()
-        .context("creating the demo's data directory")?;
-    let home = Home::new(dir.path());
-    let (ca, _) = LocalCa::load_or_create(&home)?;
-    let ca = Arc::new(ca);
-    let store = Arc::new(Store::open(&home.store_dir())?);
-    let proxy = proxy::start(
-        ProxyConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..ProxyConfig::default()
-        },
-        ca.clone(),
-        store.clone(),
-        None,
-    )
-    .await?;
-
+    let rig = Rig::start().await?;
     let mut out = String::new();
     let m = mock::start(MockConfig {
         clients: vec![Client::new("demo-app", "demo-secret", &[DEMO_REDIRECT])],
@@ -57,7 +33,7 @@ pub async fn demo(color: bool) -> anyhow::Result<String> {
             redirect_match: RedirectMatch::Exact,
             ..Quirks::default()
         },
-        tls: Some(ca.server_config_for("127.0.0.1")?),
+        tls: Some(rig.tls_for("127.0.0.1")?),
         ..MockConfig::default()
     })
     .await?;
@@ -72,15 +48,12 @@ pub async fn demo(color: bool) -> anyhow::Result<String> {
     );
     let _ = writeln!(
         out,
-        "  proxy      http://{} (oauthscope run, intercepting TLS with its CA)",
-        proxy.addr
+        "  proxy      {} (oauthscope run, intercepting TLS with its own CA)",
+        rig.proxy_url()
     );
     let _ = writeln!(out);
 
-    let mut client = ScriptedClient::via_proxy(
-        &format!("http://{}", proxy.addr),
-        Some(ca.cert_pem().as_bytes()),
-    )?;
+    let mut client = rig.client()?;
     let app = App {
         issuer: m.issuer().to_owned(),
         client_id: "demo-app".into(),
@@ -109,19 +82,10 @@ pub async fn demo(color: bool) -> anyhow::Result<String> {
     }
     let _ = writeln!(out);
 
-    // The proxy stores each exchange once its response has been forwarded.
-    let mut raw = Vec::new();
-    for _ in 0..200 {
-        raw = store.query(&Query::default())?;
-        if raw.len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    proxy.shutdown().await;
-    m.shutdown().await;
-    let records = analyze(&raw, &AnalyzeOptions::default());
+    let records = rig.captured(3).await?;
     out.push_str(&render_capture(&records, color));
+    rig.stop().await;
+    m.shutdown().await;
     Ok(out)
 }
 

@@ -21,6 +21,7 @@
 pub mod clients;
 pub mod jwt;
 pub mod quirks;
+pub mod rig;
 pub mod script;
 mod server;
 
