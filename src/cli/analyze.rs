@@ -117,3 +117,37 @@ pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     Ok(fail_on_exit(&recs, &args.fail_on))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Annotation, Severity};
+
+    #[test]
+    fn report_lists_then_details_annotated_exchanges() {
+        let text = r#"{"log": {"version": "1.2", "entries": [
+            {"startedDateTime": "2026-03-14T09:22:31Z", "time": 5,
+             "request": {"method": "POST", "url": "https://idp.example/token", "headers": [],
+                         "postData": {"mimeType": "application/x-www-form-urlencoded",
+                                      "text": "grant_type=authorization_code&code=c"}},
+             "response": {"status": 400, "headers": [], "content": {"text": "{}"}}}]}}"#;
+        let mut recs = import::from_str(text).unwrap().records;
+        let id = recs[0].id.clone();
+        recs[0].annotations.push(Annotation::new(
+            "error.invalid_grant",
+            Severity::Error,
+            "The grant was rejected",
+            "Check the code and redirect_uri.",
+            serde_json::json!({"record": id}),
+        ));
+        let out = report(&recs, false);
+        let mut lines = out.lines();
+        assert!(lines.next().unwrap().starts_with("ID "));
+        assert!(out.contains(&format!(
+            "\n{} token_request POST idp.example/token\n",
+            recs[0].id
+        )));
+        assert!(out.contains("✖ error error.invalid_grant: The grant was rejected"));
+        assert!(out.contains("      Check the code and redirect_uri."));
+    }
+}

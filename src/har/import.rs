@@ -185,7 +185,10 @@ fn entry(e: &Value) -> Result<Option<(Record, bool)>, String> {
         .and_then(|o| str_of(o, "time"))
         .or_else(|| str_of(e, "startedDateTime"));
     let time = match time_text {
-        Some(t) => parse_time(t).ok_or_else(|| format!("startedDateTime {t:?} is not a time"))?,
+        // Kept in UTC like live captures, whatever offset the file used.
+        Some(t) => parse_time(t)
+            .ok_or_else(|| format!("startedDateTime {t:?} is not a time"))?
+            .to_offset(UtcOffset::UTC),
         None => return Err("startedDateTime is missing".into()),
     };
 
