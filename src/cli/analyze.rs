@@ -1,16 +1,23 @@
 //! `oauthscope analyze FILE.har`.
 
-use super::{ExitCode, FailOn, Globals};
+use super::{fail_on_exit, ExitCode, FailOn, Globals};
+use crate::analyze::{analyze, AnalyzeOptions};
+use crate::har::import;
+use crate::record::Record;
+use crate::view;
+use anyhow::Context as _;
 use clap::Args;
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `oauthscope analyze`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope analyze login.har\n  oauthscope analyze login.har --json --fail-on error"
+    after_help = "Examples:\n  oauthscope analyze login.har\n  oauthscope analyze login.har --json --fail-on error\n  oauthscope analyze login.har --registered-redirect https://app.example.com/callback\n  cat login.har | oauthscope analyze -"
 )]
 pub struct AnalyzeArgs {
-    /// A HAR 1.2 file (Chrome / Firefox devtools export, mitmproxy, oauthscope export).
+    /// A HAR 1.2 file (Chrome / Firefox devtools export, mitmproxy, oauthscope export); `-` reads stdin.
     #[arg(value_name = "FILE.har")]
     pub file: PathBuf,
     /// Print a JSON array of annotated records.
@@ -23,7 +30,124 @@ pub struct AnalyzeArgs {
     pub fail_on: FailOn,
 }
 
+fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if is_stdin(path) {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading the HAR file from stdin")?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// Import a HAR file (or stdin for `-`): the records found plus the importer's report.
+pub fn import_file(path: &Path) -> anyhow::Result<import::Imported> {
+    let bytes = read_input(path)?;
+    let name = if is_stdin(path) {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    import::from_slice(&bytes).with_context(|| format!("{name} is not a HAR file we can read"))
+}
+
+/// The text report: the `flows list` table, then every annotated exchange
+/// with its annotations in full.
+pub fn report(records: &[Record], color: bool) -> String {
+    let mut out = view::list(records, color);
+    for r in records.iter().filter(|r| !r.annotations.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n{} {} {} {}",
+            r.id,
+            r.kind,
+            r.request.method,
+            view::host_path(&r.request.url)
+        );
+        for a in &r.annotations {
+            out.push_str(&view::annotation_detail(a, color));
+        }
+    }
+    out
+}
+
 /// Analyse a HAR file.
-pub fn run(_args: AnalyzeArgs, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope analyze` is not implemented yet")
+pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    let imported = import_file(&args.file)?;
+    let name = if is_stdin(&args.file) {
+        "stdin".to_string()
+    } else {
+        args.file.display().to_string()
+    };
+    for s in &imported.skipped {
+        eprintln!("warning: {name}: skipped {s}");
+    }
+    if !imported.skipped.is_empty() {
+        eprintln!(
+            "warning: {name}: {} of {} entries could not be read",
+            imported.skipped.len(),
+            imported.entries
+        );
+    }
+    if imported.records.is_empty() {
+        eprintln!(
+            "no OAuth exchanges in {name} ({} entr{} looked at)",
+            imported.entries,
+            if imported.entries == 1 { "y" } else { "ies" }
+        );
+        if args.json {
+            println!("[]");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = AnalyzeOptions {
+        registered_redirects: args.registered_redirect.clone(),
+    };
+    let recs = analyze(&imported.records, &opts);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&recs)?);
+    } else {
+        print!("{}", report(&recs, g.color));
+    }
+    Ok(fail_on_exit(&recs, &args.fail_on))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Annotation, Severity};
+
+    #[test]
+    fn report_lists_then_details_annotated_exchanges() {
+        let text = r#"{"log": {"version": "1.2", "entries": [
+            {"startedDateTime": "2026-03-14T09:22:31Z", "time": 5,
+             "request": {"method": "POST", "url": "https://idp.example/token", "headers": [],
+                         "postData": {"mimeType": "application/x-www-form-urlencoded",
+                                      "text": "grant_type=authorization_code&code=c"}},
+             "response": {"status": 400, "headers": [], "content": {"text": "{}"}}}]}}"#;
+        let mut recs = import::from_str(text).unwrap().records;
+        let id = recs[0].id.clone();
+        recs[0].annotations.push(Annotation::new(
+            "error.invalid_grant",
+            Severity::Error,
+            "The grant was rejected",
+            "Check the code and redirect_uri.",
+            serde_json::json!({"record": id}),
+        ));
+        let out = report(&recs, false);
+        let mut lines = out.lines();
+        assert!(lines.next().unwrap().starts_with("ID "));
+        assert!(out.contains(&format!(
+            "\n{} token_request POST idp.example/token\n",
+            recs[0].id
+        )));
+        assert!(out.contains("✖ error error.invalid_grant: The grant was rejected"));
+        assert!(out.contains("      Check the code and redirect_uri."));
+    }
 }

@@ -3,3 +3,5 @@
 
 pub mod export;
 pub mod import;
+
+pub use import::{ImportError, Imported};
