@@ -154,13 +154,21 @@ pub fn classify_response(
     let loc = params::absolutize(request_url, headers.get("location")?);
     let mut p = params::query_params(&loc);
     p.extend(params::fragment_params(&loc));
-    let carries = ["code", "error", "state"]
+    let carries = ["code", "error", "access_token", "id_token"]
         .iter()
         .any(|n| get(&p, n).is_some());
-    carries.then_some(Classified {
+    // `state` alone counts only when it goes back to another origin: a
+    // provider's own internal hop (Auth0's `/authorize/resume?state=...`)
+    // is not the authorization response.
+    let state_elsewhere = get(&p, "state").is_some() && origin(&loc) != origin(request_url);
+    (carries || state_elsewhere).then_some(Classified {
         kind: Kind::AuthorizationResponse,
         grant_type: None,
     })
+}
+
+fn origin(url: &str) -> Option<url::Origin> {
+    url::Url::parse(url).ok().map(|u| u.origin())
 }
 
 /// Classify a whole record (HAR import, re-classification): request first,
@@ -246,5 +254,23 @@ mod tests {
         let mut h = HeaderList::default();
         h.push("Location", "/home");
         assert_eq!(classify_response("https://idp/login", 302, &h), None);
+    }
+
+    #[test]
+    fn state_alone_counts_only_when_it_leaves_the_provider() {
+        let resp = |loc: &str| {
+            let mut h = HeaderList::default();
+            h.push("Location", loc);
+            classify_response("https://tenant.auth0.com/u/login", 302, &h).map(|c| c.kind)
+        };
+        assert_eq!(resp("/authorize/resume?state=internal"), None);
+        assert_eq!(
+            resp("https://app.example/cb#access_token=x&state=s"),
+            Some(Kind::AuthorizationResponse)
+        );
+        assert_eq!(
+            resp("https://app.example/cb?state=s"),
+            Some(Kind::AuthorizationResponse)
+        );
     }
 }
