@@ -305,8 +305,9 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                     auth_rec.kind
                 ),
                 "The authorization code was issued to the client named at the authorize \
-                 request; exchanging it as another client fails (invalid_grant, \
-                 invalid_client, or Entra AADSTS700005-style \"code is for another client\"). \
+                 request; exchanging it as another client fails (invalid_grant \"issued to \
+                 another client\", Keycloak \"Found different client_id in clientSession\", \
+                 or invalid_client). \
                  Use the same client id in both legs; check for two app registrations, a \
                  stale environment variable, or stray whitespace.",
                 json!({
