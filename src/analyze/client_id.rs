@@ -168,8 +168,7 @@ pub fn difference(expected: &str, actual: &str) -> &'static str {
         "whitespace"
     } else if expected.eq_ignore_ascii_case(actual) {
         "case"
-    } else if flavour::form_decode(expected) == actual || flavour::form_decode(actual) == expected
-    {
+    } else if flavour::form_decode(expected) == actual || flavour::form_decode(actual) == expected {
         "percent_encoding"
     } else {
         "different"
@@ -285,8 +284,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             .collect();
         let before = authz
             .iter()
-            .filter(|(r, _)| (r.time, &r.id) <= (rec.time, &rec.id))
-            .next_back()
+            .rfind(|(r, _)| (r.time, &r.id) <= (rec.time, &rec.id))
             .or_else(|| authz.first());
         let Some((auth_rec, expected)) = before else {
             continue;
@@ -334,7 +332,8 @@ mod tests {
     use super::*;
     use crate::analyze::flavour::testkit::{authorize, basic, token_form, token_json};
 
-    const BODY: &str = "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
+    const BODY: &str =
+        "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
 
     fn run(records: &[Record]) -> Vec<Finding> {
         annotate(records, &AnalyzeOptions::default())
@@ -359,7 +358,12 @@ mod tests {
         assert!(run(&recs).is_empty());
         let recs = [
             auth("app-123"),
-            token_form("t1", 5, None, &format!("{BODY}&client_id=app-123&client_secret=x")),
+            token_form(
+                "t1",
+                5,
+                None,
+                &format!("{BODY}&client_id=app-123&client_secret=x"),
+            ),
         ];
         assert!(run(&recs).is_empty());
         // URL-encoded Basic user decodes to the authorize client_id.
@@ -376,7 +380,10 @@ mod tests {
         let f = run(&[auth("app-123%20")]);
         assert_eq!(f.len(), 1);
         let a = &f[0].annotation;
-        assert_eq!((a.code.as_str(), a.severity), ("client_id.whitespace", Severity::Error));
+        assert_eq!(
+            (a.code.as_str(), a.severity),
+            ("client_id.whitespace", Severity::Error)
+        );
         assert_eq!(a.evidence["where"], "query");
         assert_eq!(a.evidence["characters"][0]["position"], "trailing");
         assert_eq!(a.evidence["characters"][0]["name"], "space");
@@ -419,10 +426,7 @@ mod tests {
             "{\"grant_type\":\"client_credentials\",\"client_id\":\"\u{A0}app\",\"client_secret\":\"x\"}",
         );
         let f = run(&[r]);
-        assert_eq!(
-            f[0].annotation.evidence["characters"][0]["char"],
-            "U+00A0"
-        );
+        assert_eq!(f[0].annotation.evidence["characters"][0]["char"], "U+00A0");
     }
 
     #[test]
@@ -440,7 +444,10 @@ mod tests {
         let f = run(&recs);
         assert_eq!(f.len(), 1);
         let a = &f[0].annotation;
-        assert_eq!((a.code.as_str(), a.severity), ("client_id.mismatch", Severity::Error));
+        assert_eq!(
+            (a.code.as_str(), a.severity),
+            ("client_id.mismatch", Severity::Error)
+        );
         assert_eq!(f[0].record, 1);
         assert_eq!(a.evidence["expected"]["value"], "app-123");
         assert_eq!(a.evidence["actual"]["value"], "app-456");
@@ -455,7 +462,12 @@ mod tests {
     fn mismatch_kinds_and_body_leg() {
         let recs = [
             auth("App-123"),
-            token_form("t1", 5, None, &format!("{BODY}&client_id=app-123&client_secret=x")),
+            token_form(
+                "t1",
+                5,
+                None,
+                &format!("{BODY}&client_id=app-123&client_secret=x"),
+            ),
         ];
         let f = run(&recs);
         assert_eq!(f[0].annotation.evidence["difference"], "case");

@@ -46,9 +46,7 @@ impl Malformed {
             Malformed::BadBase64 => {
                 "the value after `Basic` is not valid base64 (standard alphabet, RFC 7617)"
             }
-            Malformed::NoColon => {
-                "the decoded value holds no ':' separating client id and secret"
-            }
+            Malformed::NoColon => "the decoded value holds no ':' separating client id and secret",
             Malformed::NotUtf8 => "the decoded value is not UTF-8 text",
         }
     }
@@ -218,7 +216,11 @@ enum Assertion {
 }
 
 fn assertion_kind(jwt: &str) -> Assertion {
-    let Some(head) = jwt.split('.').next().filter(|_| jwt.split('.').count() >= 3) else {
+    let Some(head) = jwt
+        .split('.')
+        .next()
+        .filter(|_| jwt.split('.').count() >= 3)
+    else {
         return Assertion::Unreadable("not_a_jwt".into());
     };
     let b64 = base64::engine::GeneralPurpose::new(
@@ -342,7 +344,9 @@ fn inspect(rec: &Record) -> Option<Inspection> {
     } else if let Some(a) = &assertion {
         match a {
             Assertion::Secret(alg) => {
-                note = Some(format!("client_assertion signed with {alg} (shared secret)"));
+                note = Some(format!(
+                    "client_assertion signed with {alg} (shared secret)"
+                ));
                 (None, "client_secret_jwt")
             }
             Assertion::PrivateKey(alg) => {
@@ -790,13 +794,7 @@ pub(crate) mod testkit {
 
     /// A token request with a form body and an optional Authorization header.
     pub fn token_form(id: &str, second: i64, auth: Option<&str>, body: &str) -> Record {
-        token(
-            id,
-            second,
-            auth,
-            "application/x-www-form-urlencoded",
-            body,
-        )
+        token(id, second, auth, "application/x-www-form-urlencoded", body)
     }
 
     /// A token request with a JSON body and an optional Authorization header.

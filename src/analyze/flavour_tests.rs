@@ -63,7 +63,9 @@ fn flavour_2_basic_urlencoded_json() {
     );
     let c = codes(&r);
     assert!(c.contains(&("token_request.json_body".into(), Severity::Warning)));
-    assert!(!c.iter().any(|(c, _)| c == "client_auth.basic_not_urlencoded"));
+    assert!(!c
+        .iter()
+        .any(|(c, _)| c == "client_auth.basic_not_urlencoded"));
 }
 
 #[test]
@@ -157,9 +159,15 @@ fn flavour_6_basic_raw_json() {
 fn plain_credentials_are_both_1_and_5_and_say_so() {
     let r = token_form("a1", 0, Some(&basic("app-1", "S3cr3t_Value.9~")), CODE_BODY);
     let f = flav(&r);
-    assert_eq!((f.number, f.client_auth.as_str()), (Some(1), "basic_urlencoded"));
+    assert_eq!(
+        (f.number, f.client_auth.as_str()),
+        (Some(1), "basic_urlencoded")
+    );
     assert!(
-        f.note.as_deref().unwrap().starts_with("1 and 5 are the same bytes here"),
+        f.note
+            .as_deref()
+            .unwrap()
+            .starts_with("1 and 5 are the same bytes here"),
         "{f:?}"
     );
     no_warnings(&r);
@@ -243,12 +251,19 @@ fn private_key_jwt_and_client_secret_jwt() {
     for alg in ["RS256", "ES384", "PS256", "EdDSA"] {
         let r = token_form("j1", 0, None, &assertion_body(alg));
         let f = flav(&r);
-        assert_eq!((f.number, f.client_auth.as_str()), (None, "private_key_jwt"), "{alg}");
+        assert_eq!(
+            (f.number, f.client_auth.as_str()),
+            (None, "private_key_jwt"),
+            "{alg}"
+        );
         no_warnings(&r);
     }
     let r = token_form("j2", 0, None, &assertion_body("HS256"));
     let f = flav(&r);
-    assert_eq!((f.number, f.client_auth.as_str()), (None, "client_secret_jwt"));
+    assert_eq!(
+        (f.number, f.client_auth.as_str()),
+        (None, "client_secret_jwt")
+    );
     assert!(f.note.unwrap().contains("HS256"));
     no_warnings(&r);
 }
@@ -264,7 +279,10 @@ fn broken_assertions_are_flagged() {
         "j4",
         0,
         None,
-        &format!("grant_type=client_credentials&client_assertion={}", jwt(r#"{"alg":"RS256"}"#)),
+        &format!(
+            "grant_type=client_credentials&client_assertion={}",
+            jwt(r#"{"alg":"RS256"}"#)
+        ),
     );
     assert_eq!(flav(&r).client_auth, "private_key_jwt");
     assert_eq!(
@@ -277,7 +295,10 @@ fn broken_assertions_are_flagged() {
 fn public_pkce_client() {
     let r = token_form("pk", 0, None, &format!("{CODE_BODY}&client_id=spa-app"));
     let f = flav(&r);
-    assert_eq!((f.number, f.client_auth.as_str(), f.body.as_str()), (None, "none", "form"));
+    assert_eq!(
+        (f.number, f.client_auth.as_str(), f.body.as_str()),
+        (None, "none", "form")
+    );
     assert!(f.note.unwrap().contains("PKCE"));
     no_warnings(&r);
     assert_eq!(client_id(&r).as_deref(), Some("spa-app"));
@@ -299,7 +320,12 @@ fn basic_and_body_secret_is_multiple_methods() {
     assert!(!serde_json::to_string(&a).unwrap().contains("s3cret"));
 
     // Basic + client_assertion is also two methods.
-    let r = token_form("m2", 0, Some(&basic("app", "s3cret")), &assertion_body("RS256"));
+    let r = token_form(
+        "m2",
+        0,
+        Some(&basic("app", "s3cret")),
+        &assertion_body("RS256"),
+    );
     assert_eq!(flav(&r).client_auth, "multiple");
     // Basic + a client_id in the body (no secret) is fine (RFC 6749 §4.1.3).
     let r = token_form(
@@ -322,7 +348,11 @@ fn each_malformed_basic_case() {
     for (h, reason) in cases {
         let r = token_form("b1", 0, Some(h), CODE_BODY);
         let f = flav(&r);
-        assert_eq!((f.number, f.client_auth.as_str()), (None, "basic_malformed"), "{h}");
+        assert_eq!(
+            (f.number, f.client_auth.as_str()),
+            (None, "basic_malformed"),
+            "{h}"
+        );
         let a = finding(&r, "client_auth.basic_malformed");
         assert_eq!(a.severity, Severity::Error);
         assert_eq!(a.evidence["reason"], reason, "{h}");
@@ -334,7 +364,12 @@ fn each_malformed_basic_case() {
 
 #[test]
 fn bearer_header_is_not_a_flavour() {
-    let r = token_form("o1", 0, Some("Bearer abc.def"), "grant_type=client_credentials");
+    let r = token_form(
+        "o1",
+        0,
+        Some("Bearer abc.def"),
+        "grant_type=client_credentials",
+    );
     let f = flav(&r);
     assert_eq!((f.number, f.client_auth.as_str()), (None, "other"));
 }
@@ -358,5 +393,8 @@ fn analyze_sets_the_flavour_on_token_requests() {
     let r = token_form("t1", 0, Some(&basic("app", SECRET_ENC)), CODE_BODY);
     let out = crate::analyze::analyze(&[r], &AnalyzeOptions::default());
     assert_eq!(out[0].flavour.as_ref().unwrap().number, Some(1));
-    assert!(out[0].annotations.iter().any(|a| a.code == "flavour.detected"));
+    assert!(out[0]
+        .annotations
+        .iter()
+        .any(|a| a.code == "flavour.detected"));
 }

@@ -56,8 +56,7 @@ pub fn offline_ask(records: &[Record], rec: &Record) -> Option<OfflineAsk> {
         .iter()
         .filter(|r| r.flow.as_deref() == Some(flow))
         .filter(|r| matches!(r.kind, Kind::AuthorizeRequest | Kind::Par))
-        .filter(|r| (r.time, &r.id) <= (rec.time, &rec.id))
-        .next_back()
+        .rfind(|r| (r.time, &r.id) <= (rec.time, &rec.id))
         .map(|r| OfflineAsk {
             record: r.id.clone(),
             asked_by: offline_params(&params::request_params(r)),
@@ -272,10 +271,7 @@ fn lint_object(
         .is_some_and(|s| !s.is_empty());
     if !refresh && grant_type(rec).as_deref() == Some("authorization_code") {
         let ask = offline_ask(records, rec);
-        let mut asked = ask
-            .as_ref()
-            .map(|a| a.asked_by.clone())
-            .unwrap_or_default();
+        let mut asked = ask.as_ref().map(|a| a.asked_by.clone()).unwrap_or_default();
         // Some clients repeat the scope at the token leg.
         let token_params = params::body_params(&rec.request.headers, &rec.request.body);
         for a in offline_params(&token_params) {
@@ -364,7 +360,8 @@ mod tests {
     use super::*;
     use crate::analyze::flavour::testkit::{authorize, basic, respond, token_form};
 
-    const BODY: &str = "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
+    const BODY: &str =
+        "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
     const JSON_HEADERS: &[(&str, &str)] = &[
         ("Content-Type", "application/json;charset=UTF-8"),
         ("Cache-Control", "no-store"),
@@ -395,7 +392,10 @@ mod tests {
     fn only(records: &[Record], code: &str) -> Annotation {
         let all = run(records);
         let mut hits = all.iter().filter(|a| a.code == code);
-        let a = hits.next().unwrap_or_else(|| panic!("no {code} in {all:?}")).clone();
+        let a = hits
+            .next()
+            .unwrap_or_else(|| panic!("no {code} in {all:?}"))
+            .clone();
         assert!(hits.next().is_none());
         a
     }
@@ -409,12 +409,16 @@ mod tests {
         // Lower-case bearer and DPoP are fine too.
         let recs = [
             auth("openid+offline_access"),
-            token(r#"{"access_token":"a","token_type":"bearer","expires_in":60,"refresh_token":"r"}"#),
+            token(
+                r#"{"access_token":"a","token_type":"bearer","expires_in":60,"refresh_token":"r"}"#,
+            ),
         ];
         assert_eq!(run(&recs), vec![]);
         let recs = [
             auth("openid+offline_access"),
-            token(r#"{"access_token":"a","token_type":"DPoP","expires_in":60,"refresh_token":"r"}"#),
+            token(
+                r#"{"access_token":"a","token_type":"DPoP","expires_in":60,"refresh_token":"r"}"#,
+            ),
         ];
         assert_eq!(run(&recs), vec![]);
     }
@@ -434,7 +438,9 @@ mod tests {
     fn token_type_unusual() {
         let recs = [
             auth("openid+offline_access"),
-            token(r#"{"access_token":"a","token_type":"Token","expires_in":60,"refresh_token":"r"}"#),
+            token(
+                r#"{"access_token":"a","token_type":"Token","expires_in":60,"refresh_token":"r"}"#,
+            ),
         ];
         let a = only(&recs, "token_response.token_type_unusual");
         assert_eq!(a.severity, Severity::Warning);
@@ -442,7 +448,9 @@ mod tests {
         // Slack's "bot" is a known quirk: info only.
         let recs = [
             auth("openid+offline_access"),
-            token(r#"{"ok":true,"access_token":"xoxb-1","token_type":"bot","expires_in":43200,"refresh_token":"xoxe-1"}"#),
+            token(
+                r#"{"ok":true,"access_token":"xoxb-1","token_type":"bot","expires_in":43200,"refresh_token":"xoxe-1"}"#,
+            ),
         ];
         assert_eq!(
             only(&recs, "token_response.token_type_unusual").severity,
@@ -454,7 +462,9 @@ mod tests {
     fn expires_in_string_and_invalid() {
         let recs = [
             auth("openid+offline_access"),
-            token(r#"{"access_token":"a","token_type":"Bearer","expires_in":"3599","refresh_token":"r"}"#),
+            token(
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":"3599","refresh_token":"r"}"#,
+            ),
         ];
         let a = only(&recs, "token_response.expires_in_string");
         assert_eq!(a.severity, Severity::Warning);
@@ -462,7 +472,9 @@ mod tests {
         assert_eq!(a.evidence["parses_as_number"], true);
         let recs = [
             auth("openid+offline_access"),
-            token(r#"{"access_token":"a","token_type":"Bearer","expires_in":-5,"refresh_token":"r"}"#),
+            token(
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":-5,"refresh_token":"r"}"#,
+            ),
         ];
         assert_eq!(
             only(&recs, "token_response.expires_in_invalid").severity,
@@ -498,7 +510,10 @@ mod tests {
             0,
             "response_type=code&client_id=app&scope=email&access_type=offline&state=s1",
         );
-        let recs = [g, token(r#"{"access_token":"a","token_type":"Bearer","expires_in":3599}"#)];
+        let recs = [
+            g,
+            token(r#"{"access_token":"a","token_type":"Bearer","expires_in":3599}"#),
+        ];
         let a = only(&recs, "token_response.no_refresh_token");
         assert_eq!(a.severity, Severity::Warning);
         assert_eq!(a.evidence["asked_by"][0], "access_type=offline");
@@ -506,12 +521,19 @@ mod tests {
 
     #[test]
     fn no_refresh_token_without_authorize_and_other_grants() {
-        let recs = [token(r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#)];
+        let recs = [token(
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#,
+        )];
         let a = only(&recs, "token_response.no_refresh_token");
         assert_eq!(a.severity, Severity::Info);
         assert_eq!(a.evidence["authorize_record"], Value::Null);
         // client_credentials never expects a refresh token.
-        let mut t = token_form("t2", 5, Some(&basic("app", "s")), "grant_type=client_credentials");
+        let mut t = token_form(
+            "t2",
+            5,
+            Some(&basic("app", "s")),
+            "grant_type=client_credentials",
+        );
         respond(
             &mut t,
             200,
@@ -523,7 +545,12 @@ mod tests {
 
     #[test]
     fn github_form_encoded_response_is_not_json() {
-        let mut t = token_form("t1", 5, None, &format!("{BODY}&client_id=Iv1.abc&client_secret=x"));
+        let mut t = token_form(
+            "t1",
+            5,
+            None,
+            &format!("{BODY}&client_id=Iv1.abc&client_secret=x"),
+        );
         t.request.headers.0.retain(|(k, _)| k != "Accept");
         respond(
             &mut t,
@@ -541,7 +568,9 @@ mod tests {
     #[test]
     fn errors_and_failures_are_left_to_errors_rs() {
         // 200 with an error (GitHub JSON style).
-        let recs = [token(r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#)];
+        let recs = [token(
+            r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#,
+        )];
         assert_eq!(run(&recs), vec![]);
         // 400 error response.
         let mut t = token(GOOD);
@@ -569,5 +598,40 @@ mod tests {
             only(&recs, "token_response.access_token_missing").severity,
             Severity::Warning
         );
+    }
+
+    #[test]
+    fn whole_clean_flow_through_analyze_has_no_warning_from_these_rules() {
+        use crate::analyze::flavour::testkit::rec;
+        let a = auth("openid+offline_access");
+        let mut cb = rec(
+            "c1",
+            3,
+            Kind::Callback,
+            "GET",
+            "https://app.example.com/cb?code=c0de&state=s1",
+        );
+        respond(&mut cb, 302, &[("Location", "/home")], "");
+        let t = token(GOOD);
+        let out = crate::analyze::analyze(&[t, cb, a], &AnalyzeOptions::default());
+        let ours = [
+            "flavour.",
+            "client_auth.",
+            "client_id.",
+            "token_request.",
+            "token_response.",
+        ];
+        for r in &out {
+            for an in &r.annotations {
+                if ours.iter().any(|p| an.code.starts_with(p)) {
+                    assert_eq!(an.severity, Severity::Info, "{}: {an:?}", r.id);
+                }
+            }
+        }
+        let t = out.iter().find(|r| r.id == "t1").unwrap();
+        assert_eq!(t.flow.as_deref(), Some("a1"));
+        assert_eq!(t.flavour.as_ref().unwrap().number, Some(1));
+        let codes: Vec<_> = t.annotations.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, ["flavour.detected"]);
     }
 }
