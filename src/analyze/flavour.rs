@@ -468,6 +468,11 @@ fn raw_char_evidence(s: &str) -> (Vec<Value>, bool) {
                 true,
             ),
             c if encoder_keeps(c) => {}
+            ' ' => add(
+                "space".into(),
+                "a space too (decoding leaves it), but a §2.3.1 client sends it as '+'",
+                false,
+            ),
             c if !c.is_ascii() => add(
                 char_name(c),
                 "the same character (decoding leaves it), but a §2.3.1 client sends its \
