@@ -1,9 +1,637 @@
-//! Rule family `tokens` (to be written).
+//! Rule family `tokens`: lint successful (2xx) token responses against
+//! RFC 6749 §5.1 and what strict clients expect.
+//!
+//! Codes: `token_response.not_json`, `token_response.access_token_missing`,
+//! `token_response.token_type_missing`, `token_response.token_type_unusual`,
+//! `token_response.expires_in_string`, `token_response.expires_in_invalid`,
+//! `token_response.no_refresh_token`, `token_response.cache_headers`.
+//! Error responses (and 2xx responses carrying an `error`) are left to
+//! [`super::errors`].
 
+use super::params;
 use super::{AnalyzeOptions, Finding};
-use crate::record::Record;
+use crate::record::{Annotation, Kind, Record, Severity};
+use serde_json::{json, Map, Value};
+
+/// What the authorize leg of a flow asked about offline access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineAsk {
+    /// Id of the record that asked (authorize request or PAR).
+    pub record: String,
+    /// The parameters that asked for a refresh token (`scope=offline_access`,
+    /// `access_type=offline`, `token_access_type=offline`), empty when none did.
+    pub asked_by: Vec<String>,
+}
+
+/// Which parameters of `p` ask for a refresh token: `offline_access` (OIDC,
+/// Entra, Okta, Auth0, Atlassian) or `refresh_token` (Salesforce) in `scope`,
+/// `access_type=offline` (Google), `token_access_type=offline` (Dropbox).
+pub fn offline_params(p: &params::Params) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in p {
+        match k.as_str() {
+            "scope" => {
+                for s in v.split([' ', ',', '+']) {
+                    if s == "offline_access" || s == "refresh_token" {
+                        out.push(format!("scope={s}"));
+                    }
+                }
+            }
+            "access_type" | "token_access_type" if v.eq_ignore_ascii_case("offline") => {
+                out.push(format!("{k}={v}"));
+            }
+            _ => {}
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The authorize leg of `rec`'s flow (the latest authorize request or PAR
+/// before it) and what it asked about offline access; `None` when the flow's
+/// authorize request was not captured.
+pub fn offline_ask(records: &[Record], rec: &Record) -> Option<OfflineAsk> {
+    let flow = rec.flow.as_deref()?;
+    records
+        .iter()
+        .filter(|r| r.flow.as_deref() == Some(flow))
+        .filter(|r| matches!(r.kind, Kind::AuthorizeRequest | Kind::Par))
+        .rfind(|r| (r.time, &r.id) <= (rec.time, &rec.id))
+        .map(|r| OfflineAsk {
+            record: r.id.clone(),
+            asked_by: offline_params(&params::request_params(r)),
+        })
+}
+
+fn is_success(rec: &Record) -> bool {
+    rec.response
+        .as_ref()
+        .is_some_and(|r| (200..300).contains(&r.status))
+}
+
+fn grant_type(rec: &Record) -> Option<String> {
+    rec.grant_type.clone().or_else(|| {
+        let p = params::body_params(&rec.request.headers, &rec.request.body);
+        params::get(&p, "grant_type").map(str::to_string)
+    })
+}
+
+fn finding(
+    i: usize,
+    code: &str,
+    severity: Severity,
+    title: impl Into<String>,
+    detail: impl Into<String>,
+    evidence: Value,
+) -> Finding {
+    Finding::new(i, Annotation::new(code, severity, title, detail, evidence))
+}
+
+/// What a body that is not a JSON object looks like.
+fn body_shape(text: Option<&str>) -> &'static str {
+    let Some(t) = text.map(str::trim) else {
+        return "binary";
+    };
+    if t.is_empty() {
+        "empty"
+    } else if serde_json::from_str::<Value>(t).is_ok() {
+        "json_not_object"
+    } else if t.starts_with('<') {
+        "html"
+    } else {
+        let p = params::form_params(t);
+        if params::get(&p, "access_token").is_some() || params::get(&p, "error").is_some() {
+            "form"
+        } else {
+            "other"
+        }
+    }
+}
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(_records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
-    Vec::new()
+pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, rec) in records.iter().enumerate() {
+        if rec.kind != Kind::TokenRequest || !is_success(rec) {
+            continue;
+        }
+        let Some(resp) = rec.response.as_ref() else {
+            continue;
+        };
+        let content_type = resp.headers.get("content-type");
+        let Some(json) = params::response_json(rec) else {
+            let shape = body_shape(resp.body.as_text());
+            let accept = rec.request.headers.get("accept");
+            out.push(finding(
+                i,
+                "token_response.not_json",
+                Severity::Warning,
+                format!("Successful token response is not a JSON object ({shape})"),
+                "RFC 6749 §5.1: the token response is an application/json object. Clients \
+                 that parse JSON fail on anything else. GitHub answers form-encoded \
+                 (access_token=...&token_type=bearer) unless the request sends \
+                 Accept: application/json; send that header, or parse the form body.",
+                json!({
+                    "record": rec.id,
+                    "status": resp.status,
+                    "content_type": content_type,
+                    "body_shape": shape,
+                    "request_accept": accept,
+                }),
+            ));
+            continue;
+        };
+        let Value::Object(obj) = &json else { continue };
+        if obj.contains_key("error") || obj.get("ok") == Some(&Value::Bool(false)) {
+            // An error in a 2xx: errors.rs reports it (error.hidden_in_success).
+            continue;
+        }
+        lint_object(i, rec, obj, records, &mut out);
+    }
+    out
+}
+
+fn lint_object(
+    i: usize,
+    rec: &Record,
+    obj: &Map<String, Value>,
+    records: &[Record],
+    out: &mut Vec<Finding>,
+) {
+    let resp = rec.response.as_ref().expect("checked by the caller");
+    let has_access_token = obj
+        .get("access_token")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty());
+
+    if !has_access_token {
+        out.push(finding(
+            i,
+            "token_response.access_token_missing",
+            Severity::Warning,
+            "Successful token response has no access_token",
+            "RFC 6749 §5.1 requires access_token in a successful token response. \
+             Clients treat this response as a failure; check the grant and the endpoint.",
+            json!({"record": rec.id, "field": "access_token", "members": obj.keys().collect::<Vec<_>>()}),
+        ));
+    }
+
+    match obj.get("token_type") {
+        None | Some(Value::Null) => out.push(finding(
+            i,
+            "token_response.token_type_missing",
+            Severity::Warning,
+            "Token response has no token_type",
+            "RFC 6749 §5.1 requires token_type (usually \"Bearer\"). Strict clients \
+             (oauthlib, openid-client, Spring) reject the response; lenient ones assume \
+             Bearer. If you control the server, add \"token_type\":\"Bearer\".",
+            json!({"record": rec.id, "field": "token_type", "actual": null}),
+        )),
+        Some(Value::String(t)) => {
+            let lower = t.to_ascii_lowercase();
+            let (severity, why) = match lower.as_str() {
+                "bearer" | "dpop" | "n_a" => (None, ""),
+                "mac" => (
+                    Some(Severity::Info),
+                    "MAC tokens come from an expired draft; few clients can use them.",
+                ),
+                "bot" | "user" => (
+                    Some(Severity::Info),
+                    "Slack's oauth.v2.access returns token_type \"bot\" / \"user\"; generic \
+                     OAuth clients expecting Bearer may refuse it, but Slack accepts the \
+                     token as a Bearer token.",
+                ),
+                _ => (
+                    Some(Severity::Warning),
+                    "Generic clients only know Bearer (RFC 6750) and DPoP (RFC 9449) and \
+                     reject or mis-send other types.",
+                ),
+            };
+            if let Some(severity) = severity {
+                out.push(finding(
+                    i,
+                    "token_response.token_type_unusual",
+                    severity,
+                    format!("Token response has an unusual token_type {t:?}"),
+                    format!(
+                        "token_type is case-insensitive (RFC 6749 §5.1), and the usual values \
+                         are Bearer, DPoP and N_A (token exchange). {why}"
+                    ),
+                    json!({"record": rec.id, "field": "token_type", "actual": t,
+                           "expected_one_of": ["Bearer", "DPoP", "N_A"]}),
+                ));
+            }
+        }
+        Some(other) => out.push(finding(
+            i,
+            "token_response.token_type_unusual",
+            Severity::Warning,
+            "Token response token_type is not a string",
+            "RFC 6749 §5.1: token_type is a string such as \"Bearer\". Clients reject \
+             other JSON types.",
+            json!({"record": rec.id, "field": "token_type", "actual": other}),
+        )),
+    }
+
+    match obj.get("expires_in") {
+        Some(Value::String(s)) => out.push(finding(
+            i,
+            "token_response.expires_in_string",
+            Severity::Warning,
+            format!("expires_in is a JSON string ({s:?}), not a number"),
+            "RFC 6749 §5.1: \"Numerical values are included as JSON numbers\". Strict \
+             clients (typed deserialisers in Rust, Go, Java, Swift) fail to parse the \
+             whole response; lenient ones may never refresh. Send expires_in as a number.",
+            json!({"record": rec.id, "field": "expires_in", "actual": s,
+                   "parses_as_number": s.trim().parse::<u64>().is_ok()}),
+        )),
+        Some(Value::Number(n)) if n.as_u64().is_none() => out.push(finding(
+            i,
+            "token_response.expires_in_invalid",
+            Severity::Warning,
+            format!("expires_in is {n}, not a non-negative whole number of seconds"),
+            "RFC 6749 §5.1: expires_in is the lifetime in seconds. Negative or \
+             fractional values break clients that store it as an unsigned integer.",
+            json!({"record": rec.id, "field": "expires_in", "actual": n}),
+        )),
+        Some(v @ (Value::Bool(_) | Value::Array(_) | Value::Object(_))) => out.push(finding(
+            i,
+            "token_response.expires_in_invalid",
+            Severity::Warning,
+            "expires_in is not a number",
+            "RFC 6749 §5.1: expires_in is the lifetime in seconds, as a JSON number.",
+            json!({"record": rec.id, "field": "expires_in", "actual": v}),
+        )),
+        _ => {}
+    }
+
+    let refresh = obj
+        .get("refresh_token")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty());
+    if !refresh && grant_type(rec).as_deref() == Some("authorization_code") {
+        let ask = offline_ask(records, rec);
+        let mut asked = ask.as_ref().map(|a| a.asked_by.clone()).unwrap_or_default();
+        // Some clients repeat the scope at the token leg.
+        let token_params = params::body_params(&rec.request.headers, &rec.request.body);
+        for a in offline_params(&token_params) {
+            if !asked.contains(&a) {
+                asked.push(a);
+            }
+        }
+        let evidence = json!({
+            "record": rec.id,
+            "field": "refresh_token",
+            "grant_type": "authorization_code",
+            "authorize_record": ask.as_ref().map(|a| a.record.clone()),
+            "asked_for_offline": !asked.is_empty(),
+            "asked_by": asked,
+        });
+        if asked.is_empty() {
+            let (title, detail) = match &ask {
+                Some(_) => (
+                    "No refresh_token: the authorize request did not ask for offline access",
+                    "Providers issue a refresh token only when asked: scope offline_access \
+                     (OIDC, Entra ID, Okta, Auth0, Atlassian), access_type=offline (Google), \
+                     token_access_type=offline (Dropbox), scope refresh_token (Salesforce). \
+                     Expected if the app never refreshes; otherwise add the parameter.",
+                ),
+                None => (
+                    "No refresh_token in the token response (authorize request not captured)",
+                    "The authorize request of this flow was not captured, so whether it \
+                     asked for offline access (scope offline_access, access_type=offline, \
+                     token_access_type=offline) is unknown. Providers issue a refresh token \
+                     only when asked.",
+                ),
+            };
+            out.push(finding(
+                i,
+                "token_response.no_refresh_token",
+                Severity::Info,
+                title,
+                detail,
+                evidence,
+            ));
+        } else {
+            out.push(finding(
+                i,
+                "token_response.no_refresh_token",
+                Severity::Warning,
+                "Offline access was requested but no refresh_token came back",
+                "The authorize request asked for a refresh token, and the provider did not \
+                 issue one. Google issues it only on a consent screen (add prompt=consent \
+                 when re-authorizing, or revoke the grant); Entra ID, Okta and Auth0 need \
+                 offline_access allowed for the app or API (\"Allow Offline Access\", \
+                 refresh token grant enabled); Dropbox needs token_access_type=offline on \
+                 /oauth2/authorize.",
+                evidence,
+            ));
+        }
+    }
+
+    if has_access_token {
+        let cache = resp
+            .headers
+            .get_all("cache-control")
+            .collect::<Vec<_>>()
+            .join(", ");
+        let no_store = cache
+            .split(',')
+            .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+        if !no_store {
+            out.push(finding(
+                i,
+                "token_response.cache_headers",
+                Severity::Info,
+                "Token response lacks Cache-Control: no-store",
+                "RFC 6749 §5.1: the authorization server MUST send Cache-Control: no-store \
+                 (and Pragma: no-cache) with tokens, so no cache between keeps them. Harmless \
+                 for the login itself; worth fixing on the server.",
+                json!({"record": rec.id, "header": "Cache-Control",
+                       "actual": if cache.is_empty() { None } else { Some(cache) },
+                       "expected": "no-store"}),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::flavour::testkit::{authorize, basic, respond, token_form};
+
+    const BODY: &str =
+        "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
+    const JSON_HEADERS: &[(&str, &str)] = &[
+        ("Content-Type", "application/json;charset=UTF-8"),
+        ("Cache-Control", "no-store"),
+        ("Pragma", "no-cache"),
+    ];
+
+    fn auth(scope: &str) -> Record {
+        authorize(
+            "a1",
+            0,
+            &format!("response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state=s1&scope={scope}"),
+        )
+    }
+
+    fn token(body: &str) -> Record {
+        let mut t = token_form("t1", 5, Some(&basic("app", "s3cret")), BODY);
+        respond(&mut t, 200, JSON_HEADERS, body);
+        t
+    }
+
+    fn run(records: &[Record]) -> Vec<Annotation> {
+        annotate(records, &AnalyzeOptions::default())
+            .into_iter()
+            .map(|f| f.annotation)
+            .collect()
+    }
+
+    fn only(records: &[Record], code: &str) -> Annotation {
+        let all = run(records);
+        let mut hits = all.iter().filter(|a| a.code == code);
+        let a = hits
+            .next()
+            .unwrap_or_else(|| panic!("no {code} in {all:?}"))
+            .clone();
+        assert!(hits.next().is_none());
+        a
+    }
+
+    const GOOD: &str = r#"{"access_token":"eyJ.at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt.1","scope":"openid offline_access"}"#;
+
+    #[test]
+    fn clean_response_after_offline_access_has_no_findings() {
+        let recs = [auth("openid+offline_access"), token(GOOD)];
+        assert_eq!(run(&recs), vec![]);
+        // Lower-case bearer and DPoP are fine too.
+        let recs = [
+            auth("openid+offline_access"),
+            token(
+                r#"{"access_token":"a","token_type":"bearer","expires_in":60,"refresh_token":"r"}"#,
+            ),
+        ];
+        assert_eq!(run(&recs), vec![]);
+        let recs = [
+            auth("openid+offline_access"),
+            token(
+                r#"{"access_token":"a","token_type":"DPoP","expires_in":60,"refresh_token":"r"}"#,
+            ),
+        ];
+        assert_eq!(run(&recs), vec![]);
+    }
+
+    #[test]
+    fn token_type_missing() {
+        let recs = [
+            auth("openid+offline_access"),
+            token(r#"{"access_token":"a","expires_in":60,"refresh_token":"r"}"#),
+        ];
+        let a = only(&recs, "token_response.token_type_missing");
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.evidence["record"], "t1");
+    }
+
+    #[test]
+    fn token_type_unusual() {
+        let recs = [
+            auth("openid+offline_access"),
+            token(
+                r#"{"access_token":"a","token_type":"Token","expires_in":60,"refresh_token":"r"}"#,
+            ),
+        ];
+        let a = only(&recs, "token_response.token_type_unusual");
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.evidence["actual"], "Token");
+        // Slack's "bot" is a known quirk: info only.
+        let recs = [
+            auth("openid+offline_access"),
+            token(
+                r#"{"ok":true,"access_token":"xoxb-1","token_type":"bot","expires_in":43200,"refresh_token":"xoxe-1"}"#,
+            ),
+        ];
+        assert_eq!(
+            only(&recs, "token_response.token_type_unusual").severity,
+            Severity::Info
+        );
+    }
+
+    #[test]
+    fn expires_in_string_and_invalid() {
+        let recs = [
+            auth("openid+offline_access"),
+            token(
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":"3599","refresh_token":"r"}"#,
+            ),
+        ];
+        let a = only(&recs, "token_response.expires_in_string");
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.evidence["actual"], "3599");
+        assert_eq!(a.evidence["parses_as_number"], true);
+        let recs = [
+            auth("openid+offline_access"),
+            token(
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":-5,"refresh_token":"r"}"#,
+            ),
+        ];
+        assert_eq!(
+            only(&recs, "token_response.expires_in_invalid").severity,
+            Severity::Warning
+        );
+    }
+
+    #[test]
+    fn no_refresh_token_when_not_asked_is_info() {
+        let recs = [
+            auth("openid+profile"),
+            token(r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#),
+        ];
+        let a = only(&recs, "token_response.no_refresh_token");
+        assert_eq!(a.severity, Severity::Info);
+        assert_eq!(a.evidence["asked_for_offline"], false);
+        assert_eq!(a.evidence["authorize_record"], "a1");
+        assert_eq!(run(&recs).len(), 1);
+    }
+
+    #[test]
+    fn no_refresh_token_when_asked_is_warning() {
+        let recs = [
+            auth("openid+offline_access"),
+            token(r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#),
+        ];
+        let a = only(&recs, "token_response.no_refresh_token");
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.evidence["asked_by"][0], "scope=offline_access");
+        // Google style.
+        let g = authorize(
+            "a1",
+            0,
+            "response_type=code&client_id=app&scope=email&access_type=offline&state=s1",
+        );
+        let recs = [
+            g,
+            token(r#"{"access_token":"a","token_type":"Bearer","expires_in":3599}"#),
+        ];
+        let a = only(&recs, "token_response.no_refresh_token");
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.evidence["asked_by"][0], "access_type=offline");
+    }
+
+    #[test]
+    fn no_refresh_token_without_authorize_and_other_grants() {
+        let recs = [token(
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#,
+        )];
+        let a = only(&recs, "token_response.no_refresh_token");
+        assert_eq!(a.severity, Severity::Info);
+        assert_eq!(a.evidence["authorize_record"], Value::Null);
+        // client_credentials never expects a refresh token.
+        let mut t = token_form(
+            "t2",
+            5,
+            Some(&basic("app", "s")),
+            "grant_type=client_credentials",
+        );
+        respond(
+            &mut t,
+            200,
+            JSON_HEADERS,
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#,
+        );
+        assert_eq!(run(&[t]), vec![]);
+    }
+
+    #[test]
+    fn github_form_encoded_response_is_not_json() {
+        let mut t = token_form(
+            "t1",
+            5,
+            None,
+            &format!("{BODY}&client_id=Iv1.abc&client_secret=x"),
+        );
+        t.request.headers.0.retain(|(k, _)| k != "Accept");
+        respond(
+            &mut t,
+            200,
+            &[("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+            "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer",
+        );
+        let a = only(&[t], "token_response.not_json");
+        assert_eq!(a.severity, Severity::Warning);
+        assert_eq!(a.evidence["body_shape"], "form");
+        assert_eq!(a.evidence["request_accept"], Value::Null);
+        assert!(a.detail.contains("Accept: application/json"));
+    }
+
+    #[test]
+    fn errors_and_failures_are_left_to_errors_rs() {
+        // 200 with an error (GitHub JSON style).
+        let recs = [token(
+            r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#,
+        )];
+        assert_eq!(run(&recs), vec![]);
+        // 400 error response.
+        let mut t = token(GOOD);
+        respond(&mut t, 400, JSON_HEADERS, r#"{"error":"invalid_grant"}"#);
+        assert_eq!(run(&[t]), vec![]);
+    }
+
+    #[test]
+    fn missing_no_store_is_info() {
+        let mut t = token(GOOD);
+        respond(&mut t, 200, &[("Content-Type", "application/json")], GOOD);
+        let recs = [auth("openid+offline_access"), t];
+        let a = only(&recs, "token_response.cache_headers");
+        assert_eq!(a.severity, Severity::Info);
+        assert_eq!(run(&recs).len(), 1);
+    }
+
+    #[test]
+    fn missing_access_token() {
+        let recs = [
+            auth("openid+offline_access"),
+            token(r#"{"token_type":"Bearer","expires_in":3600,"refresh_token":"r"}"#),
+        ];
+        assert_eq!(
+            only(&recs, "token_response.access_token_missing").severity,
+            Severity::Warning
+        );
+    }
+
+    #[test]
+    fn whole_clean_flow_through_analyze_has_no_warning_from_these_rules() {
+        use crate::analyze::flavour::testkit::rec;
+        let a = auth("openid+offline_access");
+        let mut cb = rec(
+            "c1",
+            3,
+            Kind::Callback,
+            "GET",
+            "https://app.example.com/cb?code=c0de&state=s1",
+        );
+        respond(&mut cb, 302, &[("Location", "/home")], "");
+        let t = token(GOOD);
+        let out = crate::analyze::analyze(&[t, cb, a], &AnalyzeOptions::default());
+        let ours = [
+            "flavour.",
+            "client_auth.",
+            "client_id.",
+            "token_request.",
+            "token_response.",
+        ];
+        for r in &out {
+            for an in &r.annotations {
+                if ours.iter().any(|p| an.code.starts_with(p)) {
+                    assert_eq!(an.severity, Severity::Info, "{}: {an:?}", r.id);
+                }
+            }
+        }
+        let t = out.iter().find(|r| r.id == "t1").unwrap();
+        assert_eq!(t.flow.as_deref(), Some("a1"));
+        assert_eq!(t.flavour.as_ref().unwrap().number, Some(1));
+        let codes: Vec<_> = t.annotations.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, ["flavour.detected"]);
+    }
 }
