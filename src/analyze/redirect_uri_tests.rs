@@ -377,3 +377,101 @@ fn strip_response_params_keeps_own_query_raw() {
         "https://a.com/cb"
     );
 }
+
+/// Codes of this branch's rule families on analysed records.
+fn my_codes(recs: &[Record]) -> Vec<String> {
+    recs.iter()
+        .flat_map(|r| r.annotations.iter())
+        .filter(|a| {
+            ["redirect_uri.", "pkce.", "state.", "jwt."]
+                .iter()
+                .any(|p| a.code.starts_with(p))
+        })
+        .map(|a| format!("{} ({})", a.code, a.severity))
+        .collect()
+}
+
+fn full_flow(token_redirect: &str, verifier: &str) -> Vec<Record> {
+    use base64::Engine as _;
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = json!({
+        "iss": "https://idp.example.com",
+        "aud": "app",
+        "sub": "u1",
+        "nonce": "n1",
+        "iat": at(0).unix_timestamp(),
+        "exp": at(3600).unix_timestamp(),
+    });
+    let id_token = format!(
+        "{}.{}.{}",
+        b.encode(r#"{"alg":"RS256","kid":"k1"}"#),
+        b.encode(claims.to_string()),
+        b.encode([7u8; 64])
+    );
+    vec![
+        discovery(
+            "1",
+            0,
+            "https://idp.example.com/.well-known/openid-configuration",
+            r#"{"issuer":"https://idp.example.com","token_endpoint":"https://idp.example.com/oauth2/token"}"#,
+        ),
+        authorize(
+            "2",
+            1,
+            "https://idp.example.com/authorize?response_type=code&client_id=app&scope=openid&redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&state=st-4f1c&nonce=n1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        ),
+        auth_response(
+            "3",
+            20,
+            "http://localhost:8000/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=st-4f1c",
+        ),
+        callback(
+            "4",
+            21,
+            "http://localhost:8000/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=st-4f1c",
+        ),
+        token(
+            "5",
+            22,
+            &format!(
+                "grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&client_id=app&redirect_uri={}&code_verifier={verifier}",
+                url::form_urlencoded::byte_serialize(token_redirect.as_bytes()).collect::<String>()
+            ),
+            &json!({"access_token": "2YotnFZFEjr1zCsicMWpAA", "token_type": "Bearer", "expires_in": 3600, "id_token": id_token}).to_string(),
+        ),
+    ]
+}
+
+#[test]
+fn whole_clean_flow_through_analyze_and_its_redacted_export() {
+    let opts = AnalyzeOptions {
+        registered_redirects: vec!["http://localhost:8000/callback".into()],
+    };
+    let recs = full_flow(
+        "http://localhost:8000/callback",
+        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    );
+    let analysed = crate::analyze::analyze(&recs, &opts);
+    assert!(my_codes(&analysed).is_empty(), "{:?}", my_codes(&analysed));
+    let redacted = crate::redact::Redactor::with_salt([1; 16]).redact_records(&analysed);
+    let again = crate::analyze::analyze(&redacted, &opts);
+    assert!(my_codes(&again).is_empty(), "{:?}", my_codes(&again));
+}
+
+#[test]
+fn broken_flow_keeps_redirect_finding_after_redaction_without_false_pkce() {
+    let opts = AnalyzeOptions::default();
+    let recs = full_flow(
+        "http://localhost:8000/callback/",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
+    let analysed = crate::analyze::analyze(&recs, &opts);
+    assert_eq!(
+        my_codes(&analysed),
+        ["redirect_uri.mismatch (error)", "pkce.mismatch (error)"]
+    );
+    let redacted = crate::redact::Redactor::with_salt([1; 16]).redact_records(&analysed);
+    let again = crate::analyze::analyze(&redacted, &opts);
+    // The verifier is now a fingerprint: PKCE is not judged; the redirect diff still is.
+    assert_eq!(my_codes(&again), ["redirect_uri.mismatch (error)"]);
+}
