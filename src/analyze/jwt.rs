@@ -366,9 +366,9 @@ fn issuer_matches(issuer: &str, iss: &str) -> bool {
     let a: Vec<&str> = issuer.split('/').collect();
     let b: Vec<&str> = iss.split('/').collect();
     a.len() == b.len()
-        && a.iter().zip(&b).all(|(x, y)| {
-            x == y || (x.starts_with('{') && x.ends_with('}') && !y.is_empty())
-        })
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| x == y || (x.starts_with('{') && x.ends_with('}') && !y.is_empty()))
 }
 
 fn check_iss(records: &[Record], i: usize, c: &Map<String, Value>) -> Option<Finding> {

@@ -76,7 +76,11 @@ fn redacted_signature_and_padding_are_tolerated() {
     assert!(f.is_empty(), "{f:#?}");
     // Padded segments decode too.
     let b = base64::engine::general_purpose::URL_SAFE;
-    let padded = format!("{}.{}.", b.encode(r#"{"alg":"none"}"#), b.encode("{\"a\":1}"));
+    let padded = format!(
+        "{}.{}.",
+        b.encode(r#"{"alg":"none"}"#),
+        b.encode("{\"a\":1}")
+    );
     assert!(padded.contains('='));
     assert!(decode_unverified(&padded).is_ok());
 }
@@ -106,7 +110,12 @@ fn aud_mismatch_string_and_array_and_azp() {
     assert_eq!(f[0].annotation.evidence["client_id"], "app");
     assert_eq!(f[0].annotation.evidence["client_id_source"], "body");
 
-    let c = claims(ISSUER, json!(["api", "app"]), Some("n-0S6_WzA2Mj"), unix(3600));
+    let c = claims(
+        ISSUER,
+        json!(["api", "app"]),
+        Some("n-0S6_WzA2Mj"),
+        unix(3600),
+    );
     assert!(findings(flow(&jwt(&c, ""))).is_empty());
 
     let mut v: Value = serde_json::from_str(&c).unwrap();

@@ -24,7 +24,12 @@ fn flow(challenge: Option<(&str, Option<&str>)>, verifier: Option<&str>) -> Vec<
     vec![
         authorize("1", 0, &auth),
         callback("2", 5, "https://app.example.com/cb?code=c1&state=s1"),
-        token("3", 6, &form, r#"{"access_token":"at","token_type":"Bearer"}"#),
+        token(
+            "3",
+            6,
+            &form,
+            r#"{"access_token":"at","token_type":"Bearer"}"#,
+        ),
     ]
 }
 
@@ -106,11 +111,17 @@ fn malformed_challenge_and_verifier() {
     let c = with_code(&f, "pkce.challenge_malformed");
     assert_eq!(c.len(), 1, "{f:#?}");
     let why = c[0].annotation.evidence["problem"].as_str().unwrap();
-    assert!(why.contains("padding") && why.contains("'+'") && why.contains("44"), "{why}");
+    assert!(
+        why.contains("padding") && why.contains("'+'") && why.contains("44"),
+        "{why}"
+    );
     let v = with_code(&f, "pkce.verifier_malformed");
     assert_eq!(v.len(), 1);
     let why = v[0].annotation.evidence["problem"].as_str().unwrap();
-    assert!(why.contains("15 characters") && why.contains("'!'"), "{why}");
+    assert!(
+        why.contains("15 characters") && why.contains("'!'"),
+        "{why}"
+    );
     assert_eq!(with_code(&f, "pkce.mismatch").len(), 1);
     let long = "a".repeat(129);
     assert!(verifier_problem(&long).unwrap().contains("maximum 128"));

@@ -343,7 +343,8 @@ pub fn diff(expected: &str, actual: &str) -> Diff {
         let lead = |s: &str| s.len() - s.trim_start().len();
         let trail = |s: &str| s.len() - s.trim_end().len();
         if expected[..lead(expected)] != actual[..lead(actual)]
-            || expected[expected.len() - trail(expected)..] != actual[actual.len() - trail(actual)..]
+            || expected[expected.len() - trail(expected)..]
+                != actual[actual.len() - trail(actual)..]
         {
             kinds.push(DiffKind::Whitespace);
         }
@@ -503,8 +504,11 @@ impl AuthorizeLeg {
 /// Every authorization request in `records` (time order), PAR bodies merged in.
 pub fn authorize_legs(records: &[Record]) -> Vec<AuthorizeLeg> {
     let par_uri = |r: &Record| {
-        params::response_json(r)
-            .and_then(|j| j.get("request_uri").and_then(Value::as_str).map(str::to_string))
+        params::response_json(r).and_then(|j| {
+            j.get("request_uri")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
     };
     let mut used_pars = Vec::new();
     let mut legs = Vec::new();
@@ -556,10 +560,7 @@ pub fn leg_for<'a>(
     index: usize,
 ) -> Option<&'a AuthorizeLeg> {
     let flow = records[index].flow.as_deref();
-    let all: Vec<&AuthorizeLeg> = legs
-        .iter()
-        .filter(|l| l.in_flow(records, flow))
-        .collect();
+    let all: Vec<&AuthorizeLeg> = legs.iter().filter(|l| l.in_flow(records, flow)).collect();
     all.iter()
         .rev()
         .find(|l| l.index.min(l.par.unwrap_or(l.index)) <= index)

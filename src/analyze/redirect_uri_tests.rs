@@ -56,8 +56,16 @@ fn each_kind_individually() {
         ),
         ("https://a.com:443/cb", "https://a.com/cb", &["port"]),
         ("https://a.com/callback", "https://a.com/login", &["path"]),
-        ("https://a.com/callback", "https://a.com/Callback", &["path_case"]),
-        ("https://a.com/cb/x", "https://a.com/cb%2Fx", &["percent_encoding"]),
+        (
+            "https://a.com/callback",
+            "https://a.com/Callback",
+            &["path_case"],
+        ),
+        (
+            "https://a.com/cb/x",
+            "https://a.com/cb%2Fx",
+            &["percent_encoding"],
+        ),
         (
             "https://a.com/cb?x=a+b",
             "https://a.com/cb?x=a%20b",
@@ -138,7 +146,12 @@ fn flow(token_redirect: Option<&str>, callback_url: &str) -> Vec<Record> {
         authorize("1", 0, AUTH),
         auth_response("2", 5, callback_url),
         callback("3", 6, callback_url),
-        token("4", 7, &form, r#"{"access_token":"at","token_type":"Bearer"}"#),
+        token(
+            "4",
+            7,
+            &form,
+            r#"{"access_token":"at","token_type":"Bearer"}"#,
+        ),
     ]
 }
 

@@ -113,11 +113,9 @@ pub fn token(id: &str, secs: i64, form: &str, response_json: &str) -> Record {
         .headers
         .push("Content-Type", "application/x-www-form-urlencoded");
     r.request.body = Body::from_bytes(form.as_bytes());
-    r.grant_type = crate::analyze::params::get(
-        &crate::analyze::params::form_params(form),
-        "grant_type",
-    )
-    .map(str::to_string);
+    r.grant_type =
+        crate::analyze::params::get(&crate::analyze::params::form_params(form), "grant_type")
+            .map(str::to_string);
     r.response = json_response(200, response_json);
     r
 }
@@ -128,11 +126,9 @@ pub fn token_json(id: &str, secs: i64, body: &str, response_json: &str) -> Recor
     r.request.headers = HeaderList::default();
     r.request.headers.push("Content-Type", "application/json");
     r.request.body = Body::from_bytes(body.as_bytes());
-    r.grant_type = crate::analyze::params::get(
-        &crate::analyze::params::json_params(body),
-        "grant_type",
-    )
-    .map(str::to_string);
+    r.grant_type =
+        crate::analyze::params::get(&crate::analyze::params::json_params(body), "grant_type")
+            .map(str::to_string);
     r
 }
 

@@ -71,7 +71,9 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                     Annotation::new(
                         "state.missing",
                         Severity::Warning,
-                        format!("{where_} does not return the state the authorization request sent"),
+                        format!(
+                            "{where_} does not return the state the authorization request sent"
+                        ),
                         "RFC 6749 §4.1.2 requires the authorization server to return the exact \
                          state the client sent; a client that checks state (as it must, \
                          RFC 6749 §10.12) rejects this response as a possible CSRF attack. If \
@@ -96,7 +98,9 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                         Annotation::new(
                             "state.unverified",
                             Severity::Info,
-                            format!("{where_} state not checked: no authorization request captured"),
+                            format!(
+                                "{where_} state not checked: no authorization request captured"
+                            ),
                             "The capture holds no authorization request, so the state this \
                              response carries cannot be compared with the one the client sent. \
                              Start the capture before the login to check it.",
@@ -116,10 +120,9 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                         .decode_utf8_lossy()
                         .into_owned()
                 };
-                if let Some((s, id)) = seen
-                    .iter()
-                    .find(|(s, _)| decoded(state) == *s || decoded(s) == state || s.trim() == state.trim())
-                {
+                if let Some((s, id)) = seen.iter().find(|(s, _)| {
+                    decoded(state) == *s || decoded(s) == state || s.trim() == state.trim()
+                }) {
                     ev["near_match"] = json!({
                         "state": s,
                         "authorize_record": id,
