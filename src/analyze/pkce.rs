@@ -199,7 +199,7 @@ fn token_checks(records: &[Record], legs: &[AuthorizeLeg], i: usize) -> Vec<Find
     }
 
     let (Some(leg), Some(challenge)) = (leg, challenge) else {
-        if let (Some(leg), Some(_)) = (leg, verifier) {
+        if let (Some(leg), Some(_)) = (leg.filter(|l| !l.opaque), verifier) {
             out.push(Finding::new(
                 i,
                 Annotation::new(

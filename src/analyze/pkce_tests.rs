@@ -177,3 +177,25 @@ fn par_challenge_is_used() {
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].annotation.code, "pkce.mismatch");
 }
+
+#[test]
+fn opaque_request_uri_gives_no_verifier_without_challenge() {
+    let recs = vec![
+        authorize(
+            "1",
+            0,
+            "https://idp.example.com/authorize?client_id=app&request_uri=urn%3Ax%3Aabc&state=s1",
+        ),
+        callback("2", 5, "https://app.example.com/cb?code=c1&state=s1"),
+        token(
+            "3",
+            6,
+            &format!(
+                "grant_type=authorization_code&code=c1&client_id=app&code_verifier={VERIFIER}"
+            ),
+            "{}",
+        ),
+    ];
+    let f = findings(recs);
+    assert!(f.is_empty(), "{f:#?}");
+}

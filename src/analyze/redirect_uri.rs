@@ -386,7 +386,7 @@ pub fn diff(expected: &str, actual: &str) -> Diff {
 
 fn component_kinds(e: &str, a: &str, kinds: &mut Vec<DiffKind>, note: &mut Option<String>) {
     let (re, ra) = (split_raw(e), split_raw(a));
-    if !re.scheme.eq_ignore_ascii_case(ra.scheme) || re.scheme != ra.scheme {
+    if re.scheme != ra.scheme {
         kinds.push(DiffKind::Scheme);
     }
     if re.has_authority != ra.has_authority {
@@ -475,6 +475,11 @@ pub struct AuthorizeLeg {
     pub par: Option<usize>,
     /// The merged parameters.
     pub params: Params,
+    /// True when some parameters could not be seen: a `request_uri` whose
+    /// PAR request was not captured, or a `request` object that does not
+    /// decode (encrypted). Rules must not conclude that a parameter was
+    /// absent from an opaque request.
+    pub opaque: bool,
 }
 
 impl AuthorizeLeg {
@@ -523,33 +528,69 @@ pub fn authorize_legs(records: &[Record]) -> Vec<AuthorizeLeg> {
                 .iter()
                 .rposition(|q| q.kind == Kind::Par && par_uri(q).as_deref() == Some(uri.as_str()));
         }
+        let mut opaque = params::get(&p, "request_uri").is_some() && par.is_none();
         if let Some(pi) = par {
             used_pars.push(pi);
-            let mut merged = params::request_params(&records[pi]);
-            for (k, v) in p.drain(..) {
-                if params::get(&merged, &k).is_none() {
-                    merged.push((k, v));
-                }
-            }
-            p = merged;
+            p = overlay(params::request_params(&records[pi]), p);
         }
+        opaque |= merge_request_object(&mut p);
         legs.push(AuthorizeLeg {
             index: i,
             par,
             params: p,
+            opaque,
         });
     }
     for (i, r) in records.iter().enumerate() {
         if r.kind == Kind::Par && !used_pars.contains(&i) {
+            let mut p = params::request_params(r);
+            let opaque = merge_request_object(&mut p);
             legs.push(AuthorizeLeg {
                 index: i,
                 par: Some(i),
-                params: params::request_params(r),
+                params: p,
+                opaque,
             });
         }
     }
     legs.sort_by_key(|l| l.index);
     legs
+}
+
+/// `first`'s parameters, plus those of `second` whose names `first` lacks.
+fn overlay(mut first: Params, second: Params) -> Params {
+    for (k, v) in second {
+        if params::get(&first, &k).is_none() {
+            first.push((k, v));
+        }
+    }
+    first
+}
+
+/// Merge the string and number claims of a JAR `request` object (RFC 9101,
+/// read without verifying it; its values win) into `p`. Returns true when a
+/// `request` parameter is present but cannot be read (encrypted, malformed,
+/// or redacted away).
+fn merge_request_object(p: &mut Params) -> bool {
+    let Some(obj) = params::get(p, "request").map(str::to_string) else {
+        return false;
+    };
+    match super::jwt::decode_unverified(&obj) {
+        Ok(d) => {
+            let claims: Params = d
+                .claims
+                .into_iter()
+                .filter_map(|(k, v)| match v {
+                    Value::String(s) => Some((k, s)),
+                    Value::Number(n) => Some((k, n.to_string())),
+                    _ => None,
+                })
+                .collect();
+            *p = overlay(claims, std::mem::take(p));
+            false
+        }
+        Err(_) => true,
+    }
 }
 
 /// The authorization request record `index` belongs to: the latest leg of
@@ -798,6 +839,7 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
                 }),
             ),
         )),
+        (None, Some(_)) if leg.opaque => None,
         (None, Some(actual)) => Some(Finding::new(
             i,
             Annotation::new(

@@ -11,7 +11,9 @@
 //!   (flows are grouped by state, so such a callback sits alone in its own
 //!   flow: every record is searched, not only the flow);
 //! - `state.unverified` (info): a response's `state` could not be checked
-//!   because the capture holds no authorization request at all.
+//!   because the capture holds no readable authorization request (none at
+//!   all, or one whose parameters are hidden behind an uncaptured PAR
+//!   `request_uri` or an encrypted request object).
 
 use super::redirect_uri::{authorization_response, authorize_legs, leg_for, AuthorizeLeg};
 use super::{AnalyzeOptions, Finding};
@@ -92,18 +94,20 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                 if seen.iter().any(|(s, _)| *s == state) {
                     continue;
                 }
-                if seen.is_empty() && legs.is_empty() {
+                if legs.is_empty() || legs.iter().any(|l| l.opaque) {
                     out.push(Finding::new(
                         i,
                         Annotation::new(
                             "state.unverified",
                             Severity::Info,
                             format!(
-                                "{where_} state not checked: no authorization request captured"
+                                "{where_} state not checked: no readable authorization request"
                             ),
-                            "The capture holds no authorization request, so the state this \
-                             response carries cannot be compared with the one the client sent. \
-                             Start the capture before the login to check it.",
+                            "The capture holds no authorization request whose state can be read \
+                             (none captured, a request_uri whose PAR request was not captured, or \
+                             an encrypted request object), so the state this response carries \
+                             cannot be compared with the one the client sent. Capture the whole \
+                             login, from its first request, to check it.",
                             json!({ "state": state, "response_record": rec.id }),
                         ),
                     ));
@@ -152,7 +156,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
 }
 
 fn request_check(records: &[Record], leg: &AuthorizeLeg) -> Option<Finding> {
-    if nonempty(leg.get("state")).is_some() {
+    if leg.opaque || nonempty(leg.get("state")).is_some() {
         return None;
     }
     let pkce = leg.get("code_challenge").is_some();

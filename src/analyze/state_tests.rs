@@ -138,3 +138,36 @@ fn no_authorize_captured_is_unverified_info() {
     assert_eq!(f[0].annotation.code, "state.unverified");
     assert_eq!(f[0].annotation.severity, Severity::Info);
 }
+
+#[test]
+fn request_uri_without_captured_par_is_not_judged() {
+    let (_, f) = findings(vec![
+        authorize(
+            "1",
+            0,
+            "https://idp.example.com/authorize?client_id=app&request_uri=urn%3Ax%3Aabc",
+        ),
+        callback("2", 5, &format!("{CB}?code=c1&state=s9")),
+    ]);
+    assert!(problems(&f).is_empty(), "{f:#?}");
+    assert_eq!(with_code(&f, "state.unverified").len(), 1);
+}
+
+#[test]
+fn jar_request_object_state_is_read() {
+    let obj = jwt(
+        r#"{"response_type":"code","client_id":"app","state":"s7","redirect_uri":"https://app.example.com/cb"}"#,
+        "sig",
+    );
+    let (_, f) = findings(vec![
+        authorize(
+            "1",
+            0,
+            &format!(
+                "https://idp.example.com/authorize?response_type=code&client_id=app&request={obj}"
+            ),
+        ),
+        callback("2", 5, &format!("{CB}?code=c1&state=s7")),
+    ]);
+    assert!(f.is_empty(), "{f:#?}");
+}
