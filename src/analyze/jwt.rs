@@ -1,9 +1,431 @@
-//! Rule family `jwt` (to be written).
+//! Rule family `jwt`: checks on the OpenID Connect ID token of a token
+//! response (OIDC Core §3.1.3.7), decoded without verifying its signature.
+//!
+//! Codes (errors unless said otherwise): `jwt.expired` (`exp` before the
+//! response arrived), `jwt.aud_mismatch` (`aud` lacks the client_id, or
+//! `azp` is another client), `jwt.nonce_mismatch` (≠ the authorization
+//! request's nonce), `jwt.iss_mismatch` (≠ the `issuer` of a discovery
+//! document captured for the same host), `jwt.malformed` (warning: the
+//! header or claims do not decode), `jwt.encrypted` (info: a JWE cannot be
+//! read without the client's key).
+//!
+//! Only the header and claims are read: the signature segment may be
+//! anything, so redacted exports (`header.claims.«redacted:..»`) are still
+//! checked. The token itself never goes into evidence; claims do.
 
+use super::params;
+use super::redirect_uri::{authorize_legs, diff, diff_evidence, leg_for};
 use super::{AnalyzeOptions, Finding};
-use crate::record::Record;
+use crate::record::{Annotation, Kind, Record, Severity};
+use crate::redact::is_redacted;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+/// Why a JWT could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    /// Not `header.claims.signature` (or the five parts of a JWE).
+    #[error("{0} dot-separated parts (a signed JWT has 3)")]
+    Parts(usize),
+    /// A segment is not base64url.
+    #[error("the {0} is not base64url")]
+    Base64(&'static str),
+    /// A segment does not hold a JSON object.
+    #[error("the {0} is not a JSON object")]
+    Json(&'static str),
+    /// A JWE (encrypted): its claims cannot be read without the client's key.
+    #[error("the token is encrypted (JWE, alg {alg}, enc {enc})")]
+    Encrypted {
+        /// Key management algorithm.
+        alg: String,
+        /// Content encryption algorithm.
+        enc: String,
+    },
+}
+
+/// The readable parts of a compact JWT; the signature is not checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The JOSE header.
+    pub header: Map<String, Value>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+}
+
+fn b64_segment(seg: &str) -> Option<Vec<u8>> {
+    let s = seg.trim().trim_end_matches('=');
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(s))
+        .ok()
+}
+
+fn json_segment(seg: &str, name: &'static str) -> Result<Map<String, Value>, JwtError> {
+    let bytes = b64_segment(seg).ok_or(JwtError::Base64(name))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(JwtError::Json(name)),
+    }
+}
+
+/// Decode a compact JWT's header and claims without verifying anything.
+/// Tolerates base64 padding and ignores the signature segment entirely.
+pub fn decode_unverified(token: &str) -> Result<Decoded, JwtError> {
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    if parts.len() == 5 {
+        let header = json_segment(parts[0], "header")?;
+        if let Some(enc) = header.get("enc").and_then(Value::as_str) {
+            return Err(JwtError::Encrypted {
+                alg: header
+                    .get("alg")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string(),
+                enc: enc.to_string(),
+            });
+        }
+        return Err(JwtError::Parts(5));
+    }
+    if !(2..=3).contains(&parts.len()) {
+        return Err(JwtError::Parts(parts.len()));
+    }
+    Ok(Decoded {
+        header: json_segment(parts[0], "header")?,
+        claims: json_segment(parts[1], "claims")?,
+    })
+}
+
+/// A duration in words: `45 s`, `12 min 5 s`, `3 h 2 min`, `2 d 4 h`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min {sec} s")
+    } else {
+        format!("{sec} s")
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// The client_id a token request identified itself with, and where it was
+/// found: the body's `client_id`, else the user of `Authorization: Basic`
+/// (URL-decoded, RFC 6749 §2.3.1).
+pub fn request_client_id(rec: &Record) -> Option<(String, &'static str)> {
+    let p = params::request_params(rec);
+    if let Some(id) = params::get(&p, "client_id").filter(|s| !s.is_empty()) {
+        return Some((id.to_string(), "body"));
+    }
+    let auth = rec.request.headers.get("authorization")?.trim();
+    let (scheme, cred) = auth.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(cred.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let user = text.split_once(':').map(|(u, _)| u).unwrap_or(&text);
+    let user = percent_encoding::percent_decode_str(&user.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned();
+    (!user.is_empty()).then_some((user, "basic"))
+}
+
+fn num(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(_records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
-    Vec::new()
+pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let legs = authorize_legs(records);
+    let mut out = Vec::new();
+    for (i, rec) in records.iter().enumerate() {
+        if rec.kind != Kind::TokenRequest {
+            continue;
+        }
+        let Some(body) = params::response_json(rec) else {
+            continue;
+        };
+        let Some(token) = body.get("id_token").and_then(Value::as_str) else {
+            continue;
+        };
+        if token.is_empty() {
+            continue;
+        }
+        let decoded = match decode_unverified(token) {
+            Ok(d) => d,
+            Err(e @ JwtError::Encrypted { .. }) => {
+                out.push(Finding::new(
+                    i,
+                    Annotation::new(
+                        "jwt.encrypted",
+                        Severity::Info,
+                        "ID token is encrypted (JWE): claims not checked",
+                        "The provider encrypts ID tokens for this client, so exp, aud, nonce \
+                         and iss cannot be read without the client's private key.",
+                        json!({ "reason": e.to_string(), "token_record": rec.id }),
+                    ),
+                ));
+                continue;
+            }
+            Err(_) if is_redacted(token) => continue,
+            Err(e) => {
+                out.push(Finding::new(
+                    i,
+                    Annotation::new(
+                        "jwt.malformed",
+                        Severity::Warning,
+                        "id_token does not decode as a JWT",
+                        format!(
+                            "An ID token is a JWT: base64url(header).base64url(claims).signature \
+                             with JSON objects in the first two parts (OIDC Core §2, RFC 7519). \
+                             This one does not decode: {e}. Clients will reject it; check that \
+                             nothing (a proxy, a logger, a copy-paste) altered the token."
+                        ),
+                        json!({
+                            "reason": e.to_string(),
+                            "parts": token.split('.').count(),
+                            "length": token.len(),
+                            "token_record": rec.id,
+                        }),
+                    ),
+                ));
+                continue;
+            }
+        };
+        let c = &decoded.claims;
+        out.extend(check_exp(rec, i, c));
+        out.extend(check_aud(rec, i, c));
+        if rec.grant_type.as_deref() == Some("authorization_code") {
+            out.extend(check_nonce(records, &legs, i, c));
+        }
+        out.extend(check_iss(records, i, c));
+    }
+    out
 }
+
+fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> {
+    let exp = num(c.get("exp"))?;
+    let arrived = rec.time + time::Duration::milliseconds(rec.duration_ms as i64);
+    let now = arrived.unix_timestamp();
+    if exp >= now {
+        return None;
+    }
+    let exp_t = OffsetDateTime::from_unix_timestamp(exp).ok();
+    let ago = now - exp;
+    let mut ev = json!({
+        "exp": exp_t.map(rfc3339),
+        "exp_unix": exp,
+        "response_time": rfc3339(arrived),
+        "expired_seconds_ago": ago,
+        "expired_ago": human_duration(ago),
+        "token_record": rec.id,
+    });
+    if let Some(iat) = num(c.get("iat")) {
+        ev["iat"] = json!(OffsetDateTime::from_unix_timestamp(iat).ok().map(rfc3339));
+    }
+    Some(Finding::new(
+        i,
+        Annotation::new(
+            "jwt.expired",
+            Severity::Error,
+            format!(
+                "ID token already expired when it arrived ({} ago)",
+                human_duration(ago)
+            ),
+            "The ID token's exp lies before the time the token response was received, so \
+             clients reject it (OIDC Core §3.1.3.7). A fresh token response with an expired \
+             token points at a clock difference between provider and client (or this \
+             machine), or a cached/replayed response; compare the clocks (NTP) and make sure \
+             the response is not served from a cache.",
+            ev,
+        ),
+    ))
+}
+
+fn check_aud(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> {
+    let (client_id, source) = request_client_id(rec)?;
+    let aud: Vec<String> = match c.get("aud")? {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let azp = c.get("azp").and_then(Value::as_str);
+    let ev = json!({
+        "aud": c.get("aud"),
+        "azp": azp,
+        "client_id": client_id,
+        "client_id_source": source,
+        "token_record": rec.id,
+    });
+    if !aud.contains(&client_id) {
+        return Some(Finding::new(
+            i,
+            Annotation::new(
+                "jwt.aud_mismatch",
+                Severity::Error,
+                "ID token aud does not contain the client_id",
+                "The client must reject an ID token whose aud does not list its own client_id \
+                 (OIDC Core §3.1.3.7 step 3). Either the token was issued to another client \
+                 (two apps sharing a session or a token cache), or the client_id the app \
+                 sends is not the one registered with this provider (copy it exactly, no \
+                 whitespace).",
+                ev,
+            ),
+        ));
+    }
+    if aud.len() > 1 {
+        if let Some(azp) = azp.filter(|a| *a != client_id) {
+            return Some(Finding::new(
+                i,
+                Annotation::new(
+                    "jwt.aud_mismatch",
+                    Severity::Error,
+                    format!("ID token azp is {azp:?}, not the client_id"),
+                    "With several audiences the azp claim names the party the ID token was \
+                     issued to, and it must be this client (OIDC Core §3.1.3.7 steps 4-5). The \
+                     token was issued to another client; check which client_id started the \
+                     login.",
+                    ev,
+                ),
+            ));
+        }
+    }
+    None
+}
+
+fn check_nonce(
+    records: &[Record],
+    legs: &[super::redirect_uri::AuthorizeLeg],
+    i: usize,
+    c: &Map<String, Value>,
+) -> Option<Finding> {
+    let leg = leg_for(records, legs, i)?;
+    let sent = leg.get("nonce").filter(|s| !s.is_empty())?;
+    let got = c.get("nonce").and_then(Value::as_str);
+    if got == Some(sent) {
+        return None;
+    }
+    let rec = &records[i];
+    Some(Finding::new(
+        i,
+        Annotation::new(
+            "jwt.nonce_mismatch",
+            Severity::Error,
+            match got {
+                Some(_) => "ID token nonce differs from the authorization request's",
+                None => "ID token has no nonce although the authorization request sent one",
+            },
+            "When the authorization request sends a nonce, the ID token must carry the same \
+             value and the client must check it (OIDC Core §3.1.3.7 step 11, replay \
+             protection). A different nonce means the token belongs to another login \
+             attempt (another tab, a retried login, a nonce kept in a lost session); a \
+             missing one means the provider ignored the parameter.",
+            json!({
+                "expected": sent,
+                "actual": got,
+                "authorize_record": records[leg.source_of(records, "nonce")].id,
+                "token_record": rec.id,
+            }),
+        ),
+    ))
+}
+
+fn host_of(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .host_str()
+        .map(|h| h.to_ascii_lowercase())
+}
+
+/// Does `iss` match a discovery `issuer`, where `{tenantid}`-style
+/// placeholders (Entra's multi-tenant documents) match one path segment?
+fn issuer_matches(issuer: &str, iss: &str) -> bool {
+    if issuer == iss {
+        return true;
+    }
+    if !issuer.contains('{') {
+        return false;
+    }
+    let a: Vec<&str> = issuer.split('/').collect();
+    let b: Vec<&str> = iss.split('/').collect();
+    a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| x == y || (x.starts_with('{') && x.ends_with('}') && !y.is_empty()))
+}
+
+fn check_iss(records: &[Record], i: usize, c: &Map<String, Value>) -> Option<Finding> {
+    let iss = c.get("iss").and_then(Value::as_str)?;
+    let rec = &records[i];
+    let host = host_of(&rec.request.url)?;
+    let token_url = rec.request.url.split('?').next().unwrap_or("");
+    let issuers: Vec<(&Record, String)> = records
+        .iter()
+        .filter(|r| r.kind == Kind::Discovery)
+        .filter_map(|r| {
+            let doc = params::response_json(r)?;
+            let issuer = doc.get("issuer")?.as_str()?.to_string();
+            let same_host = host_of(&r.request.url).as_deref() == Some(host.as_str())
+                || doc.get("token_endpoint").and_then(Value::as_str) == Some(token_url);
+            same_host.then_some((r, issuer))
+        })
+        .collect();
+    if issuers.is_empty() || issuers.iter().any(|(_, s)| issuer_matches(s, iss)) {
+        return None;
+    }
+    // The discovery document closest to the token's iss.
+    let (disc, issuer) = issuers
+        .iter()
+        .min_by_key(|(_, s)| diff(s, iss).kinds.len())?;
+    let d = diff(issuer, iss);
+    let mut ev = diff_evidence(issuer, iss, &d);
+    ev.insert("discovery_record".into(), json!(disc.id));
+    ev.insert("token_record".into(), json!(rec.id));
+    if issuers.len() > 1 {
+        ev.insert(
+            "issuers_seen".into(),
+            json!(issuers.iter().map(|(_, s)| s).collect::<Vec<_>>()),
+        );
+    }
+    Some(Finding::new(
+        i,
+        Annotation::new(
+            "jwt.iss_mismatch",
+            Severity::Error,
+            format!(
+                "ID token iss differs from the discovery issuer: {}",
+                d.words()
+            ),
+            format!(
+                "The iss claim must equal the issuer of the provider's discovery document \
+                 exactly (OIDC Core §3.1.3.7 step 2, OIDC Discovery §4.3: simple string \
+                 comparison), so {} is enough for clients to reject the token. Configure the \
+                 client with the issuer string exactly as the discovery document publishes it \
+                 (multi-tenant providers: the tenant-specific issuer).",
+                d.words()
+            ),
+            Value::Object(ev),
+        ),
+    ))
+}
+
+#[cfg(test)]
+#[path = "jwt_tests.rs"]
+mod tests;
