@@ -39,11 +39,19 @@ const GRANT_AADSTS: &[u32] = &[70008, 54005, 501481, 50148, 70000];
 /// The code lifetime a provider documents (name, seconds, source), or the RFC's.
 pub fn code_lifetime(token_url: &str) -> (Option<&'static str>, i64, &'static str) {
     match provider(token_url) {
-        Some(p @ "Keycloak") => (Some(p), 60, "Keycloak's default code lifetime (60 s, realm setting)"),
+        Some(p @ "Keycloak") => (
+            Some(p),
+            60,
+            "Keycloak's default code lifetime (60 s, realm setting)",
+        ),
         Some(p @ "Cognito") => (Some(p), 300, "Cognito codes last 5 min"),
         Some(p @ "Entra ID") => (Some(p), 600, "Entra ID codes expire after about 10 min"),
         Some(p @ "GitHub") => (Some(p), 600, "GitHub codes expire after 10 min"),
-        p => (p, RFC_CODE_LIFETIME_SECS, "RFC 6749 §4.1.2 recommends at most 10 min"),
+        p => (
+            p,
+            RFC_CODE_LIFETIME_SECS,
+            "RFC 6749 §4.1.2 recommends at most 10 min",
+        ),
     }
 }
 
@@ -153,7 +161,10 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
 
     let token = ctx.token();
     if causes.is_empty() {
-        return vec![Finding::new(ctx.index, undetermined(ctx, unchecked, ruled_out))];
+        return vec![Finding::new(
+            ctx.index,
+            undetermined(ctx, unchecked, ruled_out),
+        )];
     }
     // Most likely first; stable so the check order breaks ties.
     causes.sort_by_key(|c| std::cmp::Reverse(c.score));
@@ -206,13 +217,21 @@ fn describe_age(secs: i64) -> String {
     }
 }
 
-fn code_expired(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Option<Cause> {
+fn code_expired(
+    ctx: &Ctx,
+    unchecked: &mut Vec<Value>,
+    ruled_out: &mut Vec<Value>,
+) -> Option<Cause> {
     let token = ctx.token();
     let (prov, limit, limit_source) = code_lifetime(&token.request.url);
     let explicit = ctx
         .failure
         .says(&["code is expired", "code has expired", "code expired"])
-        .or_else(|| ctx.failure.has_aadsts(&[70008]).map(|n| format!("AADSTS{n}")));
+        .or_else(|| {
+            ctx.failure
+                .has_aadsts(&[70008])
+                .map(|n| format!("AADSTS{n}"))
+        });
     let issued = ctx.deliveries.first().copied();
     let age = issued.map(|d| (token.time - ctx.records[d].time).whole_seconds());
     let supported_by_age = age.is_some_and(|a| a > limit);
@@ -246,14 +265,20 @@ fn code_expired(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value
     }
     let (title, score) = match age {
         Some(a) if supported_by_age => (
-            format!("The authorization code was {} old when exchanged", describe_age(a)),
+            format!(
+                "The authorization code was {} old when exchanged",
+                describe_age(a)
+            ),
             if a > 2 * limit { 70 } else { 60 } + hint(ctx, &["expired"], &[]),
         ),
         Some(a) => (
             format!("The provider says the authorization code expired ({a} s after it was issued)"),
             80,
         ),
-        None => ("The provider says the authorization code expired".to_string(), 80),
+        None => (
+            "The provider says the authorization code expired".to_string(),
+            80,
+        ),
     };
     let age_text = match (age, &issued_id) {
         (Some(a), Some(id)) => format!(
@@ -286,7 +311,8 @@ fn no_delivery_reason(ctx: &Ctx) -> String {
              which the browser calls directly, outside the proxy; code age unknown"
         );
     }
-    "no authorization response or callback with this code was captured: code age unknown".to_string()
+    "no authorization response or callback with this code was captured: code age unknown"
+        .to_string()
 }
 
 fn is_loopback(uri: &str) -> bool {
@@ -320,8 +346,17 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     };
     let said = ctx
         .failure
-        .says(&["already redeemed", "already been used", "already used", "code was already"])
-        .or_else(|| ctx.failure.has_aadsts(&[54005]).map(|n| format!("AADSTS{n}")));
+        .says(&[
+            "already redeemed",
+            "already been used",
+            "already used",
+            "code was already",
+        ])
+        .or_else(|| {
+            ctx.failure
+                .has_aadsts(&[54005])
+                .map(|n| format!("AADSTS{n}"))
+        });
     let token = ctx.token();
     if let Some(&first) = earlier.first() {
         let first_rec = &ctx.records[first];
@@ -393,7 +428,10 @@ pub fn redirect_differences(expected: &str, actual: &str) -> Vec<&'static str> {
     }
     if pe.host != pa.host {
         let loop_alias = |h: &str| {
-            matches!(h.to_ascii_lowercase().as_str(), "localhost" | "127.0.0.1" | "[::1]")
+            matches!(
+                h.to_ascii_lowercase().as_str(),
+                "localhost" | "127.0.0.1" | "[::1]"
+            )
         };
         if pe.host.eq_ignore_ascii_case(pa.host) {
             kinds.push("host_case");
@@ -407,7 +445,11 @@ pub fn redirect_differences(expected: &str, actual: &str) -> Vec<&'static str> {
         kinds.push("port");
     }
     if pe.path != pa.path {
-        let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let (ep, ap) = (pe.path.trim_end_matches('/'), pa.path.trim_end_matches('/'));
         if ep == ap {
             kinds.push("trailing_slash");
@@ -421,7 +463,11 @@ pub fn redirect_differences(expected: &str, actual: &str) -> Vec<&'static str> {
     }
     if pe.query != pa.query {
         let dec = |s: Option<&str>| {
-            s.map(|q| percent_encoding::percent_decode_str(&q.replace('+', " ")).decode_utf8_lossy().into_owned())
+            s.map(|q| {
+                percent_encoding::percent_decode_str(&q.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
         };
         if dec(pe.query) == dec(pa.query) {
             kinds.push("percent_encoding");
@@ -470,13 +516,13 @@ fn split_uri(s: &str) -> UriParts<'_> {
         None if s.contains("://") => (rest, ""),
         _ => ("", rest),
     };
-    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     let (host, port) = if authority.starts_with('[') {
         match authority.find(']') {
-            Some(i) => (
-                &authority[..=i],
-                authority[i + 1..].strip_prefix(':'),
-            ),
+            Some(i) => (&authority[..=i], authority[i + 1..].strip_prefix(':')),
             None => (authority, None),
         }
     } else {
@@ -495,16 +541,26 @@ fn split_uri(s: &str) -> UriParts<'_> {
     }
 }
 
-fn redirect_uri(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Option<Cause> {
+fn redirect_uri(
+    ctx: &Ctx,
+    unchecked: &mut Vec<Value>,
+    ruled_out: &mut Vec<Value>,
+) -> Option<Cause> {
     let first_pass = ctx
         .first_pass("redirect_uri.mismatch")
         .or_else(|| ctx.first_pass("redirect_uri.missing"));
     let mut kinds: Vec<String> = first_pass
         .and_then(|a| a.evidence.get("kinds"))
         .and_then(Value::as_array)
-        .map(|k| k.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|k| {
+            k.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
-    if first_pass.is_some_and(|a| a.code == "redirect_uri.missing") && !kinds.contains(&"missing".to_string()) {
+    if first_pass.is_some_and(|a| a.code == "redirect_uri.missing")
+        && !kinds.contains(&"missing".to_string())
+    {
         kinds.push("missing".into());
     }
     let t = ctx.tparam("redirect_uri");
@@ -539,14 +595,28 @@ fn redirect_uri(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value
     }
     if let Some(a) = first_pass {
         if expected.is_none() {
-            expected = a.evidence.get("expected").and_then(Value::as_str).map(str::to_string);
+            expected = a
+                .evidence
+                .get("expected")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         if actual.is_none() {
-            actual = a.evidence.get("actual").and_then(Value::as_str).map(str::to_string);
+            actual = a
+                .evidence
+                .get("actual")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
     }
     let only_default = kinds == ["not_in_authorize"];
-    let base = if only_default { 40 } else if kinds == ["missing"] { 70 } else { 75 };
+    let base = if only_default {
+        40
+    } else if kinds == ["missing"] {
+        70
+    } else {
+        75
+    };
     let title = if kinds.iter().any(|k| k == "missing") {
         "The token request left out the redirect_uri the authorize request sent".to_string()
     } else if only_default {
@@ -659,7 +729,11 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
         "first_pass": first_pass.map(|a| a.code.clone()),
         "fields": ["authorize.query.code_challenge", "authorize.query.code_challenge_method", "request.body.code_verifier"],
     });
-    let hinted = hint(ctx, &["verifier", "pkce", "code_challenge"], &[501481, 50148]);
+    let hinted = hint(
+        ctx,
+        &["verifier", "pkce", "code_challenge"],
+        &[501481, 50148],
+    );
     let (kind, score, title, detail) = match (ctx.authorize.is_some(), challenge, verifier) {
         (true, Some(c), Some(v)) => {
             let computed = if method.eq_ignore_ascii_case("S256") { s256(v) } else { v.to_string() };

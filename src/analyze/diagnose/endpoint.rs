@@ -86,7 +86,11 @@ fn token_url_not_found(records: &[Record], i: usize) -> Option<Annotation> {
         .iter()
         .rev()
         .find(|(r, te)| {
-            let h = |s: &str| url::Url::parse(s).ok().and_then(|u| u.host_str().map(str::to_string));
+            let h = |s: &str| {
+                url::Url::parse(s)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+            };
             h(te) == host || r.url().and_then(|u| u.host_str().map(str::to_string)) == host
         })
         .or(discovered.last());
@@ -141,8 +145,7 @@ fn encoding_sensitive_chars(secret: &str) -> Vec<String> {
 fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
     let status = f.status.unwrap_or(0);
     let creds_unauthorized = f.has(&["unauthorized_client"]).is_some()
-        && (status == 401
-            || f.says(&["client credentials", "invalid client"]).is_some());
+        && (status == 401 || f.says(&["client credentials", "invalid client"]).is_some());
     let code = f
         .has(&[
             "invalid_client",
@@ -165,7 +168,10 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
     let secret = params::get(&p, "client_secret")
         .map(str::to_string)
         .or_else(|| basic.as_ref().map(|b| b.1.clone()));
-    let special = secret.as_deref().map(encoding_sensitive_chars).unwrap_or_default();
+    let special = secret
+        .as_deref()
+        .map(encoding_sensitive_chars)
+        .unwrap_or_default();
     let not_urlencoded = rec
         .annotations
         .iter()
@@ -176,7 +182,9 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
         tips.push(format!("AADSTS{n}: the secret is wrong; a common slip is pasting the secret's ID instead of its Value"));
     }
     if let Some(n) = f.has_aadsts(&[7000222]) {
-        tips.push(format!("AADSTS{n}: the client secret expired; create a new one"));
+        tips.push(format!(
+            "AADSTS{n}: the client secret expired; create a new one"
+        ));
     }
     if let Some(n) = f.has_aadsts(&[700016]) {
         tips.push(format!("AADSTS{n}: no application with this client_id in the tenant; check the client_id and the tenant in the URL"));
@@ -185,7 +193,9 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
         tips.push("Salesforce invalid_client_id: the consumer key is unknown here; a sandbox key sent to login.salesforce.com (or the reverse), or a connected app created minutes ago".into());
     }
     if f.says(&["OAuth client was not found"]).is_some() {
-        tips.push("Google: the client_id is unknown (typo, deleted client, trailing whitespace)".into());
+        tips.push(
+            "Google: the client_id is unknown (typo, deleted client, trailing whitespace)".into(),
+        );
     }
     if !special.is_empty() {
         tips.push(format!(
@@ -238,7 +248,11 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
 
 fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
     let code = f
-        .has(&["unsupported_grant_type", "unauthorized_client", "bad_grant_type"])?
+        .has(&[
+            "unsupported_grant_type",
+            "unauthorized_client",
+            "bad_grant_type",
+        ])?
         .to_string();
     let grant = grant_type(rec);
     let format = params::body_format(&rec.request.headers, &rec.request.body);
@@ -249,7 +263,10 @@ fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
     if grant.is_none() {
         notes.push("the server did not find a grant_type in the body (parameters must be in a form body, not the query)".to_string());
     } else if !known {
-        notes.push(format!("{:?} is not a standard grant type; check its spelling", grant.as_deref().unwrap_or("")));
+        notes.push(format!(
+            "{:?} is not a standard grant type; check its spelling",
+            grant.as_deref().unwrap_or("")
+        ));
     }
     if format == BodyFormat::Json && code.eq_ignore_ascii_case("unsupported_grant_type") {
         notes.push("the body is JSON: some providers (Discord) answer unsupported_grant_type when they cannot parse a non-form body; send application/x-www-form-urlencoded".to_string());
@@ -329,4 +346,3 @@ fn silent_auth_failed(records: &[Record], i: usize) -> Option<Annotation> {
         }),
     ))
 }
-

@@ -86,7 +86,8 @@ impl Failure {
             if let Some(Value::Array(nums)) =
                 params::response_json(rec).and_then(|j| j.get("error_codes").cloned())
             {
-                f.aadsts.extend(nums.iter().filter_map(|n| n.as_u64()).map(|n| n as u32));
+                f.aadsts
+                    .extend(nums.iter().filter_map(|n| n.as_u64()).map(|n| n as u32));
             }
         }
         for d in f.descriptions.clone() {
@@ -259,7 +260,11 @@ pub fn authorize_params(records: &[Record], authorize: usize) -> Params {
         if let Some(par) = records[..authorize].iter().rev().find(|r| {
             r.kind == Kind::Par
                 && params::response_json(r)
-                    .and_then(|j| j.get("request_uri").and_then(Value::as_str).map(str::to_string))
+                    .and_then(|j| {
+                        j.get("request_uri")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
                     .as_deref()
                     == Some(uri.as_str())
         }) {
@@ -309,9 +314,9 @@ pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
             .filter(|(_, r)| r.kind == Kind::AuthorizeRequest)
     };
     if let Some(s) = &state {
-        if let Some((i, _)) = earlier().find(|(i, _)| {
-            params::get(&authorize_params(records, *i), "state") == Some(s.as_str())
-        }) {
+        if let Some((i, _)) = earlier()
+            .find(|(i, _)| params::get(&authorize_params(records, *i), "state") == Some(s.as_str()))
+        {
             return Some(i);
         }
     }
@@ -326,27 +331,29 @@ pub fn provider(url: &str) -> Option<&'static str> {
     let u = url::Url::parse(url).ok()?;
     let host = u.host_str()?.to_ascii_lowercase();
     let path = u.path();
-    Some(if host.starts_with("login.microsoftonline.") || host.ends_with("login.microsoft.com") {
-        "Entra ID"
-    } else if host == "github.com" || host.ends_with(".github.com") {
-        "GitHub"
-    } else if host.contains("google") {
-        "Google"
-    } else if host.contains("salesforce.com") || host.contains("force.com") {
-        "Salesforce"
-    } else if host.contains("amazoncognito.com") {
-        "Cognito"
-    } else if host.ends_with("okta.com") || host.ends_with("oktapreview.com") {
-        "Okta"
-    } else if host.ends_with("auth0.com") {
-        "Auth0"
-    } else if path.contains("/protocol/openid-connect/") {
-        "Keycloak"
-    } else if host.ends_with("slack.com") {
-        "Slack"
-    } else {
-        return None;
-    })
+    Some(
+        if host.starts_with("login.microsoftonline.") || host.ends_with("login.microsoft.com") {
+            "Entra ID"
+        } else if host == "github.com" || host.ends_with(".github.com") {
+            "GitHub"
+        } else if host.contains("google") {
+            "Google"
+        } else if host.contains("salesforce.com") || host.contains("force.com") {
+            "Salesforce"
+        } else if host.contains("amazoncognito.com") {
+            "Cognito"
+        } else if host.ends_with("okta.com") || host.ends_with("oktapreview.com") {
+            "Okta"
+        } else if host.ends_with("auth0.com") {
+            "Auth0"
+        } else if path.contains("/protocol/openid-connect/") {
+            "Keycloak"
+        } else if host.ends_with("slack.com") {
+            "Slack"
+        } else {
+            return None;
+        },
+    )
 }
 
 /// Severity-free helper: the ids of records at `idx`.

@@ -48,7 +48,9 @@ fn issued_refresh_token(rec: &Record) -> Option<String> {
 }
 
 fn is_refresh_failure(f: &Failure) -> bool {
-    f.has(REFRESH_ERRORS).is_some() || f.has_aadsts(&[70008, 700082, 700084, 50173, 70043]).is_some()
+    f.has(REFRESH_ERRORS).is_some()
+        || f.has_aadsts(&[70008, 700082, 700084, 50173, 70043])
+            .is_some()
 }
 
 fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
@@ -78,7 +80,8 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
         let new_used_by: Vec<String> = records
             .iter()
             .filter(|r| {
-                r.kind == Kind::TokenRequest && sent_refresh_token(r).as_deref() == Some(new.as_str())
+                r.kind == Kind::TokenRequest
+                    && sent_refresh_token(r).as_deref() == Some(new.as_str())
             })
             .map(|r| r.id.clone())
             .collect();
@@ -160,7 +163,8 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
         ));
     }
     // Nothing supports a cause: say what could not be checked.
-    let issued_anywhere = (0..i).any(|j| issued_refresh_token(&records[j]).as_deref() == Some(sent.as_str()));
+    let issued_anywhere =
+        (0..i).any(|j| issued_refresh_token(&records[j]).as_deref() == Some(sent.as_str()));
     let mut unchecked = vec![];
     if !issued_anywhere {
         unchecked.push(json!({

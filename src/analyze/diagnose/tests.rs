@@ -181,7 +181,8 @@ fn code_body(code: &str) -> String {
 }
 
 const TOKENS_OK: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1","scope":"openid profile offline_access"}"#;
-const INVALID_GRANT: &str = r#"{"error":"invalid_grant","error_description":"Invalid authorization code"}"#;
+const INVALID_GRANT: &str =
+    r#"{"error":"invalid_grant","error_description":"Invalid authorization code"}"#;
 
 fn with<'a>(findings: &'a [Finding], code: &str) -> Vec<&'a Finding> {
     findings
@@ -197,7 +198,10 @@ fn one<'a>(findings: &'a [Finding], code: &str) -> &'a Annotation {
 }
 
 fn codes(findings: &[Finding]) -> Vec<&str> {
-    findings.iter().map(|f| f.annotation.code.as_str()).collect()
+    findings
+        .iter()
+        .map(|f| f.annotation.code.as_str())
+        .collect()
 }
 
 // ---------------------------------------------------------------- clean flow
@@ -246,7 +250,9 @@ fn clean_flow_through_the_orchestrator_has_no_diagnosis() {
     let out = crate::analyze::analyze(&clean_flow().records, &AnalyzeOptions::default());
     for r in &out {
         assert!(
-            !r.annotations.iter().any(|a| a.code.starts_with("diagnosis.")),
+            !r.annotations
+                .iter()
+                .any(|a| a.code.starts_with("diagnosis.")),
             "{:#?}",
             r.annotations
         );
@@ -265,7 +271,10 @@ fn code_exchanged_eleven_minutes_late_is_expired() {
     let a = one(&findings, "diagnosis.code_expired");
     assert_eq!(findings[0].record, t);
     assert_eq!(a.severity, Severity::Error);
-    assert_eq!(a.title, "The authorization code was 11 min old when exchanged");
+    assert_eq!(
+        a.title,
+        "The authorization code was 11 min old when exchanged"
+    );
     assert_eq!(a.evidence["code_age_seconds"], 660);
     assert_eq!(a.evidence["limit_seconds"], 600);
     assert_eq!(a.evidence["code_delivered_by"], records[resp].id.as_str());
@@ -430,8 +439,14 @@ fn first_pass_redirect_annotation_is_used_when_authorize_is_not_captured() {
 fn redirect_differences_name_each_kind() {
     use super::code_grant::redirect_differences as d;
     assert_eq!(d("https://a/cb", "https://a/cb/"), ["trailing_slash"]);
-    assert_eq!(d("http://localhost:8080/cb", "http://127.0.0.1:8080/cb"), ["loopback_alias"]);
-    assert_eq!(d("https://App.example.com/cb", "https://app.example.com/cb"), ["host_case"]);
+    assert_eq!(
+        d("http://localhost:8080/cb", "http://127.0.0.1:8080/cb"),
+        ["loopback_alias"]
+    );
+    assert_eq!(
+        d("https://App.example.com/cb", "https://app.example.com/cb"),
+        ["host_case"]
+    );
     assert_eq!(d("https://a/Callback", "https://a/callback"), ["path_case"]);
     assert_eq!(d("https://a:8443/cb", "https://a/cb"), ["port"]);
     assert_eq!(d("https://a/c%62", "https://a/cb"), ["percent_encoding"]);
@@ -512,7 +527,10 @@ fn missing_verifier_is_a_pkce_mismatch() {
 
 #[test]
 fn s256_matches_rfc7636_appendix_b() {
-    assert_eq!(s256(VERIFIER), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    assert_eq!(
+        s256(VERIFIER),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
 }
 
 #[test]
@@ -543,7 +561,9 @@ fn token_request_after_denied_consent_is_access_denied() {
     );
     let denied = c.auth_response(
         15,
-        &format!("{APP_CB}?error=access_denied&error_description=The+user+denied+the+request&state=st-1"),
+        &format!(
+            "{APP_CB}?error=access_denied&error_description=The+user+denied+the+request&state=st-1"
+        ),
     );
     c.callback(16, &format!("{APP_CB}?error=access_denied&state=st-1"));
     c.token(
@@ -588,7 +608,10 @@ fn several_supported_causes_are_all_emitted_and_one_is_most_likely() {
     let (_, findings) = c.run();
     let mut got = codes(&findings);
     got.sort();
-    assert_eq!(got, ["diagnosis.code_expired", "diagnosis.redirect_uri_mismatch"]);
+    assert_eq!(
+        got,
+        ["diagnosis.code_expired", "diagnosis.redirect_uri_mismatch"]
+    );
     let likely: Vec<_> = findings
         .iter()
         .filter(|f| f.annotation.evidence["most_likely"] == true)
@@ -596,7 +619,13 @@ fn several_supported_causes_are_all_emitted_and_one_is_most_likely() {
     assert_eq!(likely.len(), 1);
     assert!(likely[0].annotation.title.ends_with("(most likely cause)"));
     for f in &findings {
-        assert_eq!(f.annotation.evidence["supported_causes"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            f.annotation.evidence["supported_causes"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }
 
@@ -618,7 +647,10 @@ fn invalid_grant_with_no_evidence_is_only_undetermined() {
     let unchecked = a.evidence["unchecked"].to_string();
     assert!(unchecked.contains("code age unknown"), "{unchecked}");
     assert!(unchecked.contains("loopback redirect URI"), "{unchecked}");
-    assert!(unchecked.contains("redirect_uri cannot be compared"), "{unchecked}");
+    assert!(
+        unchecked.contains("redirect_uri cannot be compared"),
+        "{unchecked}"
+    );
     assert!(a.detail.contains("Not checked"));
 }
 
@@ -627,7 +659,13 @@ fn invalid_grant_with_no_evidence_is_only_undetermined() {
 fn code_then_refresh(host: &str, refresh_resp: (u16, &str)) -> (Capture, usize, usize) {
     let mut c = Capture::new();
     c.login(0, "st-1", "code-abc", "");
-    let x = c.token_at(22, &format!("{host}/token"), &code_body("code-abc"), 200, TOKENS_OK);
+    let x = c.token_at(
+        22,
+        &format!("{host}/token"),
+        &code_body("code-abc"),
+        200,
+        TOKENS_OK,
+    );
     let r = c.token_at(
         900,
         &format!("{host}/token"),
@@ -642,7 +680,10 @@ fn code_then_refresh(host: &str, refresh_resp: (u16, &str)) -> (Capture, usize, 
 fn old_refresh_token_after_rotation_is_reuse() {
     let (mut c, _, first) = code_then_refresh(
         IDP,
-        (200, r#"{"access_token":"at-2","token_type":"Bearer","refresh_token":"rt-2"}"#),
+        (
+            200,
+            r#"{"access_token":"at-2","token_type":"Bearer","refresh_token":"rt-2"}"#,
+        ),
     );
     let again = c.token(
         1800,
@@ -682,7 +723,10 @@ fn salesforce_first_refresh_failing_is_the_immediately_expire_policy() {
     let sf = "https://acme.my.salesforce.com/services/oauth2";
     let (c, x, r) = code_then_refresh(
         sf,
-        (400, r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#),
+        (
+            400,
+            r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+        ),
     );
     let (records, findings) = c.run();
     assert_eq!(codes(&findings), ["diagnosis.refresh_token_reused"]);
@@ -698,7 +742,10 @@ fn salesforce_first_refresh_failing_is_the_immediately_expire_policy() {
 fn first_refresh_succeeding_has_no_diagnosis() {
     let (c, _, _) = code_then_refresh(
         "https://acme.my.salesforce.com/services/oauth2",
-        (200, r#"{"access_token":"at-2","token_type":"Bearer","issued_at":"1772442000000"}"#),
+        (
+            200,
+            r#"{"access_token":"at-2","token_type":"Bearer","issued_at":"1772442000000"}"#,
+        ),
     );
     let (_, findings) = c.run();
     assert!(findings.is_empty(), "{findings:#?}");
@@ -717,7 +764,10 @@ fn refresh_with_a_token_from_outside_the_capture_is_undetermined() {
     let (_, findings) = c.run();
     assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
     let a = &findings[0].annotation;
-    assert!(a.evidence["provider_hint"].as_str().unwrap().contains("Testing-mode"));
+    assert!(a.evidence["provider_hint"]
+        .as_str()
+        .unwrap()
+        .contains("Testing-mode"));
 }
 
 // ---------------------------------------------------------------- missing_offline_access
@@ -770,8 +820,7 @@ fn no_offline_access_and_a_failed_refresh_is_a_warning() {
 fn offline_access_asked_or_google_access_type_offline_is_not_flagged() {
     let (_, findings) = login_without_offline("openid%20offline_access").run();
     assert!(findings.is_empty(), "{findings:#?}");
-    let (_, findings) =
-        login_without_offline("openid%20email&access_type=offline").run();
+    let (_, findings) = login_without_offline("openid%20email&access_type=offline").run();
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -875,11 +924,13 @@ fn invalid_client_with_a_plus_in_a_raw_basic_secret() {
     assert_eq!(a.evidence["flavour"]["number"], 5);
     assert_eq!(a.evidence["basic_not_urlencoded"], true);
     assert_eq!(a.evidence["client_id"], "svc-1");
-    assert!(!a.evidence["secret_special_chars"].as_array().unwrap().is_empty());
-    assert!(a.evidence["probe"]
-        .as_str()
+    assert!(!a.evidence["secret_special_chars"]
+        .as_array()
         .unwrap()
-        .starts_with("oauthscope probe --token-url https://idp.example.com/token --client-id svc-1"));
+        .is_empty());
+    assert!(a.evidence["probe"].as_str().unwrap().starts_with(
+        "oauthscope probe --token-url https://idp.example.com/token --client-id svc-1"
+    ));
     assert!(!a.to_string_lossy().contains("ab+cd"));
 }
 
@@ -963,7 +1014,10 @@ fn login_required_after_prompt_none_is_silent_auth_failed_once() {
         HeaderList::default(),
         "",
         302,
-        hdrs(&[("Location", &format!("{APP_CB}?error=login_required&state=st-9"))]),
+        hdrs(&[(
+            "Location",
+            &format!("{APP_CB}?error=login_required&state=st-9"),
+        )]),
         "",
     );
     c.callback(1, &format!("{APP_CB}?error=login_required&state=st-9"));
