@@ -258,7 +258,10 @@ fn code_expired(
     if let (Some(a), Some(id)) = (age, &issued_id) {
         evidence["code_age_seconds"] = json!(a);
         evidence["code_delivered_by"] = json!(id);
-        evidence["code_delivered_at"] = json!(ctx.records[issued.unwrap_or(0)].time.to_string());
+        evidence["code_delivered_at"] = json!(ctx.records[issued.unwrap_or(0)]
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok());
     }
     if let Some(e) = &explicit {
         evidence["provider_says"] = json!(e);
@@ -580,6 +583,9 @@ fn redirect_uri(
             }
         }
     } else if first_pass.is_none() {
+        if let Some(c) = redirect_reported(ctx, false) {
+            return Some(c);
+        }
         unchecked.push(json!({
             "cause": "redirect_uri_mismatch",
             "why": "no authorize request captured for this code: redirect_uri cannot be compared",
@@ -587,6 +593,9 @@ fn redirect_uri(
         return None;
     }
     if kinds.is_empty() {
+        if let Some(c) = redirect_reported(ctx, true) {
+            return Some(c);
+        }
         ruled_out.push(json!({
             "cause": "redirect_uri_mismatch",
             "why": "the token request's redirect_uri is identical to the authorize request's",
@@ -646,6 +655,45 @@ fn redirect_uri(
             "actual": actual,
             "first_pass": first_pass.map(|a| a.code.clone()),
             "fields": ["authorize.query.redirect_uri", "request.body.redirect_uri"],
+        }),
+    })
+}
+
+/// The provider itself says the redirect URI does not match (Google, GitHub,
+/// Slack at the token leg) while the legs are identical or not comparable.
+fn redirect_reported(ctx: &Ctx, legs_identical: bool) -> Option<Cause> {
+    let code = ctx
+        .failure
+        .has(&["redirect_uri_mismatch", "bad_redirect_uri"])?
+        .to_string();
+    let sent = ctx.tparam("redirect_uri");
+    let detail = if legs_identical {
+        format!(
+            "The provider answered {code}, yet both legs send the same redirect_uri ({:?}). The URI is then \
+             most likely not in the app's registered redirect URIs, which are compared exactly (scheme, host, \
+             port, path case, trailing slash). Register this exact value, or send the registered one in both legs.",
+            sent.unwrap_or("none")
+        )
+    } else {
+        format!(
+            "The provider answered {code}. No authorize request was captured to compare with: send the \
+             identical redirect_uri in the authorize and token requests, and check it is registered exactly \
+             (the token request sent {:?}).",
+            sent.unwrap_or("none")
+        )
+    };
+    Some(Cause {
+        code: "diagnosis.redirect_uri_mismatch",
+        score: 75,
+        title: format!("The provider says the redirect_uri does not match ({code})"),
+        detail,
+        evidence: json!({
+            "authorize_request": ctx.authorize_id(),
+            "kinds": [],
+            "legs_identical": legs_identical,
+            "actual": sent,
+            "provider_says": code,
+            "fields": ["response.body.error", "request.body.redirect_uri"],
         }),
     })
 }

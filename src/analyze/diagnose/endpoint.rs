@@ -192,6 +192,9 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
     if f.has(&["invalid_client_id"]).is_some() && prov == Some("Salesforce") {
         tips.push("Salesforce invalid_client_id: the consumer key is unknown here; a sandbox key sent to login.salesforce.com (or the reverse), or a connected app created minutes ago".into());
     }
+    if code == "unauthorized_client" && grant_type(rec).as_deref() == Some("refresh_token") {
+        tips.push("on a refresh, this also means the refresh token was issued to a different client_id than the one refreshing (Google)".into());
+    }
     if f.says(&["OAuth client was not found"]).is_some() {
         tips.push(
             "Google: the client_id is unknown (typo, deleted client, trailing whitespace)".into(),

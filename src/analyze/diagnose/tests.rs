@@ -1072,3 +1072,71 @@ fn reuse_is_diagnosed_through_the_orchestrator() {
         .sum();
     assert_eq!(diagnosed, 1);
 }
+
+#[test]
+fn google_token_leg_redirect_mismatch_with_identical_legs_points_at_registration() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token_at(
+        22,
+        "https://oauth2.googleapis.com/token",
+        &code_body("code-abc"),
+        400,
+        r#"{"error":"redirect_uri_mismatch","error_description":"Bad Request"}"#,
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.redirect_uri_mismatch"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["legs_identical"], true);
+    assert!(a.detail.contains("registered"), "{}", a.detail);
+}
+
+#[test]
+fn code_delivery_time_is_rfc3339() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(20 + 900, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.code_expired");
+    assert_eq!(a.evidence["code_delivered_at"], "2026-03-02T09:15:20Z");
+    assert_eq!(
+        a.title,
+        "The authorization code was 15 min old when exchanged"
+    );
+}
+
+#[test]
+fn github_error_hidden_in_a_200_form_body_is_diagnosed() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let gh = "https://github.com/login/oauth/access_token";
+    let form = |c: &mut Capture, secs, body: &str| {
+        c.push(
+            secs,
+            Kind::TokenRequest,
+            "POST",
+            gh,
+            hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]),
+            &format!("grant_type=authorization_code&code=code-abc&client_id=app-123&client_secret=s3cr3t&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&code_verifier={VERIFIER}"),
+            200,
+            hdrs(&[("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]),
+            body,
+        )
+    };
+    let first = form(
+        &mut c,
+        22,
+        "access_token=gho_abc&scope=repo&token_type=bearer",
+    );
+    form(
+        &mut c,
+        23,
+        "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.",
+    );
+    let (records, findings) = c.run();
+    // GitHub issues no refresh token without an offline scope: no missing_offline_access either.
+    assert_eq!(codes(&findings), ["diagnosis.code_reused"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["first_exchange"], records[first].id.as_str());
+    assert_eq!(a.evidence["first_exchange_succeeded"], true);
+}
