@@ -356,7 +356,7 @@ pub fn provider(url: &str) -> Option<&'static str> {
     )
 }
 
-/// Severity-free helper: the ids of records at `idx`.
+/// The ids of the records at the indices `idx`.
 pub(crate) fn ids(records: &[Record], idx: &[usize]) -> Vec<String> {
     idx.iter().map(|&i| records[i].id.clone()).collect()
 }
