@@ -1,0 +1,950 @@
+//! `invalid_grant` (and its provider spellings) on an authorization-code
+//! exchange: which of the known causes does the captured flow support?
+//!
+//! Causes checked, each from the records themselves (first-pass annotations
+//! are used as extra evidence when present):
+//! `diagnosis.code_expired`, `diagnosis.code_reused`,
+//! `diagnosis.redirect_uri_mismatch`, `diagnosis.client_id_mismatch`,
+//! `diagnosis.pkce_mismatch`, `diagnosis.access_denied`. Every supported
+//! cause is emitted and the most likely one is marked; when none is,
+//! `diagnosis.undetermined` lists what could not be checked and why.
+
+use super::{
+    authorize_for, authorize_params, code_deliveries, fingerprint, grant_type, provider,
+    token_client_id, token_succeeded, Failure,
+};
+use crate::analyze::params::{self, Params};
+use crate::analyze::{AnalyzeOptions, Finding};
+use crate::record::{Annotation, Kind, Record, Severity};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+pub const RFC_CODE_LIFETIME_SECS: i64 = 600;
+
+/// Error codes that mean "the authorization code grant was refused".
+const GRANT_ERRORS: &[&str] = &[
+    "invalid_grant",
+    "bad_verification_code", // GitHub
+    "invalid_code",          // Slack
+    "bad_auth_code",         // HubSpot
+    "redirect_uri_mismatch", // Google, GitHub at the token leg
+    "bad_redirect_uri",      // Slack
+];
+
+/// Entra numbers that are code-grant refusals.
+const GRANT_AADSTS: &[u32] = &[70008, 54005, 501481, 50148, 70000];
+
+/// The code lifetime a provider documents (name, seconds, source), or the RFC's.
+pub fn code_lifetime(token_url: &str) -> (Option<&'static str>, i64, &'static str) {
+    match provider(token_url) {
+        Some(p @ "Keycloak") => (
+            Some(p),
+            60,
+            "Keycloak's default code lifetime (60 s, realm setting)",
+        ),
+        Some(p @ "Cognito") => (Some(p), 300, "Cognito codes last 5 min"),
+        Some(p @ "Entra ID") => (Some(p), 600, "Entra ID codes expire after about 10 min"),
+        Some(p @ "GitHub") => (Some(p), 600, "GitHub codes expire after 10 min"),
+        p => (
+            p,
+            RFC_CODE_LIFETIME_SECS,
+            "RFC 6749 §4.1.2 recommends at most 10 min",
+        ),
+    }
+}
+
+/// True when `f` is a refusal of an authorization-code grant.
+pub fn is_grant_failure(f: &Failure) -> bool {
+    f.has(GRANT_ERRORS).is_some() || f.has_aadsts(GRANT_AADSTS).is_some()
+}
+
+/// One cause the evidence supports.
+struct Cause {
+    code: &'static str,
+    score: u32,
+    title: String,
+    detail: String,
+    evidence: Value,
+}
+
+/// Everything known about one failing code exchange.
+struct Ctx<'a> {
+    records: &'a [Record],
+    index: usize,
+    failure: Failure,
+    token_params: Params,
+    code: Option<String>,
+    deliveries: Vec<usize>,
+    authorize: Option<usize>,
+    authorize_params: Params,
+}
+
+impl Ctx<'_> {
+    fn token(&self) -> &Record {
+        &self.records[self.index]
+    }
+    fn tparam(&self, name: &str) -> Option<&str> {
+        params::get(&self.token_params, name)
+    }
+    fn aparam(&self, name: &str) -> Option<&str> {
+        params::get(&self.authorize_params, name)
+    }
+    fn authorize_id(&self) -> Option<&str> {
+        self.authorize.map(|i| self.records[i].id.as_str())
+    }
+    fn first_pass(&self, code: &str) -> Option<&Annotation> {
+        self.token().annotations.iter().find(|a| a.code == code)
+    }
+}
+
+/// Diagnose every failing authorization-code exchange in `records`.
+pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, rec) in records.iter().enumerate() {
+        if rec.kind != Kind::TokenRequest
+            || grant_type(rec).as_deref() != Some("authorization_code")
+        {
+            continue;
+        }
+        let failure = Failure::of(rec);
+        if !is_grant_failure(&failure) {
+            continue;
+        }
+        let token_params = params::request_params(rec);
+        let code = params::get(&token_params, "code")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        let deliveries = code
+            .as_deref()
+            .map(|c| code_deliveries(records, c, i))
+            .unwrap_or_default();
+        let authorize = deliveries
+            .iter()
+            .find_map(|&d| authorize_for(records, d))
+            .or_else(|| {
+                let flow = rec.flow.as_ref()?;
+                (0..i).rev().find(|&j| {
+                    records[j].kind == Kind::AuthorizeRequest
+                        && records[j].flow.as_ref() == Some(flow)
+                })
+            });
+        let authorize_params = authorize
+            .map(|a| authorize_params(records, a))
+            .unwrap_or_default();
+        let ctx = Ctx {
+            records,
+            index: i,
+            failure,
+            token_params,
+            code,
+            deliveries,
+            authorize,
+            authorize_params,
+        };
+        out.extend(diagnose_one(&ctx));
+    }
+    out
+}
+
+fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
+    let mut unchecked: Vec<Value> = Vec::new();
+    let mut ruled_out: Vec<Value> = Vec::new();
+    let mut causes: Vec<Cause> = Vec::new();
+    causes.extend(code_reused(ctx, &mut ruled_out));
+    causes.extend(code_expired(ctx, &mut unchecked, &mut ruled_out));
+    causes.extend(redirect_uri(ctx, &mut unchecked, &mut ruled_out));
+    causes.extend(client_id(ctx, &mut unchecked, &mut ruled_out));
+    causes.extend(pkce(ctx, &mut unchecked, &mut ruled_out));
+    causes.extend(access_denied(ctx));
+
+    let token = ctx.token();
+    if causes.is_empty() {
+        return vec![Finding::new(
+            ctx.index,
+            undetermined(ctx, unchecked, ruled_out),
+        )];
+    }
+    // Most likely first; stable so the check order breaks ties.
+    causes.sort_by_key(|c| std::cmp::Reverse(c.score));
+    let ranked: Vec<&str> = causes.iter().map(|c| c.code).collect();
+    let n = causes.len();
+    causes
+        .into_iter()
+        .enumerate()
+        .map(|(rank, c)| {
+            let mut evidence = c.evidence;
+            evidence["token_request"] = Value::from(token.id.clone());
+            evidence["error"] = ctx.failure.to_json();
+            evidence["most_likely"] = Value::from(rank == 0);
+            evidence["supported_causes"] = json!(ranked);
+            let (title, detail) = if n == 1 {
+                (c.title, c.detail)
+            } else if rank == 0 {
+                (
+                    format!("{} (most likely cause)", c.title),
+                    format!(
+                        "{}\n\nThe evidence supports {n} causes ({}); this one is the most likely.",
+                        c.detail,
+                        ranked.join(", ")
+                    ),
+                )
+            } else {
+                (
+                    c.title,
+                    format!(
+                        "{}\n\nThe evidence supports {n} causes ({}); {} is more likely, fix that first and check this one too.",
+                        c.detail,
+                        ranked.join(", "),
+                        ranked[0]
+                    ),
+                )
+            };
+            Finding::new(
+                ctx.index,
+                Annotation::new(c.code, Severity::Error, title, detail, evidence),
+            )
+        })
+        .collect()
+}
+
+fn describe_age(secs: i64) -> String {
+    if secs >= 120 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+fn code_expired(
+    ctx: &Ctx,
+    unchecked: &mut Vec<Value>,
+    ruled_out: &mut Vec<Value>,
+) -> Option<Cause> {
+    let token = ctx.token();
+    let (prov, limit, limit_source) = code_lifetime(&token.request.url);
+    let explicit = ctx
+        .failure
+        .says(&["code is expired", "code has expired", "code expired"])
+        .or_else(|| {
+            ctx.failure
+                .has_aadsts(&[70008])
+                .map(|n| format!("AADSTS{n}"))
+        });
+    let issued = ctx.deliveries.first().copied();
+    let age = issued.map(|d| (token.time - ctx.records[d].time).whole_seconds());
+    let supported_by_age = age.is_some_and(|a| a > limit);
+    if !supported_by_age && explicit.is_none() {
+        match age {
+            Some(a) => ruled_out.push(json!({
+                "cause": "code_expired",
+                "why": format!("the code was {a} s old when exchanged, within the {limit} s limit ({limit_source})"),
+            })),
+            None => unchecked.push(json!({
+                "cause": "code_expired",
+                "why": no_delivery_reason(ctx),
+            })),
+        }
+        return None;
+    }
+    let issued_id = issued.map(|d| ctx.records[d].id.clone());
+    let mut evidence = json!({
+        "limit_seconds": limit,
+        "limit_source": limit_source,
+        "provider": prov,
+        "fields": ["time"],
+    });
+    if let (Some(a), Some(id)) = (age, &issued_id) {
+        evidence["code_age_seconds"] = json!(a);
+        evidence["code_delivered_by"] = json!(id);
+        evidence["code_delivered_at"] = json!(ctx.records[issued.unwrap_or(0)]
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok());
+    }
+    if let Some(e) = &explicit {
+        evidence["provider_says"] = json!(e);
+    }
+    let (title, score) = match age {
+        Some(a) if supported_by_age => (
+            format!(
+                "The authorization code was {} old when exchanged",
+                describe_age(a)
+            ),
+            if a > 2 * limit { 70 } else { 60 } + hint(ctx, &["expired"], &[]),
+        ),
+        Some(a) => (
+            format!("The provider says the authorization code expired ({a} s after it was issued)"),
+            80,
+        ),
+        None => (
+            "The provider says the authorization code expired".to_string(),
+            80,
+        ),
+    };
+    let age_text = match (age, &issued_id) {
+        (Some(a), Some(id)) => format!(
+            "The code was delivered by record {id} and exchanged by record {} {a} s later; the limit is {limit} s ({limit_source}). ",
+            token.id
+        ),
+        _ => String::new(),
+    };
+    Some(Cause {
+        code: "diagnosis.code_expired",
+        score,
+        title,
+        detail: format!(
+            "{age_text}Authorization codes are short-lived and must be exchanged right after the callback. \
+             Exchange the code as soon as the callback arrives (no user interaction, queue or retry in between), \
+             check that the client's and server's clocks agree, and start a new login to get a fresh code."
+        ),
+        evidence,
+    })
+}
+
+fn no_delivery_reason(ctx: &Ctx) -> String {
+    let ru = ctx
+        .tparam("redirect_uri")
+        .or_else(|| ctx.aparam("redirect_uri"))
+        .map(str::to_string);
+    if let Some(ru) = ru.filter(|r| is_loopback(r)) {
+        return format!(
+            "no authorization response or callback with this code was captured: the code went to the loopback redirect URI {ru}, \
+             which the browser calls directly, outside the proxy; code age unknown"
+        );
+    }
+    "no authorization response or callback with this code was captured: code age unknown"
+        .to_string()
+}
+
+fn is_loopback(uri: &str) -> bool {
+    url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]")
+}
+
+/// Bonus when the provider's description points at this cause.
+fn hint(ctx: &Ctx, words: &[&str], aadsts: &[u32]) -> u32 {
+    if ctx.failure.says(words).is_some() || ctx.failure.has_aadsts(aadsts).is_some() {
+        20
+    } else {
+        0
+    }
+}
+
+fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
+    let code = ctx.code.as_deref();
+    let earlier: Vec<usize> = match code {
+        Some(code) => (0..ctx.index)
+            .filter(|&j| {
+                let r = &ctx.records[j];
+                r.kind == Kind::TokenRequest
+                    && grant_type(r).as_deref() == Some("authorization_code")
+                    && params::get(&params::request_params(r), "code") == Some(code)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let said = ctx
+        .failure
+        .says(&[
+            "already redeemed",
+            "already been used",
+            "already used",
+            "code was already",
+        ])
+        .or_else(|| {
+            ctx.failure
+                .has_aadsts(&[54005])
+                .map(|n| format!("AADSTS{n}"))
+        });
+    let token = ctx.token();
+    if let Some(&first) = earlier.first() {
+        let first_rec = &ctx.records[first];
+        let ok = token_succeeded(first_rec);
+        let status = first_rec.response.as_ref().map(|r| r.status);
+        return Some(Cause {
+            code: "diagnosis.code_reused",
+            score: if ok { 95 } else { 80 } + hint(ctx, &["already"], &[54005]),
+            title: if ok {
+                "The authorization code had already been exchanged successfully".to_string()
+            } else {
+                "The authorization code had already been exchanged once".to_string()
+            },
+            detail: format!(
+                "Record {} exchanged the same code {} s earlier{}. A code is single-use (RFC 6749 §4.1.2): \
+                 the second exchange is refused and the server may revoke the tokens of the first. \
+                 Find the second caller (a double callback, a page reload, a retry, or a framework that \
+                 redeems the code while your own code does too) and exchange each code once{}.",
+                first_rec.id,
+                (token.time - first_rec.time).whole_seconds(),
+                if ok { " and got tokens" } else { ", and that exchange failed too" },
+                if ok { "; keep the tokens from the first exchange" } else { "" }
+            ),
+            evidence: json!({
+                "first_exchange": first_rec.id,
+                "first_exchange_succeeded": ok,
+                "first_exchange_status": status,
+                "earlier_exchanges": super::ids(ctx.records, &earlier),
+                "code": fingerprint(code.unwrap_or_default()),
+                "fields": ["request.body.code"],
+            }),
+        });
+    }
+    if let Some(s) = said {
+        return Some(Cause {
+            code: "diagnosis.code_reused",
+            score: 85,
+            title: "The provider says the authorization code was already redeemed".to_string(),
+            detail: format!(
+                "The error says \"{s}\", but the earlier exchange is not in the capture (it went another way, \
+                 e.g. a server-side middleware). Exchange each code once: often a framework (ASP.NET OIDC \
+                 middleware, MSAL) and the app's own code both redeem it."
+            ),
+            evidence: json!({ "provider_says": s, "fields": ["response.body.error_description"] }),
+        });
+    }
+    if code.is_some() {
+        ruled_out.push(json!({
+            "cause": "code_reused",
+            "why": "no earlier token request in the capture sent this code (an exchange outside the proxy cannot be seen)",
+        }));
+    }
+    None
+}
+
+/// The ways two redirect URIs differ (DESIGN.md kinds), computed on the raw strings.
+pub fn redirect_differences(expected: &str, actual: &str) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    if expected == actual {
+        return kinds;
+    }
+    let (e, a) = (expected.trim(), actual.trim());
+    if e != expected || a != actual {
+        kinds.push("whitespace");
+    }
+    let (pe, pa) = (split_uri(e), split_uri(a));
+    if pe.scheme != pa.scheme {
+        kinds.push("scheme");
+    }
+    if pe.host != pa.host {
+        let loop_alias = |h: &str| {
+            matches!(
+                h.to_ascii_lowercase().as_str(),
+                "localhost" | "127.0.0.1" | "[::1]"
+            )
+        };
+        if pe.host.eq_ignore_ascii_case(pa.host) {
+            kinds.push("host_case");
+        } else if loop_alias(pe.host) && loop_alias(pa.host) {
+            kinds.push("loopback_alias");
+        } else {
+            kinds.push("host");
+        }
+    }
+    if pe.port != pa.port {
+        kinds.push("port");
+    }
+    if pe.path != pa.path {
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let (ep, ap) = (pe.path.trim_end_matches('/'), pa.path.trim_end_matches('/'));
+        if ep == ap {
+            kinds.push("trailing_slash");
+        } else if dec(pe.path) == dec(pa.path) {
+            kinds.push("percent_encoding");
+        } else if ep.eq_ignore_ascii_case(ap) {
+            kinds.push("path_case");
+        } else {
+            kinds.push("path");
+        }
+    }
+    if pe.query != pa.query {
+        let dec = |s: Option<&str>| {
+            s.map(|q| {
+                percent_encoding::percent_decode_str(&q.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        };
+        if dec(pe.query) == dec(pa.query) {
+            kinds.push("percent_encoding");
+        } else {
+            kinds.push("query");
+        }
+    }
+    if pe.fragment != pa.fragment {
+        kinds.push("fragment");
+    }
+    if kinds.is_empty() {
+        kinds.push("other");
+    }
+    kinds.dedup();
+    kinds
+}
+
+struct UriParts<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    port: Option<&'a str>,
+    path: &'a str,
+    query: Option<&'a str>,
+    fragment: Option<&'a str>,
+}
+
+/// Split a URI without normalising anything (hosts keep their case, escapes stay).
+fn split_uri(s: &str) -> UriParts<'_> {
+    let (s, fragment) = match s.split_once('#') {
+        Some((a, f)) => (a, Some(f)),
+        None => (s, None),
+    };
+    let (s, query) = match s.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (s, None),
+    };
+    let (scheme, rest) = match s.split_once("://") {
+        Some((sc, r)) => (sc, r),
+        None => match s.split_once(':') {
+            Some((sc, r)) => (sc, r),
+            None => ("", s),
+        },
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) if s.contains("://") => (&rest[..i], &rest[i..]),
+        None if s.contains("://") => (rest, ""),
+        _ => ("", rest),
+    };
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(i) => (&authority[..=i], authority[i + 1..].strip_prefix(':')),
+            None => (authority, None),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    UriParts {
+        scheme,
+        host,
+        port,
+        path,
+        query,
+        fragment,
+    }
+}
+
+fn redirect_uri(
+    ctx: &Ctx,
+    unchecked: &mut Vec<Value>,
+    ruled_out: &mut Vec<Value>,
+) -> Option<Cause> {
+    let first_pass = ctx
+        .first_pass("redirect_uri.mismatch")
+        .or_else(|| ctx.first_pass("redirect_uri.missing"));
+    let mut kinds: Vec<String> = first_pass
+        .and_then(|a| a.evidence.get("kinds"))
+        .and_then(Value::as_array)
+        .map(|k| {
+            k.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if first_pass.is_some_and(|a| a.code == "redirect_uri.missing")
+        && !kinds.contains(&"missing".to_string())
+    {
+        kinds.push("missing".into());
+    }
+    let t = ctx.tparam("redirect_uri");
+    let (mut expected, mut actual) = (None, t.map(str::to_string));
+    if ctx.authorize.is_some() {
+        let a = ctx.aparam("redirect_uri");
+        expected = a.map(str::to_string);
+        let own: Vec<&str> = match (a, t) {
+            (Some(a), Some(t)) => redirect_differences(a, t),
+            (Some(_), None) => vec!["missing"],
+            (None, Some(_)) => vec!["not_in_authorize"],
+            (None, None) => vec![],
+        };
+        for k in own {
+            if !kinds.iter().any(|x| x == k) {
+                kinds.push(k.to_string());
+            }
+        }
+    } else if first_pass.is_none() {
+        if let Some(c) = redirect_reported(ctx, false) {
+            return Some(c);
+        }
+        unchecked.push(json!({
+            "cause": "redirect_uri_mismatch",
+            "why": "no authorize request captured for this code: redirect_uri cannot be compared",
+        }));
+        return None;
+    }
+    if kinds.is_empty() {
+        if let Some(c) = redirect_reported(ctx, true) {
+            return Some(c);
+        }
+        ruled_out.push(json!({
+            "cause": "redirect_uri_mismatch",
+            "why": "the token request's redirect_uri is identical to the authorize request's",
+        }));
+        return None;
+    }
+    if let Some(a) = first_pass {
+        if expected.is_none() {
+            expected = a
+                .evidence
+                .get("expected")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        if actual.is_none() {
+            actual = a
+                .evidence
+                .get("actual")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+    }
+    let only_default = kinds == ["not_in_authorize"];
+    let base = if only_default {
+        40
+    } else if kinds == ["missing"] {
+        70
+    } else {
+        75
+    };
+    let title = if kinds.iter().any(|k| k == "missing") {
+        "The token request left out the redirect_uri the authorize request sent".to_string()
+    } else if only_default {
+        "The token request sent a redirect_uri the authorize request did not".to_string()
+    } else {
+        format!(
+            "The token request's redirect_uri differs from the authorize request's ({})",
+            kinds.join(", ")
+        )
+    };
+    Some(Cause {
+        code: "diagnosis.redirect_uri_mismatch",
+        score: base + hint(ctx, &["redirect"], &[]),
+        title,
+        detail: format!(
+            "The code is bound to the redirect_uri of the authorize request, and the token request must send \
+             the identical string (RFC 6749 §4.1.3), character for character. Authorize sent {}, the token \
+             request sent {}. Send the same value in both legs: build it once from configuration, not from \
+             the incoming request (proxies change scheme, host and port).",
+            expected.as_deref().map(|s| format!("{s:?}")).unwrap_or_else(|| "none".into()),
+            actual.as_deref().map(|s| format!("{s:?}")).unwrap_or_else(|| "none".into()),
+        ),
+        evidence: json!({
+            "authorize_request": ctx.authorize_id(),
+            "kinds": kinds,
+            "expected": expected,
+            "actual": actual,
+            "first_pass": first_pass.map(|a| a.code.clone()),
+            "fields": ["authorize.query.redirect_uri", "request.body.redirect_uri"],
+        }),
+    })
+}
+
+/// The provider itself says the redirect URI does not match (Google, GitHub,
+/// Slack at the token leg) while the legs are identical or not comparable.
+fn redirect_reported(ctx: &Ctx, legs_identical: bool) -> Option<Cause> {
+    let code = ctx
+        .failure
+        .has(&["redirect_uri_mismatch", "bad_redirect_uri"])?
+        .to_string();
+    let sent = ctx.tparam("redirect_uri");
+    let detail = if legs_identical {
+        format!(
+            "The provider answered {code}, yet both legs send the same redirect_uri ({:?}). The URI is then \
+             most likely not in the app's registered redirect URIs, which are compared exactly (scheme, host, \
+             port, path case, trailing slash). Register this exact value, or send the registered one in both legs.",
+            sent.unwrap_or("none")
+        )
+    } else {
+        format!(
+            "The provider answered {code}. No authorize request was captured to compare with: send the \
+             identical redirect_uri in the authorize and token requests, and check it is registered exactly \
+             (the token request sent {:?}).",
+            sent.unwrap_or("none")
+        )
+    };
+    Some(Cause {
+        code: "diagnosis.redirect_uri_mismatch",
+        score: 75,
+        title: format!("The provider says the redirect_uri does not match ({code})"),
+        detail,
+        evidence: json!({
+            "authorize_request": ctx.authorize_id(),
+            "kinds": [],
+            "legs_identical": legs_identical,
+            "actual": sent,
+            "provider_says": code,
+            "fields": ["response.body.error", "request.body.redirect_uri"],
+        }),
+    })
+}
+
+fn client_id(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Option<Cause> {
+    let first_pass = ctx.first_pass("client_id.mismatch");
+    let token_id = token_client_id(ctx.token());
+    let auth_id = ctx.aparam("client_id");
+    let mut kind = None;
+    match (auth_id, &token_id) {
+        (Some(a), Some((t, _))) if a != t => {
+            kind = Some(if a.trim() == t.trim() {
+                "whitespace"
+            } else if a.eq_ignore_ascii_case(t) {
+                "case"
+            } else {
+                "different"
+            });
+        }
+        (Some(_), Some(_)) => {}
+        _ if first_pass.is_none() => {
+            unchecked.push(json!({
+                "cause": "client_id_mismatch",
+                "why": if auth_id.is_none() {
+                    "no authorize request captured for this code: client_id cannot be compared"
+                } else {
+                    "the token request carries no client_id (body or Basic header)"
+                },
+            }));
+            return None;
+        }
+        _ => {}
+    }
+    if kind.is_none() && first_pass.is_none() {
+        ruled_out.push(json!({
+            "cause": "client_id_mismatch",
+            "why": "the token request's client_id equals the authorize request's",
+        }));
+        return None;
+    }
+    Some(Cause {
+        code: "diagnosis.client_id_mismatch",
+        score: 70 + hint(ctx, &["client"], &[700005]),
+        title: "The code was exchanged with a different client_id than it was issued to".to_string(),
+        detail: format!(
+            "The authorize request used client_id {:?} and the token request {:?}{}. A code is bound to the \
+             client it was issued to; use the same application's credentials in both legs (check for \
+             swapped environments, a second app registration, or stray whitespace in configuration).",
+            auth_id.unwrap_or("?"),
+            token_id.as_ref().map(|t| t.0.as_str()).unwrap_or("?"),
+            token_id.as_ref().map(|t| format!(" (from {})", t.1)).unwrap_or_default(),
+        ),
+        evidence: json!({
+            "authorize_request": ctx.authorize_id(),
+            "expected": auth_id,
+            "actual": token_id.as_ref().map(|t| t.0.clone()),
+            "kind": kind,
+            "first_pass": first_pass.map(|a| a.code.clone()),
+            "fields": ["authorize.query.client_id", token_id.as_ref().map(|t| t.1).unwrap_or("request.body.client_id")],
+        }),
+    })
+}
+
+/// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
+pub fn s256(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Option<Cause> {
+    let first_pass = ctx
+        .first_pass("pkce.mismatch")
+        .or_else(|| ctx.first_pass("pkce.verifier_missing"));
+    let verifier = ctx.tparam("code_verifier");
+    let challenge = ctx.aparam("code_challenge");
+    let method = ctx.aparam("code_challenge_method").unwrap_or("plain");
+    let mut evidence = json!({
+        "authorize_request": ctx.authorize_id(),
+        "code_challenge": challenge,
+        "code_challenge_method": ctx.aparam("code_challenge_method"),
+        "verifier_sent": verifier.is_some(),
+        "first_pass": first_pass.map(|a| a.code.clone()),
+        "fields": ["authorize.query.code_challenge", "authorize.query.code_challenge_method", "request.body.code_verifier"],
+    });
+    let hinted = hint(
+        ctx,
+        &["verifier", "pkce", "code_challenge"],
+        &[501481, 50148],
+    );
+    let (kind, score, title, detail) = match (ctx.authorize.is_some(), challenge, verifier) {
+        (true, Some(c), Some(v)) => {
+            let computed = if method.eq_ignore_ascii_case("S256") { s256(v) } else { v.to_string() };
+            if computed == c {
+                ruled_out.push(json!({
+                    "cause": "pkce_mismatch",
+                    "why": format!("the verifier's {method} equals the code_challenge"),
+                }));
+                return None;
+            }
+            evidence["computed_challenge"] = json!(computed);
+            evidence["verifier_length"] = json!(v.len());
+            (
+                "mismatch",
+                85 + hinted,
+                "The code_verifier does not match the code_challenge sent at authorize".to_string(),
+                format!(
+                    "{method}(code_verifier) is {computed:?} but the authorize request sent code_challenge {c:?}. \
+                     The verifier must be the exact one generated for this login: it is often regenerated on a \
+                     second page load or lost across server instances, or the challenge was encoded wrongly \
+                     (S256 is BASE64URL of the raw SHA-256, no padding, 43 characters)."
+                ),
+            )
+        }
+        (true, Some(c), None) => (
+            "verifier_missing",
+            80 + hinted,
+            "The token request sent no code_verifier, but authorize sent a code_challenge".to_string(),
+            format!(
+                "The authorize request sent code_challenge {c:?}, so the server requires the matching \
+                 code_verifier at the token endpoint (RFC 7636 §4.5). Keep the verifier generated for this \
+                 login (session or secure storage) and send it with the code."
+            ),
+        ),
+        (true, None, Some(_)) => (
+            "verifier_without_challenge",
+            35 + hinted,
+            "The token request sent a code_verifier, but authorize sent no code_challenge".to_string(),
+            "Some servers (Keycloak: \"PKCE code verifier specified but challenge not present in authorization\") \
+             refuse a verifier the authorize request did not announce. Send the code_challenge at authorize, \
+             or no verifier."
+                .to_string(),
+        ),
+        (false, _, _) if first_pass.is_some() => {
+            let a = first_pass?;
+            let missing = a.code == "pkce.verifier_missing";
+            for k in ["expected", "actual", "computed"] {
+                if let Some(v) = a.evidence.get(k) {
+                    evidence[k] = v.clone();
+                }
+            }
+            (
+                if missing { "verifier_missing" } else { "mismatch" },
+                80 + hinted,
+                a.title.clone(),
+                a.detail.clone(),
+            )
+        }
+        (false, _, _) => {
+            unchecked.push(json!({
+                "cause": "pkce_mismatch",
+                "why": "no authorize request captured for this code: the code_challenge is unknown",
+            }));
+            return None;
+        }
+        (true, None, None) => {
+            ruled_out.push(json!({ "cause": "pkce_mismatch", "why": "PKCE was not used" }));
+            return None;
+        }
+    };
+    evidence["kind"] = json!(kind);
+    Some(Cause {
+        code: "diagnosis.pkce_mismatch",
+        score,
+        title,
+        detail,
+        evidence,
+    })
+}
+
+fn access_denied(ctx: &Ctx) -> Option<Cause> {
+    let records = ctx.records;
+    // The latest authorization result (code or error delivered) before the token request.
+    let last = (0..ctx.index).rev().find(|&j| {
+        let r = &records[j];
+        let p = match r.kind {
+            Kind::AuthorizationResponse => params::location_params(r),
+            Kind::Callback => params::request_params(r),
+            _ => return false,
+        };
+        params::get(&p, "code").is_some() || params::get(&p, "error").is_some()
+    })?;
+    let denial = &records[last];
+    let f = Failure::of(denial);
+    let said = f.has(&["access_denied"])?.to_string();
+    if ctx.deliveries.iter().any(|&d| d > last) {
+        return None;
+    }
+    // Another client's login is not this one's.
+    let denial_client = authorize_for(records, last)
+        .and_then(|a| params::get(&authorize_params(records, a), "client_id").map(str::to_string));
+    let token_client = token_client_id(ctx.token()).map(|t| t.0);
+    if let (Some(a), Some(b)) = (&denial_client, &token_client) {
+        if a != b {
+            return None;
+        }
+    }
+    Some(Cause {
+        code: "diagnosis.access_denied",
+        score: 90,
+        title: "The user refused consent, yet the app exchanged a code".to_string(),
+        detail: format!(
+            "Record {} carried error={said} back to the app{}: the user (or a policy, e.g. a Google app in \
+             Testing mode and a user who is not a test user) refused the request, so no code was issued for \
+             this login and the code the app sent is stale or empty. Handle the error on the callback \
+             (show it, offer to retry) instead of calling the token endpoint.",
+            denial.id,
+            f.descriptions.first().map(|d| format!(" ({d})")).unwrap_or_default(),
+        ),
+        evidence: json!({
+            "denied_by": denial.id,
+            "denial_error": said,
+            "denial_description": f.descriptions.first(),
+            "code_delivered": !ctx.deliveries.is_empty(),
+            "fields": ["location.error", "callback.query.error"],
+        }),
+    })
+}
+
+fn undetermined(ctx: &Ctx, mut unchecked: Vec<Value>, ruled_out: Vec<Value>) -> Annotation {
+    unchecked.push(json!({
+        "cause": "provider_side",
+        "why": "causes the wire does not show: a code issued to another tenant or realm, a session ended between \
+                authorize and token (Keycloak \"Session not active\"), a mangled or still-encoded code, clock skew",
+    }));
+    let code = ctx.failure.main_code();
+    let list = unchecked
+        .iter()
+        .filter_map(|u| {
+            Some(format!(
+                "{}: {}",
+                u.get("cause")?.as_str()?,
+                u.get("why")?.as_str()?
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Annotation::new(
+        "diagnosis.undetermined",
+        Severity::Info,
+        format!("The capture does not show why the code exchange failed with {code}"),
+        format!(
+            "None of the known causes of {code} is supported by the captured records. Not checked: {list}. \
+             Capture the whole login through the proxy (authorize request, redirect and callback) to let \
+             the analysis compare the legs."
+        ),
+        json!({
+            "token_request": ctx.token().id,
+            "error": ctx.failure.to_json(),
+            "code": ctx.code.as_deref().map(fingerprint),
+            "authorize_request": ctx.authorize_id(),
+            "unchecked": unchecked,
+            "ruled_out": ruled_out,
+        }),
+    )
+}

@@ -1,0 +1,362 @@
+//! Rule family `diagnose`: what the flow's evidence says caused an error.
+//!
+//! Runs after every other rule (see [`super::analyze`]), so each record
+//! already carries the first pass's annotations (`redirect_uri.mismatch`,
+//! `pkce.mismatch`, `error.<code>`, ...). The diagnosis uses them when they
+//! are there, but recomputes the cheap facts itself from the records (the
+//! authorize request's `redirect_uri`, the S256 of the verifier, the age of
+//! the code, earlier uses of the same code or refresh token), so it does not
+//! depend only on another rule's output.
+//!
+//! Every finding is a `diagnosis.*` annotation on the failing record whose
+//! `evidence` names the records (by id) and fields that back it:
+//! - [`code_grant`]: `invalid_grant` on an authorization-code exchange
+//!   (`code_expired`, `code_reused`, `redirect_uri_mismatch`,
+//!   `client_id_mismatch`, `pkce_mismatch`, `access_denied`, or
+//!   `undetermined`);
+//! - [`refresh`]: `refresh_token_reused`, `missing_offline_access`, and
+//!   `undetermined` for refresh failures nothing explains;
+//! - [`endpoint`]: `token_url_not_found`, `invalid_client_credentials`,
+//!   `grant_type_not_enabled`, `silent_auth_failed`.
+
+pub mod code_grant;
+pub mod endpoint;
+pub mod refresh;
+
+#[cfg(test)]
+mod tests;
+
+use super::errors;
+use super::params::{self, Params};
+use super::{AnalyzeOptions, Finding};
+use crate::record::{Kind, Record};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Findings of this rule family over records in time order (flows,
+/// flavours and first-pass annotations already set).
+pub fn annotate(records: &[Record], opts: &AnalyzeOptions) -> Vec<Finding> {
+    let mut out = Vec::new();
+    out.extend(code_grant::diagnose(records, opts));
+    out.extend(refresh::diagnose(records, opts));
+    out.extend(endpoint::diagnose(records, opts));
+    out
+}
+
+/// The OAuth error(s) one exchange carried, gathered from every place we
+/// know: [`errors::extract`], the first pass's `error.<code>` annotations, a
+/// form-encoded error body (GitHub), and Entra `AADSTS` numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failure {
+    /// Error codes as sent (deduplicated, in the order found).
+    pub codes: Vec<String>,
+    /// `error_description`s and provider messages.
+    pub descriptions: Vec<String>,
+    /// Entra `AADSTS` numbers from descriptions or `error_codes`.
+    pub aadsts: Vec<u32>,
+    /// HTTP status of the response, if there was one.
+    pub status: Option<u16>,
+}
+
+impl Failure {
+    /// Gather the errors of `rec`.
+    pub fn of(rec: &Record) -> Failure {
+        let mut f = Failure {
+            status: rec.response.as_ref().map(|r| r.status),
+            ..Failure::default()
+        };
+        for e in errors::extract(rec) {
+            f.push(e.code, e.description);
+        }
+        for a in &rec.annotations {
+            if let Some(code) = a.code.strip_prefix("error.") {
+                if code != "hidden_in_success" && !code.starts_with("AADSTS") {
+                    f.push(code.to_string(), None);
+                }
+            }
+        }
+        if rec.kind == Kind::TokenRequest {
+            let resp = response_params(rec);
+            if let Some(code) = params::get(&resp, "error") {
+                f.push(
+                    code.to_string(),
+                    params::get(&resp, "error_description").map(str::to_string),
+                );
+            }
+            if let Some(Value::Array(nums)) =
+                params::response_json(rec).and_then(|j| j.get("error_codes").cloned())
+            {
+                f.aadsts
+                    .extend(nums.iter().filter_map(|n| n.as_u64()).map(|n| n as u32));
+            }
+        }
+        for d in f.descriptions.clone() {
+            f.aadsts.extend(aadsts_numbers(&d));
+        }
+        f.aadsts.sort_unstable();
+        f.aadsts.dedup();
+        f
+    }
+
+    fn push(&mut self, code: String, description: Option<String>) {
+        if !self.codes.iter().any(|c| c == &code) {
+            self.codes.push(code);
+        }
+        if let Some(d) = description {
+            if !d.is_empty() && !self.descriptions.contains(&d) {
+                self.descriptions.push(d);
+            }
+        }
+    }
+
+    /// True when no error was seen.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty() && self.aadsts.is_empty()
+    }
+
+    /// The first code among `names` (ASCII case-insensitive; `-` and `_` alike).
+    pub fn has(&self, names: &[&str]) -> Option<&str> {
+        let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
+        self.codes
+            .iter()
+            .find(|c| names.iter().any(|n| norm(c) == norm(n)))
+            .map(String::as_str)
+    }
+
+    /// True when one of the AADSTS numbers is in `nums`.
+    pub fn has_aadsts(&self, nums: &[u32]) -> Option<u32> {
+        self.aadsts.iter().copied().find(|n| nums.contains(n))
+    }
+
+    /// True when a description contains one of `needles` (case-insensitive).
+    pub fn says(&self, needles: &[&str]) -> Option<String> {
+        self.descriptions
+            .iter()
+            .find(|d| {
+                let l = d.to_ascii_lowercase();
+                needles.iter().any(|n| l.contains(&n.to_ascii_lowercase()))
+            })
+            .cloned()
+    }
+
+    /// The code to name in titles: the first code, or `AADSTSn`.
+    pub fn main_code(&self) -> String {
+        self.codes
+            .first()
+            .cloned()
+            .or_else(|| self.aadsts.first().map(|n| format!("AADSTS{n}")))
+            .unwrap_or_default()
+    }
+
+    /// A JSON summary for evidence.
+    pub fn to_json(&self) -> Value {
+        let mut v = serde_json::json!({ "codes": self.codes, "status": self.status });
+        if let Some(d) = self.descriptions.first() {
+            v["description"] = Value::from(d.clone());
+        }
+        if !self.aadsts.is_empty() {
+            v["aadsts"] = Value::from(self.aadsts.clone());
+        }
+        v
+    }
+}
+
+/// `AADSTSnnnn` numbers inside a text.
+fn aadsts_numbers(text: &str) -> Vec<u32> {
+    text.match_indices("AADSTS")
+        .filter_map(|(i, m)| {
+            let digits: String = text[i + m.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// Parameters of a token response: a JSON object's scalar members, or a
+/// form-encoded body (GitHub's default).
+pub fn response_params(rec: &Record) -> Params {
+    let Some(resp) = rec.response.as_ref() else {
+        return Vec::new();
+    };
+    let Some(text) = resp.body.as_text() else {
+        return Vec::new();
+    };
+    let text = text.trim();
+    if text.starts_with('{') {
+        params::json_params(text)
+    } else if !text.starts_with('<') && text.contains('=') {
+        params::form_params(text)
+    } else {
+        Vec::new()
+    }
+}
+
+/// The `grant_type` of a token request (the recorded one, else the body's).
+pub fn grant_type(rec: &Record) -> Option<String> {
+    rec.grant_type
+        .clone()
+        .or_else(|| params::get(&params::request_params(rec), "grant_type").map(str::to_string))
+}
+
+/// True for a token request whose response succeeded: 2xx, no error, an `access_token`.
+pub fn token_succeeded(rec: &Record) -> bool {
+    let ok = rec
+        .response
+        .as_ref()
+        .is_some_and(|r| (200..300).contains(&r.status));
+    ok && Failure::of(rec).is_empty()
+        && params::get(&response_params(rec), "access_token").is_some_and(|t| !t.is_empty())
+}
+
+/// A short, stable fingerprint of a secret (code, token) for evidence, so a
+/// reader can see two values are equal without the value itself.
+pub fn fingerprint(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    format!("sha256:{}", &hex::encode(digest)[..12])
+}
+
+/// `client_id` of a token request: from the body, else the user part of a
+/// Basic `Authorization` header (form-decoded). Returns the value and where
+/// it was found.
+pub fn token_client_id(rec: &Record) -> Option<(String, &'static str)> {
+    let p = params::request_params(rec);
+    if let Some(id) = params::get(&p, "client_id") {
+        return Some((id.to_string(), "request.body.client_id"));
+    }
+    basic_credentials(rec).map(|(id, _)| (id, "request.headers.authorization"))
+}
+
+/// The `(id, secret)` of a Basic `Authorization` header, form-decoded when
+/// they look URL-encoded (RFC 6749 §2.3.1).
+pub fn basic_credentials(rec: &Record) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let h = rec.request.headers.get("authorization")?.trim();
+    let (scheme, b64) = h.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .unwrap_or_else(|_| s.to_string())
+    };
+    Some((decode(id), decode(secret)))
+}
+
+/// The parameters of an authorize request, with those of the PAR request
+/// its `request_uri` points to (RFC 9126) merged in after them.
+pub fn authorize_params(records: &[Record], authorize: usize) -> Params {
+    let rec = &records[authorize];
+    let mut p = params::request_params(rec);
+    if let Some(uri) = params::get(&p, "request_uri").map(str::to_string) {
+        if let Some(par) = records[..authorize].iter().rev().find(|r| {
+            r.kind == Kind::Par
+                && params::response_json(r)
+                    .and_then(|j| {
+                        j.get("request_uri")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .as_deref()
+                    == Some(uri.as_str())
+        }) {
+            p.extend(params::request_params(par));
+        }
+    }
+    p
+}
+
+/// The records (indices) that delivered an authorization code to the
+/// client before `before`: authorization responses whose `Location` carries
+/// it and callbacks carrying it, earliest first.
+pub fn code_deliveries(records: &[Record], code: &str, before: usize) -> Vec<usize> {
+    records[..before]
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| match r.kind {
+            Kind::AuthorizationResponse => {
+                params::get(&params::location_params(r), "code") == Some(code)
+            }
+            Kind::Callback => params::get(&params::request_params(r), "code") == Some(code),
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The `state` an authorization response or callback carried back.
+pub fn delivered_state(rec: &Record) -> Option<String> {
+    let p = match rec.kind {
+        Kind::AuthorizationResponse => params::location_params(rec),
+        _ => params::request_params(rec),
+    };
+    params::get(&p, "state").map(str::to_string)
+}
+
+/// The authorize request behind an authorization response or callback at
+/// `leg`: the latest earlier authorize request with the same `state`, else
+/// the latest earlier one in the same flow.
+pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
+    let state = delivered_state(&records[leg]);
+    let earlier = || {
+        records[..leg]
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, r)| r.kind == Kind::AuthorizeRequest)
+    };
+    if let Some(s) = &state {
+        if let Some((i, _)) = earlier()
+            .find(|(i, _)| params::get(&authorize_params(records, *i), "state") == Some(s.as_str()))
+        {
+            return Some(i);
+        }
+    }
+    let flow = records[leg].flow.as_ref()?;
+    earlier()
+        .find(|(_, r)| r.flow.as_ref() == Some(flow))
+        .map(|(i, _)| i)
+}
+
+/// A best guess at the provider from a URL, for provider-specific limits and advice.
+pub fn provider(url: &str) -> Option<&'static str> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    let path = u.path();
+    Some(
+        if host.starts_with("login.microsoftonline.") || host.ends_with("login.microsoft.com") {
+            "Entra ID"
+        } else if host == "github.com" || host.ends_with(".github.com") {
+            "GitHub"
+        } else if host.contains("google") {
+            "Google"
+        } else if host.contains("salesforce.com") || host.contains("force.com") {
+            "Salesforce"
+        } else if host.contains("amazoncognito.com") {
+            "Cognito"
+        } else if host.ends_with("okta.com") || host.ends_with("oktapreview.com") {
+            "Okta"
+        } else if host.ends_with("auth0.com") {
+            "Auth0"
+        } else if path.contains("/protocol/openid-connect/") {
+            "Keycloak"
+        } else if host.ends_with("slack.com") {
+            "Slack"
+        } else {
+            return None;
+        },
+    )
+}
+
+/// The ids of the records at the indices `idx`.
+pub(crate) fn ids(records: &[Record], idx: &[usize]) -> Vec<String> {
+    idx.iter().map(|&i| records[i].id.clone()).collect()
+}

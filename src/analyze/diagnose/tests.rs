@@ -1,0 +1,1142 @@
+//! Flow-level tests: realistic captured flows, with and without the
+//! evidence each diagnosis needs.
+
+use super::code_grant::s256;
+use super::*;
+use crate::analyze::correlate;
+use crate::record::{Annotation, Body, Flavour, HeaderList, Request, Response, Severity};
+use serde_json::json;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const IDP: &str = "https://idp.example.com";
+const APP_CB: &str = "https://app.example.com/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn t0() -> OffsetDateTime {
+    datetime!(2026-03-02 09:15:00 UTC)
+}
+
+/// A small capture builder: records get time-ordered ids from their offset.
+struct Capture {
+    records: Vec<Record>,
+}
+
+fn hdrs(pairs: &[(&str, &str)]) -> HeaderList {
+    HeaderList(
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    )
+}
+
+impl Capture {
+    fn new() -> Capture {
+        Capture {
+            records: Vec::new(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        secs: i64,
+        kind: Kind,
+        method: &str,
+        url: &str,
+        req_headers: HeaderList,
+        req_body: &str,
+        status: u16,
+        resp_headers: HeaderList,
+        resp_body: &str,
+    ) -> usize {
+        let time = t0() + Duration::seconds(secs);
+        let micros = (time.unix_timestamp_nanos() / 1000) as u64 + self.records.len() as u64;
+        let grant_type = if kind == Kind::TokenRequest {
+            params::get(&params::form_params(req_body), "grant_type").map(str::to_string)
+        } else {
+            None
+        };
+        self.records.push(Record {
+            id: format!("{micros:016x}"),
+            time,
+            flow: None,
+            kind,
+            grant_type,
+            request: Request {
+                method: method.into(),
+                url: url.into(),
+                headers: req_headers,
+                body: Body::from_bytes(req_body.as_bytes()),
+            },
+            response: Some(Response {
+                status,
+                headers: resp_headers,
+                body: Body::from_bytes(resp_body.as_bytes()),
+            }),
+            duration_ms: 120,
+            error: None,
+            flavour: None,
+            annotations: Vec::new(),
+        });
+        self.records.len() - 1
+    }
+
+    /// GET /authorize (the provider's login page).
+    fn authorize(&mut self, secs: i64, query: &str) -> usize {
+        self.push(
+            secs,
+            Kind::AuthorizeRequest,
+            "GET",
+            &format!("{IDP}/authorize?{query}"),
+            hdrs(&[("Accept", "text/html")]),
+            "",
+            200,
+            hdrs(&[("Content-Type", "text/html; charset=utf-8")]),
+            "<html><form method=post action=/login>...</form></html>",
+        )
+    }
+
+    /// The login POST answered with a redirect back to the app.
+    fn auth_response(&mut self, secs: i64, location: &str) -> usize {
+        self.push(
+            secs,
+            Kind::AuthorizationResponse,
+            "POST",
+            &format!("{IDP}/login"),
+            hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]),
+            "username=ada&password=hunter2",
+            302,
+            hdrs(&[("Location", location)]),
+            "",
+        )
+    }
+
+    fn callback(&mut self, secs: i64, url: &str) -> usize {
+        self.push(
+            secs,
+            Kind::Callback,
+            "GET",
+            url,
+            HeaderList::default(),
+            "",
+            200,
+            hdrs(&[("Content-Type", "text/html")]),
+            "<html>signed in</html>",
+        )
+    }
+
+    fn token_at(&mut self, secs: i64, url: &str, body: &str, status: u16, resp: &str) -> usize {
+        self.push(
+            secs,
+            Kind::TokenRequest,
+            "POST",
+            url,
+            hdrs(&[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"),
+            ]),
+            body,
+            status,
+            hdrs(&[
+                ("Content-Type", "application/json"),
+                ("Cache-Control", "no-store"),
+            ]),
+            resp,
+        )
+    }
+
+    fn token(&mut self, secs: i64, body: &str, status: u16, resp: &str) -> usize {
+        self.token_at(secs, &format!("{IDP}/token"), body, status, resp)
+    }
+
+    /// authorize → login redirect → callback, delivering `code` for `state`.
+    fn login(&mut self, secs: i64, state: &str, code: &str, extra: &str) -> usize {
+        self.authorize(
+            secs,
+            &format!(
+                "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback\
+                 &scope=openid%20profile%20offline_access&state={state}&code_challenge={}&code_challenge_method=S256{extra}",
+                s256(VERIFIER)
+            ),
+        );
+        let r = self.auth_response(secs + 20, &format!("{APP_CB}?code={code}&state={state}"));
+        self.callback(secs + 21, &format!("{APP_CB}?code={code}&state={state}"));
+        r
+    }
+
+    fn run(mut self) -> (Vec<Record>, Vec<Finding>) {
+        correlate::assign_flows(&mut self.records);
+        let f = annotate(&self.records, &AnalyzeOptions::default());
+        (self.records, f)
+    }
+}
+
+fn code_body(code: &str) -> String {
+    format!(
+        "grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback\
+         &client_id=app-123&client_secret=s3cr3t&code_verifier={VERIFIER}"
+    )
+}
+
+const TOKENS_OK: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1","scope":"openid profile offline_access"}"#;
+const INVALID_GRANT: &str =
+    r#"{"error":"invalid_grant","error_description":"Invalid authorization code"}"#;
+
+fn with<'a>(findings: &'a [Finding], code: &str) -> Vec<&'a Finding> {
+    findings
+        .iter()
+        .filter(|f| f.annotation.code == code)
+        .collect()
+}
+
+fn one<'a>(findings: &'a [Finding], code: &str) -> &'a Annotation {
+    let w = with(findings, code);
+    assert_eq!(w.len(), 1, "expected one {code} in {findings:#?}");
+    &w[0].annotation
+}
+
+fn codes(findings: &[Finding]) -> Vec<&str> {
+    findings
+        .iter()
+        .map(|f| f.annotation.code.as_str())
+        .collect()
+}
+
+// ---------------------------------------------------------------- clean flow
+
+fn clean_flow() -> Capture {
+    let mut c = Capture::new();
+    c.push(
+        -5,
+        Kind::Discovery,
+        "GET",
+        &format!("{IDP}/.well-known/openid-configuration"),
+        HeaderList::default(),
+        "",
+        200,
+        hdrs(&[("Content-Type", "application/json")]),
+        &format!(r#"{{"issuer":"{IDP}","authorization_endpoint":"{IDP}/authorize","token_endpoint":"{IDP}/token"}}"#),
+    );
+    c.login(0, "st-1", "code-abc", "");
+    c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
+    c.token(
+        3622,
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=app-123&client_secret=s3cr3t",
+        200,
+        r#"{"access_token":"at-2","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-2"}"#,
+    );
+    c.token(
+        7222,
+        "grant_type=refresh_token&refresh_token=rt-2&client_id=app-123&client_secret=s3cr3t",
+        200,
+        r#"{"access_token":"at-3","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-3"}"#,
+    );
+    c
+}
+
+#[test]
+fn clean_code_and_refresh_flow_has_no_diagnosis() {
+    let (records, findings) = clean_flow().run();
+    assert!(findings.is_empty(), "{findings:#?}");
+    // Correlation put every leg of the login and the refresh chain in one flow.
+    let flow = records[1].flow.clone();
+    assert!(records[1..].iter().all(|r| r.flow == flow));
+}
+
+#[test]
+fn clean_flow_through_the_orchestrator_has_no_diagnosis() {
+    let out = crate::analyze::analyze(&clean_flow().records, &AnalyzeOptions::default());
+    for r in &out {
+        assert!(
+            !r.annotations
+                .iter()
+                .any(|a| a.code.starts_with("diagnosis.")),
+            "{:#?}",
+            r.annotations
+        );
+    }
+}
+
+// ---------------------------------------------------------------- code_expired
+
+#[test]
+fn code_exchanged_eleven_minutes_late_is_expired() {
+    let mut c = Capture::new();
+    let resp = c.login(0, "st-1", "code-abc", "");
+    let t = c.token(20 + 660, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.code_expired"]);
+    let a = one(&findings, "diagnosis.code_expired");
+    assert_eq!(findings[0].record, t);
+    assert_eq!(a.severity, Severity::Error);
+    assert_eq!(
+        a.title,
+        "The authorization code was 11 min old when exchanged"
+    );
+    assert_eq!(a.evidence["code_age_seconds"], 660);
+    assert_eq!(a.evidence["limit_seconds"], 600);
+    assert_eq!(a.evidence["code_delivered_by"], records[resp].id.as_str());
+    assert_eq!(a.evidence["token_request"], records[t].id.as_str());
+    assert_eq!(a.evidence["most_likely"], true);
+    assert!(a.detail.contains("660 s later"), "{}", a.detail);
+}
+
+#[test]
+fn code_exchanged_quickly_is_not_expired_and_the_rest_is_undetermined() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(50, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.severity, Severity::Info);
+    let ruled: Vec<&str> = a.evidence["ruled_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["cause"].as_str().unwrap())
+        .collect();
+    for cause in [
+        "code_expired",
+        "code_reused",
+        "redirect_uri_mismatch",
+        "client_id_mismatch",
+        "pkce_mismatch",
+    ] {
+        assert!(ruled.contains(&cause), "{cause} in {ruled:?}");
+    }
+}
+
+#[test]
+fn keycloak_code_lifetime_is_sixty_seconds() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let kc = "https://sso.example.com/realms/acme/protocol/openid-connect/token";
+    c.token_at(
+        20 + 95,
+        kc,
+        &code_body("code-abc"),
+        400,
+        r#"{"error":"invalid_grant","error_description":"Code not valid"}"#,
+    );
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.code_expired");
+    assert_eq!(a.evidence["limit_seconds"], 60);
+    assert_eq!(a.evidence["provider"], "Keycloak");
+    assert_eq!(a.evidence["code_age_seconds"], 95);
+}
+
+// ---------------------------------------------------------------- code_reused
+
+#[test]
+fn second_exchange_of_a_code_is_reuse() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let first = c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
+    let second = c.token(24, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.code_reused"]);
+    assert_eq!(findings[0].record, second);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["first_exchange"], records[first].id.as_str());
+    assert_eq!(a.evidence["first_exchange_succeeded"], true);
+    assert_eq!(a.evidence["token_request"], records[second].id.as_str());
+    assert_eq!(a.evidence["code"], fingerprint("code-abc"));
+    assert!(!a.to_string_lossy().contains("code-abc"));
+}
+
+trait Lossy {
+    fn to_string_lossy(&self) -> String;
+}
+impl Lossy for Annotation {
+    fn to_string_lossy(&self) -> String {
+        serde_json::to_string(self).unwrap()
+    }
+}
+
+#[test]
+fn a_second_login_with_a_new_code_is_not_reuse() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
+    c.login(100, "st-2", "code-def", "");
+    c.token(122, &code_body("code-def"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.code_reused").is_empty());
+    assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
+}
+
+#[test]
+fn entra_already_redeemed_is_reuse_without_the_first_exchange() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(
+        22,
+        &code_body("code-abc"),
+        400,
+        r#"{"error":"invalid_grant","error_description":"AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.","error_codes":[54005]}"#,
+    );
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.code_reused");
+    assert!(a.evidence["provider_says"]
+        .as_str()
+        .unwrap()
+        .contains("already redeemed"));
+}
+
+// ---------------------------------------------------------------- redirect_uri
+
+#[test]
+fn trailing_slash_at_the_token_leg_is_a_redirect_mismatch() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let body = code_body("code-abc").replace("%2Fcallback", "%2Fcallback%2F");
+    c.token(22, &body, 400, INVALID_GRANT);
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.redirect_uri_mismatch"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["kinds"], json!(["trailing_slash"]));
+    assert_eq!(a.evidence["expected"], APP_CB);
+    assert_eq!(a.evidence["actual"], format!("{APP_CB}/"));
+    assert_eq!(a.evidence["authorize_request"], records[0].id.as_str());
+}
+
+#[test]
+fn identical_redirect_uri_is_no_mismatch() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(22, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.redirect_uri_mismatch").is_empty());
+}
+
+#[test]
+fn first_pass_redirect_annotation_is_used_when_authorize_is_not_captured() {
+    let mut c = Capture::new();
+    let t = c.token(
+        0,
+        &code_body("code-abc").replace("https%3A", "http%3A"),
+        400,
+        INVALID_GRANT,
+    );
+    c.records[t].annotations.push(Annotation::new(
+        "redirect_uri.mismatch",
+        Severity::Error,
+        "redirect_uri differs",
+        "",
+        json!({"kinds": ["scheme"], "expected": APP_CB, "actual": "http://app.example.com/callback"}),
+    ));
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.redirect_uri_mismatch");
+    assert_eq!(a.evidence["kinds"], json!(["scheme"]));
+    assert_eq!(a.evidence["expected"], APP_CB);
+    assert_eq!(a.evidence["first_pass"], "redirect_uri.mismatch");
+}
+
+#[test]
+fn redirect_differences_name_each_kind() {
+    use super::code_grant::redirect_differences as d;
+    assert_eq!(d("https://a/cb", "https://a/cb/"), ["trailing_slash"]);
+    assert_eq!(
+        d("http://localhost:8080/cb", "http://127.0.0.1:8080/cb"),
+        ["loopback_alias"]
+    );
+    assert_eq!(
+        d("https://App.example.com/cb", "https://app.example.com/cb"),
+        ["host_case"]
+    );
+    assert_eq!(d("https://a/Callback", "https://a/callback"), ["path_case"]);
+    assert_eq!(d("https://a:8443/cb", "https://a/cb"), ["port"]);
+    assert_eq!(d("https://a/c%62", "https://a/cb"), ["percent_encoding"]);
+    assert_eq!(d("https://a/cb", "https://a/cb?x=1"), ["query"]);
+    assert_eq!(d("https://a/cb", " https://a/cb"), ["whitespace"]);
+    assert_eq!(d("http://a/cb", "https://a/cb"), ["scheme"]);
+    assert!(d("https://a/cb", "https://a/cb").is_empty());
+}
+
+// ---------------------------------------------------------------- client_id
+
+#[test]
+fn token_leg_with_another_client_id_is_a_client_mismatch() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let body = code_body("code-abc").replace("client_id=app-123", "client_id=app-456");
+    c.token(22, &body, 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.client_id_mismatch"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["expected"], "app-123");
+    assert_eq!(a.evidence["actual"], "app-456");
+    assert_eq!(a.evidence["kind"], "different");
+}
+
+#[test]
+fn client_id_in_basic_header_matching_authorize_is_no_mismatch() {
+    use base64::Engine as _;
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let t = c.token(
+        22,
+        &format!("grant_type=authorization_code&code=code-abc&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&code_verifier={VERIFIER}"),
+        400,
+        INVALID_GRANT,
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode("app-123:s3cr3t");
+    c.records[t]
+        .request
+        .headers
+        .push("Authorization", format!("Basic {basic}"));
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.client_id_mismatch").is_empty());
+}
+
+// ---------------------------------------------------------------- pkce
+
+#[test]
+fn wrong_verifier_is_a_pkce_mismatch() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let other = "a-verifier-from-another-page-load-0123456789abc";
+    c.token(
+        22,
+        &code_body("code-abc").replace(VERIFIER, other),
+        400,
+        r#"{"error":"invalid_grant","error_description":"PKCE verification failed: Code mismatch"}"#,
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.pkce_mismatch"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["kind"], "mismatch");
+    assert_eq!(a.evidence["computed_challenge"], s256(other));
+    assert_eq!(a.evidence["code_challenge"], s256(VERIFIER));
+}
+
+#[test]
+fn missing_verifier_is_a_pkce_mismatch() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let body = code_body("code-abc").replace(&format!("&code_verifier={VERIFIER}"), "");
+    c.token(22, &body, 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.pkce_mismatch");
+    assert_eq!(a.evidence["kind"], "verifier_missing");
+    assert_eq!(a.evidence["verifier_sent"], false);
+}
+
+#[test]
+fn s256_matches_rfc7636_appendix_b() {
+    assert_eq!(
+        s256(VERIFIER),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+}
+
+#[test]
+fn first_pass_pkce_annotation_is_used_when_authorize_is_not_captured() {
+    let mut c = Capture::new();
+    let t = c.token(0, &code_body("code-abc"), 400, INVALID_GRANT);
+    c.records[t].annotations.push(Annotation::new(
+        "pkce.mismatch",
+        Severity::Error,
+        "The verifier does not match the challenge",
+        "S256(verifier) differs from the challenge sent at authorize",
+        json!({"expected": "abc", "computed": "def"}),
+    ));
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.pkce_mismatch");
+    assert_eq!(a.evidence["first_pass"], "pkce.mismatch");
+    assert_eq!(a.evidence["expected"], "abc");
+}
+
+// ---------------------------------------------------------------- access_denied
+
+#[test]
+fn token_request_after_denied_consent_is_access_denied() {
+    let mut c = Capture::new();
+    c.authorize(
+        0,
+        "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&state=st-1",
+    );
+    let denied = c.auth_response(
+        15,
+        &format!(
+            "{APP_CB}?error=access_denied&error_description=The+user+denied+the+request&state=st-1"
+        ),
+    );
+    c.callback(16, &format!("{APP_CB}?error=access_denied&state=st-1"));
+    c.token(
+        17,
+        "grant_type=authorization_code&code=undefined&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&client_id=app-123&client_secret=s3cr3t",
+        400,
+        INVALID_GRANT,
+    );
+    let (records, findings) = c.run();
+    let a = one(&findings, "diagnosis.access_denied");
+    assert_eq!(a.evidence["most_likely"], true);
+    // The callback repeats the redirect's error: the latest authorization result names it.
+    assert!(
+        a.evidence["denied_by"] == records[denied].id.as_str()
+            || a.evidence["denied_by"] == records[denied + 1].id.as_str()
+    );
+    assert_eq!(a.evidence["denial_error"], "access_denied");
+}
+
+#[test]
+fn consent_given_on_a_second_try_is_not_access_denied() {
+    let mut c = Capture::new();
+    c.authorize(
+        0,
+        "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&state=st-0",
+    );
+    c.auth_response(15, &format!("{APP_CB}?error=access_denied&state=st-0"));
+    c.login(30, "st-1", "code-abc", "");
+    c.token(52, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.access_denied").is_empty());
+}
+
+// ---------------------------------------------------------------- several causes / none
+
+#[test]
+fn several_supported_causes_are_all_emitted_and_one_is_most_likely() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let body = code_body("code-abc").replace("%2Fcallback", "%2FCallback");
+    c.token(20 + 700, &body, 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    let mut got = codes(&findings);
+    got.sort();
+    assert_eq!(
+        got,
+        ["diagnosis.code_expired", "diagnosis.redirect_uri_mismatch"]
+    );
+    let likely: Vec<_> = findings
+        .iter()
+        .filter(|f| f.annotation.evidence["most_likely"] == true)
+        .collect();
+    assert_eq!(likely.len(), 1);
+    assert!(likely[0].annotation.title.ends_with("(most likely cause)"));
+    for f in &findings {
+        assert_eq!(
+            f.annotation.evidence["supported_causes"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}
+
+#[test]
+fn invalid_grant_with_no_evidence_is_only_undetermined() {
+    let mut c = Capture::new();
+    let t = c.token(
+        0,
+        "grant_type=authorization_code&code=4%2F0AX4XfWh&redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2F&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Bad Request"}"#,
+    );
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
+    assert_eq!(findings[0].record, t);
+    let a = &findings[0].annotation;
+    assert_eq!(a.severity, Severity::Info);
+    assert_eq!(a.evidence["token_request"], records[t].id.as_str());
+    let unchecked = a.evidence["unchecked"].to_string();
+    assert!(unchecked.contains("code age unknown"), "{unchecked}");
+    assert!(unchecked.contains("loopback redirect URI"), "{unchecked}");
+    assert!(
+        unchecked.contains("redirect_uri cannot be compared"),
+        "{unchecked}"
+    );
+    assert!(a.detail.contains("Not checked"));
+}
+
+// ---------------------------------------------------------------- refresh
+
+fn code_then_refresh(host: &str, refresh_resp: (u16, &str)) -> (Capture, usize, usize) {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let x = c.token_at(
+        22,
+        &format!("{host}/token"),
+        &code_body("code-abc"),
+        200,
+        TOKENS_OK,
+    );
+    let r = c.token_at(
+        900,
+        &format!("{host}/token"),
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=app-123&client_secret=s3cr3t",
+        refresh_resp.0,
+        refresh_resp.1,
+    );
+    (c, x, r)
+}
+
+#[test]
+fn old_refresh_token_after_rotation_is_reuse() {
+    let (mut c, _, first) = code_then_refresh(
+        IDP,
+        (
+            200,
+            r#"{"access_token":"at-2","token_type":"Bearer","refresh_token":"rt-2"}"#,
+        ),
+    );
+    let again = c.token(
+        1800,
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#,
+    );
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.refresh_token_reused"]);
+    assert_eq!(findings[0].record, again);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["pattern"], "rotation");
+    assert_eq!(a.evidence["earlier_refresh"], records[first].id.as_str());
+    assert_eq!(a.evidence["rotated_to"], fingerprint("rt-2"));
+    assert_eq!(records[again].flow, records[first].flow);
+}
+
+#[test]
+fn reusing_a_non_rotating_refresh_token_is_not_reuse() {
+    let (mut c, _, _) = code_then_refresh(
+        IDP,
+        (200, r#"{"access_token":"at-2","token_type":"Bearer"}"#),
+    );
+    c.token(
+        1800,
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Token is not active"}"#,
+    );
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.refresh_token_reused").is_empty());
+    assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
+}
+
+#[test]
+fn salesforce_first_refresh_failing_is_the_immediately_expire_policy() {
+    let sf = "https://acme.my.salesforce.com/services/oauth2";
+    let (c, x, r) = code_then_refresh(
+        sf,
+        (
+            400,
+            r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+        ),
+    );
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.refresh_token_reused"]);
+    assert_eq!(findings[0].record, r);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["pattern"], "first_refresh_failed");
+    assert_eq!(a.evidence["issued_by"], records[x].id.as_str());
+    assert_eq!(a.evidence["provider"], "Salesforce");
+    assert!(a.detail.contains("Refresh Token Policy"), "{}", a.detail);
+}
+
+#[test]
+fn first_refresh_succeeding_has_no_diagnosis() {
+    let (c, _, _) = code_then_refresh(
+        "https://acme.my.salesforce.com/services/oauth2",
+        (
+            200,
+            r#"{"access_token":"at-2","token_type":"Bearer","issued_at":"1772442000000"}"#,
+        ),
+    );
+    let (_, findings) = c.run();
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn refresh_with_a_token_from_outside_the_capture_is_undetermined() {
+    let mut c = Capture::new();
+    c.token_at(
+        0,
+        "https://oauth2.googleapis.com/token",
+        "grant_type=refresh_token&refresh_token=1%2F%2F0g-old&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
+    let a = &findings[0].annotation;
+    assert!(a.evidence["provider_hint"]
+        .as_str()
+        .unwrap()
+        .contains("Testing-mode"));
+}
+
+// ---------------------------------------------------------------- missing_offline_access
+
+fn login_without_offline(scope: &str) -> Capture {
+    let mut c = Capture::new();
+    c.authorize(
+        0,
+        &format!(
+            "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&scope={scope}&state=st-1"
+        ),
+    );
+    c.auth_response(20, &format!("{APP_CB}?code=code-abc&state=st-1"));
+    c.token(
+        22,
+        "grant_type=authorization_code&code=code-abc&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&client_id=app-123&client_secret=s3cr3t",
+        200,
+        r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"id_token":"x.y.z"}"#,
+    );
+    c
+}
+
+#[test]
+fn no_refresh_token_and_no_offline_access_is_info() {
+    let (records, findings) = login_without_offline("openid%20profile").run();
+    let a = one(&findings, "diagnosis.missing_offline_access");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(a.severity, Severity::Info);
+    assert_eq!(a.evidence["authorize_request"], records[0].id.as_str());
+    assert_eq!(a.evidence["scope"], "openid profile");
+    assert_eq!(findings[0].record, 2);
+}
+
+#[test]
+fn no_offline_access_and_a_failed_refresh_is_a_warning() {
+    let mut c = login_without_offline("openid%20profile");
+    let r = c.token(
+        3700,
+        "grant_type=refresh_token&refresh_token=&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_request","error_description":"Missing parameter: refresh_token"}"#,
+    );
+    let (records, findings) = c.run();
+    let a = one(&findings, "diagnosis.missing_offline_access");
+    assert_eq!(a.severity, Severity::Warning);
+    assert_eq!(a.evidence["failed_refresh"], records[r].id.as_str());
+}
+
+#[test]
+fn offline_access_asked_or_google_access_type_offline_is_not_flagged() {
+    let (_, findings) = login_without_offline("openid%20offline_access").run();
+    assert!(findings.is_empty(), "{findings:#?}");
+    let (_, findings) = login_without_offline("openid%20email&access_type=offline").run();
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+// ---------------------------------------------------------------- token_url_not_found
+
+#[test]
+fn token_url_answering_404_suggests_the_discovered_endpoint() {
+    let mut c = Capture::new();
+    let d = c.push(
+        0,
+        Kind::Discovery,
+        "GET",
+        "https://login.example.org/tenant-1/v2.0/.well-known/openid-configuration",
+        HeaderList::default(),
+        "",
+        200,
+        hdrs(&[("Content-Type", "application/json")]),
+        r#"{"issuer":"https://login.example.org/tenant-1/v2.0","token_endpoint":"https://login.example.org/tenant-1/oauth2/v2.0/token"}"#,
+    );
+    let t = c.token_at(
+        5,
+        "https://login.example.org/oauth2/token",
+        "grant_type=client_credentials&client_id=app-123&client_secret=s3cr3t",
+        404,
+        "Not Found",
+    );
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.token_url_not_found"]);
+    assert_eq!(findings[0].record, t);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["discovery"], records[d].id.as_str());
+    assert_eq!(
+        a.evidence["discovered_token_endpoint"],
+        "https://login.example.org/tenant-1/oauth2/v2.0/token"
+    );
+    assert!(a.detail.contains("use that"));
+}
+
+#[test]
+fn html_405_is_not_found_but_json_405_and_400_are_not() {
+    let mut c = Capture::new();
+    c.push(
+        0,
+        Kind::TokenRequest,
+        "POST",
+        "https://app.example.com/login",
+        hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]),
+        "grant_type=client_credentials&client_id=a&client_secret=b",
+        405,
+        hdrs(&[("Content-Type", "text/html")]),
+        "<html><body>Method Not Allowed</body></html>",
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.token_url_not_found"]);
+
+    let mut c = Capture::new();
+    c.token(
+        0,
+        "grant_type=client_credentials&client_id=a&client_secret=b",
+        405,
+        r#"{"error":"invalid_request","error_description":"use POST"}"#,
+    );
+    c.token(1, &code_body("x"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.token_url_not_found").is_empty());
+}
+
+// ---------------------------------------------------------------- invalid_client_credentials
+
+#[test]
+fn invalid_client_with_a_plus_in_a_raw_basic_secret() {
+    use base64::Engine as _;
+    let mut c = Capture::new();
+    let t = c.token(
+        0,
+        "grant_type=client_credentials&scope=api",
+        401,
+        r#"{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}"#,
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode("svc-1:ab+cd%ef");
+    c.records[t]
+        .request
+        .headers
+        .push("Authorization", format!("Basic {basic}"));
+    c.records[t].flavour = Some(Flavour {
+        number: Some(5),
+        client_auth: "basic_raw".into(),
+        body: "form".into(),
+        note: None,
+    });
+    c.records[t].annotations.push(Annotation::new(
+        "client_auth.basic_not_urlencoded",
+        Severity::Warning,
+        "raw",
+        "",
+        json!({}),
+    ));
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.invalid_client_credentials"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["flavour"]["number"], 5);
+    assert_eq!(a.evidence["basic_not_urlencoded"], true);
+    assert_eq!(a.evidence["client_id"], "svc-1");
+    assert!(!a.evidence["secret_special_chars"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(a.evidence["probe"].as_str().unwrap().starts_with(
+        "oauthscope probe --token-url https://idp.example.com/token --client-id svc-1"
+    ));
+    assert!(!a.to_string_lossy().contains("ab+cd"));
+}
+
+#[test]
+fn entra_secret_id_instead_of_value() {
+    let mut c = Capture::new();
+    c.token_at(
+        0,
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+        "grant_type=client_credentials&client_id=0f1e&client_secret=8a7f-id&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
+        401,
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.","error_codes":[7000215]}"#,
+    );
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.invalid_client_credentials");
+    assert!(a.detail.contains("secret's ID"), "{}", a.detail);
+    assert_eq!(a.evidence["error"]["aadsts"], json!([7000215]));
+}
+
+#[test]
+fn accepted_credentials_and_grant_errors_are_not_client_errors() {
+    let mut c = Capture::new();
+    c.token(
+        0,
+        "grant_type=client_credentials&client_id=a&client_secret=b",
+        200,
+        r#"{"access_token":"at","token_type":"Bearer","expires_in":300}"#,
+    );
+    c.token(1, &code_body("x"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    assert!(with(&findings, "diagnosis.invalid_client_credentials").is_empty());
+}
+
+// ---------------------------------------------------------------- grant_type_not_enabled
+
+#[test]
+fn unauthorized_client_for_client_credentials_is_grant_not_enabled() {
+    let mut c = Capture::new();
+    c.token(
+        0,
+        "grant_type=client_credentials&client_id=spa-1&client_secret=x",
+        400,
+        r#"{"error":"unauthorized_client","error_description":"The client is not authorized to use this grant type"}"#,
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.grant_type_not_enabled"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["grant_type"], "client_credentials");
+    assert_eq!(a.evidence["standard_grant_type"], true);
+    assert!(a.title.contains("client_credentials"));
+}
+
+#[test]
+fn keycloak_401_unauthorized_client_is_credentials_not_grant() {
+    let mut c = Capture::new();
+    c.token_at(
+        0,
+        "https://sso.example.com/realms/acme/protocol/openid-connect/token",
+        "grant_type=client_credentials&client_id=svc&client_secret=wrong",
+        401,
+        r#"{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}"#,
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.invalid_client_credentials"]);
+}
+
+// ---------------------------------------------------------------- silent_auth_failed
+
+#[test]
+fn login_required_after_prompt_none_is_silent_auth_failed_once() {
+    let mut c = Capture::new();
+    c.authorize(
+        0,
+        "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&scope=openid&state=st-9&prompt=none",
+    );
+    let r = c.push(
+        0,
+        Kind::AuthorizationResponse,
+        "GET",
+        &format!("{IDP}/authorize/resume"),
+        HeaderList::default(),
+        "",
+        302,
+        hdrs(&[(
+            "Location",
+            &format!("{APP_CB}?error=login_required&state=st-9"),
+        )]),
+        "",
+    );
+    c.callback(1, &format!("{APP_CB}?error=login_required&state=st-9"));
+    let (records, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.silent_auth_failed"]);
+    assert_eq!(findings[0].record, r);
+    let a = &findings[0].annotation;
+    assert_eq!(a.severity, Severity::Info);
+    assert_eq!(a.evidence["authorize_request"], records[0].id.as_str());
+    assert!(a.detail.contains("fall back to an interactive login"));
+}
+
+#[test]
+fn login_required_without_prompt_none_is_not_silent_auth() {
+    let mut c = Capture::new();
+    c.authorize(
+        0,
+        "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&scope=openid&state=st-9&prompt=login",
+    );
+    c.auth_response(3, &format!("{APP_CB}?error=login_required&state=st-9"));
+    let (_, findings) = c.run();
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+// ---------------------------------------------------------------- orchestrator
+
+#[test]
+fn reuse_is_diagnosed_through_the_orchestrator() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
+    let second = c.token(23, &code_body("code-abc"), 400, INVALID_GRANT);
+    let second_id = c.records[second].id.clone();
+    let mut shuffled = c.records.clone();
+    shuffled.reverse();
+    let out = crate::analyze::analyze(&shuffled, &AnalyzeOptions::default());
+    let rec = out.iter().find(|r| r.id == second_id).unwrap();
+    let a = rec
+        .annotations
+        .iter()
+        .find(|a| a.code == "diagnosis.code_reused")
+        .expect("diagnosis.code_reused on the second exchange");
+    assert_eq!(a.evidence["first_exchange_succeeded"], true);
+    let diagnosed: usize = out
+        .iter()
+        .map(|r| {
+            r.annotations
+                .iter()
+                .filter(|a| a.code.starts_with("diagnosis."))
+                .count()
+        })
+        .sum();
+    assert_eq!(diagnosed, 1);
+}
+
+#[test]
+fn google_token_leg_redirect_mismatch_with_identical_legs_points_at_registration() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token_at(
+        22,
+        "https://oauth2.googleapis.com/token",
+        &code_body("code-abc"),
+        400,
+        r#"{"error":"redirect_uri_mismatch","error_description":"Bad Request"}"#,
+    );
+    let (_, findings) = c.run();
+    assert_eq!(codes(&findings), ["diagnosis.redirect_uri_mismatch"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["legs_identical"], true);
+    assert!(a.detail.contains("registered"), "{}", a.detail);
+}
+
+#[test]
+fn code_delivery_time_is_rfc3339() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(20 + 900, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (_, findings) = c.run();
+    let a = one(&findings, "diagnosis.code_expired");
+    assert_eq!(a.evidence["code_delivered_at"], "2026-03-02T09:15:20Z");
+    assert_eq!(
+        a.title,
+        "The authorization code was 15 min old when exchanged"
+    );
+}
+
+#[test]
+fn github_error_hidden_in_a_200_form_body_is_diagnosed() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let gh = "https://github.com/login/oauth/access_token";
+    let form = |c: &mut Capture, secs, body: &str| {
+        c.push(
+            secs,
+            Kind::TokenRequest,
+            "POST",
+            gh,
+            hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]),
+            &format!("grant_type=authorization_code&code=code-abc&client_id=app-123&client_secret=s3cr3t&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&code_verifier={VERIFIER}"),
+            200,
+            hdrs(&[("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]),
+            body,
+        )
+    };
+    let first = form(
+        &mut c,
+        22,
+        "access_token=gho_abc&scope=repo&token_type=bearer",
+    );
+    form(
+        &mut c,
+        23,
+        "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.",
+    );
+    let (records, findings) = c.run();
+    // GitHub issues no refresh token without an offline scope: no missing_offline_access either.
+    assert_eq!(codes(&findings), ["diagnosis.code_reused"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.evidence["first_exchange"], records[first].id.as_str());
+    assert_eq!(a.evidence["first_exchange_succeeded"], true);
+}
