@@ -374,9 +374,16 @@ pub struct Record {
 }
 
 impl Record {
-    /// The most severe annotation, if any (the first, once analysis sorted them).
+    /// The most severe annotation worth a table cell: the first of the most
+    /// severe ones, leaving out `flavour.detected` (the flavour has its own column).
     pub fn top_annotation(&self) -> Option<&Annotation> {
-        self.annotations.iter().max_by_key(|a| a.severity)
+        self.annotations
+            .iter()
+            .filter(|a| a.code != "flavour.detected")
+            .fold(None, |best: Option<&Annotation>, a| match best {
+                Some(b) if b.severity >= a.severity => Some(b),
+                _ => Some(a),
+            })
     }
 
     /// The worst severity among the annotations.

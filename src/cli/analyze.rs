@@ -61,7 +61,12 @@ pub fn import_file(path: &Path) -> anyhow::Result<import::Imported> {
 /// with its annotations in full.
 pub fn report(records: &[Record], color: bool) -> String {
     let mut out = view::list(records, color);
-    for r in records.iter().filter(|r| !r.annotations.is_empty()) {
+    // The flavour has its own column; everything else is spelled out.
+    let shown = |a: &&crate::record::Annotation| a.code != "flavour.detected";
+    for r in records
+        .iter()
+        .filter(|r| r.annotations.iter().any(|a| shown(&a)))
+    {
         let _ = writeln!(
             out,
             "\n{} {} {} {}",
@@ -70,7 +75,7 @@ pub fn report(records: &[Record], color: bool) -> String {
             r.request.method,
             view::host_path(&r.request.url)
         );
-        for a in &r.annotations {
+        for a in r.annotations.iter().filter(shown) {
             out.push_str(&view::annotation_detail(a, color));
         }
     }
