@@ -333,5 +333,6 @@ pub static ENTRIES: &[Entry] = &[
         "A resource / scope URI for an API that is not registered in the tenant.",
         "Check the API identifier (application ID URI) and that it exists in the tenant.",
     )
-    .prov("entra"),
+    .prov("entra")
+    .see("https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes"),
 ];
