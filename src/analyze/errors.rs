@@ -760,3 +760,434 @@ fn error_annotation(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Body, Request, Response};
+
+    fn rec(kind: Kind, url: &str, status: u16, headers: &[(&str, &str)], body: &str) -> Record {
+        let mut h = HeaderList::default();
+        for (k, v) in headers {
+            h.push(*k, *v);
+        }
+        Record {
+            id: format!("{:016x}", url.len() as u64 * 1000 + status as u64),
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            flow: Some("flow1".into()),
+            kind,
+            grant_type: None,
+            request: Request {
+                method: if kind == Kind::TokenRequest { "POST" } else { "GET" }.into(),
+                url: url.into(),
+                headers: HeaderList::default(),
+                body: Body::default(),
+            },
+            response: Some(Response {
+                status,
+                headers: h,
+                body: Body::from_bytes(body.as_bytes()),
+            }),
+            duration_ms: 1,
+            error: None,
+            flavour: None,
+            annotations: Vec::new(),
+        }
+    }
+
+    fn token(url: &str, status: u16, ct: &str, body: &str) -> Record {
+        rec(Kind::TokenRequest, url, status, &[("Content-Type", ct)], body)
+    }
+
+    fn codes(r: &Record) -> Vec<String> {
+        extract(r).into_iter().map(|e| e.code).collect()
+    }
+
+    const JSON: &str = "application/json";
+
+    #[test]
+    fn rfc_json_body() {
+        let r = token(
+            "https://idp.example/token",
+            400,
+            JSON,
+            r#"{"error":"invalid_grant","error_description":"Code expired"}"#,
+        );
+        let e = extract(&r);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].code, "invalid_grant");
+        assert_eq!(e[0].description.as_deref(), Some("Code expired"));
+        assert_eq!(e[0].source, ErrorSource::JsonBody);
+        assert!(!e[0].in_success);
+    }
+
+    #[test]
+    fn github_form_body_with_200() {
+        let r = token(
+            "https://github.com/login/oauth/access_token",
+            200,
+            "application/x-www-form-urlencoded; charset=utf-8",
+            "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com",
+        );
+        let e = extract(&r);
+        assert_eq!(e[0].code, "bad_verification_code");
+        assert_eq!(e[0].description.as_deref(), Some("The code passed is incorrect or expired."));
+        assert_eq!(e[0].source, ErrorSource::FormBody);
+        assert!(e[0].in_success);
+        assert_eq!(provider(&r), Some("github"));
+        let f = annotate(std::slice::from_ref(&r), &AnalyzeOptions::default());
+        let codes: Vec<_> = f.iter().map(|f| f.annotation.code.as_str()).collect();
+        assert_eq!(codes, ["error.bad_verification_code", "error.hidden_in_success"]);
+        assert_eq!(f[1].annotation.severity, Severity::Warning);
+        assert_eq!(f[0].annotation.evidence["provider"], "github");
+        assert_eq!(f[0].annotation.evidence["status"], 200);
+    }
+
+    #[test]
+    fn slack_ok_false() {
+        let r = token(
+            "https://slack.com/api/oauth.v2.access",
+            200,
+            JSON,
+            r#"{"ok":false,"error":"invalid_code"}"#,
+        );
+        let e = extract(&r);
+        assert_eq!(e[0].code, "invalid_code");
+        assert!(e[0].in_success);
+        assert_eq!(provider(&r), Some("slack"));
+        let mut other_host = r.clone();
+        other_host.request.url = "https://proxy.internal/slack".into();
+        assert_eq!(provider(&other_host), Some("slack"), "by shape");
+        let f = annotate(&[r], &AnalyzeOptions::default());
+        assert!(f[0].annotation.title.contains("(Slack)"), "{}", f[0].annotation.title);
+        assert!(f.iter().any(|f| f.annotation.code == "error.hidden_in_success"));
+    }
+
+    #[test]
+    fn facebook_nested_error() {
+        let r = token(
+            "https://graph.facebook.com/v19.0/oauth/access_token",
+            400,
+            JSON,
+            r#"{"error":{"message":"This authorization code has been used.","type":"OAuthException","code":100,"error_subcode":36009,"fbtrace_id":"AbC"}}"#,
+        );
+        let e = extract(&r);
+        assert_eq!(e[0].code, "facebook_36009");
+        assert_eq!(e[0].description.as_deref(), Some("This authorization code has been used."));
+        assert_eq!(provider(&r), Some("facebook"));
+        let r2 = token(
+            "https://graph.facebook.com/v19.0/oauth/access_token",
+            400,
+            JSON,
+            r#"{"error":{"message":"Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request","type":"OAuthException","code":100,"fbtrace_id":"x"}}"#,
+        );
+        let f = annotate(&[r2], &AnalyzeOptions::default());
+        assert_eq!(f[0].annotation.code, "error.facebook_100");
+        assert!(f[0].annotation.title.contains("redirect_uri"), "{}", f[0].annotation.title);
+    }
+
+    #[test]
+    fn entra_aadsts_in_description_and_error_codes() {
+        let r = token(
+            "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",
+            400,
+            JSON,
+            r#"{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code or refresh token has expired due to inactivity.\r\nTrace ID: 1\r\nCorrelation ID: 2","error_codes":[70008],"trace_id":"1","correlation_id":"2"}"#,
+        );
+        assert_eq!(codes(&r), ["invalid_grant", "AADSTS70008"]);
+        assert_eq!(provider(&r), Some("entra"));
+        let chained = token(
+            "https://login.microsoftonline.com/common/oauth2/token",
+            401,
+            JSON,
+            r#"{"error":"invalid_client","error_description":"AADSTS70002: Error validating credentials. AADSTS7000215: Invalid client secret is provided."}"#,
+        );
+        assert_eq!(codes(&chained), ["invalid_client", "AADSTS70002", "AADSTS7000215"]);
+        let f = annotate(&[r], &AnalyzeOptions::default());
+        let a = &f[1].annotation;
+        assert_eq!(a.code, "error.AADSTS70008");
+        assert_eq!(a.severity, Severity::Error);
+        assert!(a.title.contains("Entra"));
+        assert!(a.evidence["reference"].as_str().unwrap().starts_with("https://"));
+    }
+
+    #[test]
+    fn www_authenticate_bearer_and_dpop() {
+        let r = rec(
+            Kind::Userinfo,
+            "https://idp.example/userinfo",
+            401,
+            &[(
+                "WWW-Authenticate",
+                r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#,
+            )],
+            "",
+        );
+        let e = extract(&r);
+        assert_eq!(e[0].code, "invalid_token");
+        assert_eq!(e[0].description.as_deref(), Some("The access token expired"));
+        assert_eq!(e[0].source, ErrorSource::WwwAuthenticate);
+        let two = parse_challenges(
+            r#"Bearer realm="api", DPoP algs="ES256 PS256", error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#,
+        );
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].0, "DPoP");
+        assert_eq!(params::get(&two[1].1, "error"), Some("use_dpop_nonce"));
+        // No error attribute: nothing (RFC 6750 §3.1, request without credentials).
+        let none = rec(
+            Kind::Userinfo,
+            "https://idp.example/userinfo",
+            401,
+            &[("WWW-Authenticate", r#"Bearer realm="example""#)],
+            "",
+        );
+        assert!(extract(&none).is_empty());
+    }
+
+    #[test]
+    fn html_error_pages() {
+        let google = rec(
+            Kind::AuthorizeRequest,
+            "https://accounts.google.com/o/oauth2/v2/auth?client_id=a&response_type=code&redirect_uri=http://localhost/cb",
+            400,
+            &[("Content-Type", "text/html; charset=utf-8")],
+            "<html><body><h1>Access blocked: This app&#39;s request is invalid</h1><p>Error 400: redirect_uri_mismatch</p></body></html>",
+        );
+        let e = extract(&google);
+        assert_eq!(e[0].code, "redirect_uri_mismatch");
+        assert_eq!(e[0].source, ErrorSource::Html);
+        let f = annotate(&[google], &AnalyzeOptions::default());
+        assert!(f[0].annotation.title.contains("(Google)"), "{}", f[0].annotation.title);
+
+        let entra = rec(
+            Kind::AuthorizeRequest,
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=a&response_type=code",
+            200,
+            &[("Content-Type", "text/html")],
+            "<html><div>Sorry, but we're having trouble signing you in.</div><div>AADSTS50011: The redirect URI &#39;http://localhost/cb&#39; specified in the request does not match the redirect URIs configured for the application &#39;abc&#39;.</div></html>",
+        );
+        let e = extract(&entra);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].code, "AADSTS50011");
+        assert!(e[0].description.as_deref().unwrap().starts_with("The redirect URI 'http://localhost/cb'"));
+
+        let keycloak = rec(
+            Kind::AuthorizeRequest,
+            "https://sso.example/realms/demo/protocol/openid-connect/auth?client_id=a&response_type=code",
+            400,
+            &[("Content-Type", "text/html")],
+            "<html><p id=\"instruction1\" class=\"instruction\">Invalid parameter: redirect_uri</p></html>",
+        );
+        assert_eq!(codes(&keycloak), ["redirect_uri_mismatch"]);
+        assert_eq!(provider(&keycloak), Some("keycloak"));
+        let f = annotate(&[keycloak], &AnalyzeOptions::default());
+        assert!(f[0].annotation.title.contains("Keycloak"));
+
+        let salesforce = rec(
+            Kind::AuthorizeRequest,
+            "https://login.salesforce.com/services/oauth2/authorize?client_id=a&response_type=code",
+            400,
+            &[("Content-Type", "text/html")],
+            "<html><body>error=redirect_uri_mismatch&error_description=redirect_uri%20must%20match%20configuration</body></html>",
+        );
+        let e = extract(&salesforce);
+        assert_eq!(e[0].code, "redirect_uri_mismatch");
+        assert_eq!(e[0].description.as_deref(), Some("redirect_uri must match configuration"));
+
+        // An ordinary login page is not an error.
+        let login = rec(
+            Kind::AuthorizeRequest,
+            "https://accounts.google.com/o/oauth2/v2/auth?client_id=a&response_type=code",
+            200,
+            &[("Content-Type", "text/html")],
+            "<html><body><form>Sign in. Error messages appear here.</form></body></html>",
+        );
+        assert!(extract(&login).is_empty());
+    }
+
+    #[test]
+    fn location_and_callback_errors_and_salesforce_variants() {
+        let mut auth = rec(
+            Kind::AuthorizeRequest,
+            "https://login.salesforce.com/services/oauth2/authorize?response_type=code&client_id=a&state=s",
+            302,
+            &[("Location", "https://app.example/cb?error=OAUTH_APP_BLOCKED&error_description=this+app+is+blocked+by+admin&state=s")],
+            "",
+        );
+        auth.id = "0000000000000001".into();
+        let e = extract(&auth);
+        assert_eq!(e[0].code, "OAUTH_APP_BLOCKED");
+        assert_eq!(e[0].source, ErrorSource::Location);
+        let mut cb = rec(
+            Kind::Callback,
+            "https://app.example/cb?error=access-denied&error_description=end-user+denied+authorization&state=s",
+            200,
+            &[],
+            "ok",
+        );
+        cb.id = "0000000000000002".into();
+        assert_eq!(extract(&cb)[0].source, ErrorSource::Callback);
+        let mut tok = token(
+            "https://login.salesforce.com/services/oauth2/token",
+            400,
+            JSON,
+            r#"{"error":"invalid_grant","error_description":"ip restricted or invalid login hours"}"#,
+        );
+        tok.id = "0000000000000003".into();
+        let f = annotate(&[auth, cb, tok], &AnalyzeOptions::default());
+        let by_code = |c: &str| f.iter().find(|f| f.annotation.code == c).unwrap();
+        // The callback (on the app's host) gets the flow's provider.
+        let denied = by_code("error.access-denied");
+        assert_eq!(denied.record, 1);
+        assert_eq!(denied.annotation.evidence["provider"], "salesforce");
+        assert!(denied.annotation.title.contains("Salesforce"));
+        let ip = by_code("error.invalid_grant");
+        assert!(ip.annotation.title.contains("IP restricted"), "{}", ip.annotation.title);
+        assert!(!f.iter().any(|f| f.annotation.code == "error.hidden_in_success"));
+    }
+
+    #[test]
+    fn silent_login_and_polling_are_info() {
+        let mut auth = rec(
+            Kind::AuthorizeRequest,
+            "https://idp.example/authorize?response_type=code&client_id=a&prompt=none&state=s",
+            302,
+            &[("Location", "https://app.example/cb?error=login_required&state=s")],
+            "",
+        );
+        auth.id = "0000000000000001".into();
+        let f = annotate(std::slice::from_ref(&auth), &AnalyzeOptions::default());
+        assert_eq!(f[0].annotation.severity, Severity::Info);
+        assert!(f[0].annotation.detail.contains("fall back to an interactive login"));
+        // Without prompt=none the same error is an error.
+        let mut loud = auth.clone();
+        loud.request.url = "https://idp.example/authorize?response_type=code&client_id=a&state=s".into();
+        let f = annotate(&[loud], &AnalyzeOptions::default());
+        assert_eq!(f[0].annotation.severity, Severity::Error);
+        let poll = token(
+            "https://idp.example/token",
+            400,
+            JSON,
+            r#"{"error":"authorization_pending"}"#,
+        );
+        let f = annotate(&[poll], &AnalyzeOptions::default());
+        assert_eq!(f[0].annotation.severity, Severity::Info);
+    }
+
+    #[test]
+    fn unknown_codes_get_a_generic_explanation_with_suggestions() {
+        let r = token(
+            "https://idp.example/token",
+            400,
+            JSON,
+            r#"{"error":"invalid_grnat"}"#,
+        );
+        let f = annotate(&[r], &AnalyzeOptions::default());
+        let a = &f[0].annotation;
+        assert_eq!(a.code, "error.invalid_grnat");
+        assert_eq!(a.severity, Severity::Error);
+        assert!(a.detail.contains("invalid_grant"));
+        assert_eq!(a.evidence["suggestions"][0], "invalid_grant");
+    }
+
+    #[test]
+    fn other_shapes_hubspot_google_api_dropbox_salesforce_rest() {
+        let hub = token(
+            "https://api.hubapi.com/oauth/v1/token",
+            400,
+            JSON,
+            r#"{"status":"BAD_CLIENT_ID","message":"missing or unknown client id","error":"invalid_request","error_description":"missing or unknown client id"}"#,
+        );
+        assert_eq!(codes(&hub), ["invalid_request", "BAD_CLIENT_ID"]);
+        let g = token(
+            "https://oauth2.googleapis.com/token",
+            400,
+            JSON,
+            r#"{"error":{"code":400,"message":"Invalid JSON payload received.","status":"INVALID_ARGUMENT"}}"#,
+        );
+        assert_eq!(codes(&g), ["INVALID_ARGUMENT"]);
+        let d = rec(
+            Kind::Userinfo,
+            "https://api.dropboxapi.com/2/users/get_current_account",
+            401,
+            &[("Content-Type", JSON)],
+            r#"{"error_summary":"expired_access_token/","error":{".tag":"expired_access_token"}}"#,
+        );
+        assert_eq!(codes(&d), ["expired_access_token"]);
+        let sf = rec(
+            Kind::Userinfo,
+            "https://na1.my.salesforce.com/services/oauth2/userinfo",
+            401,
+            &[("Content-Type", JSON)],
+            r#"[{"errorCode":"INVALID_SESSION_ID","message":"Session expired or invalid"}]"#,
+        );
+        assert_eq!(codes(&sf), ["INVALID_SESSION_ID"]);
+        assert_eq!(provider(&sf), Some("salesforce"));
+    }
+
+    #[test]
+    fn providers_are_recognised_by_host() {
+        for (url, p) in [
+            ("https://login.salesforce.com/services/oauth2/token", "salesforce"),
+            ("https://acme.my.salesforce.com/services/oauth2/token", "salesforce"),
+            ("https://login.microsoftonline.com/x/oauth2/v2.0/token", "entra"),
+            ("https://accounts.google.com/o/oauth2/v2/auth", "google"),
+            ("https://oauth2.googleapis.com/token", "google"),
+            ("https://github.com/login/oauth/access_token", "github"),
+            ("https://slack.com/api/oauth.v2.access", "slack"),
+            ("https://dev-1.okta.com/oauth2/default/v1/token", "okta"),
+            ("https://tenant.eu.auth0.com/oauth/token", "auth0"),
+            ("https://sso.acme.io/realms/main/protocol/openid-connect/token", "keycloak"),
+            ("https://graph.facebook.com/v19.0/oauth/access_token", "facebook"),
+            ("https://app.auth.eu-west-1.amazoncognito.com/oauth2/token", "cognito"),
+        ] {
+            assert_eq!(provider_of_url(url), Some(p), "{url}");
+        }
+        assert_eq!(provider_of_url("https://notgithub.com/login"), None);
+        assert_eq!(provider_of_url("http://localhost:3000/cb"), None);
+    }
+
+    #[test]
+    fn a_clean_flow_has_no_findings() {
+        let mut auth = rec(
+            Kind::AuthorizeRequest,
+            "https://idp.example/authorize?response_type=code&client_id=a&state=s&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+            302,
+            &[("Location", "https://app.example/cb?code=abc&state=s")],
+            "",
+        );
+        auth.id = "0000000000000001".into();
+        let mut cb = rec(
+            Kind::Callback,
+            "https://app.example/cb?code=abc&state=s",
+            302,
+            &[("Location", "/home")],
+            "",
+        );
+        cb.id = "0000000000000002".into();
+        let mut tok = token(
+            "https://idp.example/token",
+            200,
+            JSON,
+            r#"{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","id_token":"x.y.z"}"#,
+        );
+        tok.id = "0000000000000003".into();
+        let gh = token(
+            "https://github.com/login/oauth/access_token",
+            200,
+            "application/x-www-form-urlencoded",
+            "access_token=gho_x&scope=repo%2Cgist&token_type=bearer",
+        );
+        let slack = token(
+            "https://slack.com/api/oauth.v2.access",
+            200,
+            JSON,
+            r#"{"ok":true,"access_token":"xoxb-1","token_type":"bot"}"#,
+        );
+        let recs = [auth, cb, tok, gh, slack];
+        for r in &recs {
+            assert!(extract(r).is_empty(), "{}", r.request.url);
+        }
+        assert!(annotate(&recs, &AnalyzeOptions::default()).is_empty());
+    }
+}
