@@ -22,7 +22,11 @@ fn stdout(o: &std::process::Output) -> String {
 #[test]
 fn explain_invalid_grant_lists_the_rfc_meaning_and_provider_variants() {
     let out = run(&["explain", "invalid_grant"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = stdout(&out);
     assert!(text.starts_with("invalid_grant\n  meaning: "), "{text}");
     assert!(text.contains("RFC 6749 §5.2"));

@@ -207,7 +207,12 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
         // Salesforce REST: [{"errorCode":"INVALID_SESSION_ID","message":"..."}]
         if let Some(first) = arr.first() {
             if let Some(code) = str_of(first, "errorCode") {
-                out.push(SeenError::new(code, str_of(first, "message"), src, in_success));
+                out.push(SeenError::new(
+                    code,
+                    str_of(first, "message"),
+                    src,
+                    in_success,
+                ));
             }
         }
         return;
@@ -257,7 +262,12 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
     }
     // HubSpot: {"status":"BAD_CLIENT_ID","message":"..."} (newer responses add RFC fields too).
     if let Some(status) = str_of(v, "status").filter(|s| s.starts_with("BAD_")) {
-        out.push(SeenError::new(status, str_of(v, "message"), src, in_success));
+        out.push(SeenError::new(
+            status,
+            str_of(v, "message"),
+            src,
+            in_success,
+        ));
     }
     // Entra: "error_codes": [70008]
     if let Some(codes) = v.get("error_codes").and_then(Value::as_array) {
@@ -421,7 +431,10 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     let mut from = 0;
     while let Some(i) = text[from..].find("AADSTS") {
         let at = from + i + 6;
-        let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+        let digits: String = text[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         from = at + digits.len();
         if digits.len() >= 4 && text[from..].starts_with(':') {
             out.push((format!("AADSTS{digits}"), snippet(text, from + 1)));
@@ -429,12 +442,36 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     }
     // Keycloak, Okta, Auth0, Facebook, HubSpot redirect pages.
     let pages: [(&str, &str, &str); 6] = [
-        ("invalid parameter: redirect_uri", "redirect_uri_mismatch", "Invalid parameter: redirect_uri"),
-        ("must be a login redirect uri", "redirect_uri_mismatch", "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings"),
-        ("is not in the list of allowed callback urls", "redirect_uri_mismatch", "Callback URL mismatch: the URL is not in the list of allowed callback URLs"),
-        ("doesn't match the app's registered redirect url", "BAD_REDIRECT_URI", "The redirect URL doesn't match the app's registered redirect URL"),
-        ("can't load url", "facebook_191", "Can't load URL: the domain of this URL isn't included in the app's domains"),
-        ("can&#039;t load url", "facebook_191", "Can't load URL: the domain of this URL isn't included in the app's domains"),
+        (
+            "invalid parameter: redirect_uri",
+            "redirect_uri_mismatch",
+            "Invalid parameter: redirect_uri",
+        ),
+        (
+            "must be a login redirect uri",
+            "redirect_uri_mismatch",
+            "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings",
+        ),
+        (
+            "is not in the list of allowed callback urls",
+            "redirect_uri_mismatch",
+            "Callback URL mismatch: the URL is not in the list of allowed callback URLs",
+        ),
+        (
+            "doesn't match the app's registered redirect url",
+            "BAD_REDIRECT_URI",
+            "The redirect URL doesn't match the app's registered redirect URL",
+        ),
+        (
+            "can't load url",
+            "facebook_191",
+            "Can't load URL: the domain of this URL isn't included in the app's domains",
+        ),
+        (
+            "can&#039;t load url",
+            "facebook_191",
+            "Can't load URL: the domain of this URL isn't included in the app's domains",
+        ),
     ];
     for (needle, code, desc) in pages {
         if lower.contains(needle) {
@@ -539,7 +576,9 @@ pub fn provider(rec: &Record) -> Option<&'static str> {
     let resp = rec.response.as_ref()?;
     let text = resp.body.as_text().unwrap_or("").trim();
     if let Ok(v) = serde_json::from_str::<Value>(text) {
-        if v.get("error_codes").is_some() || v.get("correlation_id").is_some() && v.get("trace_id").is_some() {
+        if v.get("error_codes").is_some()
+            || v.get("correlation_id").is_some() && v.get("trace_id").is_some()
+        {
             return Some("entra");
         }
         if v.get("ok").is_some_and(Value::is_boolean) {
@@ -631,7 +670,10 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             || (rec.kind == Kind::AuthorizeRequest && has_prompt_none(rec));
         let status = rec.response.as_ref().map(|r| r.status);
         for e in &errs {
-            out.push(Finding::new(i, error_annotation(rec, e, prov, silent, status)));
+            out.push(Finding::new(
+                i,
+                error_annotation(rec, e, prov, silent, status),
+            ));
         }
         let hidden: Vec<&SeenError> = errs
             .iter()
@@ -778,7 +820,12 @@ mod tests {
             kind,
             grant_type: None,
             request: Request {
-                method: if kind == Kind::TokenRequest { "POST" } else { "GET" }.into(),
+                method: if kind == Kind::TokenRequest {
+                    "POST"
+                } else {
+                    "GET"
+                }
+                .into(),
                 url: url.into(),
                 headers: HeaderList::default(),
                 body: Body::default(),
@@ -796,7 +843,13 @@ mod tests {
     }
 
     fn token(url: &str, status: u16, ct: &str, body: &str) -> Record {
-        rec(Kind::TokenRequest, url, status, &[("Content-Type", ct)], body)
+        rec(
+            Kind::TokenRequest,
+            url,
+            status,
+            &[("Content-Type", ct)],
+            body,
+        )
     }
 
     fn codes(r: &Record) -> Vec<String> {
@@ -831,13 +884,19 @@ mod tests {
         );
         let e = extract(&r);
         assert_eq!(e[0].code, "bad_verification_code");
-        assert_eq!(e[0].description.as_deref(), Some("The code passed is incorrect or expired."));
+        assert_eq!(
+            e[0].description.as_deref(),
+            Some("The code passed is incorrect or expired.")
+        );
         assert_eq!(e[0].source, ErrorSource::FormBody);
         assert!(e[0].in_success);
         assert_eq!(provider(&r), Some("github"));
         let f = annotate(std::slice::from_ref(&r), &AnalyzeOptions::default());
         let codes: Vec<_> = f.iter().map(|f| f.annotation.code.as_str()).collect();
-        assert_eq!(codes, ["error.bad_verification_code", "error.hidden_in_success"]);
+        assert_eq!(
+            codes,
+            ["error.bad_verification_code", "error.hidden_in_success"]
+        );
         assert_eq!(f[1].annotation.severity, Severity::Warning);
         assert_eq!(f[0].annotation.evidence["provider"], "github");
         assert_eq!(f[0].annotation.evidence["status"], 200);
@@ -859,8 +918,14 @@ mod tests {
         other_host.request.url = "https://proxy.internal/slack".into();
         assert_eq!(provider(&other_host), Some("slack"), "by shape");
         let f = annotate(&[r], &AnalyzeOptions::default());
-        assert!(f[0].annotation.title.contains("(Slack)"), "{}", f[0].annotation.title);
-        assert!(f.iter().any(|f| f.annotation.code == "error.hidden_in_success"));
+        assert!(
+            f[0].annotation.title.contains("(Slack)"),
+            "{}",
+            f[0].annotation.title
+        );
+        assert!(f
+            .iter()
+            .any(|f| f.annotation.code == "error.hidden_in_success"));
     }
 
     #[test]
@@ -873,7 +938,10 @@ mod tests {
         );
         let e = extract(&r);
         assert_eq!(e[0].code, "facebook_36009");
-        assert_eq!(e[0].description.as_deref(), Some("This authorization code has been used."));
+        assert_eq!(
+            e[0].description.as_deref(),
+            Some("This authorization code has been used.")
+        );
         assert_eq!(provider(&r), Some("facebook"));
         let r2 = token(
             "https://graph.facebook.com/v19.0/oauth/access_token",
@@ -883,7 +951,11 @@ mod tests {
         );
         let f = annotate(&[r2], &AnalyzeOptions::default());
         assert_eq!(f[0].annotation.code, "error.facebook_100");
-        assert!(f[0].annotation.title.contains("redirect_uri"), "{}", f[0].annotation.title);
+        assert!(
+            f[0].annotation.title.contains("redirect_uri"),
+            "{}",
+            f[0].annotation.title
+        );
     }
 
     #[test]
@@ -902,13 +974,19 @@ mod tests {
             JSON,
             r#"{"error":"invalid_client","error_description":"AADSTS70002: Error validating credentials. AADSTS7000215: Invalid client secret is provided."}"#,
         );
-        assert_eq!(codes(&chained), ["invalid_client", "AADSTS70002", "AADSTS7000215"]);
+        assert_eq!(
+            codes(&chained),
+            ["invalid_client", "AADSTS70002", "AADSTS7000215"]
+        );
         let f = annotate(&[r], &AnalyzeOptions::default());
         let a = &f[1].annotation;
         assert_eq!(a.code, "error.AADSTS70008");
         assert_eq!(a.severity, Severity::Error);
         assert!(a.title.contains("Entra"));
-        assert!(a.evidence["reference"].as_str().unwrap().starts_with("https://"));
+        assert!(a.evidence["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
     }
 
     #[test]
@@ -925,7 +1003,10 @@ mod tests {
         );
         let e = extract(&r);
         assert_eq!(e[0].code, "invalid_token");
-        assert_eq!(e[0].description.as_deref(), Some("The access token expired"));
+        assert_eq!(
+            e[0].description.as_deref(),
+            Some("The access token expired")
+        );
         assert_eq!(e[0].source, ErrorSource::WwwAuthenticate);
         let two = parse_challenges(
             r#"Bearer realm="api", DPoP algs="ES256 PS256", error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#,
@@ -957,7 +1038,11 @@ mod tests {
         assert_eq!(e[0].code, "redirect_uri_mismatch");
         assert_eq!(e[0].source, ErrorSource::Html);
         let f = annotate(&[google], &AnalyzeOptions::default());
-        assert!(f[0].annotation.title.contains("(Google)"), "{}", f[0].annotation.title);
+        assert!(
+            f[0].annotation.title.contains("(Google)"),
+            "{}",
+            f[0].annotation.title
+        );
 
         let entra = rec(
             Kind::AuthorizeRequest,
@@ -969,7 +1054,11 @@ mod tests {
         let e = extract(&entra);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].code, "AADSTS50011");
-        assert!(e[0].description.as_deref().unwrap().starts_with("The redirect URI 'http://localhost/cb'"));
+        assert!(e[0]
+            .description
+            .as_deref()
+            .unwrap()
+            .starts_with("The redirect URI 'http://localhost/cb'"));
 
         let keycloak = rec(
             Kind::AuthorizeRequest,
@@ -992,7 +1081,10 @@ mod tests {
         );
         let e = extract(&salesforce);
         assert_eq!(e[0].code, "redirect_uri_mismatch");
-        assert_eq!(e[0].description.as_deref(), Some("redirect_uri must match configuration"));
+        assert_eq!(
+            e[0].description.as_deref(),
+            Some("redirect_uri must match configuration")
+        );
 
         // An ordinary login page is not an error.
         let login = rec(
@@ -1042,8 +1134,14 @@ mod tests {
         assert_eq!(denied.annotation.evidence["provider"], "salesforce");
         assert!(denied.annotation.title.contains("Salesforce"));
         let ip = by_code("error.invalid_grant");
-        assert!(ip.annotation.title.contains("IP restricted"), "{}", ip.annotation.title);
-        assert!(!f.iter().any(|f| f.annotation.code == "error.hidden_in_success"));
+        assert!(
+            ip.annotation.title.contains("IP restricted"),
+            "{}",
+            ip.annotation.title
+        );
+        assert!(!f
+            .iter()
+            .any(|f| f.annotation.code == "error.hidden_in_success"));
     }
 
     #[test]
@@ -1052,16 +1150,23 @@ mod tests {
             Kind::AuthorizeRequest,
             "https://idp.example/authorize?response_type=code&client_id=a&prompt=none&state=s",
             302,
-            &[("Location", "https://app.example/cb?error=login_required&state=s")],
+            &[(
+                "Location",
+                "https://app.example/cb?error=login_required&state=s",
+            )],
             "",
         );
         auth.id = "0000000000000001".into();
         let f = annotate(std::slice::from_ref(&auth), &AnalyzeOptions::default());
         assert_eq!(f[0].annotation.severity, Severity::Info);
-        assert!(f[0].annotation.detail.contains("fall back to an interactive login"));
+        assert!(f[0]
+            .annotation
+            .detail
+            .contains("fall back to an interactive login"));
         // Without prompt=none the same error is an error.
         let mut loud = auth.clone();
-        loud.request.url = "https://idp.example/authorize?response_type=code&client_id=a&state=s".into();
+        loud.request.url =
+            "https://idp.example/authorize?response_type=code&client_id=a&state=s".into();
         let f = annotate(&[loud], &AnalyzeOptions::default());
         assert_eq!(f[0].annotation.severity, Severity::Error);
         let poll = token(
@@ -1128,18 +1233,36 @@ mod tests {
     #[test]
     fn providers_are_recognised_by_host() {
         for (url, p) in [
-            ("https://login.salesforce.com/services/oauth2/token", "salesforce"),
-            ("https://acme.my.salesforce.com/services/oauth2/token", "salesforce"),
-            ("https://login.microsoftonline.com/x/oauth2/v2.0/token", "entra"),
+            (
+                "https://login.salesforce.com/services/oauth2/token",
+                "salesforce",
+            ),
+            (
+                "https://acme.my.salesforce.com/services/oauth2/token",
+                "salesforce",
+            ),
+            (
+                "https://login.microsoftonline.com/x/oauth2/v2.0/token",
+                "entra",
+            ),
             ("https://accounts.google.com/o/oauth2/v2/auth", "google"),
             ("https://oauth2.googleapis.com/token", "google"),
             ("https://github.com/login/oauth/access_token", "github"),
             ("https://slack.com/api/oauth.v2.access", "slack"),
             ("https://dev-1.okta.com/oauth2/default/v1/token", "okta"),
             ("https://tenant.eu.auth0.com/oauth/token", "auth0"),
-            ("https://sso.acme.io/realms/main/protocol/openid-connect/token", "keycloak"),
-            ("https://graph.facebook.com/v19.0/oauth/access_token", "facebook"),
-            ("https://app.auth.eu-west-1.amazoncognito.com/oauth2/token", "cognito"),
+            (
+                "https://sso.acme.io/realms/main/protocol/openid-connect/token",
+                "keycloak",
+            ),
+            (
+                "https://graph.facebook.com/v19.0/oauth/access_token",
+                "facebook",
+            ),
+            (
+                "https://app.auth.eu-west-1.amazoncognito.com/oauth2/token",
+                "cognito",
+            ),
         ] {
             assert_eq!(provider_of_url(url), Some(p), "{url}");
         }

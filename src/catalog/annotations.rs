@@ -7,8 +7,15 @@ use super::Entry;
 const SRC: &str = "oauthscope";
 const SEE: &str = "DESIGN.md: Annotation codes";
 
-const fn ann(code: &'static str, title: &'static str, causes: &'static str, fix: &'static str) -> Entry {
-    Entry::new(code, SRC, title, causes, fix).at(Annotation).see(SEE)
+const fn ann(
+    code: &'static str,
+    title: &'static str,
+    causes: &'static str,
+    fix: &'static str,
+) -> Entry {
+    Entry::new(code, SRC, title, causes, fix)
+        .at(Annotation)
+        .see(SEE)
 }
 
 /// Annotation-code entries.

@@ -14,7 +14,9 @@ const fn aad(
     causes: &'static str,
     fix: &'static str,
 ) -> Entry {
-    Entry::new(code, SRC, title, causes, fix).prov("entra").see(SEE)
+    Entry::new(code, SRC, title, causes, fix)
+        .prov("entra")
+        .see(SEE)
 }
 
 /// Entra ID entries.

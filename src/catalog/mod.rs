@@ -137,7 +137,8 @@ impl Entry {
 
     /// True when `code` is this entry's code or one of its aliases (case-insensitive).
     pub fn answers_to(&self, code: &str) -> bool {
-        self.code.eq_ignore_ascii_case(code) || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(code))
+        self.code.eq_ignore_ascii_case(code)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(code))
     }
 
     /// True when `description` selects this entry (always true for entries
@@ -347,7 +348,11 @@ pub fn suggest(code: &str) -> Vec<&'static str> {
             scored.push((score, name));
         }
     }
-    scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.len().cmp(&b.1.len())).then(a.1.cmp(b.1)));
+    scored.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.len().cmp(&b.1.len()))
+            .then(a.1.cmp(b.1))
+    });
     scored.into_iter().map(|(_, n)| n).take(5).collect()
 }
 
@@ -360,13 +365,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }

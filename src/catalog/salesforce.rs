@@ -5,7 +5,8 @@ use super::Endpoint::{Any, Authorize, Resource, Token};
 use super::Entry;
 
 const SRC: &str = "Salesforce";
-const HELP: &str = "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm";
+const HELP: &str =
+    "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm";
 
 /// Salesforce entries.
 pub static ENTRIES: &[Entry] = &[

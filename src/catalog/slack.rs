@@ -6,8 +6,16 @@ use super::Entry;
 const SRC: &str = "Slack";
 const SEE: &str = "https://api.slack.com/methods/oauth.v2.access";
 
-const fn slack(code: &'static str, title: &'static str, causes: &'static str, fix: &'static str) -> Entry {
-    Entry::new(code, SRC, title, causes, fix).prov("slack").at(Token).see(SEE)
+const fn slack(
+    code: &'static str,
+    title: &'static str,
+    causes: &'static str,
+    fix: &'static str,
+) -> Entry {
+    Entry::new(code, SRC, title, causes, fix)
+        .prov("slack")
+        .at(Token)
+        .see(SEE)
 }
 
 /// Slack entries.

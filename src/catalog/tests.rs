@@ -48,9 +48,15 @@ fn every_salesforce_and_entra_code_of_the_reference_is_found() {
     // Every Salesforce-specific row is reachable through `resolve`.
     let sf = |d| resolve("invalid_grant", Some("salesforce"), Some(d)).unwrap();
     assert!(sf("expired access/refresh token").title.contains("Expired"));
-    assert!(sf("authentication failure").title.contains("Authentication failure"));
-    assert!(sf("ip restricted or invalid login hours").title.contains("IP restricted"));
-    assert!(sf("user hasn't approved this consumer").title.contains("approved"));
+    assert!(sf("authentication failure")
+        .title
+        .contains("Authentication failure"));
+    assert!(sf("ip restricted or invalid login hours")
+        .title
+        .contains("IP restricted"));
+    assert!(sf("user hasn't approved this consumer")
+        .title
+        .contains("approved"));
     assert!(sf("Audience validation failed").title.contains("Audience"));
 }
 
@@ -124,7 +130,10 @@ fn lookup_prefers_the_standard_entry_and_is_case_insensitive() {
     assert_eq!(e.provider, None);
     assert_eq!(e.source, "RFC 6749 §5.2");
     assert_eq!(lookup("INVALID_GRANT"), Some(e));
-    assert_eq!(lookup("ip_restricted").unwrap().provider, Some("salesforce"));
+    assert_eq!(
+        lookup("ip_restricted").unwrap().provider,
+        Some("salesforce")
+    );
     assert_eq!(lookup("aadsts50011").unwrap().code, "AADSTS50011");
     assert!(lookup("no_such_code_anywhere").is_none());
     let all = lookup_all("invalid_grant");
@@ -191,7 +200,12 @@ fn entries_are_well_formed() {
             );
         }
         for m in e.matches {
-            assert_eq!(*m, m.to_lowercase(), "{}: match fragments are lower-case", e.code);
+            assert_eq!(
+                *m,
+                m.to_lowercase(),
+                "{}: match fragments are lower-case",
+                e.code
+            );
         }
     }
 }

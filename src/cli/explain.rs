@@ -121,7 +121,14 @@ mod tests {
     fn renders_every_field_and_wraps() {
         let text = render(&catalog::lookup_all("IP_RESTRICTED"), false);
         assert!(text.starts_with("invalid_grant (Salesforce)\n  meaning:    IP restricted"));
-        for f in ["source:", "causes:", "fix:", "reference:", "when:", "endpoint:"] {
+        for f in [
+            "source:",
+            "causes:",
+            "fix:",
+            "reference:",
+            "when:",
+            "endpoint:",
+        ] {
             assert!(text.contains(f), "{f} missing:\n{text}");
         }
         assert!(text
