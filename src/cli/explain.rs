@@ -1,22 +1,140 @@
-//! `oauthscope explain CODE`.
+//! `oauthscope explain CODE`: the error catalog, offline.
 
 use super::{ExitCode, Globals};
+use crate::catalog::{self, Entry};
 use clap::Args;
+use owo_colors::OwoColorize;
+use std::fmt::Write as _;
 
 /// Arguments of `oauthscope explain`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope explain invalid_grant\n  oauthscope explain AADSTS50011\n  oauthscope explain IP_RESTRICTED"
+    after_help = "Examples:\n  oauthscope explain invalid_grant\n  oauthscope explain AADSTS50011\n  oauthscope explain IP_RESTRICTED\n  oauthscope explain error.bad_verification_code\n  oauthscope explain redirect_uri.mismatch --json\n\nMatching is case-insensitive; an annotation code's `error.` prefix is ignored.\nAn unknown code exits with status 2 and suggests near misses."
 )]
 pub struct ExplainArgs {
     /// The error code (`invalid_grant`, `AADSTS50011`, `redirect_uri_mismatch`, ...), or an annotation code.
     pub code: String,
-    /// Print the entry as JSON.
+    /// Print the entries as a JSON array.
     #[arg(long)]
     pub json: bool,
 }
 
-/// Print a catalog entry.
-pub fn run(_args: ExplainArgs, _g: &Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`oauthscope explain` is not implemented yet")
+/// Print every catalog entry for a code (the standard meaning and each
+/// provider's variant); exit 2 with suggestions when the code is unknown.
+pub fn run(args: ExplainArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    let entries = catalog::lookup_all(&args.code);
+    if entries.is_empty() {
+        eprintln!("{}", unknown_message(&args.code));
+        return Ok(ExitCode::from(2));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else {
+        print!("{}", render(&entries, g.color));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stderr message for an unknown code, with near misses when there are any.
+pub fn unknown_message(code: &str) -> String {
+    let code = code.trim();
+    let sugg = catalog::suggest(code);
+    if sugg.is_empty() {
+        format!("unknown code `{code}`; no similar code in the catalog (try `oauthscope explain invalid_grant`)")
+    } else {
+        format!("unknown code `{code}`; did you mean: {}?", sugg.join(", "))
+    }
+}
+
+/// Human-readable text for entries, one block each, wrapped to 88 columns.
+pub fn render(entries: &[&Entry], color: bool) -> String {
+    let mut out = String::new();
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let head = match e.provider_name() {
+            Some(p) => format!("{} ({p})", e.code),
+            None => e.code.to_string(),
+        };
+        if color {
+            let _ = writeln!(out, "{}", head.bold());
+        } else {
+            let _ = writeln!(out, "{head}");
+        }
+        let mut field = |name: &str, value: &str| {
+            if !value.is_empty() {
+                out.push_str(&wrap(name, value, 88));
+            }
+        };
+        field("meaning", e.title);
+        field("source", e.source);
+        if let Some(p) = e.provider_name().filter(|p| *p != e.source) {
+            field("provider", p);
+        }
+        field("endpoint", e.endpoint.as_str());
+        if !e.aliases.is_empty() {
+            field("also", &e.aliases.join(", "));
+        }
+        if !e.matches.is_empty() {
+            let m: Vec<String> = e.matches.iter().map(|m| format!("\"{m}\"")).collect();
+            field(
+                "when",
+                &format!("error_description contains {}", m.join(" or ")),
+            );
+        }
+        field("causes", e.causes);
+        field("fix", e.fix);
+        field("reference", e.see);
+    }
+    out
+}
+
+/// `  name:     value` with continuation lines indented under the value.
+fn wrap(name: &str, value: &str, width: usize) -> String {
+    const INDENT: usize = 14;
+    let mut out = format!("  {:<w$}", format!("{name}:"), w = INDENT - 2);
+    let mut col = INDENT;
+    let mut first = true;
+    for word in value.split_whitespace() {
+        if !first && col + 1 + word.len() > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(INDENT));
+            col = INDENT;
+        } else if !first {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += word.len();
+        first = false;
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_field_and_wraps() {
+        let text = render(&catalog::lookup_all("IP_RESTRICTED"), false);
+        assert!(text.starts_with("invalid_grant (Salesforce)\n  meaning:    IP restricted"));
+        for f in [
+            "source:",
+            "causes:",
+            "fix:",
+            "reference:",
+            "when:",
+            "endpoint:",
+        ] {
+            assert!(text.contains(f), "{f} missing:\n{text}");
+        }
+        assert!(text
+            .lines()
+            .filter(|l| !l.contains("https://"))
+            .all(|l| l.chars().count() <= 88));
+        assert!(unknown_message("invalid_grnat").contains("did you mean: invalid_grant"));
+    }
 }
