@@ -783,6 +783,13 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
         &[501481, 50148],
     );
     let (kind, score, title, detail) = match (ctx.authorize.is_some(), challenge, verifier) {
+        (true, Some(c), Some(v)) if crate::redact::is_redacted(c) || crate::redact::is_redacted(v) => {
+            unchecked.push(json!({
+                "cause": "pkce_mismatch",
+                "why": "the code_verifier or code_challenge is redacted (an export): S256 cannot be recomputed",
+            }));
+            return None;
+        }
         (true, Some(c), Some(v)) => {
             let computed = if method.eq_ignore_ascii_case("S256") { s256(v) } else { v.to_string() };
             if computed == c {
