@@ -134,10 +134,18 @@ impl LocalCa {
         let key_path = Self::key_path_in(home);
         let created = match (cert_path.exists(), key_path.exists()) {
             (true, true) => false,
-            (false, false) => {
-                Self::create(&dir, &cert_path, &key_path)?;
-                true
-            }
+            (false, false) => match Self::create(&dir, &cert_path, &key_path) {
+                Ok(()) => true,
+                // Another oauthscope process (say `run` and `mock` started
+                // together) is creating it right now: use theirs.
+                Err(CaError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                {
+                    Self::wait_for_cert(&dir, &cert_path)?;
+                    false
+                }
+                Err(e) => return Err(e),
+            },
             (true, false) => {
                 return Err(CaError::Incomplete {
                     dir,
@@ -145,10 +153,8 @@ impl LocalCa {
                 })
             }
             (false, true) => {
-                return Err(CaError::Incomplete {
-                    dir,
-                    missing: "ca.pem",
-                })
+                Self::wait_for_cert(&dir, &cert_path)?;
+                false
             }
         };
         let cert_pem = read(&cert_path)?;
@@ -211,10 +217,32 @@ impl LocalCa {
         let cert = params
             .self_signed(&key)
             .map_err(cert_err("self-signing the CA certificate"))?;
-        // Key first, 0600 from creation; then the certificate.
+        // Key first, 0600 from creation; then the certificate, renamed into
+        // place so that a process that sees `ca.pem` also sees a whole key.
         write_new(key_path, key.serialize_pem().as_bytes(), 0o600)?;
-        write_new(cert_path, cert.pem().as_bytes(), 0o644)?;
+        let tmp = dir.join(format!(".ca.pem.{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        write_new(&tmp, cert.pem().as_bytes(), 0o644)?;
+        std::fs::rename(&tmp, cert_path).map_err(|source| CaError::Io {
+            path: cert_path.to_path_buf(),
+            source,
+        })?;
         Ok(())
+    }
+
+    /// The key exists but the certificate does not (yet): give a concurrent
+    /// creator a few seconds to finish, then call the CA incomplete.
+    fn wait_for_cert(dir: &Path, cert_path: &Path) -> Result<(), CaError> {
+        for _ in 0..100 {
+            if cert_path.exists() {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err(CaError::Incomplete {
+            dir: dir.to_path_buf(),
+            missing: "ca.pem",
+        })
     }
 
     /// Path of the CA certificate (PEM).
@@ -364,6 +392,27 @@ mod tests {
         assert!(!created);
         assert_eq!(again.cert_pem(), ca.cert_pem());
         assert!(!format!("{ca:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn processes_creating_the_ca_at_once_end_up_with_one_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let pems: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        LocalCa::load_or_create(&home)
+                            .unwrap()
+                            .0
+                            .cert_pem()
+                            .to_owned()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(pems.iter().all(|p| p == &pems[0]), "one CA for everyone");
     }
 
     #[test]
