@@ -154,36 +154,50 @@ pub async fn start(
     })
 }
 
+/// Most exchanges stored between two flushes when traffic is heavy.
+const BATCH: usize = 256;
+
 /// Store each finished exchange: find its flow through the store's indexes,
-/// insert, flush, then tell the observer. Failures are logged, never fatal.
-/// When `drain` fires, stores what is already queued and stops.
+/// insert, flush, then tell the observer. Whatever queued up while the last
+/// flush ran is stored as one batch with one flush, so a burst of token
+/// requests costs one disk sync, not one each. Failures are logged, never
+/// fatal. When `drain` fires, stores what is already queued and stops.
 async fn record_loop(
     mut rx: mpsc::UnboundedReceiver<Record>,
     mut drain: oneshot::Receiver<()>,
     store: Arc<Store>,
     observer: Option<Observer>,
 ) {
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let rec = tokio::select! {
+        let last = tokio::select! {
             rec = rx.recv() => match rec {
-                Some(rec) => rec,
+                Some(rec) => {
+                    batch.push(rec);
+                    false
+                }
                 None => break,
             },
-            _ = &mut drain => {
-                while let Ok(rec) = rx.try_recv() {
-                    store_one(rec, &store, observer.as_ref()).await;
-                }
-                break;
-            }
+            _ = &mut drain => true,
         };
-        store_one(rec, &store, observer.as_ref()).await;
+        while batch.len() < BATCH || last {
+            match rx.try_recv() {
+                Ok(rec) => batch.push(rec),
+                Err(_) => break,
+            }
+        }
+        store_batch(&mut batch, &store, observer.as_ref()).await;
+        if last {
+            break;
+        }
     }
     let _ = store.flush_async().await;
 }
 
-/// Store one exchange (see [`record_loop`]).
-async fn store_one(mut rec: Record, store: &Store, observer: Option<&Observer>) {
-    {
+/// Store a batch of exchanges (see [`record_loop`]), flush once, then show them.
+async fn store_batch(batch: &mut Vec<Record>, store: &Store, observer: Option<&Observer>) {
+    let mut stored = Vec::with_capacity(batch.len());
+    for mut rec in batch.drain(..) {
         let keys = correlate::keys(&rec);
         let flow = match store.flow_for(&keys) {
             Ok(f) => f,
@@ -193,15 +207,20 @@ async fn store_one(mut rec: Record, store: &Store, observer: Option<&Observer>) 
             }
         };
         rec.flow = Some(flow.unwrap_or_else(|| rec.id.clone()));
-        if let Err(e) = store.insert(&rec) {
-            tracing::error!("could not store exchange {}: {e}", rec.id);
-            return;
+        match store.insert(&rec) {
+            Ok(()) => stored.push(rec),
+            Err(e) => tracing::error!("could not store exchange {}: {e}", rec.id),
         }
-        if let Err(e) = store.flush_async().await {
-            tracing::error!("could not flush the store: {e}");
-        }
-        if let Some(obs) = observer {
-            obs(store, &rec);
+    }
+    if stored.is_empty() {
+        return;
+    }
+    if let Err(e) = store.flush_async().await {
+        tracing::error!("could not flush the store: {e}");
+    }
+    if let Some(obs) = observer {
+        for rec in &stored {
+            obs(store, rec);
         }
     }
 }
