@@ -270,3 +270,33 @@ async fn gzip_token_response_is_stored_decoded_and_forwarded_as_sent() {
     assert!(body.encoding.is_none() && body.decode_error.is_none());
     h.proxy.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_concurrent_token_requests_is_stored_without_loss() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+    let url = provider.url("/token");
+    let sends = (0..300).map(|i| {
+        let (client, url) = (client.clone(), url.clone());
+        tokio::spawn(async move {
+            let secret = format!("s-{i}");
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", "svc"),
+                ("client_secret", secret.as_str()),
+            ];
+            client.post(url).form(&form).send().await.unwrap().status()
+        })
+    });
+    for s in futures::future::join_all(sends).await {
+        assert_eq!(s.unwrap(), 200);
+    }
+    let recs = h.wait_for(300).await;
+    assert_eq!(recs.len(), 300);
+    let mut secrets: Vec<String> = recs.iter().map(|r| r.request.body.text.clone()).collect();
+    secrets.sort();
+    secrets.dedup();
+    assert_eq!(secrets.len(), 300, "every request stored once");
+    h.proxy.shutdown().await;
+}
