@@ -1,7 +1,7 @@
 //! Tests for the ID token rule.
 
-use super::super::redirect_uri::testkit::*;
 use super::*;
+use crate::analyze::testkit::*;
 
 const ISSUER: &str = "https://idp.example.com";
 const DISCO: &str = "https://idp.example.com/.well-known/openid-configuration";

@@ -20,6 +20,10 @@ pub mod redirect_uri;
 pub mod state;
 pub mod tokens;
 
+/// Record and flow builders shared by the rule families' unit tests.
+#[cfg(test)]
+pub(crate) mod testkit;
+
 use crate::record::{Annotation, Kind, Record, Severity};
 
 /// User-supplied facts the analysis cannot see on the wire.

@@ -1,7 +1,7 @@
 //! Tests for the PKCE rule.
 
-use super::super::redirect_uri::testkit::*;
 use super::*;
+use crate::analyze::testkit::*;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

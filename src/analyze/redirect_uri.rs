@@ -1006,9 +1006,5 @@ fn registered_check(
 }
 
 #[cfg(test)]
-#[path = "rules2_testkit.rs"]
-pub(crate) mod testkit;
-
-#[cfg(test)]
 #[path = "redirect_uri_tests.rs"]
 mod tests;

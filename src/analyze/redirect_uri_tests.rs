@@ -1,7 +1,7 @@
 //! Tests for the redirect_uri diff and rule.
 
-use super::testkit::*;
 use super::*;
+use crate::analyze::testkit::*;
 
 fn kinds(e: &str, a: &str) -> Vec<&'static str> {
     diff(e, a).kind_codes()

@@ -1,7 +1,7 @@
 //! Tests for the state rule.
 
-use super::super::redirect_uri::testkit::*;
 use super::*;
+use crate::analyze::testkit::*;
 
 const CB: &str = "https://app.example.com/cb";
 
