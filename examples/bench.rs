@@ -69,6 +69,13 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
 }
 
 /// The provider: HTTPS on 127.0.0.1:0 with a leaf from its own throwaway CA.
+/// TCP connections the provider accepted (to see whether the proxy reuses them).
+static ACCEPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn accepted() -> usize {
+    ACCEPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 async fn start_provider(ca: &LocalCa) -> anyhow::Result<SocketAddr> {
     let tls = tokio_rustls::TlsAcceptor::from(ca.server_config_for("127.0.0.1")?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -78,6 +85,7 @@ async fn start_provider(ca: &LocalCa) -> anyhow::Result<SocketAddr> {
             let Ok((tcp, _)) = listener.accept().await else {
                 continue;
             };
+            ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let tls = tls.clone();
             tokio::spawn(async move {
                 let Ok(tls) = tls.accept(tcp).await else {
@@ -299,22 +307,33 @@ async fn main() -> anyhow::Result<()> {
     let (c, u) = (direct.clone(), static_url.clone());
     let d_get = load(conc, secs, move || get_ok(c.clone(), u.clone())).await;
     let (c, u) = (through.clone(), static_url.clone());
+    let before = accepted();
     let p_get = load(conc, secs, move || get_ok(c.clone(), u.clone())).await;
+    let get_conns = accepted() - before;
     println!("non-OAuth GET /static/app.js");
     row("direct", &d_get);
     row("through the proxy (not stored)", &p_get);
-    println!("  ratio: {:.0}% of direct\n", 100.0 * p_get.rps / d_get.rps);
+    println!(
+        "  ratio: {:.0}% of direct; the proxy opened {get_conns} upstream connections\n",
+        100.0 * p_get.rps / d_get.rps
+    );
 
     let token_url = format!("{base}/token");
     let (c, u) = (direct.clone(), token_url.clone());
     let d_tok = load(conc, secs, move || token_ok(c.clone(), u.clone())).await;
     let (c, u) = (through.clone(), token_url.clone());
+    let before = accepted();
     let p_tok = load(conc, secs, move || token_ok(c.clone(), u.clone())).await;
+    let tok_conns = accepted() - before;
     println!("token POST (client_credentials)");
     row("direct", &d_tok);
     row("through the proxy (recorded)", &p_tok);
-    println!("  ratio: {:.0}% of direct", 100.0 * p_tok.rps / d_tok.rps);
+    println!(
+        "  ratio: {:.0}% of direct; the proxy opened {tok_conns} upstream connections",
+        100.0 * p_tok.rps / d_tok.rps
+    );
 
+    let rss_recorded = status_kib(pid, "VmRSS:").unwrap_or(0);
     // Every proxied token POST that succeeded must be in the store; the CLI
     // reads it through the running proxy's API.
     let mut stored = 0;
@@ -338,7 +357,8 @@ async fn main() -> anyhow::Result<()> {
     );
 
     println!(
-        "proxy RSS after all loads: {:.1} MiB (sled page cache is capped at 16 MiB)",
+        "proxy RSS: {:.1} MiB after the recorded load, {:.1} MiB after serving `flows list --json` of every record",
+        rss_recorded as f64 / 1024.0,
         status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0
     );
     drop(proxy);

@@ -247,6 +247,27 @@ async fn http2_reaches_the_provider() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http1_client_is_forwarded_over_http1() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client_builder().http1_only().build().unwrap();
+    let r = client
+        .post(provider.url("/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    assert_eq!(
+        r.headers()["x-seen-version"],
+        "HTTP/1.1",
+        "the proxy mirrors the client's HTTP version upstream"
+    );
+    h.wait_for(1).await;
+    h.proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_token_response_is_stored_decoded_and_forwarded_as_sent() {
     let provider = start_provider().await;
     let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;

@@ -240,3 +240,33 @@ fn human_durations() {
     assert_eq!(human_duration(725), "12 min 5 s");
     assert_eq!(human_duration(2 * 86_400 + 4 * 3600), "2 d 4 h");
 }
+
+#[test]
+fn the_orchestrator_gives_every_flow_the_discovery_document_as_context() {
+    let c = claims(
+        &format!("{ISSUER}/"),
+        json!("app"),
+        Some("n-0S6_WzA2Mj"),
+        unix(3600),
+    );
+    let mut recs = flow(&jwt(&c, ""));
+    recs.push(token(
+        "99",
+        50,
+        "grant_type=client_credentials&client_id=svc&client_secret=x",
+        r#"{"access_token":"a","token_type":"Bearer","expires_in":60}"#,
+    ));
+    let out = crate::analyze::analyze(&recs, &AnalyzeOptions::default());
+    let flows: std::collections::HashSet<_> = out.iter().map(|r| r.flow.clone()).collect();
+    assert!(
+        flows.len() >= 3,
+        "discovery, the login and the service token are separate flows: {flows:?}"
+    );
+    let flagged: Vec<_> = out
+        .iter()
+        .filter(|r| r.annotations.iter().any(|a| a.code == "jwt.iss_mismatch"))
+        .collect();
+    assert_eq!(flagged.len(), 1);
+    assert_eq!(flagged[0].kind, crate::record::Kind::TokenRequest);
+    assert_eq!(flagged[0].grant_type.as_deref(), Some("authorization_code"));
+}

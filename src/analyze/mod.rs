@@ -67,24 +67,98 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     }
     correlate::assign_flows(&mut out);
 
-    let rules: [Rule; 9] = [
+    // `state` compares a callback with every authorize request of the
+    // capture (a state that matches none is the finding). The other rules
+    // compare records within one login, so they run flow by flow, with the
+    // capture's discovery documents as context: a long capture of unrelated
+    // exchanges then costs linear time, not quadratic.
+    let groups = flow_groups(&out);
+    let per_flow: [Rule; 8] = [
         flavour::annotate,
         redirect_uri::annotate,
         client_id::annotate,
         pkce::annotate,
-        state::annotate,
         jwt::annotate,
         tokens::annotate,
         errors::annotate,
         correlate::annotate,
     ];
-    let mut findings = Vec::new();
-    for rule in rules {
-        findings.extend(rule(&out, opts));
-    }
+    let mut findings = state::annotate(&out, opts);
+    findings.extend(per_group(&out, &groups, &per_flow, opts));
     attach(&mut out, findings);
-    let diagnoses = diagnose::annotate(&out, opts);
+    let diagnoses = per_group(&out, &groups, &[diagnose::annotate], opts);
     attach(&mut out, diagnoses);
+    out
+}
+
+/// Indices of each flow's records (in time order), plus, per flow, the
+/// context records it may consult: the latest discovery document of each host.
+struct FlowGroups {
+    members: Vec<Vec<usize>>,
+    context: Vec<usize>,
+}
+
+fn flow_groups(records: &[Record]) -> FlowGroups {
+    let mut by_flow: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut discovery: std::collections::BTreeMap<String, usize> =
+        std::collections::BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        let flow = r.flow.as_deref().unwrap_or(r.id.as_str());
+        let g = *by_flow.entry(flow).or_insert_with(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[g].push(i);
+        if r.kind == Kind::Discovery {
+            let host = r
+                .url()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            discovery.insert(host, i);
+        }
+    }
+    FlowGroups {
+        members,
+        context: discovery.into_values().collect(),
+    }
+}
+
+/// Run `rules` over each flow (with its context records) and map the
+/// findings back to indices of `records`. Findings on context records that
+/// belong to another flow are dropped: that flow's own run reports them.
+fn per_group(
+    records: &[Record],
+    groups: &FlowGroups,
+    rules: &[Rule],
+    opts: &AnalyzeOptions,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if groups.members.len() <= 1 {
+        for rule in rules {
+            out.extend(rule(records, opts));
+        }
+        return out;
+    }
+    for members in &groups.members {
+        let mut idx = members.clone();
+        idx.extend(
+            groups
+                .context
+                .iter()
+                .filter(|c| members.binary_search(c).is_err()),
+        );
+        idx.sort_unstable();
+        let slice: Vec<Record> = idx.iter().map(|&i| records[i].clone()).collect();
+        for rule in rules {
+            for f in rule(&slice, opts) {
+                let global = idx[f.record];
+                if members.binary_search(&global).is_ok() {
+                    out.push(Finding::new(global, f.annotation));
+                }
+            }
+        }
+    }
     out
 }
 

@@ -24,6 +24,8 @@ pub struct Shared {
     pub intercept: Vec<String>,
     /// Where finished records go.
     pub records: UnboundedSender<Record>,
+    /// Hosts whose clients speak HTTP/2 (upstream mirrors it).
+    pub h2_hosts: super::upstream::H2Hosts,
 }
 
 /// State of the exchange in flight (hudsucker clones the handler per request,
@@ -152,6 +154,10 @@ impl HttpHandler for Handler {
         if req.method() == Method::CONNECT {
             return req.into();
         }
+        self.shared.h2_hosts.note(
+            &super::upstream::authority_of(req.uri()),
+            req.version() == hudsucker::hyper::Version::HTTP_2,
+        );
         let url = req.uri().to_string();
         let host = req.uri().host().unwrap_or("").to_string();
         if !host_matches(&self.shared.intercept, &host) {

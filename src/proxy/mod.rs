@@ -120,16 +120,18 @@ pub async fn start(
     // Trust our own CA upstream too, so `oauthscope mock --tls` works behind the proxy.
     let client_cfg = upstream::client_config(&cfg.upstream_ca, Some(ca.cert_der().clone()))?;
     let (tx, rx) = mpsc::unbounded_channel();
+    let h2_hosts = upstream::H2Hosts::default();
     let handler = Handler::new(Arc::new(Shared {
         max_body: cfg.max_body,
         intercept: cfg.intercept.clone(),
         records: tx,
+        h2_hosts: h2_hosts.clone(),
     }));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let proxy = hudsucker::Proxy::builder()
         .with_listener(listener)
         .with_ca(Authority(ca))
-        .with_http_connector(upstream::connector(client_cfg.clone()))
+        .with_http_connector(upstream::connector(client_cfg.clone(), h2_hosts))
         .with_http_handler(handler)
         .with_websocket_connector(hudsucker::tokio_tungstenite::Connector::Rustls(Arc::new(
             client_cfg,

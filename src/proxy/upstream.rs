@@ -1,12 +1,17 @@
-//! Upstream TLS: the system's roots plus every `--upstream-ca` file.
+//! Upstream connections: TLS trusting the system's roots plus every
+//! `--upstream-ca` file, and the HTTP version mirrored from the client.
 
+use http::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use tower_service::Service;
 
 /// Errors building the upstream trust store.
 #[derive(Debug, thiserror::Error)]
@@ -82,14 +87,94 @@ pub fn client_config(
         .with_no_client_auth())
 }
 
-/// The connector hudsucker's client uses: HTTPS or plain HTTP, HTTP/1.1 and HTTP/2.
-pub fn connector(cfg: rustls::ClientConfig) -> HttpsConnector<HttpConnector> {
+/// Hosts whose clients speak HTTP/2 to the proxy. Upstream connections to
+/// them offer h2 as well; to every other host the proxy speaks HTTP/1.1, as
+/// its client did (mitmproxy does the same). One multiplexed h2 connection
+/// is served by a single task, so mirroring HTTP/1.1 clients with one
+/// upstream connection each keeps throughput up on small machines.
+#[derive(Debug, Clone, Default)]
+pub struct H2Hosts(Arc<RwLock<HashSet<String>>>);
+
+impl H2Hosts {
+    /// Remember which version the client used for `authority` (`host:port`).
+    pub fn note(&self, authority: &str, h2: bool) {
+        if self.wants_h2(authority) == h2 {
+            return;
+        }
+        let mut set = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if h2 {
+            set.insert(authority.to_ascii_lowercase());
+        } else {
+            set.remove(&authority.to_ascii_lowercase());
+        }
+    }
+
+    /// Should a new upstream connection to `authority` offer h2?
+    pub fn wants_h2(&self, authority: &str) -> bool {
+        let set = self.0.read().unwrap_or_else(|e| e.into_inner());
+        !set.is_empty() && set.contains(&authority.to_ascii_lowercase())
+    }
+}
+
+/// The authority (`host:port`, port defaulted from the scheme) of a URI.
+pub fn authority_of(uri: &Uri) -> String {
+    let host = uri.host().unwrap_or("");
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("http") {
+            80
+        } else {
+            443
+        });
+    format!("{host}:{port}")
+}
+
+/// The connector hudsucker's client uses: HTTPS or plain HTTP; HTTP/2 for
+/// the hosts in [`H2Hosts`], HTTP/1.1 for the rest.
+#[derive(Clone)]
+pub struct Connector {
+    h1: HttpsConnector<HttpConnector>,
+    any: HttpsConnector<HttpConnector>,
+    h2_hosts: H2Hosts,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Service<Uri> for Connector {
+    type Response = <HttpsConnector<HttpConnector> as Service<Uri>>::Response;
+    type Error = BoxError;
+    type Future = <HttpsConnector<HttpConnector> as Service<Uri>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        match self.h1.poll_ready(cx) {
+            Poll::Ready(Ok(())) => self.any.poll_ready(cx),
+            other => other,
+        }
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        if self.h2_hosts.wants_h2(&authority_of(&uri)) {
+            self.any.call(uri)
+        } else {
+            self.h1.call(uri)
+        }
+    }
+}
+
+/// Build the [`Connector`] over one rustls client configuration.
+pub fn connector(cfg: rustls::ClientConfig, h2_hosts: H2Hosts) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    hyper_rustls::HttpsConnectorBuilder::new()
+    let h1 = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(cfg.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http.clone());
+    let any = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(cfg)
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(http)
+        .wrap_connector(http);
+    Connector { h1, any, h2_hosts }
 }
