@@ -37,7 +37,8 @@ async fn authorization_code_flow_is_recorded_with_kinds_grant_and_one_flow() {
     assert_eq!(token.status(), 200);
     let json: serde_json::Value = token.json().await.unwrap();
     assert_eq!(
-        json["access_token"], "at-1",
+        json["access_token"],
+        support::ACCESS_TOKEN,
         "the client gets the provider's answer"
     );
 
@@ -58,7 +59,7 @@ async fn authorization_code_flow_is_recorded_with_kinds_grant_and_one_flow() {
         .unwrap()
         .body
         .text
-        .contains("rt-1"));
+        .contains(support::REFRESH_TOKEN));
     assert!(recs[1].request.headers.get("authorization").is_some());
     assert_eq!(
         recs[0].flow, recs[1].flow,

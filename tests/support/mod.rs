@@ -22,6 +22,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The access token the provider issues (characters that need escaping on purpose).
+pub const ACCESS_TOKEN: &str = "at.Zq9+/=%41 one";
+/// The refresh token the provider issues.
+pub const REFRESH_TOKEN: &str = "rt.Kp3/+=%2F two";
+
 /// Size of the large download.
 pub const BIG: usize = 50 * 1024 * 1024;
 
@@ -88,10 +93,16 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
                     r#"{"error":"invalid_grant","error_description":"redirect_uri does not match"}"#,
                 ));
             }
+            let tokens = serde_json::json!({
+                "access_token": ACCESS_TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "refresh_token": REFRESH_TOKEN,
+            });
             full(
                 200,
                 &[("content-type", "application/json")],
-                r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1"}"#,
+                tokens.to_string(),
             )
         }
         "/gz/token" => {
