@@ -415,132 +415,17 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     None
 }
 
-/// The ways two redirect URIs differ (DESIGN.md kinds), computed on the raw strings.
+/// The ways two redirect URIs differ (DESIGN.md kinds), computed on the raw
+/// strings by the same diff the `redirect_uri` rule uses.
 pub fn redirect_differences(expected: &str, actual: &str) -> Vec<&'static str> {
-    let mut kinds = Vec::new();
     if expected == actual {
-        return kinds;
+        return Vec::new();
     }
-    let (e, a) = (expected.trim(), actual.trim());
-    if e != expected || a != actual {
-        kinds.push("whitespace");
-    }
-    let (pe, pa) = (split_uri(e), split_uri(a));
-    if pe.scheme != pa.scheme {
-        kinds.push("scheme");
-    }
-    if pe.host != pa.host {
-        let loop_alias = |h: &str| {
-            matches!(
-                h.to_ascii_lowercase().as_str(),
-                "localhost" | "127.0.0.1" | "[::1]"
-            )
-        };
-        if pe.host.eq_ignore_ascii_case(pa.host) {
-            kinds.push("host_case");
-        } else if loop_alias(pe.host) && loop_alias(pa.host) {
-            kinds.push("loopback_alias");
-        } else {
-            kinds.push("host");
-        }
-    }
-    if pe.port != pa.port {
-        kinds.push("port");
-    }
-    if pe.path != pa.path {
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let (ep, ap) = (pe.path.trim_end_matches('/'), pa.path.trim_end_matches('/'));
-        if ep == ap {
-            kinds.push("trailing_slash");
-        } else if dec(pe.path) == dec(pa.path) {
-            kinds.push("percent_encoding");
-        } else if ep.eq_ignore_ascii_case(ap) {
-            kinds.push("path_case");
-        } else {
-            kinds.push("path");
-        }
-    }
-    if pe.query != pa.query {
-        let dec = |s: Option<&str>| {
-            s.map(|q| {
-                percent_encoding::percent_decode_str(&q.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-        };
-        if dec(pe.query) == dec(pa.query) {
-            kinds.push("percent_encoding");
-        } else {
-            kinds.push("query");
-        }
-    }
-    if pe.fragment != pa.fragment {
-        kinds.push("fragment");
-    }
+    let kinds = crate::analyze::redirect_uri::diff(expected, actual).kind_codes();
     if kinds.is_empty() {
-        kinds.push("other");
-    }
-    kinds.dedup();
-    kinds
-}
-
-struct UriParts<'a> {
-    scheme: &'a str,
-    host: &'a str,
-    port: Option<&'a str>,
-    path: &'a str,
-    query: Option<&'a str>,
-    fragment: Option<&'a str>,
-}
-
-/// Split a URI without normalising anything (hosts keep their case, escapes stay).
-fn split_uri(s: &str) -> UriParts<'_> {
-    let (s, fragment) = match s.split_once('#') {
-        Some((a, f)) => (a, Some(f)),
-        None => (s, None),
-    };
-    let (s, query) = match s.split_once('?') {
-        Some((a, q)) => (a, Some(q)),
-        None => (s, None),
-    };
-    let (scheme, rest) = match s.split_once("://") {
-        Some((sc, r)) => (sc, r),
-        None => match s.split_once(':') {
-            Some((sc, r)) => (sc, r),
-            None => ("", s),
-        },
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) if s.contains("://") => (&rest[..i], &rest[i..]),
-        None if s.contains("://") => (rest, ""),
-        _ => ("", rest),
-    };
-    let authority = authority
-        .rsplit_once('@')
-        .map(|(_, h)| h)
-        .unwrap_or(authority);
-    let (host, port) = if authority.starts_with('[') {
-        match authority.find(']') {
-            Some(i) => (&authority[..=i], authority[i + 1..].strip_prefix(':')),
-            None => (authority, None),
-        }
+        vec!["other"]
     } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    UriParts {
-        scheme,
-        host,
-        port,
-        path,
-        query,
-        fragment,
+        kinds
     }
 }
 
