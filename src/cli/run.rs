@@ -96,7 +96,14 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             upstream_ca: args.upstream_ca.clone(),
             max_body,
         };
-        let proxy = proxy::start(cfg, ca.clone(), store.clone(), Some(observer)).await?;
+        let listen = cfg.listen;
+        let proxy = match proxy::start(cfg, ca.clone(), store.clone(), Some(observer)).await {
+            Err(e @ proxy::ProxyError::Bind { .. }) => anyhow::bail!(
+                "{e}. Is something (another `oauthscope run`?) already listening on {listen}? \
+                 Stop it or pick another port with --listen 127.0.0.1:PORT"
+            ),
+            other => other?,
+        };
         let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .context("binding the loopback API")?;
