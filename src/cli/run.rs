@@ -75,12 +75,28 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let max_body =
         usize::try_from(args.max_body).context("--max-body is too large for this machine")?;
     let ca = Arc::new(super::ca::load_ca(g)?);
-    let store = Arc::new(Store::open(&g.home.store_dir()).with_context(|| {
-        format!(
-            "opening the capture store in {}",
-            g.home.store_dir().display()
-        )
-    })?);
+    let store = match Store::open(&g.home.store_dir()) {
+        Ok(s) => Arc::new(s),
+        Err(e @ crate::store::StoreError::Locked { .. }) => {
+            let running = crate::api::ProxyState::read(&g.home)
+                .ok()
+                .flatten()
+                .map(|s| format!(" (`oauthscope run` on {})", s.proxy))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{e}{running}. One proxy per data directory: stop it, or give this one \
+                 its own with --home DIR"
+            )
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "opening the capture store in {}",
+                    g.home.store_dir().display()
+                )
+            })
+        }
+    };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let color = g.color;
     let opts = AnalyzeOptions {
