@@ -322,3 +322,38 @@ async fn a_burst_of_concurrent_token_requests_is_stored_without_loss() {
     assert_eq!(secrets.len(), 300, "every request stored once");
     h.proxy.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_outside_intercept_are_tunnelled_untouched() {
+    let provider = start_provider().await;
+    let h = Harness::start_intercepting(
+        vec![provider.ca_pem_path.clone()],
+        vec!["*.okta.com".into(), "login.example.com".into()],
+    )
+    .await;
+    // Tunnelled: the client sees the provider's own certificate, so it must
+    // trust the provider's CA, not ours.
+    let provider_ca = std::fs::read(&provider.ca_pem_path).unwrap();
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://{}", h.proxy.addr)).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(&provider_ca).unwrap()])
+        .build()
+        .unwrap();
+    let r = client
+        .post(provider.url("/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // And a client trusting only our CA fails: nothing was intercepted.
+    assert!(h
+        .client()
+        .get(provider.url("/static/app.js"))
+        .send()
+        .await
+        .is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(h.store.is_empty(), "tunnelled traffic is not recorded");
+    h.proxy.shutdown().await;
+}

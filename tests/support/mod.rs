@@ -208,6 +208,11 @@ pub struct Harness {
 impl Harness {
     /// Start the proxy; `upstream_ca` is trusted upstream (the provider's CA).
     pub async fn start(upstream_ca: Vec<PathBuf>) -> Harness {
+        Harness::start_intercepting(upstream_ca, Vec::new()).await
+    }
+
+    /// Start the proxy decrypting only the `intercept` hosts (empty: all).
+    pub async fn start_intercepting(upstream_ca: Vec<PathBuf>, intercept: Vec<String>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
         let (ca, _) = LocalCa::load_or_create(&home).unwrap();
@@ -216,6 +221,7 @@ impl Harness {
         let cfg = ProxyConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             upstream_ca,
+            intercept,
             ..ProxyConfig::default()
         };
         let proxy = proxy::start(cfg, ca.clone(), store.clone(), None)
