@@ -218,7 +218,7 @@ fn route(
     };
     let path = req.uri().path();
     let result: Result<Response<Full<Bytes>>, StoreError> = match (req.method(), path) {
-        (&Method::GET, "/api/records") => store.query(&query).map(|r| to_json(&r)),
+        (&Method::GET, "/api/records") => records_json(store, &query),
         (&Method::GET, p) if p.starts_with("/api/records/") => {
             store.get(&p["/api/records/".len()..]).map(|r| to_json(&r))
         }
@@ -235,6 +235,25 @@ fn route(
         };
         error_response(status, &e.to_string())
     })
+}
+
+/// The JSON array of matching records, serialised one record at a time so
+/// that a long capture is never held twice (records and text) in the proxy.
+fn records_json(store: &Store, query: &Query) -> Result<Response<Full<Bytes>>, StoreError> {
+    let mut body = b"[".to_vec();
+    let mut first = true;
+    store.query_each(query, |r| {
+        if !first {
+            body.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut body, &r).map_err(|source| StoreError::Corrupt {
+            id: r.id.clone(),
+            source,
+        })
+    })?;
+    body.push(b']');
+    Ok(json_response(StatusCode::OK, body))
 }
 
 /// Serve the API on `listener` until the task is dropped or aborted.

@@ -252,26 +252,40 @@ impl Store {
     /// Records matching the query, oldest first.
     pub fn query(&self, q: &Query) -> Result<Vec<Record>, StoreError> {
         let mut out = Vec::new();
+        self.query_each(q, |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Call `f` with each record matching the query, oldest first, without
+    /// collecting them (the API streams large listings this way).
+    pub fn query_each(
+        &self,
+        q: &Query,
+        mut f: impl FnMut(Record) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         if let Some(flow) = &q.flow {
             for k in self.by_flow.scan_prefix(keys::flow_prefix(flow)).keys() {
                 let k = k.map_err(|e| self.sled(e))?;
                 if let Some(r) = self.get_key(id_from_index_key(&k))? {
                     if q.matches(&r) {
-                        out.push(r);
+                        f(r)?;
                     }
                 }
             }
-            return Ok(out);
+            return Ok(());
         }
         let start = q.since.map(keys::time_key).unwrap_or(0);
         for item in self.records.range(start.to_be_bytes()..) {
             let (k, v) = item.map_err(|e| self.sled(e))?;
             let r = self.decode(keys::u64_of(&k), &v)?;
             if q.matches(&r) {
-                out.push(r);
+                f(r)?;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// How many records are stored.
