@@ -93,3 +93,23 @@ fn unknown_code_suggests_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown code `qqqqqqqqqqqqqqqq`"));
 }
+
+#[test]
+fn explain_list_shows_every_code_and_filters_by_provider() {
+    let all = run(&["explain", "--list"]);
+    assert!(all.status.success());
+    let text = stdout(&all);
+    for code in ["invalid_grant", "AADSTS50011", "redirect_uri.mismatch"] {
+        assert!(text.lines().any(|l| l.starts_with(code)), "{code} listed");
+    }
+    assert!(text.contains("IP_RESTRICTED"), "aliases are listed too");
+    let entra = stdout(&run(&["explain", "--list", "--provider", "entra"]));
+    assert!(
+        entra.lines().all(|l| l.contains("Microsoft Entra ID")),
+        "{entra}"
+    );
+    assert!(entra.contains("AADSTS70008"));
+    let unknown = run(&["explain", "--list", "--provider", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("known: standard"));
+}

@@ -216,3 +216,55 @@ fn edit_distance_counts_transpositions_once() {
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
+
+/// Every annotation code a rule can emit (a string literal such as
+/// `"pkce.mismatch"` in the rule sources) can be explained.
+#[test]
+fn every_code_the_rules_emit_is_in_the_catalog() {
+    let sources = [
+        include_str!("../analyze/flavour.rs"),
+        include_str!("../analyze/client_id.rs"),
+        include_str!("../analyze/tokens.rs"),
+        include_str!("../analyze/redirect_uri.rs"),
+        include_str!("../analyze/pkce.rs"),
+        include_str!("../analyze/state.rs"),
+        include_str!("../analyze/jwt.rs"),
+        include_str!("../analyze/errors.rs"),
+        include_str!("../analyze/diagnose/mod.rs"),
+        include_str!("../analyze/diagnose/code_grant.rs"),
+        include_str!("../analyze/diagnose/refresh.rs"),
+        include_str!("../analyze/diagnose/endpoint.rs"),
+    ];
+    let families = [
+        "redirect_uri.",
+        "client_id.",
+        "client_auth.",
+        "token_request.",
+        "token_response.",
+        "pkce.",
+        "state.",
+        "jwt.",
+        "diagnosis.",
+        "flavour.",
+        "error.hidden",
+    ];
+    let mut seen = 0;
+    for src in sources {
+        // Production code only: stop at the unit tests.
+        let src = src.split("#[cfg(test)]").next().unwrap_or(src);
+        for literal in src.split('"').skip(1).step_by(2) {
+            let is_code = families.iter().any(|f| literal.starts_with(f))
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
+            if is_code && !literal.ends_with('.') {
+                seen += 1;
+                assert!(
+                    !lookup_all(literal).is_empty(),
+                    "`oauthscope explain {literal}` finds nothing: add it to src/catalog/annotations.rs"
+                );
+            }
+        }
+    }
+    assert!(seen > 40, "found only {seen} codes in the rule sources");
+}

@@ -9,11 +9,18 @@ use std::fmt::Write as _;
 /// Arguments of `oauthscope explain`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope explain invalid_grant\n  oauthscope explain AADSTS50011\n  oauthscope explain IP_RESTRICTED\n  oauthscope explain error.bad_verification_code\n  oauthscope explain redirect_uri.mismatch --json\n\nMatching is case-insensitive; an annotation code's `error.` prefix is ignored.\nAn unknown code exits with status 2 and suggests near misses."
+    after_help = "Examples:\n  oauthscope explain invalid_grant\n  oauthscope explain AADSTS50011\n  oauthscope explain IP_RESTRICTED\n  oauthscope explain error.bad_verification_code\n  oauthscope explain redirect_uri.mismatch --json\n  oauthscope explain --list --provider entra\n\nMatching is case-insensitive; an annotation code's `error.` prefix is ignored.\nAn unknown code exits with status 2 and suggests near misses."
 )]
 pub struct ExplainArgs {
     /// The error code (`invalid_grant`, `AADSTS50011`, `redirect_uri_mismatch`, ...), or an annotation code.
-    pub code: String,
+    #[arg(required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every code in the catalog (one line each: code, provider, meaning) instead.
+    #[arg(long, conflicts_with = "code")]
+    pub list: bool,
+    /// With --list: only this provider's codes (`entra`, `salesforce`, `google`, ...; `standard` for RFC and OIDC codes).
+    #[arg(long, requires = "list", value_name = "PROVIDER")]
+    pub provider: Option<String>,
     /// Print the entries as a JSON array.
     #[arg(long)]
     pub json: bool,
@@ -22,15 +29,59 @@ pub struct ExplainArgs {
 /// Print every catalog entry for a code (the standard meaning and each
 /// provider's variant); exit 2 with suggestions when the code is unknown.
 pub fn run(args: ExplainArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    let entries = catalog::lookup_all(&args.code);
+    if args.list {
+        return list(args.provider.as_deref(), args.json);
+    }
+    let code = args.code.unwrap_or_default();
+    let entries = catalog::lookup_all(&code);
     if entries.is_empty() {
-        eprintln!("{}", unknown_message(&args.code));
+        eprintln!("{}", unknown_message(&code));
         return Ok(ExitCode::from(2));
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
     } else {
         print!("{}", render(&entries, g.color));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `explain --list`: every entry (or one provider's), one line each.
+fn list(provider: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let wanted = |e: &&Entry| match provider {
+        None => true,
+        Some(p) if p.eq_ignore_ascii_case("standard") => e.provider.is_none(),
+        Some(p) => e.provider.is_some_and(|id| {
+            id.eq_ignore_ascii_case(p) || catalog::provider_name(id).eq_ignore_ascii_case(p)
+        }),
+    };
+    let entries: Vec<&Entry> = catalog::all().filter(wanted).collect();
+    if entries.is_empty() {
+        let known: Vec<&str> = catalog::PROVIDERS.iter().map(|(id, _)| *id).collect();
+        eprintln!(
+            "no codes for provider `{}`; known: standard, {}",
+            provider.unwrap_or(""),
+            known.join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = entries.iter().map(|e| e.code.len()).max().unwrap_or(0);
+    for e in entries {
+        let also = if e.aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (also {})", e.aliases.join(", "))
+        };
+        println!(
+            "{:<width$}  {:<20}  {}{also}",
+            e.code,
+            e.provider_name().unwrap_or("-"),
+            e.title
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
