@@ -102,8 +102,17 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let opts = AnalyzeOptions {
         registered_redirects: args.registered_redirect.clone(),
     };
+    let rate = std::sync::Mutex::new(LiveRate::default());
     let observer: Observer = Arc::new(move |store: &Store, rec: &Record| {
-        println!("{}", live_view(store, rec, &opts, color));
+        let busy = rate.lock().map(|mut r| r.busy()).unwrap_or(false);
+        if busy {
+            // Hundreds of exchanges a second: nobody reads annotations at
+            // that speed, and analysing each would slow the proxy down.
+            // `flows list` shows them all afterwards.
+            println!("{}", view::live_line(rec, color));
+        } else {
+            println!("{}", live_view(store, rec, &opts, color));
+        }
     });
     rt.block_on(async {
         let cfg = ProxyConfig {
@@ -144,15 +153,52 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Counts live lines per tenth of a second; past [`LiveRate::MAX`] the live
+/// log skips analysis until the rate drops.
+#[derive(Debug)]
+struct LiveRate {
+    window: std::time::Instant,
+    lines: u32,
+}
+
+impl Default for LiveRate {
+    fn default() -> Self {
+        LiveRate {
+            window: std::time::Instant::now(),
+            lines: 0,
+        }
+    }
+}
+
+impl LiveRate {
+    /// Annotated lines per 100 ms before the live log stops annotating.
+    const MAX: u32 = 50;
+
+    /// Count one line; true when this window is over the limit.
+    fn busy(&mut self) -> bool {
+        if self.window.elapsed() >= std::time::Duration::from_millis(100) {
+            self.window = std::time::Instant::now();
+            self.lines = 0;
+        }
+        self.lines += 1;
+        self.lines > Self::MAX
+    }
+}
+
 /// The live line for a freshly stored record: analysed with the rest of its
 /// flow, so the top annotation is shown as soon as it is known.
 pub fn live_view(store: &Store, rec: &Record, opts: &AnalyzeOptions, color: bool) -> String {
-    let flow = store
-        .query(&Query {
-            flow: rec.flow.clone(),
-            ..Query::default()
-        })
-        .unwrap_or_default();
+    // A record that opened its own flow is the whole flow: no need to read it back.
+    let flow = if rec.flow.as_deref() == Some(rec.id.as_str()) {
+        vec![rec.clone()]
+    } else {
+        store
+            .query(&Query {
+                flow: rec.flow.clone(),
+                ..Query::default()
+            })
+            .unwrap_or_default()
+    };
     let analysed = analyze(&flow, opts);
     let shown = analysed.iter().find(|r| r.id == rec.id).unwrap_or(rec);
     view::live_line(shown, color)
