@@ -63,6 +63,9 @@ pub enum ProxyError {
     /// Upstream trust could not be set up.
     #[error(transparent)]
     Upstream(#[from] upstream::UpstreamError),
+    /// The recorder thread could not be started.
+    #[error("starting the recorder thread: {0}")]
+    Recorder(std::io::Error),
     /// hudsucker refused the configuration.
     #[error("building the proxy: {0}")]
     Build(#[from] hudsucker::Error),
@@ -146,7 +149,25 @@ pub async fn start(
         }
     });
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
-    let recorder = tokio::spawn(record_loop(rx, drain_rx, store, observer));
+    // The recorder runs on a thread of its own, so that storing and the live
+    // log never take a worker away from forwarding traffic.
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("oauthscope-recorder".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+            {
+                Ok(rt) => rt.block_on(record_loop(rx, drain_rx, store, observer)),
+                Err(e) => tracing::error!("cannot start the recorder: {e}"),
+            }
+            let _ = done_tx.send(());
+        })
+        .map_err(ProxyError::Recorder)?;
+    let recorder = tokio::spawn(async move {
+        let _ = done_rx.await;
+    });
     Ok(RunningProxy {
         addr,
         shutdown: Some(stop_tx),
