@@ -182,13 +182,26 @@ impl HttpHandler for Handler {
         } else {
             (Captured::default(), body)
         };
-        let request_body = capture::body(&head.headers, &captured, self.shared.max_body);
-        let class = classify::classify_request(
-            &head.method,
-            &head.url,
-            &head.headers,
-            (!request_body.is_empty()).then_some(&request_body),
-        );
+        // Classification must never cost the app its request: a bug there
+        // means "not recorded", and the request goes on untouched.
+        let max_body = self.shared.max_body;
+        let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let request_body = capture::body(&head.headers, &captured, max_body);
+            let class = classify::classify_request(
+                &head.method,
+                &head.url,
+                &head.headers,
+                (!request_body.is_empty()).then_some(&request_body),
+            );
+            (request_body, class)
+        }));
+        let Ok((request_body, class)) = classified else {
+            tracing::error!(
+                "classifying {} failed (a bug); forwarded unrecorded",
+                head.url
+            );
+            return Request::from_parts(parts, body).into();
+        };
         self.pending = Some(Pending {
             head,
             class,

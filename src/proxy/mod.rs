@@ -261,7 +261,12 @@ fn store_batch(batch: &mut Vec<Record>, store: &Store, observer: Option<&Observe
             Ok(()) => {
                 stored = true;
                 if let Some(obs) = observer {
-                    obs(store, &rec);
+                    // A bug in the live view must not stop the recorder.
+                    let shown =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| obs(store, &rec)));
+                    if shown.is_err() {
+                        tracing::error!("showing exchange {} failed (a bug); it is stored", rec.id);
+                    }
                 }
             }
             Err(e) => tracing::error!("could not store exchange {}: {e}", rec.id),
