@@ -357,3 +357,66 @@ async fn hosts_outside_intercept_are_tunnelled_untouched() {
     assert!(h.store.is_empty(), "tunnelled traffic is not recorded");
     h.proxy.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_and_malformed_oauth_exchanges_pass_whole_and_are_stored_marked() {
+    let provider = start_provider().await;
+    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let client = h.client();
+
+    // 3 MiB token request and a 2 MiB token response: both pass whole, both
+    // are stored cut at the 1 MiB limit and marked so.
+    let pad = "y".repeat(3 * 1024 * 1024);
+    let form = format!("grant_type=client_credentials&client_id=svc&pad={pad}");
+    let r = client
+        .post(provider.url("/token-size"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["received"], form.len(), "the provider got every byte");
+    assert_eq!(json["pad"].as_str().unwrap().len(), support::BIG_TOKEN_PAD);
+
+    // A broken Basic header and a body that is not UTF-8.
+    let mut body = b"grant_type=client_credentials&client_id=svc&x=".to_vec();
+    body.extend_from_slice(&[0xff, 0xfe, 0x80]);
+    let r = client
+        .post(provider.url("/token"))
+        .header("authorization", "Basic %%%not-base64")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the app's request went through");
+
+    let recs = h.wait_for(2).await;
+    let big = &recs[0];
+    assert_eq!(big.grant_type.as_deref(), Some("client_credentials"));
+    assert!(big.request.body.truncated);
+    assert_eq!(big.request.body.size, Some(form.len() as u64));
+    let resp = big.response.as_ref().unwrap();
+    assert!(resp.body.truncated);
+    assert!(resp.body.size.unwrap() > support::BIG_TOKEN_PAD as u64);
+
+    let api = h.serve_api().await;
+    let out = h.cli(&["flows", "show", &recs[1].id, "--json"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = shown["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"client_auth.basic_malformed"), "{codes:?}");
+    api.abort();
+    h.proxy.shutdown().await;
+}

@@ -94,7 +94,14 @@ pub fn body_format(headers: &HeaderList, body: &Body) -> BodyFormat {
 /// JSON object (strings as they are, numbers and booleans as text).
 pub fn body_params(headers: &HeaderList, body: &Body) -> Params {
     let Some(text) = body.as_text() else {
-        return Vec::new();
+        // Not UTF-8: a form body can still be read (bad bytes become U+FFFD),
+        // so a token request with a stray byte is still recognised.
+        return match body_format(headers, body) {
+            BodyFormat::Form => url::form_urlencoded::parse(&body.bytes())
+                .into_owned()
+                .collect(),
+            _ => Vec::new(),
+        };
     };
     match body_format(headers, body) {
         BodyFormat::Form => form_params(text.trim()),
@@ -169,6 +176,18 @@ pub fn response_json(rec: &Record) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_body_that_is_not_utf8_still_gives_params() {
+        let mut h = HeaderList::default();
+        h.push("Content-Type", "application/x-www-form-urlencoded");
+        let p = body_params(
+            &h,
+            &Body::from_bytes(b"grant_type=client_credentials&x=\xff\xfe"),
+        );
+        assert_eq!(get(&p, "grant_type"), Some("client_credentials"));
+        assert_eq!(get(&p, "x"), Some("\u{fffd}\u{fffd}"));
+    }
 
     #[test]
     fn form_and_json_bodies_give_params() {

@@ -27,6 +27,9 @@ pub const ACCESS_TOKEN: &str = "at.Zq9+/=%41 one";
 /// The refresh token the provider issues.
 pub const REFRESH_TOKEN: &str = "rt.Kp3/+=%2F two";
 
+/// Padding in the `/token-size` response (larger than the 1 MiB capture limit).
+pub const BIG_TOKEN_PAD: usize = 2 * 1024 * 1024;
+
 /// Size of the large download.
 pub const BIG: usize = 50 * 1024 * 1024;
 
@@ -115,6 +118,22 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
                     ("content-encoding", "gzip"),
                 ],
                 body,
+            )
+        }
+        "/token-size" => {
+            // How many bytes arrived, and a large token response.
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let pad = "x".repeat(BIG_TOKEN_PAD);
+            let answer = serde_json::json!({
+                "access_token": "big-at",
+                "token_type": "Bearer",
+                "received": body.len(),
+                "pad": pad,
+            });
+            full(
+                200,
+                &[("content-type", "application/json")],
+                answer.to_string(),
             )
         }
         "/static/app.js" => full(
