@@ -374,6 +374,29 @@ pub struct Record {
 }
 
 impl Record {
+    /// A request of `kind` with no headers, body or response yet (builders
+    /// for tests, examples and importers fill in the rest).
+    pub fn bare(id: &str, time: OffsetDateTime, kind: Kind, method: &str, url: &str) -> Record {
+        Record {
+            id: id.into(),
+            time,
+            flow: None,
+            kind,
+            grant_type: None,
+            request: Request {
+                method: method.into(),
+                url: url.into(),
+                headers: HeaderList::default(),
+                body: Body::default(),
+            },
+            response: None,
+            duration_ms: 0,
+            error: None,
+            flavour: None,
+            annotations: Vec::new(),
+        }
+    }
+
     /// The most severe annotation worth a table cell: the first of the most
     /// severe ones, leaving out `flavour.detected` (the flavour has its own column).
     pub fn top_annotation(&self) -> Option<&Annotation> {

@@ -742,7 +742,7 @@ mod tests;
 /// Record builders shared by the unit tests of this rule family.
 #[cfg(test)]
 pub(crate) mod testkit {
-    use crate::record::{Body, HeaderList, Kind, Record, Request, Response};
+    use crate::record::{Body, HeaderList, Kind, Record, Response};
     use base64::Engine as _;
     use time::OffsetDateTime;
 
@@ -757,24 +757,10 @@ pub(crate) mod testkit {
     /// A record at `second` seconds into a fixed test morning.
     pub fn rec(id: &str, second: i64, kind: Kind, method: &str, url: &str) -> Record {
         let time = OffsetDateTime::from_unix_timestamp(1_750_000_000 + second).unwrap();
-        Record {
-            id: id.into(),
-            time,
-            flow: Some("flow1".into()),
-            kind,
-            grant_type: None,
-            request: Request {
-                method: method.into(),
-                url: url.into(),
-                headers: HeaderList::default(),
-                body: Body::default(),
-            },
-            response: None,
-            duration_ms: 20,
-            error: None,
-            flavour: None,
-            annotations: vec![],
-        }
+        let mut r = Record::bare(id, time, kind, method, url);
+        r.flow = Some("flow1".into());
+        r.duration_ms = 20;
+        r
     }
 
     /// A GET to the authorization endpoint with the given query.

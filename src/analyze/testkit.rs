@@ -2,7 +2,7 @@
 //! realistic records of an authorization code flow.
 
 use crate::analyze::{correlate, AnalyzeOptions, Finding};
-use crate::record::{Body, HeaderList, Kind, Record, Request, Response};
+use crate::record::{Body, HeaderList, Kind, Record, Response};
 use base64::Engine as _;
 use time::{Duration, OffsetDateTime};
 
@@ -12,24 +12,9 @@ pub fn at(secs: i64) -> OffsetDateTime {
 }
 
 fn base(id: &str, secs: i64, kind: Kind, method: &str, url: &str) -> Record {
-    Record {
-        id: format!("{id:0>16}"),
-        time: at(secs),
-        flow: None,
-        kind,
-        grant_type: None,
-        request: Request {
-            method: method.into(),
-            url: url.into(),
-            headers: HeaderList::default(),
-            body: Body::default(),
-        },
-        response: None,
-        duration_ms: 120,
-        error: None,
-        flavour: None,
-        annotations: vec![],
-    }
+    let mut r = Record::bare(&format!("{id:0>16}"), at(secs), kind, method, url);
+    r.duration_ms = 120;
+    r
 }
 
 fn redirect(status: u16, location: &str) -> Option<Response> {
