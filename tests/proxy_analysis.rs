@@ -5,12 +5,11 @@
 mod support;
 
 use oauthscope::record::Kind;
-use support::{start_provider, Harness};
+use support::Harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trailing_slash_in_the_token_redirect_uri_is_shown_as_the_cause() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let api = h.serve_api().await;
     let client = h.client();
 
@@ -97,8 +96,7 @@ async fn a_trailing_slash_in_the_token_redirect_uri_is_shown_as_the_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_login_through_the_proxy_carries_no_error_or_warning() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let api = h.serve_api().await;
     let client = h.client();
     // RFC 7636 Appendix B's verifier and challenge.

@@ -10,8 +10,7 @@ use support::{start_provider, Harness};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_code_flow_is_recorded_with_kinds_grant_and_one_flow() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
 
     let authz = client
@@ -71,8 +70,7 @@ async fn authorization_code_flow_is_recorded_with_kinds_grant_and_one_flow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_oauth_traffic_is_forwarded_but_not_stored() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
     let js = client
         .get(provider.url("/static/app.js"))
@@ -95,8 +93,7 @@ async fn non_oauth_traffic_is_forwarded_but_not_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
     client
         .post(provider.url("/token"))
@@ -158,8 +155,7 @@ async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_on_ip_literals_and_names_get_valid_certificates() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
     // https://127.0.0.1:PORT: the leaf needs an IP SAN or the client refuses it.
     let r = client
@@ -223,15 +219,9 @@ async fn unreachable_and_untrusted_upstreams_get_a_502_that_says_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_reaches_the_provider() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
-    let r = client
-        .post(provider.url("/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
-        .send()
-        .await
-        .unwrap();
+    let r = Harness::client_credentials(&client, provider.url("/token")).await;
     assert_eq!(
         r.version(),
         reqwest::Version::HTTP_2,
@@ -249,15 +239,9 @@ async fn http2_reaches_the_provider() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http1_client_is_forwarded_over_http1() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client_builder().http1_only().build().unwrap();
-    let r = client
-        .post(provider.url("/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
-        .send()
-        .await
-        .unwrap();
+    let r = Harness::client_credentials(&client, provider.url("/token")).await;
     assert_eq!(r.version(), reqwest::Version::HTTP_11);
     assert_eq!(
         r.headers()["x-seen-version"],
@@ -270,15 +254,9 @@ async fn an_http1_client_is_forwarded_over_http1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_token_response_is_stored_decoded_and_forwarded_as_sent() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
-    let r = client
-        .post(provider.url("/gz/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
-        .send()
-        .await
-        .unwrap();
+    let r = Harness::client_credentials(&client, provider.url("/gz/token")).await;
     assert_eq!(r.headers()["content-encoding"], "gzip");
     let raw = r.bytes().await.unwrap();
     assert_eq!(
@@ -295,8 +273,7 @@ async fn gzip_token_response_is_stored_decoded_and_forwarded_as_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_concurrent_token_requests_is_stored_without_loss() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
     let url = provider.url("/token");
     let sends = (0..300).map(|i| {
@@ -339,12 +316,7 @@ async fn hosts_outside_intercept_are_tunnelled_untouched() {
         .tls_certs_only([reqwest::Certificate::from_pem(&provider_ca).unwrap()])
         .build()
         .unwrap();
-    let r = client
-        .post(provider.url("/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
-        .send()
-        .await
-        .unwrap();
+    let r = Harness::client_credentials(&client, provider.url("/token")).await;
     assert_eq!(r.status(), 200);
     // And a client trusting only our CA fails: nothing was intercepted.
     assert!(h
@@ -360,8 +332,7 @@ async fn hosts_outside_intercept_are_tunnelled_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_and_malformed_oauth_exchanges_pass_whole_and_are_stored_marked() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
 
     // 3 MiB token request and a 2 MiB token response: both pass whole, both

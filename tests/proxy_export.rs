@@ -5,7 +5,7 @@
 mod support;
 
 use base64::Engine as _;
-use support::{start_provider, Harness, ACCESS_TOKEN, REFRESH_TOKEN};
+use support::{Harness, ACCESS_TOKEN, REFRESH_TOKEN};
 
 const CLIENT_ID: &str = "web app";
 const CLIENT_SECRET: &str = "s3cr+t/=%41 x";
@@ -89,8 +89,7 @@ fn fingerprints(text: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_of_a_live_capture_hold_no_secret_and_reanalyse_the_same() {
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let api = h.serve_api().await;
     capture(&h, &provider).await;
 

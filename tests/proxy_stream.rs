@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{big_chunk, sha256_stream, start_provider, Harness, BIG};
+use support::{big_chunk, sha256_stream, Harness, BIG};
 
 fn vm_hwm_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -19,8 +19,7 @@ fn vm_hwm_kib() -> Option<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_50_mib_download_passes_whole_without_being_buffered() {
     use sha2::Digest;
-    let provider = start_provider().await;
-    let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+    let (provider, h) = Harness::with_provider().await;
     let client = h.client();
     let mut expected = sha2::Sha256::new();
     let chunk = 256 * 1024;

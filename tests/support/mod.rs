@@ -230,6 +230,13 @@ impl Harness {
         Harness::start_intercepting(upstream_ca, Vec::new()).await
     }
 
+    /// A provider on loopback and the proxy trusting its CA upstream.
+    pub async fn with_provider() -> (Provider, Harness) {
+        let provider = start_provider().await;
+        let h = Harness::start(vec![provider.ca_pem_path.clone()]).await;
+        (provider, h)
+    }
+
     /// Start the proxy decrypting only the `intercept` hosts (empty: all).
     pub async fn start_intercepting(upstream_ca: Vec<PathBuf>, intercept: Vec<String>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
@@ -297,6 +304,16 @@ impl Harness {
         })
         .await
         .unwrap()
+    }
+
+    /// POST a minimal client_credentials token request with `client`.
+    pub async fn client_credentials(client: &reqwest::Client, url: String) -> reqwest::Response {
+        client
+            .post(url)
+            .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Wait (bounded) until the store holds `n` records, then return them.
