@@ -83,6 +83,14 @@ impl BasicCredentials {
             BasicEncoding::Same | BasicEncoding::Raw => self.user.clone(),
         }
     }
+
+    /// The client secret as the sender meant it (decoded like [`Self::client_id`]).
+    pub fn secret(&self) -> String {
+        match self.encoding {
+            BasicEncoding::UrlEncoded => form_decode(&self.pass),
+            BasicEncoding::Same | BasicEncoding::Raw => self.pass.clone(),
+        }
+    }
 }
 
 /// What the `Authorization` request header holds.

@@ -118,25 +118,16 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 /// The client_id a token request identified itself with, and where it was
 /// found: the body's `client_id`, else the user of `Authorization: Basic`
-/// (URL-decoded, RFC 6749 §2.3.1).
+/// (decoded as [`super::flavour::authorization`] reads it).
 pub fn request_client_id(rec: &Record) -> Option<(String, &'static str)> {
     let p = params::request_params(rec);
     if let Some(id) = params::get(&p, "client_id").filter(|s| !s.is_empty()) {
         return Some((id.to_string(), "body"));
     }
-    let auth = rec.request.headers.get("authorization")?.trim();
-    let (scheme, cred) = auth.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(cred.trim())
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let user = text.split_once(':').map(|(u, _)| u).unwrap_or(&text);
-    let user = percent_encoding::percent_decode_str(&user.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned();
+    let user = match super::flavour::authorization(&rec.request.headers) {
+        super::flavour::AuthHeader::Basic(c) => c.client_id(),
+        _ => return None,
+    };
     (!user.is_empty()).then_some((user, "basic"))
 }
 

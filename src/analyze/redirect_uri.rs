@@ -248,7 +248,7 @@ fn default_port(scheme: &str) -> Option<&'static str> {
     }
 }
 
-fn pct_decode(s: &str) -> String {
+pub(super) fn pct_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
@@ -292,10 +292,6 @@ fn path_kinds(a: &str, b: &str) -> Vec<DiffKind> {
         }
     }
     vec![DiffKind::Path]
-}
-
-fn form_decoded(q: &str) -> Params {
-    params::form_params(q)
 }
 
 /// If `s` is a whole URI percent-encoded (once or more, `https%3A%2F%2F...`),
@@ -429,7 +425,7 @@ fn component_kinds(e: &str, a: &str, kinds: &mut Vec<DiffKind>, note: &mut Optio
     kinds.extend(path_kinds(re.path, ra.path));
     if re.query != ra.query {
         let same_decoded = match (re.query, ra.query) {
-            (Some(x), Some(y)) => form_decoded(x) == form_decoded(y),
+            (Some(x), Some(y)) => params::form_params(x) == params::form_params(y),
             _ => false,
         };
         kinds.push(if same_decoded {
@@ -702,7 +698,9 @@ pub fn strip_response_params(url: &str) -> String {
     };
     let is_response = |pair: &str| {
         let key = pair.split('=').next().unwrap_or("");
-        let key = form_decoded(&format!("{key}=")).pop().map(|(k, _)| k);
+        let key = params::form_params(&format!("{key}="))
+            .pop()
+            .map(|(k, _)| k);
         key.is_some_and(|k| RESPONSE_PARAMS.contains(&k.as_str()))
     };
     let mut out = base.to_string();

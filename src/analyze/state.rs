@@ -119,11 +119,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                     "authorize_records": seen.iter().rev().take(MAX_STATES_LISTED).map(|(_, id)| *id).collect::<Vec<_>>(),
                     "response_record": rec.id,
                 });
-                let decoded = |s: &str| {
-                    percent_encoding::percent_decode_str(s)
-                        .decode_utf8_lossy()
-                        .into_owned()
-                };
+                let decoded = super::redirect_uri::pct_decode;
                 if let Some((s, id)) = seen.iter().find(|(s, _)| {
                     decoded(state) == *s || decoded(s) == state || s.trim() == state.trim()
                 }) {

@@ -16,9 +16,7 @@ use super::{
 use crate::analyze::params::{self, Params};
 use crate::analyze::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
-use base64::Engine as _;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
 pub const RFC_CODE_LIFETIME_SECS: i64 = 600;
@@ -590,13 +588,7 @@ fn client_id(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) 
     let mut kind = None;
     match (auth_id, &token_id) {
         (Some(a), Some((t, _))) if a != t => {
-            kind = Some(if a.trim() == t.trim() {
-                "whitespace"
-            } else if a.eq_ignore_ascii_case(t) {
-                "case"
-            } else {
-                "different"
-            });
+            kind = Some(crate::analyze::client_id::difference(a, t));
         }
         (Some(_), Some(_)) => {}
         _ if first_pass.is_none() => {
@@ -642,11 +634,6 @@ fn client_id(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) 
     })
 }
 
-/// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
-pub fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     let first_pass = ctx
         .first_pass("pkce.mismatch")
@@ -676,7 +663,13 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
             return None;
         }
         (true, Some(c), Some(v)) => {
-            let computed = if method.eq_ignore_ascii_case("S256") { s256(v) } else { v.to_string() };
+            let Some(computed) = crate::analyze::pkce::challenge_for(method, v) else {
+                unchecked.push(json!({
+                    "cause": "pkce_mismatch",
+                    "why": format!("code_challenge_method {method:?} is neither S256 nor plain (see pkce.method_unknown)"),
+                }));
+                return None;
+            };
             if computed == c {
                 ruled_out.push(json!({
                     "cause": "pkce_mismatch",

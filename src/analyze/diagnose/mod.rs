@@ -27,6 +27,7 @@ pub mod refresh;
 mod tests;
 
 use super::errors;
+use super::flavour::{self, AuthHeader};
 use super::params::{self, Params};
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Kind, Record};
@@ -65,33 +66,20 @@ impl Failure {
             status: rec.response.as_ref().map(|r| r.status),
             ..Failure::default()
         };
+        // `extract` already reads form bodies (GitHub), Entra `error_codes`
+        // and AADSTS numbers in descriptions (as `AADSTSnnnn` codes).
         for e in errors::extract(rec) {
-            f.push(e.code, e.description);
-        }
-        for a in &rec.annotations {
-            if let Some(code) = a.code.strip_prefix("error.") {
-                if code != "hidden_in_success" && !code.starts_with("AADSTS") {
-                    f.push(code.to_string(), None);
+            match e.code.strip_prefix("AADSTS").and_then(|n| n.parse().ok()) {
+                Some(n) => {
+                    f.aadsts.push(n);
+                    if let Some(d) = e.description.filter(|d| !d.is_empty()) {
+                        if !f.descriptions.contains(&d) {
+                            f.descriptions.push(d);
+                        }
+                    }
                 }
+                None => f.push(e.code, e.description),
             }
-        }
-        if rec.kind == Kind::TokenRequest {
-            let resp = response_params(rec);
-            if let Some(code) = params::get(&resp, "error") {
-                f.push(
-                    code.to_string(),
-                    params::get(&resp, "error_description").map(str::to_string),
-                );
-            }
-            if let Some(Value::Array(nums)) =
-                params::response_json(rec).and_then(|j| j.get("error_codes").cloned())
-            {
-                f.aadsts
-                    .extend(nums.iter().filter_map(|n| n.as_u64()).map(|n| n as u32));
-            }
-        }
-        for d in f.descriptions.clone() {
-            f.aadsts.extend(aadsts_numbers(&d));
         }
         f.aadsts.sort_unstable();
         f.aadsts.dedup();
@@ -161,19 +149,6 @@ impl Failure {
     }
 }
 
-/// `AADSTSnnnn` numbers inside a text.
-fn aadsts_numbers(text: &str) -> Vec<u32> {
-    text.match_indices("AADSTS")
-        .filter_map(|(i, m)| {
-            let digits: String = text[i + m.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        })
-        .collect()
-}
-
 /// Parameters of a token response: a JSON object's scalar members, or a
 /// form-encoded body (GitHub's default).
 pub fn response_params(rec: &Record) -> Params {
@@ -228,27 +203,14 @@ pub fn token_client_id(rec: &Record) -> Option<(String, &'static str)> {
     basic_credentials(rec).map(|(id, _)| (id, "request.headers.authorization"))
 }
 
-/// The `(id, secret)` of a Basic `Authorization` header, form-decoded when
-/// they look URL-encoded (RFC 6749 §2.3.1).
+/// The `(id, secret)` of a Basic `Authorization` header, decoded the way
+/// [`crate::analyze::flavour::authorization`] reads it (RFC 6749 §2.3.1
+/// decoding only when the header is URL-encoded).
 pub fn basic_credentials(rec: &Record) -> Option<(String, String)> {
-    use base64::Engine as _;
-    let h = rec.request.headers.get("authorization")?.trim();
-    let (scheme, b64) = h.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+    match flavour::authorization(&rec.request.headers) {
+        AuthHeader::Basic(c) => Some((c.client_id(), c.secret())),
+        _ => None,
     }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
-    let raw = String::from_utf8(raw).ok()?;
-    let (id, secret) = raw.split_once(':')?;
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8()
-            .map(|c| c.into_owned())
-            .unwrap_or_else(|_| s.to_string())
-    };
-    Some((decode(id), decode(secret)))
 }
 
 /// The parameters of an authorize request, with those of the PAR request

@@ -1,9 +1,9 @@
 //! Flow-level tests: realistic captured flows, with and without the
 //! evidence each diagnosis needs.
 
-use super::code_grant::s256;
 use super::*;
 use crate::analyze::correlate;
+use crate::analyze::pkce::s256_challenge as s256;
 use crate::record::{Annotation, Body, Flavour, HeaderList, Request, Response, Severity};
 use serde_json::json;
 use time::macros::datetime;
