@@ -154,15 +154,14 @@ impl HttpHandler for Handler {
         if req.method() == Method::CONNECT {
             return req.into();
         }
+        if !host_matches(&self.shared.intercept, req.uri().host().unwrap_or("")) {
+            return req.into();
+        }
         self.shared.h2_hosts.note(
-            &super::upstream::authority_of(req.uri()),
+            req.uri(),
             req.version() == hudsucker::hyper::Version::HTTP_2,
         );
         let url = req.uri().to_string();
-        let host = req.uri().host().unwrap_or("").to_string();
-        if !host_matches(&self.shared.intercept, &host) {
-            return req.into();
-        }
         let headers = header_list(req.headers());
         let method = req.method().as_str().to_string();
         let head = RequestHead {

@@ -11,7 +11,6 @@ pub mod handler;
 pub mod tee;
 pub mod upstream;
 
-use crate::analyze::correlate;
 use crate::ca::{Authority, LocalCa};
 use crate::record::Record;
 use crate::store::Store;
@@ -78,7 +77,8 @@ pub struct RunningProxy {
     shutdown: Option<oneshot::Sender<()>>,
     drain: Option<oneshot::Sender<()>>,
     proxy: JoinHandle<()>,
-    recorder: JoinHandle<()>,
+    /// Fires when the recorder thread has stored everything and flushed.
+    recorder_done: oneshot::Receiver<()>,
 }
 
 /// How long [`RunningProxy::shutdown`] lets open connections finish.
@@ -99,7 +99,7 @@ impl RunningProxy {
         if let Some(tx) = self.drain.take() {
             let _ = tx.send(());
         }
-        let _ = self.recorder.await;
+        let _ = self.recorder_done.await;
     }
 }
 
@@ -151,7 +151,7 @@ pub async fn start(
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
     // The recorder runs on a thread of its own, so that storing and the live
     // log never take a worker away from forwarding traffic.
-    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let (done_tx, recorder_done) = oneshot::channel::<()>();
     std::thread::Builder::new()
         .name("oauthscope-recorder".into())
         .spawn(move || {
@@ -165,15 +165,12 @@ pub async fn start(
             let _ = done_tx.send(());
         })
         .map_err(ProxyError::Recorder)?;
-    let recorder = tokio::spawn(async move {
-        let _ = done_rx.await;
-    });
     Ok(RunningProxy {
         addr,
         shutdown: Some(stop_tx),
         drain: Some(drain_tx),
         proxy,
-        recorder,
+        recorder_done,
     })
 }
 
@@ -200,6 +197,9 @@ async fn record_loop(
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_flush = tokio::time::Instant::now();
     let mut dirty = false;
+    // A proxy dropped without `shutdown` drops the drain sender: keep
+    // recording until the handlers are gone instead of stopping.
+    let mut drain_open = true;
     loop {
         let due = last_flush + FLUSH_EVERY;
         let last = tokio::select! {
@@ -210,7 +210,13 @@ async fn record_loop(
                 }
                 None => break,
             },
-            _ = &mut drain => true,
+            signal = &mut drain, if drain_open => match signal {
+                Ok(()) => true,
+                Err(_) => {
+                    drain_open = false;
+                    continue;
+                }
+            },
             _ = tokio::time::sleep_until(due), if dirty => {
                 flush(&store).await;
                 last_flush = tokio::time::Instant::now();
@@ -248,16 +254,7 @@ async fn flush(store: &Store) {
 fn store_batch(batch: &mut Vec<Record>, store: &Store, observer: Option<&Observer>) -> bool {
     let mut stored = false;
     for mut rec in batch.drain(..) {
-        let keys = correlate::keys(&rec);
-        let flow = match store.flow_for(&keys) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!("looking up the flow of {}: {e}", rec.id);
-                None
-            }
-        };
-        rec.flow = Some(flow.unwrap_or_else(|| rec.id.clone()));
-        match store.insert(&rec) {
+        match store.insert_new(&mut rec) {
             Ok(()) => {
                 stored = true;
                 if let Some(obs) = observer {

@@ -9,6 +9,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use tower_service::Service;
@@ -93,32 +94,47 @@ pub fn client_config(
 /// is served by a single task, so mirroring HTTP/1.1 clients with one
 /// upstream connection each keeps throughput up on small machines.
 #[derive(Debug, Clone, Default)]
-pub struct H2Hosts(Arc<RwLock<HashSet<String>>>);
+pub struct H2Hosts {
+    set: Arc<RwLock<HashSet<String>>>,
+    /// True while the set is not empty: HTTP/1.1-only traffic never locks.
+    any: Arc<AtomicBool>,
+}
 
 impl H2Hosts {
-    /// Remember which version the client used for `authority` (`host:port`).
-    pub fn note(&self, authority: &str, h2: bool) {
-        if self.wants_h2(authority) == h2 {
+    /// Remember which HTTP version the client used for `uri`'s host.
+    pub fn note(&self, uri: &Uri, h2: bool) {
+        if !h2 && !self.any.load(Ordering::Relaxed) {
             return;
         }
-        let mut set = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if h2 {
-            set.insert(authority.to_ascii_lowercase());
-        } else {
-            set.remove(&authority.to_ascii_lowercase());
+        let authority = authority_of(uri);
+        if self.wants_h2(&authority) == h2 {
+            return;
         }
+        let mut set = self.set.write().unwrap_or_else(|e| e.into_inner());
+        if h2 {
+            set.insert(authority);
+        } else {
+            set.remove(&authority);
+        }
+        self.any.store(!set.is_empty(), Ordering::Relaxed);
     }
 
-    /// Should a new upstream connection to `authority` offer h2?
+    /// Should a new upstream connection to `authority` (as [`authority_of`]
+    /// writes it) offer h2?
     pub fn wants_h2(&self, authority: &str) -> bool {
-        let set = self.0.read().unwrap_or_else(|e| e.into_inner());
-        !set.is_empty() && set.contains(&authority.to_ascii_lowercase())
+        self.any.load(Ordering::Relaxed)
+            && self
+                .set
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(authority)
     }
 }
 
-/// The authority (`host:port`, port defaulted from the scheme) of a URI.
+/// The authority of a URI as `host:port`: host lower-cased, port defaulted
+/// from the scheme.
 pub fn authority_of(uri: &Uri) -> String {
-    let host = uri.host().unwrap_or("");
+    let host = uri.host().unwrap_or("").to_ascii_lowercase();
     let port = uri
         .port_u16()
         .unwrap_or(if uri.scheme_str() == Some("http") {

@@ -163,6 +163,20 @@ impl Store {
     /// Store a record (replacing one with the same id) and index it by flow
     /// and by its correlation keys.
     pub fn insert(&self, rec: &Record) -> Result<(), StoreError> {
+        self.insert_with_keys(rec, &correlate::keys(rec))
+    }
+
+    /// Store a freshly captured exchange: its flow is that of the earliest
+    /// stored record sharing a correlation key, else its own id. The keys
+    /// are computed once for both the lookup and the index.
+    pub fn insert_new(&self, rec: &mut Record) -> Result<(), StoreError> {
+        let keys = correlate::keys(rec);
+        let flow = self.flow_for(&keys)?;
+        rec.flow = Some(flow.unwrap_or_else(|| rec.id.clone()));
+        self.insert_with_keys(rec, &keys)
+    }
+
+    fn insert_with_keys(&self, rec: &Record, keys: &[Key]) -> Result<(), StoreError> {
         let key = id_key(&rec.id).ok_or_else(|| StoreError::BadId(rec.id.clone()))?;
         let json = serde_json::to_vec(rec).map_err(|source| StoreError::Corrupt {
             id: rec.id.clone(),
@@ -178,9 +192,9 @@ impl Store {
         self.records
             .insert(key.to_be_bytes(), json)
             .map_err(|e| self.sled(e))?;
-        for k in correlate::keys(rec) {
+        for k in keys {
             self.by_key
-                .insert(index_key(&k, key), &[])
+                .insert(index_key(k, key), &[])
                 .map_err(|e| self.sled(e))?;
         }
         if let Some(flow) = &rec.flow {
@@ -312,15 +326,19 @@ impl Store {
 
     /// The flow of the earliest stored record sharing one of these keys.
     pub fn flow_for(&self, keys: &[Key]) -> Result<Option<String>, StoreError> {
-        let mut best: Option<Record> = None;
+        // Index keys end in the big-endian id: the first entry under each
+        // key is its earliest record, and only the overall earliest is read.
+        let mut earliest: Option<u64> = None;
         for k in keys {
-            if let Some(r) = self.by_key(k)?.into_iter().next() {
-                if best.as_ref().is_none_or(|b| r.id < b.id) {
-                    best = Some(r);
-                }
+            if let Some(first) = self.by_key.scan_prefix(index_prefix(k)).keys().next() {
+                let id = id_from_index_key(&first.map_err(|e| self.sled(e))?);
+                earliest = Some(earliest.map_or(id, |e| e.min(id)));
             }
         }
-        Ok(best.map(|r| r.flow.unwrap_or(r.id)))
+        Ok(match earliest {
+            Some(id) => self.get_key(id)?.map(|r| r.flow.unwrap_or(r.id)),
+            None => None,
+        })
     }
 
     fn remove_ids(&self, ids: &[u64]) -> Result<(), StoreError> {
