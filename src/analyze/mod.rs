@@ -72,23 +72,57 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     // compare records within one login, so they run flow by flow, with the
     // capture's discovery documents as context: a long capture of unrelated
     // exchanges then costs linear time, not quadratic.
+    let state_findings = state::annotate(&out, opts);
+    attach(&mut out, state_findings);
     let groups = flow_groups(&out);
-    let per_flow: [Rule; 8] = [
-        flavour::annotate,
-        redirect_uri::annotate,
-        client_id::annotate,
-        pkce::annotate,
-        jwt::annotate,
-        tokens::annotate,
-        errors::annotate,
-        correlate::annotate,
-    ];
-    let mut findings = state::annotate(&out, opts);
-    findings.extend(per_group(&out, &groups, &per_flow, opts));
-    attach(&mut out, findings);
-    let diagnoses = per_group(&out, &groups, &[diagnose::annotate], opts);
-    attach(&mut out, diagnoses);
+    if groups.members.len() <= 1 {
+        analyze_flow(&mut out, opts);
+        return out;
+    }
+    for members in &groups.members {
+        let mut idx = members.clone();
+        idx.extend(
+            groups
+                .context
+                .iter()
+                .filter(|c| members.binary_search(c).is_err()),
+        );
+        idx.sort_unstable();
+        let mut slice: Vec<Record> = idx.iter().map(|&i| out[i].clone()).collect();
+        analyze_flow(&mut slice, opts);
+        // Context records that belong to another flow are reported by that
+        // flow's own run.
+        for (k, &i) in idx.iter().enumerate() {
+            if members.binary_search(&i).is_ok() {
+                out[i].annotations = std::mem::take(&mut slice[k].annotations);
+            }
+        }
+    }
     out
+}
+
+/// The per-flow rule families, in the order their findings are listed.
+const PER_FLOW: [Rule; 8] = [
+    flavour::annotate,
+    redirect_uri::annotate,
+    client_id::annotate,
+    pkce::annotate,
+    jwt::annotate,
+    tokens::annotate,
+    errors::annotate,
+    correlate::annotate,
+];
+
+/// Run the per-flow rules over one flow (plus context), attach what they
+/// find, then diagnose the flow with those findings attached.
+fn analyze_flow(records: &mut [Record], opts: &AnalyzeOptions) {
+    let mut findings = Vec::new();
+    for rule in PER_FLOW {
+        findings.extend(rule(records, opts));
+    }
+    attach(records, findings);
+    let diagnoses = diagnose::annotate(records, opts);
+    attach(records, diagnoses);
 }
 
 /// Indices of each flow's records (in time order), plus, per flow, the
@@ -122,44 +156,6 @@ fn flow_groups(records: &[Record]) -> FlowGroups {
         members,
         context: discovery.into_values().collect(),
     }
-}
-
-/// Run `rules` over each flow (with its context records) and map the
-/// findings back to indices of `records`. Findings on context records that
-/// belong to another flow are dropped: that flow's own run reports them.
-fn per_group(
-    records: &[Record],
-    groups: &FlowGroups,
-    rules: &[Rule],
-    opts: &AnalyzeOptions,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if groups.members.len() <= 1 {
-        for rule in rules {
-            out.extend(rule(records, opts));
-        }
-        return out;
-    }
-    for members in &groups.members {
-        let mut idx = members.clone();
-        idx.extend(
-            groups
-                .context
-                .iter()
-                .filter(|c| members.binary_search(c).is_err()),
-        );
-        idx.sort_unstable();
-        let slice: Vec<Record> = idx.iter().map(|&i| records[i].clone()).collect();
-        for rule in rules {
-            for f in rule(&slice, opts) {
-                let global = idx[f.record];
-                if members.binary_search(&global).is_ok() {
-                    out.push(Finding::new(global, f.annotation));
-                }
-            }
-        }
-    }
-    out
 }
 
 fn attach(records: &mut [Record], findings: Vec<Finding>) {
