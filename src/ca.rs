@@ -152,9 +152,15 @@ impl LocalCa {
                     missing: "ca.key",
                 })
             }
-            (false, true) => {
+            (false, true) if Self::just_written(&key_path) => {
                 Self::wait_for_cert(&dir, &cert_path)?;
                 false
+            }
+            (false, true) => {
+                return Err(CaError::Incomplete {
+                    dir,
+                    missing: "ca.pem",
+                })
             }
         };
         let cert_pem = read(&cert_path)?;
@@ -228,6 +234,16 @@ impl LocalCa {
             source,
         })?;
         Ok(())
+    }
+
+    /// Was `path` written in the last few seconds (a concurrent creator at
+    /// work, rather than a certificate someone deleted)?
+    fn just_written(path: &Path) -> bool {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < std::time::Duration::from_secs(10))
     }
 
     /// The key exists but the certificate does not (yet): give a concurrent

@@ -305,6 +305,12 @@ pub struct Annotation {
 }
 
 impl Annotation {
+    /// False for annotations whose content views show elsewhere
+    /// (`flavour.detected`: the flavour has its own column); true for the rest.
+    pub fn is_listed(&self) -> bool {
+        self.code != "flavour.detected"
+    }
+
     /// Build an annotation.
     pub fn new(
         code: impl Into<String>,
@@ -400,13 +406,13 @@ impl Record {
     /// The most severe annotation worth a table cell: the first of the most
     /// severe ones, leaving out `flavour.detected` (the flavour has its own column).
     pub fn top_annotation(&self) -> Option<&Annotation> {
-        self.annotations
-            .iter()
-            .filter(|a| a.code != "flavour.detected")
-            .fold(None, |best: Option<&Annotation>, a| match best {
+        self.annotations.iter().filter(|a| a.is_listed()).fold(
+            None,
+            |best: Option<&Annotation>, a| match best {
                 Some(b) if b.severity >= a.severity => Some(b),
                 _ => Some(a),
-            })
+            },
+        )
     }
 
     /// The worst severity among the annotations.

@@ -40,12 +40,6 @@ pub fn wants_request_body(method: &str, headers: &HeaderList) -> bool {
     }
 }
 
-fn path_of(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| u.path().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
 /// Classify a request from its method, absolute URL, headers and (for POSTs
 /// that [`wants_request_body`]) its body. `None` means "not OAuth".
 pub fn classify_request(
@@ -54,8 +48,14 @@ pub fn classify_request(
     headers: &HeaderList,
     body: Option<&Body>,
 ) -> Option<Classified> {
-    let path = path_of(url);
-    let query = params::query_params(url);
+    // One parse for both path and query (this runs on every proxied request).
+    let (path, query) = match url::Url::parse(url) {
+        Ok(u) => (
+            u.path().to_ascii_lowercase(),
+            u.query_pairs().into_owned().collect(),
+        ),
+        Err(_) => (String::new(), params::query_params(url)),
+    };
     let body_params = body
         .map(|b| params::body_params(headers, b))
         .unwrap_or_default();
@@ -151,24 +151,34 @@ pub fn classify_response(
     if !(300..400).contains(&status) {
         return None;
     }
-    let loc = params::absolutize(request_url, headers.get("location")?);
-    let mut p = params::query_params(&loc);
-    p.extend(params::fragment_params(&loc));
+    let location = headers.get("location")?;
+    let base = url::Url::parse(request_url).ok();
+    // One parse of the Location (resolved against the request URL) for its
+    // query, fragment and origin; the lenient helpers only for a bad URL.
+    let resolved = match &base {
+        Some(b) => b.join(location).ok(),
+        None => url::Url::parse(location).ok(),
+    };
+    let p = match &resolved {
+        Some(u) => {
+            let mut p: params::Params = u.query_pairs().into_owned().collect();
+            p.extend(u.fragment().map(params::form_params).unwrap_or_default());
+            p
+        }
+        None => params::query_params(location),
+    };
     let carries = ["code", "error", "access_token", "id_token"]
         .iter()
         .any(|n| get(&p, n).is_some());
     // `state` alone counts only when it goes back to another origin: a
     // provider's own internal hop (Auth0's `/authorize/resume?state=...`)
     // is not the authorization response.
-    let state_elsewhere = get(&p, "state").is_some() && origin(&loc) != origin(request_url);
+    let state_elsewhere = get(&p, "state").is_some()
+        && resolved.as_ref().map(url::Url::origin) != base.as_ref().map(url::Url::origin);
     (carries || state_elsewhere).then_some(Classified {
         kind: Kind::AuthorizationResponse,
         grant_type: None,
     })
-}
-
-fn origin(url: &str) -> Option<url::Origin> {
-    url::Url::parse(url).ok().map(|u| u.origin())
 }
 
 /// Classify a whole record (HAR import, re-classification): request first,

@@ -62,7 +62,7 @@ pub fn import_file(path: &Path) -> anyhow::Result<import::Imported> {
 pub fn report(records: &[Record], color: bool) -> String {
     let mut out = view::list(records, color);
     // The flavour has its own column; everything else is spelled out.
-    let shown = |a: &&crate::record::Annotation| a.code != "flavour.detected";
+    let shown = |a: &&crate::record::Annotation| a.is_listed();
     for r in records
         .iter()
         .filter(|r| r.annotations.iter().any(|a| shown(&a)))
