@@ -428,15 +428,25 @@ impl Record {
 
 static LAST_ID: AtomicU64 = AtomicU64::new(0);
 
+/// The numeric id for time `t`: microseconds since the Unix epoch.
+pub fn id_micros(t: OffsetDateTime) -> u64 {
+    (t.unix_timestamp_nanos() / 1_000).max(0) as u64
+}
+
+/// The text form of a numeric id: 16 lower-case hex digits (see [`id_key`]).
+pub fn format_id(n: u64) -> String {
+    format!("{n:016x}")
+}
+
 /// A new time-ordered id: microseconds since the Unix epoch, bumped so ids
 /// from this process are strictly increasing, as 16 hex digits.
 pub fn new_id(now: OffsetDateTime) -> String {
-    let micros = (now.unix_timestamp_nanos() / 1_000).max(0) as u64;
+    let micros = id_micros(now);
     let mut prev = LAST_ID.load(Ordering::Relaxed);
     loop {
         let next = micros.max(prev + 1);
         match LAST_ID.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return format!("{next:016x}"),
+            Ok(_) => return format_id(next),
             Err(p) => prev = p,
         }
     }

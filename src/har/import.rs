@@ -111,23 +111,22 @@ pub fn from_value(doc: &Value) -> Result<Imported, ImportError> {
     }
 
     // Ids: keep oauthscope's own; give the rest deterministic time-ordered ids.
-    let mut used: HashSet<String> = found
+    let mut used: HashSet<u64> = found
         .iter()
         .filter(|(_, _, own)| *own)
-        .map(|(r, _, _)| r.id.clone())
+        .filter_map(|(r, _, _)| crate::record::id_key(&r.id))
         .collect();
     let mut order: Vec<usize> = (0..found.len()).filter(|&k| !found[k].2).collect();
     order.sort_by_key(|&k| (found[k].0.time, found[k].1));
     let mut last = 0u64;
     for k in order {
         let mut n = import_id(found[k].0.time).max(last.saturating_add(1));
-        while used.contains(&format!("{n:016x}")) {
+        while used.contains(&n) {
             n += 1;
         }
         last = n;
-        let id = format!("{n:016x}");
-        used.insert(id.clone());
-        found[k].0.id = id;
+        used.insert(n);
+        found[k].0.id = crate::record::format_id(n);
     }
 
     let mut records: Vec<Record> = found.into_iter().map(|(r, _, _)| r).collect();
@@ -143,7 +142,7 @@ pub fn from_value(doc: &Value) -> Result<Imported, ImportError> {
 /// since the Unix epoch of its start time, the same scale as
 /// [`crate::record::new_id`]. Ties are broken in entry order by the importer.
 pub fn import_id(t: OffsetDateTime) -> u64 {
-    (t.unix_timestamp_nanos() / 1_000).max(0) as u64
+    crate::record::id_micros(t)
 }
 
 fn json_kind(v: &Value) -> &'static str {
