@@ -290,32 +290,13 @@ pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
 
 /// A best guess at the provider from a URL, for provider-specific limits and advice.
 pub fn provider(url: &str) -> Option<&'static str> {
-    let u = url::Url::parse(url).ok()?;
-    let host = u.host_str()?.to_ascii_lowercase();
-    let path = u.path();
-    Some(
-        if host.starts_with("login.microsoftonline.") || host.ends_with("login.microsoft.com") {
-            "Entra ID"
-        } else if host == "github.com" || host.ends_with(".github.com") {
-            "GitHub"
-        } else if host.contains("google") {
-            "Google"
-        } else if host.contains("salesforce.com") || host.contains("force.com") {
-            "Salesforce"
-        } else if host.contains("amazoncognito.com") {
-            "Cognito"
-        } else if host.ends_with("okta.com") || host.ends_with("oktapreview.com") {
-            "Okta"
-        } else if host.ends_with("auth0.com") {
-            "Auth0"
-        } else if path.contains("/protocol/openid-connect/") {
-            "Keycloak"
-        } else if host.ends_with("slack.com") {
-            "Slack"
-        } else {
-            return None;
-        },
-    )
+    // Recognised by the errors rule (one list of hosts); named here as the
+    // diagnosis texts say it.
+    errors::provider_of_url(url).map(|id| match id {
+        "entra" => "Entra ID",
+        "cognito" => "Cognito",
+        other => crate::catalog::provider_name(other),
+    })
 }
 
 /// The ids of the records at the indices `idx`.
