@@ -9,6 +9,7 @@
 //! [`super::errors`].
 
 use super::params;
+use super::redirect_uri;
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
 use serde_json::{json, Map, Value};
@@ -47,20 +48,21 @@ pub fn offline_params(p: &params::Params) -> Vec<String> {
     out
 }
 
-/// The authorize leg of `rec`'s flow (the latest authorize request or PAR
-/// before it) and what it asked about offline access; `None` when the flow's
-/// authorize request was not captured.
-pub fn offline_ask(records: &[Record], rec: &Record) -> Option<OfflineAsk> {
-    let flow = rec.flow.as_deref()?;
-    records
-        .iter()
-        .filter(|r| r.flow.as_deref() == Some(flow))
-        .filter(|r| matches!(r.kind, Kind::AuthorizeRequest | Kind::Par))
-        .rfind(|r| (r.time, &r.id) <= (rec.time, &rec.id))
-        .map(|r| OfflineAsk {
-            record: r.id.clone(),
-            asked_by: offline_params(&params::request_params(r)),
-        })
+/// The authorize leg of record `index`'s flow (PAR body and request object
+/// merged in, see [`redirect_uri::leg_for`]) and what it asked about offline
+/// access; `None` when the flow's authorize request was not captured, or
+/// when it is opaque and asked nothing visible.
+pub fn offline_ask(records: &[Record], index: usize) -> Option<OfflineAsk> {
+    let legs = redirect_uri::authorize_legs(records);
+    let leg = redirect_uri::leg_for(records, &legs, index)?;
+    let asked_by = offline_params(&leg.params);
+    if asked_by.is_empty() && leg.opaque {
+        return None;
+    }
+    Some(OfflineAsk {
+        record: records[leg.source_of(records, "scope")].id.clone(),
+        asked_by,
+    })
 }
 
 fn is_success(rec: &Record) -> bool {
@@ -270,7 +272,7 @@ fn lint_object(
         .and_then(Value::as_str)
         .is_some_and(|s| !s.is_empty());
     if !refresh && grant_type(rec).as_deref() == Some("authorization_code") {
-        let ask = offline_ask(records, rec);
+        let ask = offline_ask(records, i);
         let mut asked = ask.as_ref().map(|a| a.asked_by.clone()).unwrap_or_default();
         // Some clients repeat the scope at the token leg.
         let token_params = params::body_params(&rec.request.headers, &rec.request.body);
@@ -633,5 +635,45 @@ mod tests {
         assert_eq!(t.flavour.as_ref().unwrap().number, Some(1));
         let codes: Vec<_> = t.annotations.iter().map(|a| a.code.as_str()).collect();
         assert_eq!(codes, ["flavour.detected"]);
+    }
+
+    #[test]
+    fn offline_access_asked_only_in_the_par_body_counts() {
+        use crate::analyze::testkit as tk;
+        let recs = tk::prepare(vec![
+            tk::par(
+                "1",
+                0,
+                "response_type=code&client_id=app&state=s1&scope=openid%20offline_access\
+                 &redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb",
+                "urn:ietf:params:oauth:request_uri:abc",
+            ),
+            tk::authorize(
+                "2",
+                1,
+                "https://idp.example.com/authorize?client_id=app\
+                 &request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Aabc",
+            ),
+            tk::auth_response("3", 5, "https://app.example.com/cb?code=c1&state=s1"),
+            tk::token(
+                "4",
+                6,
+                "grant_type=authorization_code&code=c1&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb",
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#,
+            ),
+        ]);
+        let ask = offline_ask(&recs, 3).expect("the PAR leg is found");
+        assert_eq!(ask.asked_by, ["scope=offline_access"]);
+        let f = annotate(&recs, &AnalyzeOptions::default());
+        let no_rt: Vec<_> = f
+            .iter()
+            .filter(|x| x.annotation.code == "token_response.no_refresh_token")
+            .collect();
+        assert_eq!(no_rt.len(), 1);
+        assert_eq!(
+            no_rt[0].annotation.severity,
+            Severity::Warning,
+            "asked, none came"
+        );
     }
 }
