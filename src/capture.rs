@@ -135,6 +135,24 @@ pub struct RequestHead {
     pub headers: HeaderList,
     /// When the request arrived.
     pub time: OffsetDateTime,
+    /// The record id, taken when the request arrived (see [`RequestHead::new`]).
+    pub id: String,
+}
+
+impl RequestHead {
+    /// A request arriving now. Its id is taken now, not when the exchange
+    /// completes, so ids (the store's order) follow arrival order even when
+    /// a later exchange finishes first.
+    pub fn new(method: String, url: String, headers: HeaderList) -> RequestHead {
+        let time = OffsetDateTime::now_utc();
+        RequestHead {
+            method,
+            url,
+            headers,
+            time,
+            id: new_id(time),
+        }
+    }
 }
 
 /// The response half as the proxy saw it (before the body).
@@ -157,7 +175,7 @@ pub fn record(
     error: Option<String>,
 ) -> Record {
     Record {
-        id: new_id(head.time),
+        id: head.id.clone(),
         time: head.time,
         flow: None,
         kind: class.kind,

@@ -13,7 +13,6 @@ use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 use std::sync::Arc;
 use std::time::Instant;
-use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Settings shared by every connection.
@@ -164,12 +163,7 @@ impl HttpHandler for Handler {
         let url = req.uri().to_string();
         let headers = header_list(req.headers());
         let method = req.method().as_str().to_string();
-        let head = RequestHead {
-            method,
-            url,
-            headers,
-            time: OffsetDateTime::now_utc(),
-        };
+        let head = RequestHead::new(method, url, headers);
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         let (captured, body) = if classify::wants_request_body(&head.method, &head.headers) {
