@@ -136,6 +136,7 @@ async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["grant_type"], "client_credentials");
     api_task.abort();
+    let _ = api_task.await;
 
     let Harness {
         proxy,
@@ -146,7 +147,16 @@ async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
     } = h;
     proxy.shutdown().await;
     drop(store);
-    let reopened = Store::open(&home.store_dir()).unwrap();
+    // The API's connection tasks let go of the store as their sockets close.
+    let mut reopened = Store::open(&home.store_dir());
+    for _ in 0..100 {
+        if !matches!(reopened, Err(oauthscope::store::StoreError::Locked { .. })) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        reopened = Store::open(&home.store_dir());
+    }
+    let reopened = reopened.unwrap();
     let recs = reopened.query(&Query::default()).unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].kind, Kind::TokenRequest);
