@@ -8,6 +8,7 @@
 //! - [`store`]: the only module that knows sled.
 //! - [`analyze`]: pure; records in, annotated records out.
 //! - [`catalog`]: the error catalog as data.
+//! - [`providers`]: one profile per provider (hosts, quirks, catalog codes).
 //! - [`cli`]: clap definitions and one file per subcommand.
 
 pub mod access;
@@ -21,6 +22,7 @@ pub mod har;
 pub mod home;
 pub mod mock;
 pub mod probe;
+pub mod providers;
 pub mod proxy;
 pub mod record;
 pub mod redact;

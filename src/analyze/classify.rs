@@ -23,43 +23,202 @@ impl Classified {
             grant_type: None,
         })
     }
+
+    fn token(grant: &str) -> Option<Classified> {
+        Some(Classified {
+            kind: Kind::TokenRequest,
+            grant_type: Some(grant.to_string()),
+        })
+    }
 }
 
-/// Does the request need its body to be classified? True for POST/PUT
-/// requests whose content type is a form, JSON or absent.
-pub fn wants_request_body(method: &str, headers: &HeaderList) -> bool {
-    if !(method.eq_ignore_ascii_case("POST") || method.eq_ignore_ascii_case("PUT")) {
-        return false;
-    }
-    match headers.get("content-type") {
-        None => true,
-        Some(ct) => {
-            let ct = ct.to_ascii_lowercase();
-            ct.contains("x-www-form-urlencoded") || ct.contains("json") || ct.starts_with("text/")
+/// The grant a token request implies when it names none: a `code` sent with
+/// client credentials is an authorization-code exchange (GitHub
+/// `/login/oauth/access_token`, Slack `oauth.access` / `oauth.v2.access`,
+/// Strava before 2018, Facebook Graph's GET `oauth/access_token`).
+pub const IMPLIED_GRANT: &str = "authorization_code";
+
+/// Endpoints and redirect URIs learnt from earlier exchanges of the same
+/// capture: a discovery document's `*_endpoint` URLs (RFC 8414 §2, OpenID
+/// Connect Discovery §3) classify requests to them, and an authorize
+/// request's `redirect_uri` tells a callback or an authorization response
+/// apart from the app's own redirects. Keys are `scheme://host:port/path`
+/// with the host lower-cased and no query. Bounded: at most
+/// [`Endpoints::LIMIT`] entries of each sort (the oldest are kept).
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    by_url: std::collections::HashMap<String, Kind>,
+    redirect_uris: std::collections::HashSet<String>,
+}
+
+impl Endpoints {
+    /// Most endpoints (and, separately, redirect URIs) remembered.
+    pub const LIMIT: usize = 4096;
+
+    /// Learn from a finished exchange: a discovery response's endpoints, an
+    /// authorize request's (or PAR's) `redirect_uri`.
+    pub fn learn(&mut self, rec: &Record) {
+        match rec.kind {
+            Kind::Discovery => {
+                let Some(doc) = params::response_json(rec) else {
+                    return;
+                };
+                for (field, kind) in DISCOVERY_FIELDS {
+                    if let Some(u) = doc.get(field).and_then(|v| v.as_str()) {
+                        if let Some(key) = endpoint_key(u) {
+                            if self.by_url.len() < Self::LIMIT {
+                                self.by_url.entry(key).or_insert(*kind);
+                            }
+                        }
+                    }
+                }
+            }
+            Kind::AuthorizeRequest | Kind::Par => {
+                let p = params::request_params(rec);
+                if let Some(key) = get(&p, "redirect_uri").and_then(endpoint_key) {
+                    if self.redirect_uris.len() < Self::LIMIT {
+                        self.redirect_uris.insert(key);
+                    }
+                }
+            }
+            _ => {}
         }
     }
+
+    /// The kind a discovery document gave this URL's endpoint, if any.
+    pub fn kind_of(&self, url: &url::Url) -> Option<Kind> {
+        if self.by_url.is_empty() {
+            return None;
+        }
+        self.by_url.get(&key_of(url)).copied()
+    }
+
+    /// True when `url` (query ignored) is a redirect URI an authorize request named.
+    pub fn is_redirect_uri(&self, url: &url::Url) -> bool {
+        !self.redirect_uris.is_empty() && self.redirect_uris.contains(&key_of(url))
+    }
+}
+
+/// Discovery metadata fields that name an endpoint, and the kind of a request to it.
+const DISCOVERY_FIELDS: &[(&str, Kind)] = &[
+    ("token_endpoint", Kind::TokenRequest),
+    ("authorization_endpoint", Kind::AuthorizeRequest),
+    ("device_authorization_endpoint", Kind::DeviceAuthorization),
+    ("pushed_authorization_request_endpoint", Kind::Par),
+    ("revocation_endpoint", Kind::Revocation),
+    ("introspection_endpoint", Kind::Introspection),
+    ("userinfo_endpoint", Kind::Userinfo),
+    ("jwks_uri", Kind::Jwks),
+];
+
+fn key_of(u: &url::Url) -> String {
+    format!(
+        "{}://{}:{}{}",
+        u.scheme(),
+        u.host_str().unwrap_or("").to_ascii_lowercase(),
+        u.port_or_known_default().unwrap_or(0),
+        u.path()
+    )
+}
+
+fn endpoint_key(s: &str) -> Option<String> {
+    url::Url::parse(s.trim()).ok().map(|u| key_of(&u))
+}
+
+/// How much of a request body the proxy reads to classify it, or `None` to
+/// stream it untouched: forms, JSON, text and bodies without a content type
+/// up to `limit` bytes; `multipart/form-data` only when it is small (at most
+/// [`MULTIPART_LIMIT`] bytes, or of unknown length: a token request is a few
+/// hundred bytes, an upload is not), so uploads stream through unbuffered.
+pub fn request_body_limit(method: &str, headers: &HeaderList, limit: usize) -> Option<usize> {
+    if !(method.eq_ignore_ascii_case("POST") || method.eq_ignore_ascii_case("PUT")) {
+        return None;
+    }
+    let Some(ct) = headers.get("content-type") else {
+        return Some(limit);
+    };
+    let ct = ct.to_ascii_lowercase();
+    if ct.contains("x-www-form-urlencoded") || ct.contains("json") || ct.starts_with("text/") {
+        return Some(limit);
+    }
+    if ct.starts_with("multipart/form-data") {
+        let length: Option<u64> = headers
+            .get("content-length")
+            .and_then(|v| v.trim().parse().ok());
+        return match length {
+            Some(n) if n > MULTIPART_LIMIT as u64 => None,
+            _ => Some(limit.min(MULTIPART_LIMIT)),
+        };
+    }
+    None
+}
+
+/// Largest `multipart/form-data` body read to classify it (64 KiB).
+pub const MULTIPART_LIMIT: usize = 64 * 1024;
+
+/// Does the request need its body to be classified? See [`request_body_limit`].
+pub fn wants_request_body(method: &str, headers: &HeaderList) -> bool {
+    request_body_limit(method, headers, usize::MAX).is_some()
+}
+
+/// Path fragments of authorization endpoints (generic and per provider),
+/// for authorize requests that carry no `response_type` (GitHub
+/// `/login/oauth/authorize`, Slack `/oauth/v2/authorize`, Facebook
+/// `/dialog/oauth`, Intuit `/connect/oauth2`).
+fn looks_like_authorize_path(path: &str) -> bool {
+    if path.contains("token") || path.contains("/api/") {
+        return false;
+    }
+    path.contains("authoriz")
+        || path.ends_with("/auth")
+        || path.ends_with("/oauth")
+        || path.ends_with("/oauth2")
+        || path.contains("/dialog/oauth")
+        || crate::providers::authorize_path(path)
 }
 
 /// Classify a request from its method, absolute URL, headers and (for POSTs
 /// that [`wants_request_body`]) its body. `None` means "not OAuth".
+/// Equivalent to [`classify_request_in`] with nothing learnt yet.
 pub fn classify_request(
     method: &str,
     url: &str,
     headers: &HeaderList,
     body: Option<&Body>,
 ) -> Option<Classified> {
+    classify_request_in(method, url, headers, body, &Endpoints::default())
+}
+
+/// Classify a request with what earlier exchanges of the capture taught
+/// (`known`): the RFC markers first (`grant_type`, `response_type`, ...),
+/// then provider dialects (DESIGN "Provider dialects"): a `code` sent with
+/// client credentials and no `grant_type` is a token request with an
+/// implied [`IMPLIED_GRANT`]; a GET carrying `client_id`, `client_secret`
+/// and `code` too; an authorize request without `response_type` at an
+/// authorize-looking path; a `form_post` callback with an `id_token` and no
+/// `code`; and endpoints named by a discovery document.
+pub fn classify_request_in(
+    method: &str,
+    url: &str,
+    headers: &HeaderList,
+    body: Option<&Body>,
+    known: &Endpoints,
+) -> Option<Classified> {
     // One parse for both path and query (this runs on every proxied request).
-    let (path, query) = match url::Url::parse(url) {
-        Ok(u) => (
+    let parsed = url::Url::parse(url).ok();
+    let (path, query): (String, params::Params) = match &parsed {
+        Some(u) => (
             u.path().to_ascii_lowercase(),
             u.query_pairs().into_owned().collect(),
         ),
-        Err(_) => (String::new(), params::query_params(url)),
+        None => (String::new(), params::query_params(url)),
     };
     let body_params = body
         .map(|b| params::body_params(headers, b))
         .unwrap_or_default();
     let has = |name: &str| get(&query, name).is_some() || get(&body_params, name).is_some();
+    let is_post = method.eq_ignore_ascii_case("POST");
+    let is_get = method.eq_ignore_ascii_case("GET");
 
     if path.ends_with("/.well-known/openid-configuration")
         || path.ends_with("/.well-known/oauth-authorization-server")
@@ -69,18 +228,29 @@ pub fn classify_request(
         return Classified::of(Kind::Discovery);
     }
     if let Some(gt) = get(&body_params, "grant_type").or_else(|| {
-        // A few clients put grant_type in the query of a POST.
-        method
-            .eq_ignore_ascii_case("POST")
+        // A few clients put grant_type in the query of a POST (Zoom's docs
+        // do), and Facebook's token exchanges are GETs.
+        (is_post || is_get && has("client_id"))
             .then(|| get(&query, "grant_type"))
             .flatten()
     }) {
-        return Some(Classified {
-            kind: Kind::TokenRequest,
-            grant_type: Some(gt.to_string()),
-        });
+        return Classified::token(gt);
     }
-    let is_post = method.eq_ignore_ascii_case("POST");
+    if let Some(kind) = parsed.as_ref().and_then(|u| known.kind_of(u)) {
+        let fits = match kind {
+            Kind::TokenRequest => is_post,
+            Kind::AuthorizeRequest => has("client_id") || has("request_uri"),
+            Kind::Userinfo | Kind::Jwks => true,
+            _ => is_post,
+        };
+        if fits {
+            return Some(Classified {
+                kind,
+                grant_type: (kind == Kind::TokenRequest && has("code"))
+                    .then(|| IMPLIED_GRANT.to_string()),
+            });
+        }
+    }
     if is_post
         && (path.ends_with("/par") || path.contains("pushed") || path.ends_with("/request"))
         && (get(&body_params, "client_id").is_some()
@@ -117,10 +287,52 @@ pub fn classify_request(
     {
         return Classified::of(Kind::AuthorizeRequest);
     }
+    // Dialect: a code exchanged without grant_type. The code must travel
+    // with client identification (a secret, a Basic header, or a client_id
+    // with a redirect_uri or PKCE verifier) so a callback is never taken
+    // for one.
+    if has("code") && !has("state") || has("code") && has("client_secret") {
+        let basic = headers
+            .get("authorization")
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("basic "));
+        let credentials = has("client_secret")
+            || basic
+            || has("client_id") && (has("redirect_uri") || has("code_verifier"));
+        let token_shaped = if is_post {
+            credentials
+        } else {
+            is_get && has("client_id") && has("client_secret")
+        };
+        if token_shaped {
+            return Classified::token(IMPLIED_GRANT);
+        }
+    }
+    if is_get
+        && get(&query, "client_id").is_some()
+        && ["redirect_uri", "scope", "state"]
+            .iter()
+            .any(|n| get(&query, n).is_some())
+        && get(&query, "code").is_none()
+        && looks_like_authorize_path(&path)
+    {
+        return Classified::of(Kind::AuthorizeRequest);
+    }
     let cb = if is_post { &body_params } else { &query };
-    if (get(cb, "code").is_some() || get(cb, "error").is_some()) && get(cb, "state").is_some()
+    let carries = |p: &params::Params| {
+        ["code", "error", "id_token", "access_token"]
+            .iter()
+            .any(|n| get(p, n).is_some())
+    };
+    if carries(cb) && get(cb, "state").is_some()
         || get(&query, "code").is_some() && get(&query, "state").is_some()
         || get(&query, "error").is_some() && get(&query, "state").is_some()
+    {
+        return Classified::of(Kind::Callback);
+    }
+    // A request to a redirect URI an authorize request named, carrying a
+    // code or an error without state (the client sent none).
+    if parsed.as_ref().is_some_and(|u| known.is_redirect_uri(u))
+        && (get(&query, "code").is_some() || get(&query, "error").is_some() || carries(cb))
     {
         return Classified::of(Kind::Callback);
     }
@@ -140,13 +352,41 @@ pub fn classify_request(
     None
 }
 
+/// True when a URL is itself an authorize request (the app sending the
+/// browser *to* the provider): it carries `client_id` with `response_type`,
+/// `request_uri` or `redirect_uri`.
+fn is_authorize_url(p: &params::Params) -> bool {
+    get(p, "client_id").is_some()
+        && (get(p, "response_type").is_some()
+            || get(p, "request_uri").is_some()
+            || get(p, "redirect_uri").is_some())
+}
+
 /// Classify from the response head alone: a 3xx whose `Location` carries
 /// `code`, `error` or `state` back to a redirect URI is an authorization
 /// response. Used for requests [`classify_request`] did not recognise.
+/// Equivalent to [`classify_response_in`] with nothing learnt yet.
 pub fn classify_response(
     request_url: &str,
     status: u16,
     headers: &HeaderList,
+) -> Option<Classified> {
+    classify_response_in(request_url, status, headers, &Endpoints::default())
+}
+
+/// Classify from the response head, with what the capture taught (`known`).
+/// A 3xx is an authorization response only when its `Location` goes back
+/// to a redirect URI: one an authorize request named, or (nothing learnt)
+/// a URL carrying `code`, `id_token`, `access_token`, or `error`/`state` on
+/// another origin. Never the app's own redirect *to* the provider (the
+/// Location is itself an authorize request), nor an app's redirect to its
+/// own error page (`/api/auth/error?error=OAuthCallback`: same origin,
+/// `error` without `state`).
+pub fn classify_response_in(
+    request_url: &str,
+    status: u16,
+    headers: &HeaderList,
+    known: &Endpoints,
 ) -> Option<Classified> {
     if !(300..400).contains(&status) {
         return None;
@@ -167,15 +407,23 @@ pub fn classify_response(
         }
         None => params::query_params(location),
     };
-    let carries = ["code", "error", "access_token", "id_token"]
+    if is_authorize_url(&p) {
+        return None;
+    }
+    let carries = ["code", "access_token", "id_token"]
         .iter()
         .any(|n| get(&p, n).is_some());
+    let error = get(&p, "error").is_some();
+    let state = get(&p, "state").is_some();
+    if resolved.as_ref().is_some_and(|u| known.is_redirect_uri(u)) && (carries || error || state) {
+        return Classified::of(Kind::AuthorizationResponse);
+    }
+    let elsewhere = resolved.as_ref().map(url::Url::origin) != base.as_ref().map(url::Url::origin);
     // `state` alone counts only when it goes back to another origin: a
     // provider's own internal hop (Auth0's `/authorize/resume?state=...`)
-    // is not the authorization response.
-    let state_elsewhere = get(&p, "state").is_some()
-        && resolved.as_ref().map(url::Url::origin) != base.as_ref().map(url::Url::origin);
-    (carries || state_elsewhere).then_some(Classified {
+    // is not the authorization response; nor is an app's own error page.
+    let back = carries || (error || state) && elsewhere || error && state;
+    back.then_some(Classified {
         kind: Kind::AuthorizationResponse,
         grant_type: None,
     })
@@ -184,16 +432,22 @@ pub fn classify_response(
 /// Classify a whole record (HAR import, re-classification): request first,
 /// then the response.
 pub fn classify_record(rec: &Record) -> Option<Classified> {
+    classify_record_in(rec, &Endpoints::default())
+}
+
+/// [`classify_record`] with what earlier records of the capture taught.
+pub fn classify_record_in(rec: &Record, known: &Endpoints) -> Option<Classified> {
     let body = (!rec.request.body.is_empty()).then_some(&rec.request.body);
-    classify_request(
+    classify_request_in(
         &rec.request.method,
         &rec.request.url,
         &rec.request.headers,
         body,
+        known,
     )
     .or_else(|| {
         let resp = rec.response.as_ref()?;
-        classify_response(&rec.request.url, resp.status, &resp.headers)
+        classify_response_in(&rec.request.url, resp.status, &resp.headers, known)
     })
 }
 

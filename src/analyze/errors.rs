@@ -503,104 +503,15 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     out
 }
 
-/// True when `host` is `domain` or one of its subdomains.
-fn under(host: &str, domain: &str) -> bool {
-    host == domain
-        || host
-            .strip_suffix(domain)
-            .is_some_and(|rest| rest.ends_with('.'))
-}
-
-/// The provider of a URL, from its host (and a few telltale paths).
+/// The provider id of a URL (see [`crate::providers::of_url`]).
 pub fn provider_of_url(url: &str) -> Option<&'static str> {
-    let u = url::Url::parse(url).ok()?;
-    let host = u.host_str()?.to_ascii_lowercase();
-    let host = host.as_str();
-    let path = u.path();
-    let by_host: &[(&str, &str)] = &[
-        ("salesforce.com", "salesforce"),
-        ("force.com", "salesforce"),
-        ("microsoftonline.com", "entra"),
-        ("microsoftonline.us", "entra"),
-        ("microsoftonline.cn", "entra"),
-        ("login.chinacloudapi.cn", "entra"),
-        ("login.live.com", "entra"),
-        ("accounts.google.com", "google"),
-        ("oauth2.googleapis.com", "google"),
-        ("www.googleapis.com", "google"),
-        ("github.com", "github"),
-        ("slack.com", "slack"),
-        ("okta.com", "okta"),
-        ("oktapreview.com", "okta"),
-        ("okta-emea.com", "okta"),
-        ("auth0.com", "auth0"),
-        ("amazoncognito.com", "cognito"),
-        ("facebook.com", "facebook"),
-        ("dropboxapi.com", "dropbox"),
-        ("dropbox.com", "dropbox"),
-        ("discord.com", "discord"),
-        ("discordapp.com", "discord"),
-        ("hubspot.com", "hubspot"),
-        ("hubapi.com", "hubspot"),
-        ("intuit.com", "intuit"),
-        ("xero.com", "xero"),
-        ("atlassian.com", "atlassian"),
-        ("zoom.us", "zoom"),
-    ];
-    if let Some((_, p)) = by_host.iter().find(|(d, _)| under(host, d)) {
-        return Some(p);
-    }
-    if host.starts_with("cognito-idp.") && host.ends_with(".amazonaws.com") {
-        return Some("cognito");
-    }
-    if path.contains("/realms/") && path.contains("/protocol/openid-connect") {
-        return Some("keycloak");
-    }
-    if path.starts_with("/services/oauth2/") {
-        return Some("salesforce");
-    }
-    None
+    crate::providers::of_url(url).map(|p| p.id)
 }
 
-/// Recognise the provider of an exchange from its host (login.salesforce.com
-/// and My Domain hosts, login.microsoftonline.com, accounts.google.com /
-/// oauth2.googleapis.com, github.com, slack.com, *.okta.com, *.auth0.com,
-/// Keycloak's `/realms/…/protocol/openid-connect`, graph.facebook.com,
-/// *.amazoncognito.com, ...) or, failing that, from the shape of its response
-/// (Entra `error_codes` / `AADSTS`, Slack `ok`, Facebook `fbtrace_id`,
-/// HubSpot `BAD_*`). Returns an id from [`catalog::PROVIDERS`].
+/// The provider id of an exchange, from its URL or the shape of its
+/// response (see [`crate::providers::of_record`]).
 pub fn provider(rec: &Record) -> Option<&'static str> {
-    if let Some(p) = provider_of_url(&rec.request.url) {
-        return Some(p);
-    }
-    let resp = rec.response.as_ref()?;
-    let text = resp.body.as_text().unwrap_or("").trim();
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
-        if v.get("error_codes").is_some()
-            || v.get("correlation_id").is_some() && v.get("trace_id").is_some()
-        {
-            return Some("entra");
-        }
-        if v.get("ok").is_some_and(Value::is_boolean) {
-            return Some("slack");
-        }
-        if let Some(e) = v.get("error").filter(|e| e.is_object()) {
-            if e.get("fbtrace_id").is_some() || str_of(e, "type") == Some("OAuthException") {
-                return Some("facebook");
-            }
-        }
-        if str_of(&v, "status").is_some_and(|s| s.starts_with("BAD_")) {
-            return Some("hubspot");
-        }
-        if let Some(d) = str_of(&v, "error_description") {
-            if !aadsts_codes(d).is_empty() {
-                return Some("entra");
-            }
-        }
-    } else if !aadsts_codes(text).is_empty() {
-        return Some("entra");
-    }
-    None
+    crate::providers::of_record(rec).map(|p| p.id)
 }
 
 /// Codes that are the normal answer to `prompt=none` (silent login).

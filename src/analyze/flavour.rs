@@ -299,8 +299,11 @@ fn inspect(rec: &Record) -> Option<Inspection> {
     let by_body = |form: u8, json: u8| match body_format {
         BodyFormat::Form => Some(form),
         BodyFormat::Json => Some(json),
-        BodyFormat::Other => None,
+        BodyFormat::Other | BodyFormat::Multipart => None,
     };
+    // Facebook Graph's GET token exchange carries the secret in the URL.
+    let query = params::query_params(&rec.request.url);
+    let secret_in_query = !secret && nonempty(&query, "client_secret").is_some();
     let mut note: Option<String> = None;
     let (number, client_auth) = if (basic_sent && (secret || assertion.is_some()))
         || (secret && assertion.is_some())
@@ -371,6 +374,13 @@ fn inspect(rec: &Record) -> Option<Inspection> {
         }
     } else if secret {
         (by_body(3, 4), "body")
+    } else if secret_in_query {
+        note = Some(
+            "client_id and client_secret in the URL query (Facebook Graph style): none of the \
+             six flavours; RFC 6749 §2.3.1 says the secret must not be in the request URI"
+                .into(),
+        );
+        (None, "query")
     } else if let AuthHeader::Other(scheme) = &header {
         note = Some(format!(
             "Authorization: {scheme} is not a client authentication method of RFC 6749"
@@ -387,8 +397,20 @@ fn inspect(rec: &Record) -> Option<Inspection> {
         note = Some("no client identification in the request".into());
         (None, "none")
     };
-    if number.is_none() && body_format == BodyFormat::Other && note.is_none() {
-        note = Some("the body is neither form-urlencoded nor JSON".into());
+    if number.is_none() && note.is_none() {
+        match body_format {
+            BodyFormat::Other => {
+                note = Some("the body is neither form-urlencoded nor JSON".into());
+            }
+            BodyFormat::Multipart => {
+                note = Some(
+                    "multipart/form-data body: none of the six flavours (RFC 6749 §4.1.3 \
+                     wants application/x-www-form-urlencoded)"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
     }
     Some(Inspection {
         flavour: Flavour {

@@ -16,6 +16,8 @@ pub enum BodyFormat {
     Form,
     /// `application/json` (or a body that parses as a JSON object).
     Json,
+    /// `multipart/form-data` (PHP cURL arrays, `curl -F`): read like a form.
+    Multipart,
     /// Anything else (or empty).
     Other,
 }
@@ -26,6 +28,7 @@ impl BodyFormat {
         match self {
             BodyFormat::Form => "form",
             BodyFormat::Json => "json",
+            BodyFormat::Multipart => "multipart",
             BodyFormat::Other => "other",
         }
     }
@@ -77,6 +80,9 @@ pub fn body_format(headers: &HeaderList, body: &Body) -> BodyFormat {
     if ct.contains("x-www-form-urlencoded") {
         return BodyFormat::Form;
     }
+    if ct.starts_with("multipart/form-data") {
+        return BodyFormat::Multipart;
+    }
     let text = match body.as_text() {
         Some(t) => t.trim(),
         None => return BodyFormat::Other,
@@ -106,8 +112,50 @@ pub fn body_params(headers: &HeaderList, body: &Body) -> Params {
     match body_format(headers, body) {
         BodyFormat::Form => form_params(text.trim()),
         BodyFormat::Json => json_params(text),
+        BodyFormat::Multipart => {
+            let ct = headers.get("content-type").unwrap_or("");
+            multipart_params(ct, text.as_bytes()).unwrap_or_else(|| {
+                // A HAR file may list a multipart body's fields as a
+                // rebuilt form (`postData.params`).
+                if text.contains('=') && !text.trim_start().starts_with("--") {
+                    form_params(text.trim())
+                } else {
+                    Vec::new()
+                }
+            })
+        }
         BodyFormat::Other => Vec::new(),
     }
+}
+
+/// Text fields of a `multipart/form-data` body (RFC 7578), in order; file
+/// parts and parts that are not UTF-8 are left out. `None` when the
+/// content type has no boundary or the body is not multipart. Parsing is
+/// done by the `multer` crate over the bytes already in memory.
+pub fn multipart_params(content_type: &str, bytes: &[u8]) -> Option<Params> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let data = bytes::Bytes::copy_from_slice(bytes);
+    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(data) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    futures::executor::block_on(async move {
+        let mut out = Params::new();
+        let mut any = false;
+        while let Ok(Some(field)) = form.next_field().await {
+            any = true;
+            let name = field.name().unwrap_or("").to_string();
+            let is_file = field.file_name().is_some();
+            let Ok(value) = field.bytes().await else {
+                break;
+            };
+            if is_file || name.is_empty() {
+                continue;
+            }
+            if let Ok(v) = String::from_utf8(value.to_vec()) {
+                out.push((name, v));
+            }
+        }
+        any.then_some(out)
+    })
 }
 
 /// Top-level scalar members of a JSON object as parameters.
@@ -187,6 +235,22 @@ mod tests {
         );
         assert_eq!(get(&p, "grant_type"), Some("client_credentials"));
         assert_eq!(get(&p, "x"), Some("\u{fffd}\u{fffd}"));
+    }
+
+    #[test]
+    fn multipart_bodies_give_params_like_forms() {
+        let b = "------x\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\n27431\r\n------x\r\nContent-Disposition: form-data; name=\"code\"\r\n\r\nabc&scope=read\r\n------x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n\r\nBIN\r\n------x--\r\n";
+        let mut h = HeaderList::default();
+        h.push("Content-Type", "multipart/form-data; boundary=----x");
+        let p = body_params(&h, &Body::from_bytes(b.as_bytes()));
+        assert_eq!(get(&p, "client_id"), Some("27431"));
+        assert_eq!(get(&p, "code"), Some("abc&scope=read"));
+        assert_eq!(get(&p, "f"), None, "file parts are not parameters");
+        // Not multipart after all: nothing, and no panic.
+        assert_eq!(body_params(&h, &Body::from_bytes(b"garbage")), Vec::new());
+        h.0.clear();
+        h.push("Content-Type", "multipart/form-data");
+        assert_eq!(body_params(&h, &Body::from_bytes(b.as_bytes())), Vec::new());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! provider-specific codes, each with its meaning, likely causes and fix.
 //!
 //! One data file per source ([`standard`] for the RFCs and OpenID Connect,
-//! one per provider, [`annotations`] for oauthscope's own annotation codes).
+//! [`annotations`] for oauthscope's own annotation codes); each provider's
+//! codes live in its profile (`crate::providers`, one file per provider).
 //! A code may have several entries: the standard meaning and provider
 //! variants, which may be further told apart by the `error_description`
 //! text (Salesforce sends `invalid_grant` for five different problems).
@@ -13,17 +14,6 @@
 use serde::Serialize;
 
 pub mod annotations;
-pub mod auth0;
-pub mod cognito;
-pub mod entra;
-pub mod facebook;
-pub mod github;
-pub mod google;
-pub mod keycloak;
-pub mod okta;
-pub mod others;
-pub mod salesforce;
-pub mod slack;
 pub mod standard;
 
 /// Where an error is returned.
@@ -105,7 +95,7 @@ impl Entry {
         }
     }
 
-    /// Mark the entry as specific to provider `p` (an id from [`PROVIDERS`]).
+    /// Mark the entry as specific to provider `p` (a [`crate::providers::Profile`] id).
     pub const fn prov(mut self, p: &'static str) -> Entry {
         self.provider = Some(p);
         self
@@ -158,60 +148,18 @@ impl Entry {
     }
 }
 
-/// Provider ids used in [`Entry::provider`] and by
-/// [`crate::analyze::errors::provider`], with display names.
-pub const PROVIDERS: &[(&str, &str)] = &[
-    ("salesforce", "Salesforce"),
-    ("entra", "Microsoft Entra ID"),
-    ("google", "Google"),
-    ("github", "GitHub"),
-    ("slack", "Slack"),
-    ("okta", "Okta"),
-    ("auth0", "Auth0"),
-    ("keycloak", "Keycloak"),
-    ("facebook", "Facebook / Meta"),
-    ("cognito", "Amazon Cognito"),
-    ("dropbox", "Dropbox"),
-    ("discord", "Discord"),
-    ("hubspot", "HubSpot"),
-    ("intuit", "Intuit QuickBooks"),
-    ("xero", "Xero"),
-    ("atlassian", "Atlassian"),
-    ("ory", "Ory Hydra / Fosite"),
-    ("authelia", "Authelia"),
-    ("openiddict", "OpenIddict"),
-    ("fusionauth", "FusionAuth"),
-    ("zoom", "Zoom"),
-];
-
-/// The display name of a provider id (the id itself when unknown).
+/// The display name of a provider id (the id itself when unknown); see
+/// [`crate::providers`].
 pub fn provider_name(id: &str) -> &str {
-    PROVIDERS
-        .iter()
-        .find(|(i, _)| i.eq_ignore_ascii_case(id))
-        .map(|(_, n)| *n)
-        .unwrap_or(id)
+    crate::providers::name_of(id)
 }
-
-static TABLES: &[&[Entry]] = &[
-    standard::ENTRIES,
-    salesforce::ENTRIES,
-    entra::ENTRIES,
-    google::ENTRIES,
-    github::ENTRIES,
-    slack::ENTRIES,
-    okta::ENTRIES,
-    auth0::ENTRIES,
-    keycloak::ENTRIES,
-    facebook::ENTRIES,
-    cognito::ENTRIES,
-    others::ENTRIES,
-    annotations::ENTRIES,
-];
 
 /// Every entry: standard codes first, then providers, then annotation codes.
 pub fn all() -> impl Iterator<Item = &'static Entry> {
-    TABLES.iter().flat_map(|t| t.iter())
+    standard::ENTRIES
+        .iter()
+        .chain(crate::providers::ALL.iter().flat_map(|p| p.catalog.iter()))
+        .chain(annotations::ENTRIES.iter())
 }
 
 /// Normalise what a user typed: trim, strip an `error.` annotation prefix

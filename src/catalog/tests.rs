@@ -194,7 +194,7 @@ fn entries_are_well_formed() {
         assert!(!e.see.is_empty(), "{} has no reference", e.code);
         if let Some(p) = e.provider {
             assert!(
-                PROVIDERS.iter().any(|(id, _)| *id == p),
+                crate::providers::by_id(p).is_some(),
                 "{}: unknown provider {p}",
                 e.code
             );

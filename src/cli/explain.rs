@@ -57,7 +57,7 @@ fn list(provider: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     };
     let entries: Vec<&Entry> = catalog::all().filter(wanted).collect();
     if entries.is_empty() {
-        let known: Vec<&str> = catalog::PROVIDERS.iter().map(|(id, _)| *id).collect();
+        let known: Vec<&str> = crate::providers::ALL.iter().map(|p| p.id).collect();
         eprintln!(
             "no codes for provider `{}`; known: standard, {}",
             provider.unwrap_or(""),

@@ -220,7 +220,7 @@ fn family(basic: bool, fmt: BodyFormat) -> &'static [u8] {
         (true, BodyFormat::Json) => &[2, 6],
         (false, BodyFormat::Form) => &[3],
         (false, BodyFormat::Json) => &[4],
-        (_, BodyFormat::Other) => &[],
+        (_, BodyFormat::Other | BodyFormat::Multipart) => &[],
     }
 }
 
@@ -272,7 +272,7 @@ pub fn authenticate(
                 "form body refused (JSON-only server)",
             ))
         }
-        BodyFormat::Other => {
+        BodyFormat::Other | BodyFormat::Multipart => {
             return Err(TokenError::bad(
                 "invalid_request",
                 "The request body must be application/x-www-form-urlencoded.",

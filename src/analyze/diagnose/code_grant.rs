@@ -10,8 +10,8 @@
 //! `diagnosis.undetermined` lists what could not be checked and why.
 
 use super::{
-    authorize_for, authorize_params, code_deliveries, fingerprint, grant_type, provider,
-    token_client_id, token_succeeded, Failure,
+    authorize_for, authorize_params, code_deliveries, fingerprint, grant_type, token_client_id,
+    token_succeeded, Failure,
 };
 use crate::analyze::params::{self, Params};
 use crate::analyze::{AnalyzeOptions, Finding};
@@ -19,7 +19,7 @@ use crate::record::{Annotation, Kind, Record, Severity};
 use serde_json::{json, Value};
 
 /// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
-pub const RFC_CODE_LIFETIME_SECS: i64 = 600;
+pub const RFC_CODE_LIFETIME_SECS: i64 = crate::providers::RFC_CODE_LIFETIME.secs;
 
 /// Error codes that mean "the authorization code grant was refused".
 const GRANT_ERRORS: &[&str] = &[
@@ -34,23 +34,14 @@ const GRANT_ERRORS: &[&str] = &[
 /// Entra numbers that are code-grant refusals.
 const GRANT_AADSTS: &[u32] = &[70008, 54005, 501481, 50148, 70000];
 
-/// The code lifetime a provider documents (name, seconds, source), or the RFC's.
+/// The code lifetime a provider documents (provider id, seconds, source),
+/// or the RFC's; from the provider's profile.
 pub fn code_lifetime(token_url: &str) -> (Option<&'static str>, i64, &'static str) {
-    match provider(token_url) {
-        Some(p @ "Keycloak") => (
-            Some(p),
-            60,
-            "Keycloak's default code lifetime (60 s, realm setting)",
-        ),
-        Some(p @ "Cognito") => (Some(p), 300, "Cognito codes last 5 min"),
-        Some(p @ "Entra ID") => (Some(p), 600, "Entra ID codes expire after about 10 min"),
-        Some(p @ "GitHub") => (Some(p), 600, "GitHub codes expire after 10 min"),
-        p => (
-            p,
-            RFC_CODE_LIFETIME_SECS,
-            "RFC 6749 §4.1.2 recommends at most 10 min",
-        ),
-    }
+    let profile = crate::providers::of_url(token_url);
+    let life = profile
+        .map(|p| p.code_lifetime_or_rfc())
+        .unwrap_or(crate::providers::RFC_CODE_LIFETIME);
+    (profile.map(|p| p.id), life.secs, life.source)
 }
 
 /// True when `f` is a refusal of an authorization-code grant.

@@ -189,7 +189,7 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
     if let Some(n) = f.has_aadsts(&[700016]) {
         tips.push(format!("AADSTS{n}: no application with this client_id in the tenant; check the client_id and the tenant in the URL"));
     }
-    if f.has(&["invalid_client_id"]).is_some() && prov == Some("Salesforce") {
+    if f.has(&["invalid_client_id"]).is_some() && prov == Some("salesforce") {
         tips.push("Salesforce invalid_client_id: the consumer key is unknown here; a sandbox key sent to login.salesforce.com (or the reverse), or a connected app created minutes ago".into());
     }
     if code == "unauthorized_client" && grant_type(rec).as_deref() == Some("refresh_token") {

@@ -288,15 +288,10 @@ pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// A best guess at the provider from a URL, for provider-specific limits and advice.
+/// The provider id of a URL (see [`crate::providers::of_url`]), for
+/// provider-specific limits and advice.
 pub fn provider(url: &str) -> Option<&'static str> {
-    // Recognised by the errors rule (one list of hosts); named here as the
-    // diagnosis texts say it.
-    errors::provider_of_url(url).map(|id| match id {
-        "entra" => "Entra ID",
-        "cognito" => "Cognito",
-        other => crate::catalog::provider_name(other),
-    })
+    crate::providers::of_url(url).map(|p| p.id)
 }
 
 /// The ids of the records at the indices `idx`.

@@ -85,7 +85,7 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
             })
             .map(|r| r.id.clone())
             .collect();
-        let entra_note = if prov == Some("Entra ID") {
+        let entra_note = if prov == Some("entra") {
             " (Entra ID does not revoke a used refresh token, so with Entra this is less likely; check the error code too)"
         } else {
             ""
@@ -127,7 +127,7 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
     if let (Some(x), true) = (issuer, earlier.is_empty()) {
         let exch = &records[x];
         let age = (rec.time - exch.time).whole_seconds();
-        let sf = prov == Some("Salesforce");
+        let sf = prov == Some("salesforce");
         return Some(Finding::new(
             i,
             Annotation::new(

@@ -1,7 +1,8 @@
 //! Okta (*.okta.com, /oauth2/v1 and /oauth2/{authServerId}/v1).
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "Okta";
 const SEE: &str = "https://developer.okta.com/docs/reference/api/oidc/#possible-errors";
@@ -41,3 +42,19 @@ pub static ENTRIES: &[Entry] = &[
         "Enable the grant type in the app's General Settings.")
         .prov("okta").at(Token).see(SEE),
 ];
+
+/// How Okta is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "okta",
+    name: "Okta",
+    hosts: &["okta.com", "oktapreview.com", "okta-emea.com"],
+    path_hints: &[],
+    authorize_paths: &[],
+    offline: Offline::Ask(&[("scope", "offline_access")]),
+    code_lifetime: None,
+    response_params: &[],
+    errors_in_success: false,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://developer.okta.com/docs/guides/refresh-tokens/main/",
+};

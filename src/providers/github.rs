@@ -1,8 +1,9 @@
 //! GitHub OAuth apps (github.com/login/oauth). Token errors arrive with HTTP
 //! 200, form-encoded unless the client sent `Accept: application/json`.
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "GitHub";
 const SEE: &str = "https://docs.github.com/en/apps/oauth-apps/maintaining-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
@@ -42,3 +43,19 @@ pub static ENTRIES: &[Entry] = &[
         "Start a new device flow.")
         .prov("github").alias(&["token_expired"]).at(Token).see("https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow"),
 ];
+
+/// How GitHub is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "github",
+    name: "GitHub",
+    hosts: &["github.com"],
+    path_hints: &[],
+    authorize_paths: &["/login/oauth/authorize"],
+    offline: Offline::Setting("GitHub OAuth apps issue no refresh token; GitHub Apps return one when user-token expiration is enabled in the app settings"),
+    code_lifetime: Some(CodeLifetime { secs: 600, source: "GitHub codes expire after 10 min" }),
+    response_params: &[],
+    errors_in_success: true,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
+};

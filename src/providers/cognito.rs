@@ -1,7 +1,8 @@
 //! Amazon Cognito hosted UI and token endpoint (…auth.<region>.amazoncognito.com).
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "Amazon Cognito";
 const SEE: &str = "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html";
@@ -31,3 +32,22 @@ pub static ENTRIES: &[Entry] = &[
         "Enable the flow in the app client's hosted UI / OAuth grant settings.")
         .prov("cognito").at(Token).see(SEE),
 ];
+
+/// How Amazon Cognito is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "cognito",
+    name: "Amazon Cognito",
+    hosts: &["amazoncognito.com"],
+    path_hints: &[],
+    authorize_paths: &[],
+    offline: Offline::Always,
+    code_lifetime: Some(CodeLifetime {
+        secs: 300,
+        source: "Cognito codes last 5 min",
+    }),
+    response_params: &[],
+    errors_in_success: false,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html",
+};

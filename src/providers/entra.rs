@@ -2,8 +2,10 @@
 //! `error_description` (`AADSTS70008: ...`), in `error_codes`, and on the
 //! login page; `https://login.microsoftonline.com/error?code=N` explains one.
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
+use serde_json::Value;
 
 const SRC: &str = "Microsoft Entra ID";
 const SEE: &str = "https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes";
@@ -153,3 +155,36 @@ pub static ENTRIES: &[Entry] = &[
     aad("AADSTS50134", "DeviceFlowAuthorizeWrongDatacenter",
         "The device code is used against the wrong datacenter.", "Poll the same authority that issued the device code."),
 ];
+
+/// How Microsoft Entra ID is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "entra",
+    name: "Microsoft Entra ID",
+    hosts: &[
+        "microsoftonline.com",
+        "microsoftonline.us",
+        "microsoftonline.cn",
+        "login.chinacloudapi.cn",
+        "login.live.com",
+    ],
+    path_hints: &[],
+    authorize_paths: &[],
+    offline: Offline::Ask(&[("scope", "offline_access")]),
+    code_lifetime: Some(CodeLifetime {
+        secs: 600,
+        source: "Entra ID codes expire after about 10 min",
+    }),
+    response_params: &["session_state", "client_info"],
+    errors_in_success: false,
+    recognise: Some(recognise),
+    catalog: ENTRIES,
+    docs: "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow",
+};
+
+fn recognise(v: &Value) -> bool {
+    v.get("error_codes").is_some()
+        || v.get("correlation_id").is_some() && v.get("trace_id").is_some()
+        || v.get("error_description")
+            .and_then(Value::as_str)
+            .is_some_and(|d| !crate::analyze::errors::aadsts_codes(d).is_empty())
+}

@@ -2,8 +2,10 @@
 //! (`{"error":{"message","type":"OAuthException","code":100,"error_subcode":36009}}`);
 //! oauthscope reports them as `facebook_<code>` (the subcode when present).
 
-use super::Endpoint::{Authorize, Resource, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Resource, Token};
+use crate::catalog::Entry;
+use serde_json::Value;
 
 const SRC: &str = "Facebook / Meta";
 const SEE: &str = "https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow";
@@ -39,3 +41,26 @@ pub static ENTRIES: &[Entry] = &[
         "Add the exact redirect_uri to Valid OAuth Redirect URIs.")
         .prov("facebook").alias(&["191"]).when(&["can't load url", "can\u{2019}t load url", "isn't included in the app's domains"]).at(Authorize).see(SEE),
 ];
+
+/// How Facebook / Meta is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "facebook",
+    name: "Facebook / Meta",
+    hosts: &["facebook.com"],
+    path_hints: &[],
+    authorize_paths: &["/dialog/oauth"],
+    offline: Offline::Setting("Facebook issues no refresh token; exchange for a long-lived token (grant_type=fb_exchange_token) instead"),
+    code_lifetime: Some(CodeLifetime { secs: 600, source: "Facebook codes expire after about 10 min" }),
+    response_params: &[],
+    errors_in_success: false,
+    recognise: Some(recognise),
+    catalog: ENTRIES,
+    docs: "https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow",
+};
+
+fn recognise(v: &Value) -> bool {
+    v.get("error").filter(|e| e.is_object()).is_some_and(|e| {
+        e.get("fbtrace_id").is_some()
+            || e.get("type").and_then(Value::as_str) == Some("OAuthException")
+    })
+}

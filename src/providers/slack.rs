@@ -1,7 +1,9 @@
 //! Slack (`oauth.v2.access`): HTTP 200 with `{"ok":false,"error":"..."}`.
 
-use super::Endpoint::Token;
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::Token;
+use crate::catalog::Entry;
+use serde_json::Value;
 
 const SRC: &str = "Slack";
 const SEE: &str = "https://api.slack.com/methods/oauth.v2.access";
@@ -39,3 +41,32 @@ pub static ENTRIES: &[Entry] = &[
     slack("invalid_post_type", "The POST content type is not supported", "An unsupported Content-Type.", "Send application/x-www-form-urlencoded."),
     slack("missing_post_type", "The POST has no content type", "No Content-Type header on the POST.", "Send Content-Type: application/x-www-form-urlencoded."),
 ];
+
+/// How Slack is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "slack",
+    name: "Slack",
+    hosts: &["slack.com"],
+    path_hints: &[],
+    authorize_paths: &[
+        "/oauth/v2/authorize",
+        "/oauth/authorize",
+        "/openid/connect/authorize",
+    ],
+    offline: Offline::Setting(
+        "Slack returns a refresh token only when token rotation is turned on in the app settings",
+    ),
+    code_lifetime: Some(CodeLifetime {
+        secs: 600,
+        source: "Slack codes expire after 10 min",
+    }),
+    response_params: &[],
+    errors_in_success: true,
+    recognise: Some(recognise),
+    catalog: ENTRIES,
+    docs: "https://api.slack.com/authentication/oauth-v2",
+};
+
+fn recognise(v: &Value) -> bool {
+    v.get("ok").is_some_and(Value::is_boolean)
+}

@@ -1,8 +1,9 @@
 //! Keycloak (…/realms/{realm}/protocol/openid-connect/…). Most token errors
 //! are `invalid_grant` told apart by `error_description`.
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "Keycloak";
 const SEE: &str = "https://www.keycloak.org/docs/latest/server_admin/#_oidc_clients";
@@ -58,3 +59,22 @@ pub static ENTRIES: &[Entry] = &[
         "Use the right realm and client id, and enable the client.")
         .prov("keycloak").when(&["client not found", "client disabled", "missing client_id"]).see(SEE),
 ];
+
+/// How Keycloak is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "keycloak",
+    name: "Keycloak",
+    hosts: &[],
+    path_hints: &["/realms/"],
+    authorize_paths: &[],
+    offline: Offline::Always,
+    code_lifetime: Some(CodeLifetime {
+        secs: 60,
+        source: "Keycloak's default code lifetime (60 s, realm setting)",
+    }),
+    response_params: &["session_state", "iss"],
+    errors_in_success: false,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://www.keycloak.org/docs/latest/server_admin/",
+};

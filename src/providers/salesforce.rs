@@ -1,8 +1,9 @@
 //! Salesforce connected-app OAuth errors (login.salesforce.com,
 //! test.salesforce.com, My Domain hosts).
 
-use super::Endpoint::{Any, Authorize, Resource, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Any, Authorize, Resource, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "Salesforce";
 const HELP: &str =
@@ -246,3 +247,22 @@ pub static ENTRIES: &[Entry] = &[
     .at(Resource)
     .see("https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm"),
 ];
+
+/// How Salesforce is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "salesforce",
+    name: "Salesforce",
+    hosts: &["salesforce.com", "force.com"],
+    path_hints: &["/services/oauth2/"],
+    authorize_paths: &[],
+    offline: Offline::Ask(&[("scope", "refresh_token"), ("scope", "offline_access")]),
+    code_lifetime: Some(CodeLifetime {
+        secs: 900,
+        source: "Salesforce codes expire after 15 min",
+    }),
+    response_params: &[],
+    errors_in_success: false,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",
+};

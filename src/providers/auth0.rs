@@ -1,7 +1,8 @@
 //! Auth0 (*.auth0.com or a custom domain).
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "Auth0";
 const SEE: &str = "https://auth0.com/docs/authenticate/protocols/oauth";
@@ -35,3 +36,19 @@ pub static ENTRIES: &[Entry] = &[
         "Check the client id and secret.")
         .prov("auth0").when(&["unauthorized"]).at(Token).see(SEE),
 ];
+
+/// How Auth0 is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "auth0",
+    name: "Auth0",
+    hosts: &["auth0.com"],
+    path_hints: &[],
+    authorize_paths: &[],
+    offline: Offline::Ask(&[("scope", "offline_access")]),
+    code_lifetime: None,
+    response_params: &[],
+    errors_in_success: false,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://auth0.com/docs/secure/tokens/refresh-tokens/get-refresh-tokens",
+};

@@ -1,7 +1,8 @@
 //! Google (accounts.google.com, oauth2.googleapis.com).
 
-use super::Endpoint::{Authorize, Token};
-use super::Entry;
+use super::{CodeLifetime, Offline, Profile};
+use crate::catalog::Endpoint::{Authorize, Token};
+use crate::catalog::Entry;
 
 const SRC: &str = "Google";
 const SEE: &str = "https://developers.google.com/identity/protocols/oauth2/web-server";
@@ -60,3 +61,26 @@ pub static ENTRIES: &[Entry] = &[
         "Send application/x-www-form-urlencoded (or real JSON with the matching content type).")
         .prov("google").at(Token).see(SEE),
 ];
+
+/// How Google is recognised and what it does differently.
+pub static PROFILE: Profile = Profile {
+    id: "google",
+    name: "Google",
+    hosts: &[
+        "accounts.google.com",
+        "oauth2.googleapis.com",
+        "www.googleapis.com",
+    ],
+    path_hints: &[],
+    authorize_paths: &["/o/oauth2/v2/auth", "/o/oauth2/auth"],
+    offline: Offline::Ask(&[("access_type", "offline")]),
+    code_lifetime: Some(CodeLifetime {
+        secs: 600,
+        source: "Google codes expire after about 10 min",
+    }),
+    response_params: &["authuser", "prompt", "hd", "scope"],
+    errors_in_success: false,
+    recognise: None,
+    catalog: ENTRIES,
+    docs: "https://developers.google.com/identity/protocols/oauth2/web-server",
+};
