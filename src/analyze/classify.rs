@@ -323,10 +323,10 @@ pub fn classify_request_in(
             .iter()
             .any(|n| get(p, n).is_some())
     };
-    if carries(cb) && get(cb, "state").is_some()
-        || get(&query, "code").is_some() && get(&query, "state").is_some()
-        || get(&query, "error").is_some() && get(&query, "state").is_some()
-    {
+    // A POST callback (`response_mode=form_post`) carries its parameters in
+    // the body; a POST with `code`/`state` only in its query is the app
+    // calling its own API, not the provider's redirect.
+    if carries(cb) && get(cb, "state").is_some() {
         return Classified::of(Kind::Callback);
     }
     // A request to a redirect URI an authorize request named, carrying a

@@ -32,6 +32,9 @@ pub enum ErrorSource {
     WwwAuthenticate,
     /// A provider's HTML error page.
     Html,
+    /// Only the HTTP status: a 4xx/5xx from the token endpoint whose body
+    /// holds no OAuth error (the code is `http_<status>`).
+    Status,
 }
 
 impl ErrorSource {
@@ -44,6 +47,7 @@ impl ErrorSource {
             ErrorSource::Callback => "callback",
             ErrorSource::WwwAuthenticate => "www_authenticate",
             ErrorSource::Html => "html",
+            ErrorSource::Status => "status",
         }
     }
 
@@ -56,6 +60,7 @@ impl ErrorSource {
             ErrorSource::Callback => "the callback's parameters",
             ErrorSource::WwwAuthenticate => "the WWW-Authenticate response header",
             ErrorSource::Html => "the provider's HTML error page",
+            ErrorSource::Status => "the HTTP status (the body holds no OAuth error code)",
         }
     }
 }
@@ -114,7 +119,17 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
             }
         }
     }
-    let loc = params::location_params(rec);
+    // A Location is the provider's authorization response only on a
+    // provider leg; a callback's redirect is the app's own (to its error
+    // page, `/api/auth/error?error=OAuthCallback`), not a provider error.
+    let loc = if matches!(
+        rec.kind,
+        Kind::AuthorizeRequest | Kind::AuthorizationResponse
+    ) {
+        params::location_params(rec)
+    } else {
+        Vec::new()
+    };
     if let Some(code) = params::get(&loc, "error") {
         out.push(SeenError::new(
             code,
@@ -150,9 +165,61 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
     }
     out.extend(extra);
     out.retain(|e| !e.code.is_empty());
+    if out.is_empty() && (400..600).contains(&status) && speaks_to_the_provider(rec.kind) {
+        // No OAuth error in any shape we know: the status and the
+        // provider's own words still explain the failure.
+        let words = rec
+            .response
+            .as_ref()
+            .and_then(|r| r.body.as_text())
+            .map(own_words)
+            .filter(|w| !w.is_empty());
+        out.push(SeenError::new(
+            &format!("http_{status}"),
+            words.as_deref(),
+            ErrorSource::Status,
+            false,
+        ));
+    }
     let mut seen = HashSet::new();
     out.retain(|e| seen.insert(e.code.clone()));
     out
+}
+
+/// Kinds whose answers come from the provider's token-endpoint family (a
+/// 4xx/5xx there is always a provider error, whatever its body).
+fn speaks_to_the_provider(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::TokenRequest
+            | Kind::DeviceAuthorization
+            | Kind::Par
+            | Kind::Revocation
+            | Kind::Introspection
+    )
+}
+
+/// The text of a body without markup, whitespace folded, at most 200 chars.
+fn own_words(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let folded: Vec<&str> = out.split_whitespace().collect();
+    let s = folded.join(" ");
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
 }
 
 /// Errors in a response body of any shape.
@@ -220,7 +287,9 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
     if !v.is_object() {
         return;
     }
+    // Zoom puts its text in `reason`; others in `message` / `error_message`.
     let description = str_of(v, "error_description")
+        .or_else(|| str_of(v, "reason"))
         .or_else(|| str_of(v, "message"))
         .or_else(|| str_of(v, "error_message"));
     match v.get("error") {
@@ -260,7 +329,8 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
         }
         _ => {}
     }
-    // HubSpot: {"status":"BAD_CLIENT_ID","message":"..."} (newer responses add RFC fields too).
+    // HubSpot: {"status":"BAD_CLIENT_ID","message":"..."} (newer responses add
+    // RFC fields too), or {"status":"error","message":"...","category":"BAD_..."}.
     if let Some(status) = str_of(v, "status").filter(|s| s.starts_with("BAD_")) {
         out.push(SeenError::new(
             status,
@@ -268,6 +338,45 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
             src,
             in_success,
         ));
+    } else if let Some(category) = str_of(v, "category")
+        .filter(|_| str_of(v, "status").is_some_and(|s| s.eq_ignore_ascii_case("error")))
+    {
+        out.push(SeenError::new(
+            category,
+            str_of(v, "message"),
+            src,
+            in_success,
+        ));
+    }
+    // Strava (and GitHub's REST API): {"message":"Bad Request","errors":
+    // [{"resource":"RequestToken","field":"code","code":"invalid"}]}: each
+    // item becomes `<code>_<field>` (`invalid_code`), described in full.
+    if v.get("error").is_none() {
+        if let Some(items) = v.get("errors").and_then(Value::as_array) {
+            let message = str_of(v, "message");
+            for item in items {
+                let Some(code) = str_of(item, "code") else {
+                    continue;
+                };
+                let field = str_of(item, "field").unwrap_or("");
+                let name = if field.is_empty() {
+                    code.to_string()
+                } else {
+                    format!("{code}_{field}")
+                };
+                let what = [str_of(item, "resource"), Some(field), Some(code)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let desc = match message {
+                    Some(m) => format!("{m}: {what}"),
+                    None => what,
+                };
+                out.push(SeenError::new(&name, Some(&desc), src, in_success));
+            }
+        }
     }
     // Entra: "error_codes": [70008]
     if let Some(codes) = v.get("error_codes").and_then(Value::as_array) {
@@ -558,13 +667,27 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             silent_flows.insert(flow_of(r));
         }
     }
+    let is_normal = |code: &str| NORMAL.iter().any(|c| c.eq_ignore_ascii_case(code));
+    // Expected protocol states (device-flow `authorization_pending`,
+    // `slow_down`) are summarised once per polling run: the first answer
+    // carries the count, the rest add nothing.
+    let extracted: Vec<Vec<SeenError>> = records.iter().map(extract).collect();
+    let mut runs: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (i, errs) in extracted.iter().enumerate() {
+        for e in errs.iter().filter(|e| is_normal(&e.code)) {
+            runs.entry((flow_of(&records[i]), e.code.to_ascii_lowercase()))
+                .or_default()
+                .push(i);
+        }
+    }
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
-        let errs = extract(rec);
+        let errs = &extracted[i];
         if errs.is_empty() {
             continue;
         }
         let flow = flow_of(rec);
+        let run_of = |code: &str| runs.get(&(flow.clone(), code.to_ascii_lowercase()));
         let own = if rec.kind == Kind::Callback {
             None
         } else {
@@ -580,11 +703,21 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         let silent = silent_flows.contains(&flow)
             || (rec.kind == Kind::AuthorizeRequest && has_prompt_none(rec));
         let status = rec.response.as_ref().map(|r| r.status);
-        for e in &errs {
-            out.push(Finding::new(
-                i,
-                error_annotation(rec, e, prov, silent, status),
-            ));
+        for e in errs {
+            let mut a = error_annotation(rec, e, prov, silent, status);
+            if let Some(run) = run_of(&e.code).filter(|_| is_normal(&e.code)) {
+                if run.first() != Some(&i) {
+                    continue;
+                }
+                if run.len() > 1 {
+                    a.title = format!("{} ({} polls answered this)", a.title, run.len());
+                    if let Some(obj) = a.evidence.as_object_mut() {
+                        obj.insert("polls".into(), json!(run.len()));
+                        obj.insert("records".into(), json!(super::diagnose::ids(records, run)));
+                    }
+                }
+            }
+            out.push(Finding::new(i, a));
         }
         let hidden: Vec<&SeenError> = errs
             .iter()
@@ -596,14 +729,23 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                     )
             })
             .collect();
-        if let Some(first) = hidden.first() {
+        let all_normal = hidden.iter().all(|e| is_normal(&e.code));
+        let repeat = all_normal
+            && hidden
+                .iter()
+                .all(|e| run_of(&e.code).is_some_and(|r| r.first() != Some(&i)));
+        if let (Some(first), false) = (hidden.first(), repeat) {
             let st = status.unwrap_or(200);
             let codes: Vec<&str> = hidden.iter().map(|e| e.code.as_str()).collect();
             out.push(Finding::new(
                 i,
                 Annotation::new(
                     "error.hidden_in_success",
-                    Severity::Warning,
+                    if all_normal {
+                        Severity::Info
+                    } else {
+                        Severity::Warning
+                    },
                     format!("HTTP {st} response carries OAuth error `{}`", first.code),
                     format!(
                         "The provider answered with a success status but {} holds `error={}`{}. Clients that check only the HTTP status treat this as success and then fail with \"no access_token\" or a parse error (GitHub and Slack do this by design). Check the body for `error` (and Slack's `ok`) before using the response.",
@@ -700,13 +842,35 @@ fn error_annotation(
             if let Some(obj) = evidence.as_object_mut() {
                 obj.insert("suggestions".into(), json!(sugg));
             }
+            let who = prov
+                .map(|p| format!(" ({})", catalog::provider_name(p)))
+                .unwrap_or_default();
+            let words = e
+                .description
+                .as_deref()
+                .map(|d| format!(": \"{d}\""))
+                .unwrap_or_default();
+            let (title, lead) = if e.source == ErrorSource::Status {
+                (
+                    format!(
+                        "HTTP {} from the provider{who}{}",
+                        status.unwrap_or(0),
+                        if words.is_empty() { " with no error body".to_string() } else { words }
+                    ),
+                    "The provider refused the request without an OAuth error code (RFC 6749 §5.2 asks for a JSON `error`).".to_string(),
+                )
+            } else {
+                (
+                    format!("{}{who}{}", e.code, if words.is_empty() { ": OAuth error not in the catalog".to_string() } else { words }),
+                    format!("The provider reported error `{}`, which oauthscope's catalog does not know.", e.code),
+                )
+            };
             Annotation::new(
                 code,
                 severity,
-                format!("{}: OAuth error not in the catalog", e.code),
+                title,
                 format!(
-                    "The provider reported error `{}`, which oauthscope's catalog does not know. {seen} Read the description and the provider's documentation for this code; the request that caused it is in this record.{also}",
-                    e.code
+                    "{lead} {seen} Read the provider's documentation for this answer; the request that caused it is in this record.{also}"
                 ),
                 evidence,
             )

@@ -581,7 +581,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                     Severity::Info,
                     flavour_title(&flavour),
                     "How this token request authenticated its client and encoded its body \
-                     (the six common flavours of DESIGN.md). When a provider rejects the \
+                     (the six common flavours, listed in the README). When a provider rejects the \
                      client, compare with the flavours it accepts.",
                     json!({
                         "record": rec.id,

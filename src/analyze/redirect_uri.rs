@@ -820,6 +820,14 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
                 ),
             ))
         }
+        (Some(_), None)
+            if crate::providers::of_url(&tok.request.url)
+                .is_some_and(|p| p.has(crate::providers::Quirk::TokenRedirectUriOptional)) =>
+        {
+            // GitHub, Slack, Strava: the token request's redirect_uri is
+            // optional there; its absence is normal.
+            None
+        }
         (Some(expected), None) => Some(Finding::new(
             i,
             Annotation::new(
@@ -859,6 +867,48 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
     }
 }
 
+/// `url` without the query parameters whose names `expected` does not
+/// carry: what an authorization server adds to the redirect back (Intuit
+/// `realmId`, Shopify `shop`/`hmac`/`host`/`timestamp`, any other key; RFC
+/// 6749 §3.1.2 lets it) is not part of what the client controls. The rest
+/// of the query stays exactly as written.
+pub fn keep_client_params(url: &str, expected: &str) -> String {
+    let names: Vec<String> = expected
+        .split_once('?')
+        .map(|(_, q)| q.split('#').next().unwrap_or(""))
+        .map(params::form_params)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let (rest, fragment) = match url.split_once('#') {
+        Some((a, f)) => (a, Some(f)),
+        None => (url, None),
+    };
+    let Some((base, query)) = rest.split_once('?') else {
+        return url.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or("");
+            params::form_params(&format!("{key}="))
+                .pop()
+                .is_some_and(|(k, _)| names.contains(&k))
+        })
+        .collect();
+    let mut out = base.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
 fn response_check(
     records: &[Record],
     leg: &AuthorizeLeg,
@@ -866,7 +916,8 @@ fn response_check(
     resp: &AuthorizationResponse,
 ) -> Option<Finding> {
     let expected = leg.get("redirect_uri")?;
-    let actual = resp.redirect_uri.as_str();
+    let actual = keep_client_params(&resp.redirect_uri, expected);
+    let actual = actual.as_str();
     let d = diff(expected, actual);
     if d.is_equal() {
         return None;

@@ -1,11 +1,11 @@
-//! oauthscope's own annotation codes (DESIGN.md), so `oauthscope explain
+//! oauthscope's own annotation codes (docs/annotations.md), so `oauthscope explain
 //! redirect_uri.mismatch` works like an error code.
 
 use super::Endpoint::Annotation;
 use super::Entry;
 
 const SRC: &str = "oauthscope";
-const SEE: &str = "DESIGN.md: Annotation codes";
+const SEE: &str = "docs/annotations.md in the oauthscope repository";
 
 const fn ann(
     code: &'static str,
@@ -85,7 +85,7 @@ pub static ENTRIES: &[Entry] = &[
         "Check the body for `error` (and Slack's `ok`) before using the response.")
         .alias(&["hidden_in_success"]),
     ann("flavour.detected", "How the token request authenticated its client and encoded its body",
-        "Informational: the flavour number (1-6 of DESIGN.md), the client authentication (basic_urlencoded, basic_raw, body, private_key_jwt, client_secret_jwt, none, multiple, basic_malformed) and the body (form, json). 1 and 5 (2 and 6) are the same bytes when nothing in the id or secret changes under URL-encoding.",
+        "Informational: the flavour number (1-6, listed in the README), the client authentication (basic_urlencoded, basic_raw, body, private_key_jwt, client_secret_jwt, none, multiple, basic_malformed) and the body (form, json). 1 and 5 (2 and 6) are the same bytes when nothing in the id or secret changes under URL-encoding.",
         "When a provider rejects the client, run `oauthscope probe` to see which flavours it accepts."),
     ann("client_auth.assertion_malformed", "The client_assertion is not a usable JWT",
         "Not three base64url parts, an unreadable header, or alg missing, `none` or unknown (RFC 7523 §3).",

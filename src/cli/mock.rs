@@ -33,7 +33,7 @@ pub struct MockArgs {
     /// Read clients from a TOML or JSON file ([[clients]] id, secret, redirect_uris).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Token-request flavours accepted (1-6, see DESIGN.md); others get the error real providers send.
+    /// Token-request flavours accepted (1-6, see `oauthscope probe --help`); others get the error real providers send.
     #[arg(long, default_value = "1,2,3,4,5,6", value_name = "N,N")]
     pub accept_flavours: String,
     /// How redirect_uri is compared, at authorize and at the token endpoint.

@@ -20,7 +20,7 @@
 //! becomes [`Record::time`], `time` becomes [`Record::duration_ms`], HTTP/2
 //! pseudo-headers (`:authority`, ...) are dropped and header names keep their case.
 
-use crate::analyze::classify::classify_record;
+use crate::analyze::classify::{classify_record_in, Endpoints};
 use crate::record::{Body, HeaderList, Kind, Record, Request, Response};
 use base64::Engine as _;
 use serde_json::Value;
@@ -102,11 +102,25 @@ pub fn from_value(doc: &Value) -> Result<Imported, ImportError> {
     let mut skipped = Vec::new();
     // (record, entry index, id came from `_oauthscope`)
     let mut found: Vec<(Record, usize, bool)> = Vec::new();
+    // Endpoints learnt from the capture (discovery documents, authorize
+    // requests' redirect URIs) classify later entries, as they do live;
+    // entries not recognised on the first pass get a second look with
+    // everything the file taught.
+    let mut known = Endpoints::default();
+    let mut unrecognised = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        match entry(e) {
-            Ok(Some((rec, own_id))) => found.push((rec, i, own_id)),
-            Ok(None) => {}
+        match entry(e, &known) {
+            Ok(Some((rec, own_id))) => {
+                known.learn(&rec);
+                found.push((rec, i, own_id));
+            }
+            Ok(None) => unrecognised.push(i),
             Err(why) => skipped.push(format!("entry {i}: {why}")),
+        }
+    }
+    for i in unrecognised {
+        if let Ok(Some((rec, own_id))) = entry(&entries[i], &known) {
+            found.push((rec, i, own_id));
         }
     }
 
@@ -162,7 +176,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// One entry → `Ok(None)` when it is not OAuth, `Ok(Some((record, own_id)))`
 /// when it is, `Err(reason)` when it cannot be read.
-fn entry(e: &Value) -> Result<Option<(Record, bool)>, String> {
+fn entry(e: &Value, known: &Endpoints) -> Result<Option<(Record, bool)>, String> {
     if !e.is_object() {
         return Err(format!("expected an object, found {}", json_kind(e)));
     }
@@ -248,11 +262,11 @@ fn entry(e: &Value) -> Result<Option<(Record, bool)>, String> {
                 .map(str::to_string)
                 .or_else(|| {
                     (kind == Kind::TokenRequest)
-                        .then(|| classify_record(&rec).and_then(|c| c.grant_type))
+                        .then(|| classify_record_in(&rec, known).and_then(|c| c.grant_type))
                         .flatten()
                 });
         }
-        None => match classify_record(&rec) {
+        None => match classify_record_in(&rec, known) {
             Some(c) => {
                 rec.kind = c.kind;
                 rec.grant_type = c.grant_type;

@@ -1,6 +1,6 @@
 //! Sign in with Apple: its provider profile.
 
-use super::{CodeLifetime, Offline, Profile};
+use super::{CodeLifetime, Offline, Profile, Quirk};
 use crate::catalog::Entry;
 
 /// Sign in with Apple catalog entries.
@@ -16,7 +16,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Always,
     code_lifetime: Some(CodeLifetime { secs: 300, source: "Apple authorization codes are single-use and valid for five minutes" }),
     response_params: &["user"],
-    errors_in_success: false,
+    quirks: &[Quirk::SecretIsJwt { max_lifetime_secs: 15_777_000 }],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developer.apple.com/documentation/accountorganizationaldatasharing/generate-and-validate-tokens",

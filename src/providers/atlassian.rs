@@ -26,7 +26,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Ask(&[("scope", "offline_access")]),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/",

@@ -14,8 +14,8 @@ pub static ENTRIES: &[Entry] = &[
         "Add the exact redirect_uri to the application's Allowed Callback URLs.")
         .prov("auth0").alias(&["callback_url_mismatch"]).when(&["allowed callback url", "callback url mismatch"]).at(Authorize)
         .see("https://auth0.com/docs/troubleshoot/authentication-issues/troubleshoot-callback-url-mismatch"),
-    Entry::new("unauthorized_client", SRC, "Grant type not allowed for the client (HTTP 403)",
-        "The grant (client_credentials, authorization_code, password, refresh_token) is not enabled on the application, or the application type is wrong (SPA vs Machine to Machine).",
+    Entry::new("unauthorized_client", SRC, "Grant type not allowed for the client",
+        "The grant (client_credentials, authorization_code, password, refresh_token) is not enabled on the application (HTTP 403 at the token endpoint, or a redirect back with this error at authorize), or the application type is wrong (SPA vs Machine to Machine).",
         "Enable the grant under Application > Advanced Settings > Grant Types, or use an application of the right type.")
         .prov("auth0").at(Token).see(SEE),
     Entry::new("invalid_grant", SRC, "Invalid authorization code (or code verifier)",
@@ -47,7 +47,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Ask(&[("scope", "offline_access")]),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://auth0.com/docs/secure/tokens/refresh-tokens/get-refresh-tokens",

@@ -46,7 +46,7 @@ pub static PROFILE: Profile = Profile {
         source: "Cognito codes last 5 min",
     }),
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html",

@@ -29,7 +29,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Always,
     code_lifetime: None,
     response_params: &["guild_id", "permissions"],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://discord.com/developers/docs/topics/oauth2",

@@ -29,7 +29,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Ask(&[("token_access_type", "offline")]),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developers.dropbox.com/oauth-guide",

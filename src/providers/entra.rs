@@ -175,7 +175,7 @@ pub static PROFILE: Profile = Profile {
         source: "Entra ID codes expire after about 10 min",
     }),
     response_params: &["session_state", "client_info"],
-    errors_in_success: false,
+    quirks: &[],
     recognise: Some(recognise),
     catalog: ENTRIES,
     docs: "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow",

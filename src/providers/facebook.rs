@@ -52,7 +52,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Setting("Facebook issues no refresh token; exchange for a long-lived token (grant_type=fb_exchange_token) instead"),
     code_lifetime: Some(CodeLifetime { secs: 600, source: "Facebook codes expire after about 10 min" }),
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: Some(recognise),
     catalog: ENTRIES,
     docs: "https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow",

@@ -1,7 +1,7 @@
 //! GitHub OAuth apps (github.com/login/oauth). Token errors arrive with HTTP
 //! 200, form-encoded unless the client sent `Accept: application/json`.
 
-use super::{CodeLifetime, Offline, Profile};
+use super::{CodeLifetime, Offline, Profile, Quirk};
 use crate::catalog::Endpoint::{Authorize, Token};
 use crate::catalog::Entry;
 
@@ -54,7 +54,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Setting("GitHub OAuth apps issue no refresh token; GitHub Apps return one when user-token expiration is enabled in the app settings"),
     code_lifetime: Some(CodeLifetime { secs: 600, source: "GitHub codes expire after 10 min" }),
     response_params: &[],
-    errors_in_success: true,
+    quirks: &[Quirk::ErrorsInSuccess, Quirk::TokenRedirectUriOptional],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",

@@ -79,7 +79,7 @@ pub static PROFILE: Profile = Profile {
         source: "Google codes expire after about 10 min",
     }),
     response_params: &["authuser", "prompt", "hd", "scope"],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developers.google.com/identity/protocols/oauth2/web-server",

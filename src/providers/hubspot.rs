@@ -33,7 +33,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Always,
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: Some(recognise),
     catalog: ENTRIES,
     docs: "https://developers.hubspot.com/docs/api/oauth-quickstart-guide",

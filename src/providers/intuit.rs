@@ -22,7 +22,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Always,
     code_lifetime: None,
     response_params: &["realmId"],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0",

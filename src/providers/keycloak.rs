@@ -42,8 +42,8 @@ pub static ENTRIES: &[Entry] = &[
         "The code is exchanged by another client than the one it was issued to, or Standard Flow is disabled on the client.",
         "Use the same client for both legs and enable Standard Flow.")
         .prov("keycloak").when(&["different client_id", "not allowed to exchange code"]).at(Token).see(SEE),
-    Entry::new("unauthorized_client", SRC, "Invalid client or Invalid client credentials (HTTP 401)",
-        "Keycloak answers unauthorized_client (not invalid_client) to a wrong or missing secret. Since Keycloak 20 it URL-decodes Basic credentials, so a raw secret with '+' or '%' fails.",
+    Entry::new("unauthorized_client", SRC, "Invalid client or Invalid client credentials",
+        "Keycloak answers unauthorized_client (not invalid_client, with HTTP 401) to a wrong or missing secret. Since Keycloak 20 it URL-decodes Basic credentials, so a raw secret with '+' or '%' fails.",
         "Check the client secret (Credentials tab); form-URL-encode id and secret inside the Basic header, or send them in the body.")
         .prov("keycloak").when(&["invalid client"]).at(Token).see(SEE),
     Entry::new("invalid_client_credentials", SRC, "The client credentials could not be decoded or are wrong",
@@ -73,7 +73,7 @@ pub static PROFILE: Profile = Profile {
         source: "Keycloak's default code lifetime (60 s, realm setting)",
     }),
     response_params: &["session_state", "iss"],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://www.keycloak.org/docs/latest/server_admin/",

@@ -1,6 +1,6 @@
 //! LinkedIn: its provider profile.
 
-use super::{Offline, Profile};
+use super::{Offline, Profile, Quirk};
 use crate::catalog::Entry;
 
 /// LinkedIn catalog entries.
@@ -18,7 +18,7 @@ pub static PROFILE: Profile = Profile {
     ),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[Quirk::CredentialsInBodyOnly],
     recognise: None,
     catalog: ENTRIES,
     docs:

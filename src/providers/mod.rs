@@ -67,6 +67,29 @@ pub const GENERIC_OFFLINE: Offline = Offline::Ask(&[
     ("token_access_type", "offline"),
 ]);
 
+/// A documented departure from the RFCs that rules take into account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirk {
+    /// Token-endpoint errors come with HTTP 200 (GitHub, Slack).
+    ErrorsInSuccess,
+    /// The token request need not repeat the authorize `redirect_uri`
+    /// (GitHub, Slack, Strava: it is optional there, unlike RFC 6749 §4.1.3).
+    TokenRedirectUriOptional,
+    /// Client credentials are read from the body only (LinkedIn): a Basic
+    /// header reads as "client_secret is missing".
+    CredentialsInBodyOnly,
+    /// Client credentials must be in the Basic header (Xero refreshes).
+    CredentialsInBasicOnly,
+    /// Authorization requests must carry a PKCE `code_challenge` (X).
+    PkceRequired,
+    /// The `client_secret` is a JWT the client signs (Sign in with Apple),
+    /// valid for at most this many seconds from `iat` to `exp`.
+    SecretIsJwt {
+        /// The provider's limit on `exp - iat`, in seconds.
+        max_lifetime_secs: i64,
+    },
+}
+
 /// A documented authorization-code lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeLifetime {
@@ -105,8 +128,8 @@ pub struct Profile {
     /// (Intuit `realmId`, Shopify `shop`/`hmac`/`host`/`timestamp`, Entra
     /// `session_state`): never part of the client's `redirect_uri`.
     pub response_params: &'static [&'static str],
-    /// True when token-endpoint errors come with HTTP 200 by design (GitHub, Slack).
-    pub errors_in_success: bool,
+    /// What the provider does differently (see [`Quirk`]).
+    pub quirks: &'static [Quirk],
     /// Recognise the provider from a JSON response body alone.
     pub recognise: Option<fn(&Value) -> bool>,
     /// The provider's catalog codes.
@@ -119,6 +142,19 @@ impl Profile {
     /// The code lifetime to judge code age by: the provider's, else the RFC's.
     pub fn code_lifetime_or_rfc(&self) -> CodeLifetime {
         self.code_lifetime.unwrap_or(RFC_CODE_LIFETIME)
+    }
+
+    /// True when the profile lists `q`.
+    pub fn has(&self, q: Quirk) -> bool {
+        self.quirks.contains(&q)
+    }
+
+    /// The client-secret JWT lifetime limit, for providers whose secret is a JWT.
+    pub fn secret_jwt_limit(&self) -> Option<i64> {
+        self.quirks.iter().find_map(|q| match q {
+            Quirk::SecretIsJwt { max_lifetime_secs } => Some(*max_lifetime_secs),
+            _ => None,
+        })
     }
 }
 

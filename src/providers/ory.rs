@@ -22,7 +22,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Ask(&[("scope", "offline_access"), ("scope", "offline")]),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://www.ory.sh/docs/hydra/guides/oauth2-clients",

@@ -261,7 +261,7 @@ pub static PROFILE: Profile = Profile {
         source: "Salesforce codes expire after 15 min",
     }),
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",

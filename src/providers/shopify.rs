@@ -16,7 +16,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Setting("Shopify access tokens are offline by default; online tokens come with grant_options[]=per-user"),
     code_lifetime: None,
     response_params: &["shop", "hmac", "host", "timestamp"],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant",

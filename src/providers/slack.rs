@@ -1,6 +1,6 @@
 //! Slack (`oauth.v2.access`): HTTP 200 with `{"ok":false,"error":"..."}`.
 
-use super::{CodeLifetime, Offline, Profile};
+use super::{CodeLifetime, Offline, Profile, Quirk};
 use crate::catalog::Endpoint::Token;
 use crate::catalog::Entry;
 use serde_json::Value;
@@ -61,7 +61,7 @@ pub static PROFILE: Profile = Profile {
         source: "Slack codes expire after 10 min",
     }),
     response_params: &[],
-    errors_in_success: true,
+    quirks: &[Quirk::ErrorsInSuccess, Quirk::TokenRedirectUriOptional],
     recognise: Some(recognise),
     catalog: ENTRIES,
     docs: "https://api.slack.com/authentication/oauth-v2",

@@ -1,6 +1,6 @@
 //! Strava: its provider profile.
 
-use super::{Offline, Profile};
+use super::{Offline, Profile, Quirk};
 use crate::catalog::Entry;
 
 /// Strava catalog entries.
@@ -16,7 +16,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Always,
     code_lifetime: None,
     response_params: &["scope"],
-    errors_in_success: false,
+    quirks: &[Quirk::TokenRedirectUriOptional],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developers.strava.com/docs/authentication/",

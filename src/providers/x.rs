@@ -1,6 +1,6 @@
 //! X (Twitter): its provider profile.
 
-use super::{Offline, Profile};
+use super::{Offline, Profile, Quirk};
 use crate::catalog::Entry;
 
 /// X (Twitter) catalog entries.
@@ -16,7 +16,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Ask(&[("scope", "offline.access")]),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[Quirk::PkceRequired],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code",

@@ -1,6 +1,6 @@
 //! Xero: its provider profile and catalog codes.
 
-use super::{Offline, Profile};
+use super::{Offline, Profile, Quirk};
 use crate::catalog::Endpoint::Token;
 use crate::catalog::Entry;
 
@@ -24,7 +24,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Ask(&[("scope", "offline_access")]),
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[Quirk::CredentialsInBasicOnly],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developer.xero.com/documentation/guides/oauth2/auth-flow",

@@ -27,7 +27,7 @@ pub static PROFILE: Profile = Profile {
     offline: Offline::Always,
     code_lifetime: None,
     response_params: &[],
-    errors_in_success: false,
+    quirks: &[],
     recognise: None,
     catalog: ENTRIES,
     docs: "https://developers.zoom.us/docs/integrations/oauth/",

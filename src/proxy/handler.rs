@@ -4,9 +4,9 @@
 
 use super::failure;
 use super::tee::{OnDone, TeeBody};
-use crate::analyze::classify::{self, Classified};
+use crate::analyze::classify::{self, Classified, Endpoints};
 use crate::capture::{self, Captured, RequestHead, ResponseHead};
-use crate::record::{Body as StoredBody, HeaderList, Record};
+use crate::record::{Body as StoredBody, HeaderList, Kind, Record};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
@@ -25,6 +25,28 @@ pub struct Shared {
     pub records: UnboundedSender<Record>,
     /// Hosts whose clients speak HTTP/2 (upstream mirrors it).
     pub h2_hosts: super::upstream::H2Hosts,
+    /// Endpoints and redirect URIs learnt from recorded discovery documents
+    /// and authorize requests; classification consults them.
+    pub known: std::sync::RwLock<Endpoints>,
+}
+
+impl Shared {
+    fn known(&self) -> std::sync::RwLockReadGuard<'_, Endpoints> {
+        self.known.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remember what a finished record teaches (cheap for every other kind).
+    fn learn(&self, rec: &Record) {
+        if matches!(
+            rec.kind,
+            Kind::Discovery | Kind::AuthorizeRequest | Kind::Par
+        ) {
+            self.known
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .learn(rec);
+        }
+    }
 }
 
 /// State of the exchange in flight (hudsucker clones the handler per request,
@@ -166,25 +188,28 @@ impl HttpHandler for Handler {
         let head = RequestHead::new(method, url, headers);
         let started = Instant::now();
         let (parts, body) = req.into_parts();
-        let (captured, body) = if classify::wants_request_body(&head.method, &head.headers) {
-            let cl = head
-                .headers
-                .get("content-length")
-                .and_then(|v| v.trim().parse().ok());
-            read_prefix(body, self.shared.max_body, cl).await
-        } else {
-            (Captured::default(), body)
-        };
+        let (captured, body) =
+            match classify::request_body_limit(&head.method, &head.headers, self.shared.max_body) {
+                Some(limit) => {
+                    let cl = head
+                        .headers
+                        .get("content-length")
+                        .and_then(|v| v.trim().parse().ok());
+                    read_prefix(body, limit, cl).await
+                }
+                None => (Captured::default(), body),
+            };
         // Classification must never cost the app its request: a bug there
         // means "not recorded", and the request goes on untouched.
         let max_body = self.shared.max_body;
         let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let request_body = capture::body(&head.headers, &captured, max_body);
-            let class = classify::classify_request(
+            let class = classify::classify_request_in(
                 &head.method,
                 &head.url,
                 &head.headers,
                 (!request_body.is_empty()).then_some(&request_body),
+                &self.shared.known(),
             );
             (request_body, class)
         }));
@@ -210,17 +235,16 @@ impl HttpHandler for Handler {
         };
         let status = res.status().as_u16();
         let headers = header_list(res.headers());
-        let class = match p
-            .class
-            .clone()
-            .or_else(|| classify::classify_response(&p.head.url, status, &headers))
-        {
+        let class = match p.class.clone().or_else(|| {
+            classify::classify_response_in(&p.head.url, status, &headers, &self.shared.known())
+        }) {
             Some(c) => c,
             None => return res,
         };
         let duration_ms = p.started.elapsed().as_millis() as u64;
         let limit = self.shared.max_body;
         let tx = self.shared.records.clone();
+        let shared = self.shared.clone();
         let done: OnDone = Box::new(move |cap: Captured| {
             let body = capture::body(&headers, &cap, limit);
             let error = cap
@@ -234,6 +258,7 @@ impl HttpHandler for Handler {
                 duration_ms,
                 error,
             );
+            shared.learn(&rec);
             if tx.send(rec).is_err() {
                 tracing::warn!("recorder is gone; an exchange was not stored");
             }

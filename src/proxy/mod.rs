@@ -129,6 +129,7 @@ pub async fn start(
         intercept: cfg.intercept.clone(),
         records: tx,
         h2_hosts: h2_hosts.clone(),
+        known: Default::default(),
     }));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let proxy = hudsucker::Proxy::builder()
