@@ -13,6 +13,10 @@ pub enum Key {
     Code(String),
     /// A refresh token (sent or issued).
     RefreshToken(String),
+    /// Another issued value: an access or ID token, a device code (issued
+    /// by a response, or sent back: a device-flow poll, a value sent as
+    /// `refresh_token`, a userinfo call's Bearer token).
+    Token(String),
 }
 
 impl Key {
@@ -22,13 +26,14 @@ impl Key {
             Key::State(_) => "state",
             Key::Code(_) => "code",
             Key::RefreshToken(_) => "refresh_token",
+            Key::Token(_) => "token",
         }
     }
 
     /// The value.
     pub fn value(&self) -> &str {
         match self {
-            Key::State(v) | Key::Code(v) | Key::RefreshToken(v) => v,
+            Key::State(v) | Key::Code(v) | Key::RefreshToken(v) | Key::Token(v) => v,
         }
     }
 }
@@ -44,15 +49,59 @@ pub fn keys(rec: &Record) -> Vec<Key> {
         match k.as_str() {
             "state" if !v.is_empty() => out.push(Key::State(v.clone())),
             "code" if !v.is_empty() => out.push(Key::Code(v.clone())),
-            "refresh_token" if !v.is_empty() => out.push(Key::RefreshToken(v.clone())),
+            "refresh_token" if !v.is_empty() => {
+                out.push(Key::RefreshToken(v.clone()));
+                // Also as a token: a value sent as the refresh token may
+                // have been issued as another kind (an access token).
+                out.push(Key::Token(v.clone()));
+            }
+            "device_code" if !v.is_empty() => out.push(Key::Token(v.clone())),
             _ => {}
         }
     }
-    if rec.kind == Kind::TokenRequest {
+    if matches!(rec.kind, Kind::TokenRequest | Kind::DeviceAuthorization) {
         if let Some(json) = params::response_json(rec) {
-            if let Some(rt) = json.get("refresh_token").and_then(|v| v.as_str()) {
-                out.push(Key::RefreshToken(rt.to_string()));
+            let issued = |name: &str| {
+                json.get(name)
+                    .and_then(|v| v.as_str())
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            };
+            if let Some(rt) = issued("refresh_token") {
+                out.push(Key::RefreshToken(rt));
             }
+            for name in ["access_token", "id_token", "device_code"] {
+                if let Some(v) = issued(name) {
+                    out.push(Key::Token(v));
+                }
+            }
+        }
+    }
+    if rec.kind == Kind::Callback {
+        // The app's state cookie (`_state`, `next-auth.state`, ...) names the
+        // login the browser believes it is in: a second tab's authorize
+        // request that replaced it belongs to the same story.
+        for value in rec.request.headers.get_all("cookie") {
+            for pair in value.split(';') {
+                let Some((name, v)) = pair.trim().split_once('=') else {
+                    continue;
+                };
+                let name = name.trim().to_ascii_lowercase();
+                let v = v.trim().trim_matches('"');
+                if name.contains("state") && !v.is_empty() {
+                    out.push(Key::State(v.to_string()));
+                }
+            }
+        }
+    }
+    if rec.kind == Kind::Userinfo {
+        if let Some(token) = rec
+            .request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+        {
+            out.push(Key::Token(token.trim().to_string()));
         }
     }
     out.sort();
@@ -60,21 +109,73 @@ pub fn keys(rec: &Record) -> Vec<Key> {
     out
 }
 
-/// Set `flow` on every record: records sharing a key are in one flow, whose
-/// id is the id of its earliest record.
+/// Variants of a sent code under which the delivered code may be found: the
+/// code cut at a `&`, `#` or whitespace (a hand-cut callback URL), and the
+/// code percent-decoded once (still URL-encoded). See
+/// `diagnose::code_grant` for the `diagnosis.code_altered` they feed.
+pub fn code_variants(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(cut) = code.split(['&', '#', ' ', '\n']).next() {
+        if cut != code && !cut.is_empty() {
+            out.push(cut.to_string());
+        }
+    }
+    let decoded = percent_encoding::percent_decode_str(code)
+        .decode_utf8_lossy()
+        .into_owned();
+    if decoded != code {
+        out.push(decoded);
+    }
+    out
+}
+
+/// Set `flow` on every record: records sharing a key (directly or through
+/// other records) are in one flow, whose id is the id of its earliest
+/// record. A sent code that matches no delivered code is also looked up by
+/// its [`code_variants`], so an altered code stays in its login.
 pub fn assign_flows(records: &mut [Record]) {
     use std::collections::HashMap;
-    let mut owner: HashMap<Key, String> = HashMap::new();
-    for rec in records.iter_mut() {
-        let ks = keys(rec);
-        let flow = ks
-            .iter()
-            .find_map(|k| owner.get(k).cloned())
-            .unwrap_or_else(|| rec.id.clone());
-        for k in ks {
-            owner.entry(k).or_insert_with(|| flow.clone());
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
         }
-        rec.flow = Some(flow);
+        i
+    }
+    let mut parent: Vec<usize> = (0..records.len()).collect();
+    let mut owner: HashMap<Key, usize> = HashMap::new();
+    for (i, rec) in records.iter().enumerate() {
+        for k in keys(rec) {
+            let found = owner.get(&k).copied().or_else(|| match &k {
+                Key::Code(c) => code_variants(c)
+                    .into_iter()
+                    .find_map(|v| owner.get(&Key::Code(v)).copied()),
+                _ => None,
+            });
+            match found {
+                Some(j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    // The earlier record's root stays the root.
+                    if a != b {
+                        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                        parent[hi] = lo;
+                    }
+                    owner.entry(k).or_insert(j);
+                }
+                None => {
+                    owner.insert(k, i);
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = (0..records.len())
+        .map(|i| {
+            let r = root(&mut parent, i);
+            records[r].id.clone()
+        })
+        .collect();
+    for (rec, id) in records.iter_mut().zip(ids) {
+        rec.flow = Some(id);
     }
 }
 

@@ -14,6 +14,7 @@ pub mod diagnose;
 pub mod errors;
 pub mod flavour;
 pub mod jwt;
+pub mod login;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;

@@ -589,8 +589,37 @@ fn merge_request_object(p: &mut Params) -> bool {
     }
 }
 
+/// The `state` that ties record `index` to its authorization request: the
+/// state an authorization response or callback carried back, or, for a
+/// token request, the state delivered with the code it sends.
+fn state_of(records: &[Record], index: usize) -> Option<String> {
+    let rec = &records[index];
+    let delivered = |r: &Record| {
+        authorization_response(r).and_then(|a| {
+            params::get(&a.params, "state")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        })
+    };
+    match rec.kind {
+        Kind::Callback | Kind::AuthorizationResponse => delivered(rec),
+        Kind::TokenRequest => {
+            let code = params::get(&params::request_params(rec), "code")?.to_string();
+            records[..index].iter().rev().find_map(|r| {
+                let a = authorization_response(r)?;
+                (params::get(&a.params, "code") == Some(code.as_str()))
+                    .then(|| delivered(r))
+                    .flatten()
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The authorization request record `index` belongs to: the latest leg of
-/// the same flow at or before it, else the earliest leg of the flow.
+/// the same flow at or before it whose `state` is the one the record's
+/// response carried back (two tabs, two logins in one flow), else the
+/// latest leg of the flow at or before it, else the flow's earliest leg.
 pub fn leg_for<'a>(
     records: &[Record],
     legs: &'a [AuthorizeLeg],
@@ -598,9 +627,22 @@ pub fn leg_for<'a>(
 ) -> Option<&'a AuthorizeLeg> {
     let flow = records[index].flow.as_deref();
     let all: Vec<&AuthorizeLeg> = legs.iter().filter(|l| l.in_flow(records, flow)).collect();
+    let before = |l: &&&AuthorizeLeg| l.index.min(l.par.unwrap_or(l.index)) <= index;
+    if all.len() > 1 {
+        if let Some(state) = state_of(records, index) {
+            if let Some(l) = all
+                .iter()
+                .rev()
+                .filter(before)
+                .find(|l| l.get("state") == Some(state.as_str()))
+            {
+                return Some(l);
+            }
+        }
+    }
     all.iter()
         .rev()
-        .find(|l| l.index.min(l.par.unwrap_or(l.index)) <= index)
+        .find(before)
         .or_else(|| all.first())
         .copied()
 }

@@ -18,6 +18,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["user"],
     quirks: &[Quirk::SecretIsJwt { max_lifetime_secs: 15_777_000 }],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developer.apple.com/documentation/accountorganizationaldatasharing/generate-and-validate-tokens",
 };

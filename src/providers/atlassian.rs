@@ -28,6 +28,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/",
 };

@@ -49,6 +49,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://auth0.com/docs/secure/tokens/refresh-tokens/get-refresh-tokens",
 };

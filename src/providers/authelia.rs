@@ -29,6 +29,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://www.authelia.com/configuration/identity-providers/openid-connect/clients/",
 };

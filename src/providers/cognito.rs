@@ -48,6 +48,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html",
 };

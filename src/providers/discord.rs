@@ -31,6 +31,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["guild_id", "permissions"],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://discord.com/developers/docs/topics/oauth2",
 };

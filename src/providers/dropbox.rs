@@ -31,6 +31,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developers.dropbox.com/oauth-guide",
 };

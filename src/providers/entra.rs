@@ -177,6 +177,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["session_state", "client_info"],
     quirks: &[],
     recognise: Some(recognise),
+    endpoint_version: Some(endpoint_version),
     catalog: ENTRIES,
     docs: "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow",
 };
@@ -187,4 +188,16 @@ fn recognise(v: &Value) -> bool {
         || v.get("error_description")
             .and_then(Value::as_str)
             .is_some_and(|d| !crate::analyze::errors::aadsts_codes(d).is_empty())
+}
+
+/// `v2.0` for `/oauth2/v2.0/*`, `v1.0` for `/oauth2/authorize` and
+/// `/oauth2/token` (a v1 code cannot be redeemed at v2 and the reverse).
+fn endpoint_version(path: &str) -> Option<&'static str> {
+    if path.contains("/oauth2/v2.0/") {
+        Some("v2.0")
+    } else if path.ends_with("/oauth2/authorize") || path.ends_with("/oauth2/token") {
+        Some("v1.0")
+    } else {
+        None
+    }
 }

@@ -54,6 +54,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: Some(recognise),
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow",
 };

@@ -29,6 +29,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://fusionauth.io/docs/lifecycle/authenticate-users/oauth/",
 };

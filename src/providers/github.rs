@@ -56,6 +56,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[Quirk::ErrorsInSuccess, Quirk::TokenRedirectUriOptional],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
 };

@@ -81,6 +81,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["authuser", "prompt", "hd", "scope"],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developers.google.com/identity/protocols/oauth2/web-server",
 };

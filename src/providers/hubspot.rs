@@ -35,6 +35,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: Some(recognise),
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developers.hubspot.com/docs/api/oauth-quickstart-guide",
 };

@@ -24,6 +24,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["realmId"],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0",
 };

@@ -75,6 +75,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["session_state", "iss"],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://www.keycloak.org/docs/latest/server_admin/",
 };

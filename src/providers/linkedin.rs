@@ -20,6 +20,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[Quirk::CredentialsInBodyOnly],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs:
         "https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow",

@@ -132,6 +132,11 @@ pub struct Profile {
     pub quirks: &'static [Quirk],
     /// Recognise the provider from a JSON response body alone.
     pub recognise: Option<fn(&Value) -> bool>,
+    /// The endpoint family (`v1`, `v2`) of a lower-case URL path, for
+    /// providers whose authorize and token endpoints must be of one
+    /// version (Slack `/oauth/v2/authorize` with `oauth.v2.access`; Entra
+    /// `/oauth2/authorize` with `/oauth2/token`, `/oauth2/v2.0/*` together).
+    pub endpoint_version: Option<fn(&str) -> Option<&'static str>>,
     /// The provider's catalog codes.
     pub catalog: &'static [Entry],
     /// The provider's OAuth documentation.

@@ -55,6 +55,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developer.okta.com/docs/guides/refresh-tokens/main/",
 };

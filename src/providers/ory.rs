@@ -24,6 +24,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://www.ory.sh/docs/hydra/guides/oauth2-clients",
 };

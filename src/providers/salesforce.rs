@@ -263,6 +263,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm",
 };

@@ -18,6 +18,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["shop", "hmac", "host", "timestamp"],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant",
 };

@@ -63,10 +63,23 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[Quirk::ErrorsInSuccess, Quirk::TokenRedirectUriOptional],
     recognise: Some(recognise),
+    endpoint_version: Some(endpoint_version),
     catalog: ENTRIES,
     docs: "https://api.slack.com/authentication/oauth-v2",
 };
 
 fn recognise(v: &Value) -> bool {
     v.get("ok").is_some_and(Value::is_boolean)
+}
+
+/// `v2` for `/oauth/v2/authorize` and `oauth.v2.access`, `v1` for
+/// `/oauth/authorize` and `oauth.access` (Slack's "oauth_authorization_url_mismatch").
+fn endpoint_version(path: &str) -> Option<&'static str> {
+    if path.contains("/oauth/v2/") || path.ends_with("/oauth.v2.access") {
+        Some("v2")
+    } else if path.ends_with("/oauth/authorize") || path.ends_with("/oauth.access") {
+        Some("v1")
+    } else {
+        None
+    }
 }

@@ -18,6 +18,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developer.spotify.com/documentation/web-api/tutorials/code-flow",
 };

@@ -18,6 +18,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &["scope"],
     quirks: &[Quirk::TokenRedirectUriOptional],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developers.strava.com/docs/authentication/",
 };

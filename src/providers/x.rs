@@ -18,6 +18,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[Quirk::PkceRequired],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code",
 };

@@ -26,6 +26,7 @@ pub static PROFILE: Profile = Profile {
     response_params: &[],
     quirks: &[Quirk::CredentialsInBasicOnly],
     recognise: None,
+    endpoint_version: None,
     catalog: ENTRIES,
     docs: "https://developer.xero.com/documentation/guides/oauth2/auth-flow",
 };

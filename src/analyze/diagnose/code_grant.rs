@@ -63,6 +63,9 @@ struct Ctx<'a> {
     records: &'a [Record],
     index: usize,
     failure: Failure,
+    /// The provider's error is one of the code-grant refusals; when false
+    /// only record-proven causes (reuse, alteration) are looked for.
+    grant_failure: bool,
     token_params: Params,
     code: Option<String>,
     deliveries: Vec<usize>,
@@ -98,13 +101,28 @@ pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             continue;
         }
         let failure = Failure::of(rec);
-        if !is_grant_failure(&failure) {
+        let grant_failure = is_grant_failure(&failure);
+        if !grant_failure && token_succeeded(rec) {
             continue;
         }
         let token_params = params::request_params(rec);
         let code = params::get(&token_params, "code")
             .filter(|c| !c.is_empty())
             .map(str::to_string);
+        // Whatever the provider's words (Zoom says invalid_request), a code
+        // redeemed before, or not the code delivered, is proven by the
+        // records themselves.
+        if !grant_failure {
+            let proven = code.as_deref().is_some_and(|c| {
+                earlier_exchanges(records, c, i)
+                    .iter()
+                    .any(|&j| token_succeeded(&records[j]))
+                    || altered_from(records, c, i).is_some()
+            });
+            if !proven {
+                continue;
+            }
+        }
         let deliveries = code
             .as_deref()
             .map(|c| code_deliveries(records, c, i))
@@ -126,6 +144,7 @@ pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             records,
             index: i,
             failure,
+            grant_failure,
             token_params,
             code,
             deliveries,
@@ -142,13 +161,19 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
     let mut ruled_out: Vec<Value> = Vec::new();
     let mut causes: Vec<Cause> = Vec::new();
     causes.extend(code_reused(ctx, &mut ruled_out));
-    causes.extend(code_expired(ctx, &mut unchecked, &mut ruled_out));
-    causes.extend(redirect_uri(ctx, &mut unchecked, &mut ruled_out));
-    causes.extend(client_id(ctx, &mut unchecked, &mut ruled_out));
-    causes.extend(pkce(ctx, &mut unchecked, &mut ruled_out));
-    causes.extend(access_denied(ctx));
+    causes.extend(code_altered(ctx));
+    if ctx.grant_failure {
+        causes.extend(code_expired(ctx, &mut unchecked, &mut ruled_out));
+        causes.extend(redirect_uri(ctx, &mut unchecked, &mut ruled_out));
+        causes.extend(client_id(ctx, &mut unchecked, &mut ruled_out));
+        causes.extend(pkce(ctx, &mut unchecked, &mut ruled_out));
+        causes.extend(access_denied(ctx));
+    }
 
     let token = ctx.token();
+    if causes.is_empty() && !ctx.grant_failure {
+        return Vec::new();
+    }
     if causes.is_empty() {
         return vec![Finding::new(
             ctx.index,
@@ -222,7 +247,7 @@ fn code_expired(
                 .map(|n| format!("AADSTS{n}"))
         });
     let issued = ctx.deliveries.first().copied();
-    let age = issued.map(|d| (token.time - ctx.records[d].time).whole_seconds());
+    let age = issued.map(|d| (token.time - super::delivered_at(&ctx.records[d])).whole_seconds());
     let supported_by_age = age.is_some_and(|a| a > limit);
     if !supported_by_age && explicit.is_none() {
         match age {
@@ -247,10 +272,10 @@ fn code_expired(
     if let (Some(a), Some(id)) = (age, &issued_id) {
         evidence["code_age_seconds"] = json!(a);
         evidence["code_delivered_by"] = json!(id);
-        evidence["code_delivered_at"] = json!(ctx.records[issued.unwrap_or(0)]
-            .time
-            .format(&time::format_description::well_known::Rfc3339)
-            .ok());
+        evidence["code_delivered_at"] =
+            json!(super::delivered_at(&ctx.records[issued.unwrap_or(0)])
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok());
     }
     if let Some(e) = &explicit {
         evidence["provider_says"] = json!(e);
@@ -323,17 +348,127 @@ fn hint(ctx: &Ctx, words: &[&str], aadsts: &[u32]) -> u32 {
     }
 }
 
+/// Earlier authorization-code exchanges (indices) that sent `code`.
+fn earlier_exchanges(records: &[Record], code: &str, before: usize) -> Vec<usize> {
+    (0..before)
+        .filter(|&j| {
+            let r = &records[j];
+            r.kind == Kind::TokenRequest
+                && grant_type(r).as_deref() == Some("authorization_code")
+                && params::get(&params::request_params(r), "code") == Some(code)
+        })
+        .collect()
+}
+
+/// How a sent code differs from a delivered one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Alteration {
+    /// The record that delivered the original code.
+    delivery: usize,
+    /// The delivered code.
+    delivered: String,
+    /// `suffix`, `prefix`, `truncated`, `url_encoded`, `decoded`, `whitespace`.
+    how: &'static str,
+    /// The characters added or removed, when that is not the secret itself.
+    difference: Option<String>,
+}
+
+/// The delivered code that `sent` is an altered copy of, if any: `sent`
+/// is no delivered code, but a delivered code with something appended
+/// (`CODE&scope=read`), prepended, cut short, still URL-encoded, decoded
+/// once too often (`+` read as a space), or wrapped in whitespace.
+fn altered_from(records: &[Record], sent: &str, before: usize) -> Option<Alteration> {
+    let delivered: Vec<(usize, String)> = records[..before]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            crate::analyze::redirect_uri::authorization_response(r).and_then(|a| {
+                params::get(&a.params, "code")
+                    .filter(|c| !c.is_empty())
+                    .map(|c| (i, c.to_string()))
+            })
+        })
+        .collect();
+    if delivered.iter().any(|(_, c)| c == sent) {
+        return None;
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    delivered.into_iter().find_map(|(i, d)| {
+        let (how, difference) = if sent.trim() == d {
+            ("whitespace", None)
+        } else if sent.len() > d.len() && sent.starts_with(&d) {
+            ("suffix", Some(sent[d.len()..].to_string()))
+        } else if sent.len() > d.len() && sent.ends_with(&d) {
+            ("prefix", Some(sent[..sent.len() - d.len()].to_string()))
+        } else if !sent.is_empty() && sent.len() < d.len() && d.starts_with(sent) {
+            (
+                "truncated",
+                Some(format!("{} characters missing", d.len() - sent.len())),
+            )
+        } else if decode(sent) == d {
+            ("url_encoded", None)
+        } else if sent == decode(&d) || sent == d.replace('+', " ") {
+            ("decoded", None)
+        } else {
+            return None;
+        };
+        Some(Alteration {
+            delivery: i,
+            delivered: d,
+            how,
+            difference,
+        })
+    })
+}
+
+fn code_altered(ctx: &Ctx) -> Option<Cause> {
+    let sent = ctx.code.as_deref()?;
+    let alt = altered_from(ctx.records, sent, ctx.index)?;
+    let what = match alt.how {
+        "suffix" => format!(
+            "with `{}` appended",
+            alt.difference.as_deref().unwrap_or_default()
+        ),
+        "prefix" => format!(
+            "with `{}` in front",
+            alt.difference.as_deref().unwrap_or_default()
+        ),
+        "truncated" => format!(
+            "cut short ({})",
+            alt.difference.as_deref().unwrap_or_default()
+        ),
+        "url_encoded" => "still URL-encoded (percent-escapes not decoded)".to_string(),
+        "decoded" => "decoded once too often ('+' or %XX turned into other characters)".to_string(),
+        _ => "with surrounding whitespace".to_string(),
+    };
+    let delivery = &ctx.records[alt.delivery];
+    Some(Cause {
+        code: "diagnosis.code_altered",
+        score: 97,
+        title: format!("The code sent is not the code delivered: it was sent {what}"),
+        detail: format!(
+            "Record {} delivered the authorization code; the token request sent it {what}. The provider              cannot find a code that was never issued. Take the `code` parameter from the callback with a URL              parser (not by cutting the URL by hand), decode it exactly once, and send it unchanged.",
+            delivery.id
+        ),
+        evidence: json!({
+            "kinds": [alt.how],
+            "delivered_by": delivery.id,
+            "delivered": fingerprint(&alt.delivered),
+            "sent": fingerprint(sent),
+            "difference": alt.difference,
+            "fields": ["request.body.code", "response.headers.location.code"],
+        }),
+    })
+}
+
 fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     let code = ctx.code.as_deref();
     let earlier: Vec<usize> = match code {
-        Some(code) => (0..ctx.index)
-            .filter(|&j| {
-                let r = &ctx.records[j];
-                r.kind == Kind::TokenRequest
-                    && grant_type(r).as_deref() == Some("authorization_code")
-                    && params::get(&params::request_params(r), "code") == Some(code)
-            })
-            .collect(),
+        Some(code) => earlier_exchanges(ctx.records, code, ctx.index),
         None => Vec::new(),
     };
     let said = ctx
@@ -350,9 +485,23 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
                 .map(|n| format!("AADSTS{n}"))
         });
     let token = ctx.token();
-    if let Some(&first) = earlier.first() {
+    // Only a successful earlier exchange redeemed the code: one that failed
+    // (a wrong secret, a network error) left it unused.
+    let redeemed: Vec<usize> = earlier
+        .iter()
+        .copied()
+        .filter(|&j| token_succeeded(&ctx.records[j]))
+        .collect();
+    if redeemed.is_empty() && !earlier.is_empty() {
+        ruled_out.push(json!({
+            "cause": "code_reused",
+            "why": "earlier exchanges of this code failed, so the provider never redeemed it",
+            "earlier_exchanges": super::ids(ctx.records, &earlier),
+        }));
+    }
+    if let Some(&first) = redeemed.first() {
         let first_rec = &ctx.records[first];
-        let ok = token_succeeded(first_rec);
+        let ok = true;
         let status = first_rec.response.as_ref().map(|r| r.status);
         return Some(Cause {
             code: "diagnosis.code_reused",

@@ -214,26 +214,15 @@ pub fn basic_credentials(rec: &Record) -> Option<(String, String)> {
 }
 
 /// The parameters of an authorize request, with those of the PAR request
-/// its `request_uri` points to (RFC 9126) merged in after them.
+/// its `request_uri` points to and of its request object merged in (RFC 9126
+/// §4 and RFC 9101 precedence: theirs win), as the other rules read them
+/// ([`crate::analyze::redirect_uri::authorize_legs`]).
 pub fn authorize_params(records: &[Record], authorize: usize) -> Params {
-    let rec = &records[authorize];
-    let mut p = params::request_params(rec);
-    if let Some(uri) = params::get(&p, "request_uri").map(str::to_string) {
-        if let Some(par) = records[..authorize].iter().rev().find(|r| {
-            r.kind == Kind::Par
-                && params::response_json(r)
-                    .and_then(|j| {
-                        j.get("request_uri")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .as_deref()
-                    == Some(uri.as_str())
-        }) {
-            p.extend(params::request_params(par));
-        }
-    }
-    p
+    crate::analyze::redirect_uri::authorize_legs(records)
+        .into_iter()
+        .find(|l| l.index == authorize)
+        .map(|l| l.params)
+        .unwrap_or_else(|| params::request_params(&records[authorize]))
 }
 
 /// The records (indices) that delivered an authorization code to the
@@ -244,7 +233,9 @@ pub fn code_deliveries(records: &[Record], code: &str, before: usize) -> Vec<usi
         .iter()
         .enumerate()
         .filter(|(_, r)| match r.kind {
-            Kind::AuthorizationResponse => {
+            // An authorize request's own 3xx delivers too (silent SSO, or a
+            // HAR entry holding the request and its redirect).
+            Kind::AuthorizationResponse | Kind::AuthorizeRequest => {
                 params::get(&params::location_params(r), "code") == Some(code)
             }
             Kind::Callback => params::get(&params::request_params(r), "code") == Some(code),
@@ -254,10 +245,19 @@ pub fn code_deliveries(records: &[Record], code: &str, before: usize) -> Vec<usi
         .collect()
 }
 
+/// When the client received the code a delivery carried: the response time
+/// of a provider's redirect, the request time of a callback.
+pub fn delivered_at(rec: &Record) -> time::OffsetDateTime {
+    match rec.kind {
+        Kind::Callback => rec.time,
+        _ => crate::analyze::login::received_at(rec),
+    }
+}
+
 /// The `state` an authorization response or callback carried back.
 pub fn delivered_state(rec: &Record) -> Option<String> {
     let p = match rec.kind {
-        Kind::AuthorizationResponse => params::location_params(rec),
+        Kind::AuthorizationResponse | Kind::AuthorizeRequest => params::location_params(rec),
         _ => params::request_params(rec),
     };
     params::get(&p, "state").map(str::to_string)
@@ -267,6 +267,9 @@ pub fn delivered_state(rec: &Record) -> Option<String> {
 /// `leg`: the latest earlier authorize request with the same `state`, else
 /// the latest earlier one in the same flow.
 pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
+    if records[leg].kind == Kind::AuthorizeRequest {
+        return Some(leg);
+    }
     let state = delivered_state(&records[leg]);
     let earlier = || {
         records[..leg]
