@@ -547,11 +547,13 @@ fn flavour_title(f: &Flavour) -> String {
         "none" => "public client (no client authentication)",
         "multiple" => "more than one client authentication method",
         "basic_malformed" => "unreadable Authorization: Basic",
+        "query" => "client_id/client_secret in the URL query",
         _ => "other client authentication",
     };
     let body = match f.body.as_str() {
         "form" => "form body",
         "json" => "JSON body",
+        "multipart" => "multipart/form-data body",
         _ => "unrecognised body",
     };
     match f.number {

@@ -254,6 +254,10 @@ pub fn resolve(
     if let Some(e) = std.iter().find(|e| e.matches.is_empty()) {
         return Some(e);
     }
+    // A recognised provider never borrows another provider's meaning.
+    if provider.is_some() {
+        return None;
+    }
     // An unknown or unrecognised provider: a variant whose description matches.
     if let Some(e) = cands
         .iter()

@@ -596,6 +596,16 @@ fn redirect_uri(
         expected = a.map(str::to_string);
         let own: Vec<&str> = match (a, t) {
             (Some(a), Some(t)) => redirect_differences(a, t),
+            (Some(_), None)
+                if crate::providers::of_url(&ctx.token().request.url)
+                    .is_some_and(|p| p.has(crate::providers::Quirk::TokenRedirectUriOptional)) =>
+            {
+                ruled_out.push(json!({
+                    "cause": "redirect_uri_mismatch",
+                    "why": "this provider's token endpoint does not need the redirect_uri (its absence is normal)",
+                }));
+                return None;
+            }
             (Some(_), None) => vec!["missing"],
             (None, Some(_)) => vec!["not_in_authorize"],
             (None, None) => vec![],

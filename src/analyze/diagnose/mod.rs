@@ -21,6 +21,7 @@
 
 pub mod code_grant;
 pub mod endpoint;
+pub mod evidence;
 pub mod refresh;
 
 #[cfg(test)]
@@ -41,6 +42,39 @@ pub fn annotate(records: &[Record], opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(code_grant::diagnose(records, opts));
     out.extend(refresh::diagnose(records, opts));
     out.extend(endpoint::diagnose(records, opts));
+    out.extend(evidence::diagnose(records));
+    out.extend(evidence::pkce_required(records));
+    settle(out)
+}
+
+/// Diagnoses that a more specific one on the same record makes redundant
+/// or wrong: `undetermined` next to a proven cause, and "check the secret"
+/// (`invalid_client_credentials`) where the records show that no secret was
+/// sent or that the method, not the secret, was refused.
+fn settle(mut out: Vec<Finding>) -> Vec<Finding> {
+    use std::collections::HashMap;
+    let mut codes: HashMap<usize, Vec<String>> = HashMap::new();
+    for f in &out {
+        codes
+            .entry(f.record)
+            .or_default()
+            .push(f.annotation.code.clone());
+    }
+    out.retain(|f| {
+        let here = &codes[&f.record];
+        match f.annotation.code.as_str() {
+            "diagnosis.undetermined" => !here.iter().any(|c| {
+                c.starts_with("diagnosis.")
+                    && c != "diagnosis.undetermined"
+                    && c != "diagnosis.missing_offline_access"
+            }),
+            "diagnosis.invalid_client_credentials" => !here.iter().any(|c| {
+                c == "diagnosis.public_client_not_allowed"
+                    || c == "diagnosis.client_auth_method_rejected"
+            }),
+            _ => true,
+        }
+    });
     out
 }
 

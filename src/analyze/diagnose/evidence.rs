@@ -1,0 +1,839 @@
+//! Evidence-first diagnoses over the [`Login`] model: each starts from what
+//! the records prove (a value issued as one kind and sent as another, poll
+//! gaps against the interval in force, two authorize requests and the state
+//! cookie the callback carried, a credential sent where the provider does
+//! not read it) and uses the provider's words as support, never as the
+//! trigger alone.
+//!
+//! - `diagnosis.token_kind_swapped` (RFC 6749 §6: a refresh request sends a
+//!   refresh token; anything else the client was issued is refused);
+//! - `diagnosis.client_auth_method_rejected` (RFC 6749 §2.3.1: servers
+//!   support Basic and may also read the body; providers differ);
+//! - `diagnosis.public_client_not_allowed` (no secret sent on a grant that
+//!   needs a confidential client);
+//! - `diagnosis.polling_too_fast` (RFC 8628 §3.5: wait `interval` seconds,
+//!   5 by default, plus 5 more after each `slow_down`);
+//! - `diagnosis.endpoint_version_mismatch` (Slack v1/v2, Entra v1.0/v2.0);
+//! - `diagnosis.grant_type_not_enabled` from the authorize leg
+//!   (RFC 6749 §4.1.2.1 `unauthorized_client` redirected back);
+//! - `diagnosis.concurrent_logins` (a later authorize request replaced the
+//!   state the callback needed);
+//! - `diagnosis.pkce_required` (RFC 7636 §4.4.1 / OAuth 2.1: the provider
+//!   wants a `code_challenge` this authorize request did not send);
+//! - `diagnosis.clock_skew` (RFC 7523 §3: `exp`/`iat`/`nbf` of a client-made
+//!   JWT against the server's `Date`);
+//! - `client_auth.secret_jwt_lifetime` (a `client_secret` that is itself a
+//!   JWT, as Sign in with Apple requires: at most six months).
+
+use super::{fingerprint, ids, Failure};
+use crate::analyze::jwt::decode_unverified;
+use crate::analyze::login::{Exchange, IssuedKind, Login};
+use crate::analyze::params;
+use crate::analyze::Finding;
+use crate::providers::{self, Quirk};
+use crate::record::{Annotation, Kind, Record, Severity};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// Every evidence-first diagnosis over one flow.
+pub fn diagnose(records: &[Record]) -> Vec<Finding> {
+    let login = Login::build(records);
+    let mut out = Vec::new();
+    for ex in &login.exchanges {
+        out.extend(token_kind_swapped(&login, ex));
+        out.extend(client_auth(&login, ex));
+        out.extend(clock_skew(&login, ex));
+        out.extend(secret_jwt_lifetime(&login, ex));
+    }
+    out.extend(polling_too_fast(&login));
+    out.extend(endpoint_version_mismatch(&login));
+    out.extend(authorize_leg_errors(&login));
+    out.extend(concurrent_logins(&login));
+    out
+}
+
+fn failed(ex: &Exchange) -> bool {
+    !ex.succeeded
+}
+
+/// The kind a value sent under `param` must have been issued as.
+fn expected_kind(param: &str) -> Option<IssuedKind> {
+    Some(match param {
+        "refresh_token" => IssuedKind::RefreshToken,
+        "code" => IssuedKind::Code,
+        "device_code" => IssuedKind::DeviceCode,
+        _ => return None,
+    })
+}
+
+fn token_kind_swapped(login: &Login, ex: &Exchange) -> Option<Finding> {
+    if !failed(ex) {
+        return None;
+    }
+    for param in [
+        "refresh_token",
+        "code",
+        "device_code",
+        "assertion",
+        "subject_token",
+    ] {
+        let Some(value) = ex.get(param) else { continue };
+        let issuers = login.issuers(value, ex.record);
+        if issuers.is_empty() {
+            continue;
+        }
+        let want = expected_kind(param);
+        if want.is_some_and(|k| issuers.iter().any(|i| i.kind == k)) {
+            continue;
+        }
+        let first = issuers[0];
+        let issuer = &login.records[first.record];
+        let issued_as = first.kind.param();
+        let rec = &login.records[ex.record];
+        return Some(Finding::new(
+            ex.record,
+            Annotation::new(
+                "diagnosis.token_kind_swapped",
+                Severity::Error,
+                format!("The value sent as {param} was issued as the {issued_as}"),
+                format!(
+                    "Record {} issued this value in {} ({issued_as}); record {} sent it back as `{param}`. \
+                     The provider cannot accept one kind of token for another, so it refuses the request. \
+                     The app stores or reads its tokens under the wrong names: persist the refresh_token \
+                     field of the token response as the refresh token (and the access_token as the access \
+                     token), then send the stored refresh token.",
+                    issuer.id, first.field, rec.id
+                ),
+                json!({
+                    "kinds": [format!("{issued_as}_as_{param}")],
+                    "sent_as": param,
+                    "issued_as": issued_as,
+                    "issued_by": issuer.id,
+                    "issued_field": first.field,
+                    "value": fingerprint(value),
+                    "error": ex.failure.to_json(),
+                    "fields": [format!("request.body.{param}"), first.field.to_string()],
+                }),
+            ),
+        ));
+    }
+    None
+}
+
+/// Credential parameter names a provider's error may say are missing.
+const CREDENTIALS: &[&str] = &["client_secret", "client_id", "client_assertion"];
+
+/// Phrases of "this parameter is missing".
+const MISSING: &[&str] = &[
+    "missing",
+    "required",
+    "must contain",
+    "must be present",
+    "not found in the request",
+];
+
+fn basic_sent(rec: &Record) -> bool {
+    rec.request
+        .headers
+        .get("authorization")
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
+}
+
+fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
+    if !failed(ex) || ex.failure.is_empty() {
+        return None;
+    }
+    let rec = &login.records[ex.record];
+    let f = &ex.failure;
+    let basic = basic_sent(rec);
+    let body = params::body_params(&rec.request.headers, &rec.request.body);
+    let in_body = |n: &str| params::get(&body, n).is_some_and(|v| !v.is_empty());
+    let secret_sent = basic || in_body("client_secret") || in_body("client_assertion");
+    let grant = ex.grant.as_deref().unwrap_or("");
+    let profile = providers::of_url(&rec.request.url);
+
+    // No secret at all, on a grant public clients use: the registration,
+    // not the secret, is what to fix.
+    let public_grant = grant == "urn:ietf:params:oauth:grant-type:device_code"
+        || in_body("code_verifier")
+        || grant == "refresh_token";
+    let client_error = f.has(&["invalid_client", "unauthorized_client"]).is_some()
+        || f.has_aadsts(&[7000218, 700025]).is_some();
+    if !secret_sent && public_grant && client_error {
+        let aad = f.has_aadsts(&[7000218]).map(|n| format!("AADSTS{n}"));
+        return Some(Finding::new(
+            ex.record,
+            Annotation::new(
+                "diagnosis.public_client_not_allowed",
+                Severity::Warning,
+                "The app is registered as a confidential client but authenticates as a public one",
+                format!(
+                    "Record {} sent no client secret or assertion (a public client: {}), and the provider \
+                     answered {}. Nothing is wrong with a secret: none was sent, and a public client (device, \
+                     desktop, mobile, SPA) must not hold one. Fix the app registration instead: {}.",
+                    rec.id,
+                    if grant.is_empty() { "no grant named".to_string() } else { format!("grant {grant}") },
+                    aad.clone().unwrap_or_else(|| f.main_code()),
+                    match profile.map(|p| p.id) {
+                        Some("entra") => "in Entra ID, App registration > Authentication > Advanced settings > \
+                             \"Allow public client flows\" = Yes (or register a Mobile and desktop platform)"
+                            .to_string(),
+                        _ => "mark the client as public (token endpoint auth method \"none\") at the provider, \
+                              or use a confidential client that can keep a secret"
+                            .to_string(),
+                    }
+                ),
+                json!({
+                    "kinds": ["public_client"],
+                    "token_request": rec.id,
+                    "grant_type": grant,
+                    "secret_sent": false,
+                    "error": f.to_json(),
+                    "provider": profile.map(|p| p.id),
+                    "fields": ["request.headers.authorization", "request.body.client_secret", "response.body.error"],
+                }),
+            ),
+        ));
+    }
+
+    // The error names a credential as missing that the request sent the
+    // other way (Basic header vs body).
+    let named_missing = CREDENTIALS.iter().copied().find(|c| {
+        f.descriptions.iter().any(|d| {
+            let l = d.to_ascii_lowercase();
+            l.contains(c) && MISSING.iter().any(|m| l.contains(m))
+        })
+    });
+    let mut why: Option<String> = None;
+    if let Some(c) = named_missing {
+        if basic && !in_body(c) && c != "client_assertion" {
+            why = Some(format!(
+                "the provider says `{c}` is missing, but the request sent it in the Authorization: Basic header: \
+                 this provider reads client credentials from the body (client_secret_post)"
+            ));
+        } else if !basic && in_body(c) && f.says(&["authorization header", "basic"]).is_some() {
+            why = Some(format!(
+                "the provider wants the credentials in the Authorization: Basic header, but the request sent `{c}` in the body"
+            ));
+        }
+    }
+    if why.is_none()
+        && f.says(&[
+            "authentication method",
+            "client_secret_basic",
+            "client_secret_post",
+        ])
+        .is_some()
+    {
+        why =
+            Some("the provider's error names the client authentication method itself".to_string());
+    }
+    if why.is_none()
+        && profile.is_some_and(|p| p.has(Quirk::CredentialsInBodyOnly))
+        && basic
+        && client_error
+    {
+        why = Some("this provider reads client credentials only from the body, and the request sent them in the Basic header".to_string());
+    }
+    if why.is_none()
+        && profile.is_some_and(|p| p.has(Quirk::CredentialsInBasicOnly))
+        && !basic
+        && in_body("client_secret")
+        && client_error
+    {
+        why = Some("this provider wants client credentials in the Basic header, and the request sent them in the body".to_string());
+    }
+    // The same client succeeded at the same token URL with another flavour.
+    let earlier_ok = login.exchanges.iter().find(|e| {
+        e.record < ex.record
+            && e.succeeded
+            && e.client_id.as_ref().map(|c| &c.0) == ex.client_id.as_ref().map(|c| &c.0)
+            && same_endpoint(&login.records[e.record], rec)
+            && login.records[e.record]
+                .flavour
+                .as_ref()
+                .map(|f| &f.client_auth)
+                != rec.flavour.as_ref().map(|f| &f.client_auth)
+    });
+    if why.is_none() {
+        if let Some(e) = earlier_ok.filter(|_| client_error) {
+            why = Some(format!(
+                "record {} authenticated the same client at the same token URL as {} and succeeded",
+                login.records[e.record].id,
+                login.records[e.record]
+                    .flavour
+                    .as_ref()
+                    .map(|f| f.client_auth.as_str())
+                    .unwrap_or("another method")
+            ));
+        }
+    }
+    let why = why?;
+    let flavour = rec.flavour.as_ref();
+    Some(Finding::new(
+        ex.record,
+        Annotation::new(
+            "diagnosis.client_auth_method_rejected",
+            Severity::Error,
+            "The provider rejected how the client authenticated, not the credentials",
+            format!(
+                "Record {} authenticated as {}; {why}. Send the same id and secret the other way (Basic header \
+                 vs client_id/client_secret in the form body); `oauthscope probe` tries all six ways against \
+                 the token URL.",
+                rec.id,
+                flavour
+                    .map(|f| format!(
+                        "{}{}",
+                        f.client_auth,
+                        f.number.map(|n| format!(" (flavour {n})")).unwrap_or_default()
+                    ))
+                    .unwrap_or_else(|| "an unknown method".into())
+            ),
+            json!({
+                "kinds": ["auth_method"],
+                "token_request": rec.id,
+                "sent_as": flavour.map(|f| f.client_auth.clone()),
+                "flavour": flavour.and_then(|f| f.number),
+                "named_missing": named_missing,
+                "earlier_success": earlier_ok.map(|e| login.records[e.record].id.clone()),
+                "error": f.to_json(),
+                "provider": profile.map(|p| p.id),
+                "fields": ["request.headers.authorization", "request.body.client_secret", "response.body.error_description"],
+            }),
+        ),
+    ))
+}
+
+fn same_endpoint(a: &Record, b: &Record) -> bool {
+    let base = |r: &Record| r.request.url.split('?').next().unwrap_or("").to_string();
+    base(a) == base(b)
+}
+
+/// The `Date` of a record's response.
+fn server_date(rec: &Record) -> Option<OffsetDateTime> {
+    let d = rec.response.as_ref()?.headers.get("date")?;
+    OffsetDateTime::parse(d.trim(), &time::format_description::well_known::Rfc2822).ok()
+}
+
+fn claim(c: &serde_json::Map<String, Value>, name: &str) -> Option<i64> {
+    c.get(name)
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+}
+
+/// Seconds a client-made JWT may be ahead of the server before it is skew.
+const SKEW_TOLERANCE_SECS: i64 = 60;
+
+fn clock_skew(login: &Login, ex: &Exchange) -> Option<Finding> {
+    if !failed(ex) {
+        return None;
+    }
+    let rec = &login.records[ex.record];
+    let server = server_date(rec).unwrap_or(rec.time);
+    let now = server.unix_timestamp();
+    let mut jwts: Vec<(&str, String)> = Vec::new();
+    for p in ["client_assertion", "assertion"] {
+        if let Some(v) = ex.get(p) {
+            jwts.push((p, v.to_string()));
+        }
+    }
+    if let Some(d) = rec.request.headers.get("dpop") {
+        jwts.push(("DPoP", d.to_string()));
+    }
+    for (field, jwt) in jwts {
+        let Ok(dec) = decode_unverified(&jwt) else {
+            continue;
+        };
+        let c = &dec.claims;
+        let (iat, nbf, exp) = (claim(c, "iat"), claim(c, "nbf"), claim(c, "exp"));
+        let ahead = iat
+            .into_iter()
+            .chain(nbf)
+            .map(|t| t - now)
+            .max()
+            .filter(|d| *d > SKEW_TOLERANCE_SECS);
+        let expired = exp.map(|e| now - e).filter(|d| *d > 0);
+        let (skew, what) = match (ahead, expired) {
+            (Some(a), _) => (a, format!("issued {a} s in the server's future (iat/nbf)")),
+            (None, Some(e)) => (
+                -e,
+                format!("already expired {e} s before the server received it (exp)"),
+            ),
+            _ => continue,
+        };
+        return Some(Finding::new(
+            ex.record,
+            Annotation::new(
+                "diagnosis.clock_skew",
+                Severity::Error,
+                format!("The client's clock is off: its {field} JWT was {what}"),
+                format!(
+                    "The {field} was made by the client with its own clock; the server's clock (response Date \
+                     {}) disagrees by {} s. Servers refuse JWTs not yet valid or expired (RFC 7523 §3). Sync \
+                     the client's clock (NTP), and keep assertion lifetimes short but above the skew.",
+                    server.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                    skew.abs()
+                ),
+                json!({
+                    "kinds": [if skew > 0 { "client_ahead" } else { "client_behind" }],
+                    "jwt": field,
+                    "iat": iat, "nbf": nbf, "exp": exp,
+                    "server_time": now,
+                    "skew_seconds": skew,
+                    "error": ex.failure.to_json(),
+                    "fields": [format!("request.body.{field}"), "response.headers.date".to_string()],
+                }),
+            ),
+        ));
+    }
+    None
+}
+
+/// Sign in with Apple's limit when the provider is not recognised by URL
+/// but the secret's `aud` names Apple: six months (15 777 000 s).
+const APPLE_SECRET_LIMIT_SECS: i64 = 15_777_000;
+
+fn secret_jwt_lifetime(login: &Login, ex: &Exchange) -> Option<Finding> {
+    let rec = &login.records[ex.record];
+    let secret = ex.get("client_secret")?;
+    if secret.split('.').count() != 3 {
+        return None;
+    }
+    let dec = decode_unverified(secret).ok()?;
+    let c = &dec.claims;
+    let profile = providers::of_url(&rec.request.url);
+    let aud_apple = c
+        .get("aud")
+        .and_then(Value::as_str)
+        .is_some_and(|a| a.contains("appleid.apple.com"));
+    let limit = profile
+        .and_then(|p| p.secret_jwt_limit())
+        .or(aud_apple.then_some(APPLE_SECRET_LIMIT_SECS))?;
+    let (iat, exp) = (claim(c, "iat"), claim(c, "exp"));
+    let now = server_date(rec).unwrap_or(rec.time).unix_timestamp();
+    let lifetime = iat.zip(exp).map(|(i, e)| e - i);
+    let problem = if exp.is_none() {
+        "has no exp claim".to_string()
+    } else if let Some(l) = lifetime.filter(|l| *l > limit) {
+        format!("is valid for {l} s, more than the provider's limit of {limit} s")
+    } else if let Some(e) = exp.filter(|e| *e < now) {
+        format!("expired {} s before this request", now - e)
+    } else if iat.is_some_and(|i| i > now + SKEW_TOLERANCE_SECS) {
+        "was issued in the future (iat after the server's clock)".to_string()
+    } else {
+        return None;
+    };
+    Some(Finding::new(
+        ex.record,
+        Annotation::new(
+            "client_auth.secret_jwt_lifetime",
+            if failed(ex) { Severity::Error } else { Severity::Warning },
+            format!("The client_secret JWT {problem}"),
+            format!(
+                "This provider's client_secret is a JWT the client signs itself (Sign in with Apple: ES256, \
+                 iss = team id, sub = client id, aud = https://appleid.apple.com, exp at most six months after \
+                 iat). This one {problem}. Generate a new client secret JWT with a valid iat/exp and rotate it \
+                 before it expires."
+            ),
+            json!({
+                "token_request": rec.id,
+                "iat": iat, "exp": exp,
+                "lifetime_seconds": lifetime,
+                "limit_seconds": limit,
+                "alg": dec.header.get("alg"),
+                "fields": ["request.body.client_secret"],
+            }),
+        ),
+    ))
+}
+
+/// RFC 8628 §3.5: the interval when the device authorization response names none.
+const DEFAULT_INTERVAL_SECS: f64 = 5.0;
+
+/// Slack on timing noise: a poll this much under the interval still counts as on time.
+const POLL_TOLERANCE_SECS: f64 = 0.05;
+
+fn polling_too_fast(login: &Login) -> Vec<Finding> {
+    let records = login.records;
+    let mut out = Vec::new();
+    // Polls by device code, in time order.
+    let mut runs: Vec<(String, Vec<&Exchange>)> = Vec::new();
+    for ex in &login.exchanges {
+        if ex.grant.as_deref() != Some("urn:ietf:params:oauth:grant-type:device_code") {
+            continue;
+        }
+        let Some(dc) = ex.get("device_code") else {
+            continue;
+        };
+        match runs.iter_mut().find(|(d, _)| d == dc) {
+            Some((_, v)) => v.push(ex),
+            None => runs.push((dc.to_string(), vec![ex])),
+        }
+    }
+    for (dc, polls) in runs {
+        // The device authorization response that issued the code, and its interval.
+        let issuer = login
+            .issuers(&dc, polls[0].record)
+            .into_iter()
+            .find(|i| i.kind == IssuedKind::DeviceCode);
+        let mut interval = issuer
+            .and_then(|i| {
+                params::get(&super::response_params(&records[i.record]), "interval")
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+            .unwrap_or(DEFAULT_INTERVAL_SECS);
+        let mut last = issuer.map(|i| i.at);
+        let mut gaps = Vec::new();
+        let mut early = Vec::new();
+        let mut slow_downs = 0;
+        for ex in &polls {
+            let rec = &records[ex.record];
+            if let Some(prev) = last {
+                let gap = (rec.time - prev).as_seconds_f64();
+                let too_early = gap < interval - POLL_TOLERANCE_SECS;
+                gaps.push(json!({
+                    "record": rec.id,
+                    "gap_seconds": (gap * 1000.0).round() / 1000.0,
+                    "interval_seconds": interval,
+                    "too_early": too_early,
+                }));
+                if too_early {
+                    early.push(ex.record);
+                }
+            }
+            last = Some(rec.time);
+            if ex.failure.has(&["slow_down"]).is_some() {
+                slow_downs += 1;
+                // RFC 8628 §3.5: add 5 s; GitHub names the new interval.
+                interval = params::get(&ex.response, "interval")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(interval + 5.0);
+            }
+        }
+        let Some(&at) = early.last() else { continue };
+        out.push(Finding::new(
+            at,
+            Annotation::new(
+                "diagnosis.polling_too_fast",
+                Severity::Warning,
+                format!(
+                    "The device-flow client polled too early {} of {} times{}",
+                    early.len(),
+                    polls.len().saturating_sub(usize::from(issuer.is_none())),
+                    if slow_downs > 0 { format!(" ({slow_downs} slow_down answers)") } else { String::new() }
+                ),
+                format!(
+                    "RFC 8628 §3.5: the client must wait at least `interval` seconds between polls ({} s to \
+                     start{}), and add 5 s after every slow_down (GitHub sends the new interval). {} poll(s) came \
+                     sooner; each gap is in the evidence. The provider answers slow_down, and may end the flow \
+                     with access_denied or expired_token. Sleep the interval in force after each response \
+                     (measure from the response, not the request), and raise it on slow_down.",
+                    issuer
+                        .and_then(|i| params::get(&super::response_params(&records[i.record]), "interval").map(str::to_string))
+                        .unwrap_or_else(|| format!("{DEFAULT_INTERVAL_SECS}")),
+                    if issuer.is_none() { ", the default: the device authorization response was not captured" } else { "" },
+                    early.len()
+                ),
+                json!({
+                    "device_authorization": issuer.map(|i| records[i.record].id.clone()),
+                    "device_code": fingerprint(&dc),
+                    "polls": polls.len(),
+                    "too_early": ids(records, &early),
+                    "slow_down_answers": slow_downs,
+                    "gaps": gaps,
+                    "fields": ["time", "response.body.interval"],
+                }),
+            ),
+        ));
+    }
+    out
+}
+
+fn endpoint_version_mismatch(login: &Login) -> Vec<Finding> {
+    let records = login.records;
+    let version = |rec: &Record| {
+        let profile = providers::of_url(&rec.request.url)?;
+        let f = profile.endpoint_version?;
+        let path = url::Url::parse(&rec.request.url)
+            .ok()?
+            .path()
+            .to_ascii_lowercase();
+        f(&path).map(|v| (profile, v))
+    };
+    let mut out = Vec::new();
+    for ex in &login.exchanges {
+        if ex.grant.as_deref() != Some("authorization_code") {
+            continue;
+        }
+        let rec = &records[ex.record];
+        let Some((profile, token_v)) = version(rec) else {
+            continue;
+        };
+        let authorize = records[..ex.record].iter().rposition(|r| {
+            r.kind == Kind::AuthorizeRequest
+                && providers::of_url(&r.request.url).map(|p| p.id) == Some(profile.id)
+        });
+        let Some(a) = authorize else { continue };
+        let Some((_, auth_v)) = version(&records[a]) else {
+            continue;
+        };
+        if auth_v == token_v {
+            continue;
+        }
+        out.push(Finding::new(
+            ex.record,
+            Annotation::new(
+                "diagnosis.endpoint_version_mismatch",
+                Severity::Error,
+                format!(
+                    "The login started at the {auth_v} authorize endpoint but the code was redeemed at the {token_v} token endpoint"
+                ),
+                format!(
+                    "Record {} sent the user to {}'s {auth_v} authorization endpoint; record {} redeemed the code at \
+                     the {token_v} token endpoint. {} codes are bound to the endpoint family that issued them. Use \
+                     one version for both legs{}.",
+                    records[a].id,
+                    profile.name,
+                    rec.id,
+                    profile.name,
+                    match profile.id {
+                        "slack" => ": /oauth/v2/authorize with oauth.v2.access (or /oauth/authorize with oauth.access)",
+                        "entra" => ": /oauth2/v2.0/authorize with /oauth2/v2.0/token (or both v1.0 paths)",
+                        _ => "",
+                    }
+                ),
+                json!({
+                    "authorize_request": records[a].id,
+                    "token_request": rec.id,
+                    "authorize_version": auth_v,
+                    "token_version": token_v,
+                    "provider": profile.id,
+                    "error": ex.failure.to_json(),
+                    "fields": ["authorize.url.path", "request.url.path"],
+                }),
+            ),
+        ));
+    }
+    out
+}
+
+/// Errors an authorization endpoint redirects back (RFC 6749 §4.1.2.1)
+/// whose cause the records show: the grant or response type is not enabled.
+fn authorize_leg_errors(login: &Login) -> Vec<Finding> {
+    let records = login.records;
+    let mut out = Vec::new();
+    for d in &login.deliveries {
+        let Some(err) = d.get("error") else { continue };
+        if !["unauthorized_client", "unsupported_response_type"]
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(err))
+        {
+            continue;
+        }
+        // The callback repeats what the redirect carried: diagnose once.
+        if d.is_callback
+            && login.deliveries.iter().any(|o| {
+                !o.is_callback
+                    && o.record < d.record
+                    && o.get("error") == Some(err)
+                    && o.get("state") == d.get("state")
+            })
+        {
+            continue;
+        }
+        let rec = &records[d.record];
+        let authorize = super::authorize_for(records, d.record);
+        let ap = authorize
+            .map(|a| super::authorize_params(records, a))
+            .unwrap_or_default();
+        let response_type = params::get(&ap, "response_type").unwrap_or("code");
+        let grant = match response_type {
+            "code" => "authorization_code",
+            t if t.contains("token") && !t.contains("code") => "implicit",
+            _ => "authorization_code (hybrid)",
+        };
+        let profile = authorize
+            .and_then(|a| providers::of_url(&records[a].request.url))
+            .or_else(|| providers::of_url(&rec.request.url));
+        let where_ = match profile.map(|p| p.id) {
+            Some("auth0") => "Auth0: Applications > (the app) > Advanced Settings > Grant Types",
+            Some("okta") => "Okta: Applications > (the app) > General > Grant type",
+            Some("cognito") => "Cognito: App client > Hosted UI > OAuth grant types",
+            Some("entra") => {
+                "Entra ID: App registration > Authentication (platform and implicit grant settings)"
+            }
+            Some("keycloak") => {
+                "Keycloak: Clients > (the client) > Capability config (Standard flow)"
+            }
+            _ => "the provider's application settings (allowed grant types / response types)",
+        };
+        out.push(Finding::new(
+            d.record,
+            Annotation::new(
+                "diagnosis.grant_type_not_enabled",
+                Severity::Error,
+                format!("The application is not allowed the {grant} grant (response_type={response_type})"),
+                format!(
+                    "The authorization endpoint redirected back with `{err}`{} before any login happened: the \
+                     application's registration does not allow response_type={response_type} (the {grant} grant). \
+                     The user did not refuse anything. Enable the grant in {where_}.",
+                    d.get("error_description").map(|x| format!(" (\"{x}\")")).unwrap_or_default()
+                ),
+                json!({
+                    "authorize_request": authorize.map(|a| records[a].id.clone()),
+                    "response_record": rec.id,
+                    "error": err,
+                    "description": d.get("error_description"),
+                    "response_type": response_type,
+                    "grant_type": grant,
+                    "provider": profile.map(|p| p.id),
+                    "fields": ["response.headers.location.error", "authorize.query.response_type"],
+                }),
+            ),
+        ));
+    }
+    out
+}
+
+/// Cookie names that hold an app's login state or nonce.
+fn is_login_cookie(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("state") || n.contains("nonce") || n.contains("verifier") || n.contains("pkce")
+}
+
+fn cookies(rec: &Record) -> Vec<(String, String)> {
+    rec.request
+        .headers
+        .get_all("cookie")
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| {
+            let (n, v) = p.trim().split_once('=')?;
+            Some((n.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
+fn concurrent_logins(login: &Login) -> Vec<Finding> {
+    let records = login.records;
+    let legs = crate::analyze::redirect_uri::authorize_legs(records);
+    let mut out = Vec::new();
+    for d in login.deliveries.iter().filter(|d| d.is_callback) {
+        let Some(state) = d.get("state") else {
+            continue;
+        };
+        let rec = &records[d.record];
+        let own = legs
+            .iter()
+            .rev()
+            .find(|l| l.index < d.record && l.get("state") == Some(state));
+        let Some(own) = own else { continue };
+        // A login cookie holding another, later authorize request's state or nonce.
+        let replaced = cookies(rec).into_iter().find_map(|(name, value)| {
+            if !is_login_cookie(&name) || value == state {
+                return None;
+            }
+            legs.iter()
+                .find(|l| {
+                    l.index > own.index
+                        && l.index < d.record
+                        && (l.get("state") == Some(value.as_str())
+                            || l.get("nonce") == Some(value.as_str()))
+                })
+                .map(|l| (name, l))
+        });
+        let Some((cookie, later)) = replaced else {
+            continue;
+        };
+        out.push(Finding::new(
+            d.record,
+            Annotation::new(
+                "diagnosis.concurrent_logins",
+                Severity::Error,
+                "A second login in the same browser replaced the state this callback needed",
+                format!(
+                    "Record {} started a login with state {state:?}; record {} started another one from the same \
+                     browser, and the app stored its state in the cookie `{cookie}`, replacing the first. This \
+                     callback answers the first login (its state is the first one's) but arrives with the second \
+                     login's cookie, so the app rejects a valid response. Keep one pending login per state (a \
+                     cookie or session entry keyed by state) instead of a single slot, or refuse to start a \
+                     second login while one is pending.",
+                    records[own.index].id,
+                    records[later.index].id
+                ),
+                json!({
+                    "authorize_requests": [records[own.index].id, records[later.index].id],
+                    "callback": rec.id,
+                    "cookie": cookie,
+                    "callback_state": state,
+                    "cookie_holds": later.get("state").filter(|s| cookies(rec).iter().any(|(_, v)| v == s)).unwrap_or_else(|| later.get("nonce").unwrap_or("")),
+                    "fields": ["request.headers.cookie", "request.body.state", "authorize.query.state"],
+                }),
+            ),
+        ));
+    }
+    out
+}
+
+/// `diagnosis.pkce_required` for a failure that asks for PKCE when the
+/// authorize request sent no `code_challenge` (checked, not guessed).
+pub fn pkce_required(records: &[Record]) -> Vec<Finding> {
+    let legs = crate::analyze::redirect_uri::authorize_legs(records);
+    let mut out = Vec::new();
+    for (i, rec) in records.iter().enumerate() {
+        if !matches!(
+            rec.kind,
+            Kind::TokenRequest
+                | Kind::AuthorizeRequest
+                | Kind::AuthorizationResponse
+                | Kind::Callback
+        ) {
+            continue;
+        }
+        let f = Failure::of(rec);
+        if f.is_empty() {
+            continue;
+        }
+        let asks = f
+            .says(&["code_challenge", "pkce", "code challenge", "proof key"])
+            .filter(|s| {
+                let l = s.to_ascii_lowercase();
+                MISSING.iter().any(|m| l.contains(m))
+                    || l.contains("must")
+                    || l.contains("requires")
+            });
+        let profile = providers::of_url(&rec.request.url);
+        let quirk = profile.is_some_and(|p| p.has(Quirk::PkceRequired))
+            && f.has(&["invalid_request"]).is_some();
+        if asks.is_none() && !quirk {
+            continue;
+        }
+        let Some(leg) = crate::analyze::redirect_uri::leg_for(records, &legs, i) else {
+            continue;
+        };
+        if leg.opaque || leg.get("code_challenge").is_some() {
+            continue;
+        }
+        out.push(Finding::new(
+            i,
+            Annotation::new(
+                "diagnosis.pkce_required",
+                Severity::Error,
+                "The provider requires PKCE and the authorize request sent no code_challenge",
+                format!(
+                    "Record {} started the login without code_challenge; the provider {}. Send \
+                     code_challenge=BASE64URL(SHA256(code_verifier)) with code_challenge_method=S256 at authorize and \
+                     the code_verifier at the token endpoint (RFC 7636 §4).",
+                    records[leg.index].id,
+                    asks.as_deref().map(|s| format!("says \"{s}\"")).unwrap_or_else(|| "requires PKCE for this client".to_string())
+                ),
+                json!({
+                    "authorize_request": records[leg.index].id,
+                    "record": rec.id,
+                    "provider_says": asks,
+                    "error": f.to_json(),
+                    "fields": ["authorize.query.code_challenge", "response.body.error_description"],
+                }),
+            ),
+        ));
+    }
+    out
+}
