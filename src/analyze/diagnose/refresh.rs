@@ -219,24 +219,28 @@ fn missing_offline_access(records: &[Record], i: usize) -> Option<Finding> {
     if !token_succeeded(rec) || issued_refresh_token(rec).is_some() {
         return None;
     }
-    let prov = provider(&rec.request.url);
-    if prov == Some("GitHub") || prov == Some("Slack") {
-        // No offline scope there: refresh tokens come from an app setting (expiring tokens / rotation).
+    let profile = crate::providers::of_url(&rec.request.url);
+    let prov = profile.map(|p| p.id);
+    let offline = profile
+        .map(|p| p.offline)
+        .unwrap_or(crate::providers::GENERIC_OFFLINE);
+    let crate::providers::Offline::Ask(own) = offline else {
+        // Refresh tokens there come without asking, or from an app setting
+        // (GitHub expiring tokens, Slack rotation): no authorize parameter to blame.
         return None;
-    }
+    };
     let code = params::get(&params::request_params(rec), "code")?.to_string();
     let authorize = code_deliveries(records, &code, i)
         .iter()
         .find_map(|&d| authorize_for(records, d))?;
     let ap = authorize_params(records, authorize);
     let scope = params::get(&ap, "scope").unwrap_or("");
-    let asked_scope = scope
-        .split([' ', '+', ','])
-        .any(|s| s == "offline_access" || s == "refresh_token");
     let access_type = params::get(&ap, "access_type");
-    if asked_scope || access_type.is_some_and(|a| a.eq_ignore_ascii_case("offline")) {
+    let (asked, foreign) = crate::providers::offline_asks(offline, &ap);
+    if !asked.is_empty() {
         return None;
     }
+    let wanted: Vec<String> = own.iter().map(|(n, v)| format!("{n}={v}")).collect();
     // A refresh attempted later that failed: same flow, or same client with a token not issued here.
     let client = token_client_id(rec).map(|c| c.0);
     let later_failure = records[i + 1..].iter().find(|r| {
@@ -253,24 +257,47 @@ fn missing_offline_access(records: &[Record], i: usize) -> Option<Finding> {
             && !token_succeeded(r)
             && (r.flow == rec.flow || same_client_untracked())
     });
-    let how = if prov == Some("Google") {
-        "add access_type=offline (and prompt=consent, since Google returns a refresh token only on the consent screen) to the authorize request"
-    } else if prov == Some("Salesforce") {
-        "add the refresh_token (or offline_access) scope to the authorize request and to the connected app's selected scopes"
+    let name = profile.map(|p| p.name);
+    let how = match prov {
+        Some("google") => "add access_type=offline (and prompt=consent, since Google returns a refresh token only on the consent screen) to the authorize request".to_string(),
+        Some("salesforce") => "add the refresh_token (or offline_access) scope to the authorize request and to the connected app's selected scopes".to_string(),
+        Some(_) => format!("add {} to the authorize request", wanted.join(" or ")),
+        None => "add the offline_access scope to the authorize request (Google: access_type=offline and prompt=consent; Dropbox: token_access_type=offline), and allow it for the app".to_string(),
+    };
+    let foreign_text = if foreign.is_empty() {
+        String::new()
     } else {
-        "add the offline_access scope to the authorize request (Google: access_type=offline and prompt=consent), and allow it for the app"
+        format!(
+            " It sent {}, which {} does not read{}.",
+            foreign.join(" and "),
+            name.unwrap_or("this provider"),
+            if wanted.is_empty() {
+                String::new()
+            } else {
+                format!(": its parameter is {}", wanted.join(" or "))
+            }
+        )
     };
     Some(Finding::new(
         i,
         Annotation::new(
             "diagnosis.missing_offline_access",
             if later_failure.is_some() { Severity::Warning } else { Severity::Info },
-            "No refresh token was issued: the login did not ask for offline access",
+            match name {
+                Some(n) if !foreign.is_empty() => format!(
+                    "No refresh token was issued: {} asks {n} nothing ({n} wants {})",
+                    foreign.join(" and "),
+                    wanted.join(" or ")
+                ),
+                Some(n) => format!("No refresh token was issued: the login did not ask {n} for offline access ({})", wanted.join(" or ")),
+                None => "No refresh token was issued: the login did not ask for offline access".to_string(),
+            },
             format!(
-                "The code exchange succeeded without a refresh_token, and the authorize request (record {}) asked \
-                 neither the offline_access scope nor access_type=offline. Without a refresh token the app must send \
+                "The code exchange succeeded without a refresh_token, and the authorize request (record {}) did not \
+                 ask for offline access the way {} expects.{foreign_text} Without a refresh token the app must send \
                  the user through login again when the access token expires{}. If the app needs to refresh: {how}.",
                 records[authorize].id,
+                name.unwrap_or("the provider"),
                 later_failure
                     .map(|r| format!("; record {} tried to refresh and failed", r.id))
                     .unwrap_or_default()
@@ -280,6 +307,8 @@ fn missing_offline_access(records: &[Record], i: usize) -> Option<Finding> {
                 "authorize_request": records[authorize].id,
                 "scope": scope,
                 "access_type": access_type,
+                "asked_with": foreign,
+                "provider_parameter": wanted,
                 "failed_refresh": later_failure.map(|r| r.id.clone()),
                 "provider": prov,
                 "fields": ["authorize.query.scope", "authorize.query.access_type", "response.body.refresh_token"],
