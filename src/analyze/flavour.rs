@@ -763,6 +763,47 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                 ),
             ));
         }
+        if ins.body_format == BodyFormat::Multipart {
+            out.push(Finding::new(
+                i,
+                Annotation::new(
+                    "token_request.multipart_body",
+                    Severity::Warning,
+                    format!("The {what} body is multipart/form-data, not application/x-www-form-urlencoded"),
+                    "RFC 6749 §4.1.3 defines token requests as application/x-www-form-urlencoded. \
+                     PHP cURL given an array, and `curl -F`, send multipart/form-data, which many \
+                     servers do not read (the parameters look missing). Send a form-urlencoded \
+                     body (http_build_query, curl -d).",
+                    json!({
+                        "record": rec.id,
+                        "content_type": rec.request.headers.get("content-type"),
+                        "body": "multipart",
+                    }),
+                ),
+            ));
+        }
+        if rec.kind == Kind::TokenRequest
+            && rec.grant_type.as_deref() == Some(crate::analyze::classify::IMPLIED_GRANT)
+            && params::get(&params::request_params(rec), "grant_type").is_none()
+        {
+            out.push(Finding::new(
+                i,
+                Annotation::new(
+                    "token_request.grant_type_implied",
+                    Severity::Info,
+                    "No grant_type: read as an authorization-code exchange (provider dialect)",
+                    "The request sends a code with client credentials and no grant_type, as GitHub, \
+                     Slack's oauth.access / oauth.v2.access, Strava (before 2018) and Facebook's Graph \
+                     API accept. oauthscope recorded the grant as authorization_code, implied. A server \
+                     that follows RFC 6749 §4.1.3 needs grant_type=authorization_code.",
+                    json!({
+                        "record": rec.id,
+                        "grant_type": crate::analyze::classify::IMPLIED_GRANT,
+                        "implied": true,
+                    }),
+                ),
+            ));
+        }
     }
     out
 }

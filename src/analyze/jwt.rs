@@ -144,15 +144,30 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
     let legs = authorize_legs(records);
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
-        if rec.kind != Kind::TokenRequest {
+        if rec.kind == Kind::Discovery {
+            out.extend(issuer_template(rec, i));
             continue;
         }
-        let Some(body) = params::response_json(rec) else {
+        // ID tokens come in token responses, and in authorization
+        // responses: a `form_post` callback's body or a redirect's fragment.
+        let token = match rec.kind {
+            Kind::TokenRequest => params::response_json(rec).and_then(|b| {
+                b.get("id_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
+            Kind::Callback => {
+                params::get(&params::request_params(rec), "id_token").map(str::to_string)
+            }
+            Kind::AuthorizationResponse | Kind::AuthorizeRequest => {
+                params::get(&params::location_params(rec), "id_token").map(str::to_string)
+            }
+            _ => None,
+        };
+        let Some(token) = token else {
             continue;
         };
-        let Some(token) = body.get("id_token").and_then(Value::as_str) else {
-            continue;
-        };
+        let token = token.as_str();
         if token.is_empty() {
             continue;
         }
@@ -199,8 +214,14 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         };
         let c = &decoded.claims;
         out.extend(check_exp(rec, i, c));
-        out.extend(check_aud(rec, i, c));
-        if rec.grant_type.as_deref() == Some("authorization_code") {
+        if rec.kind == Kind::TokenRequest {
+            out.extend(check_aud(rec, i, c));
+        } else if let Some(client_id) = leg_for(records, &legs, i).and_then(|l| l.get("client_id"))
+        {
+            out.extend(check_aud_for(rec, i, c, client_id, "authorize.client_id"));
+        }
+        if rec.grant_type.as_deref() == Some("authorization_code") || rec.kind != Kind::TokenRequest
+        {
             out.extend(check_nonce(records, &legs, i, c));
         }
         out.extend(check_iss(records, i, c));
@@ -249,6 +270,17 @@ fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> 
 
 fn check_aud(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> {
     let (client_id, source) = request_client_id(rec)?;
+    check_aud_for(rec, i, c, &client_id, source)
+}
+
+fn check_aud_for(
+    rec: &Record,
+    i: usize,
+    c: &Map<String, Value>,
+    client_id: &str,
+    source: &str,
+) -> Option<Finding> {
+    let client_id = client_id.to_string();
     let aud: Vec<String> = match c.get("aud")? {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a
@@ -333,6 +365,36 @@ fn check_nonce(
                 "actual": got,
                 "authorize_record": records[leg.source_of(records, "nonce")].id,
                 "token_record": rec.id,
+            }),
+        ),
+    ))
+}
+
+/// `jwt.issuer_template`: a discovery document whose `issuer` is a
+/// template (`{tenantid}`), which clients comparing `iss` literally (OIDC
+/// Discovery §4.3) reject every token against.
+fn issuer_template(rec: &Record, i: usize) -> Option<Finding> {
+    let doc = params::response_json(rec)?;
+    let issuer = doc.get("issuer")?.as_str()?;
+    if !(issuer.contains('{') && issuer.contains('}')) {
+        return None;
+    }
+    Some(Finding::new(
+        i,
+        Annotation::new(
+            "jwt.issuer_template",
+            Severity::Warning,
+            format!("The discovery issuer is a template: {issuer}"),
+            "OpenID Connect Discovery §4.3 says the issuer must be identical to the iss of the \
+             tokens; this document publishes a placeholder instead (Entra's /common and \
+             /organizations documents do). A client that compares iss literally rejects every \
+             token; one that accepts any value accepts other tenants' tokens. Validate iss \
+             against the tenant-specific issuer (the placeholder replaced by the token's tid), \
+             or configure the tenant's own discovery document.",
+            json!({
+                "discovery_record": rec.id,
+                "issuer": issuer,
+                "fields": ["response.body.issuer"],
             }),
         ),
     ))

@@ -247,7 +247,12 @@ fn code_expired(
                 .map(|n| format!("AADSTS{n}"))
         });
     let issued = ctx.deliveries.first().copied();
-    let age = issued.map(|d| (token.time - super::delivered_at(&ctx.records[d])).whole_seconds());
+    // Rounded to the second: the redirect's own duration is milliseconds.
+    let age = issued.map(|d| {
+        (token.time - super::delivered_at(&ctx.records[d]))
+            .as_seconds_f64()
+            .round() as i64
+    });
     let supported_by_age = age.is_some_and(|a| a > limit);
     if !supported_by_age && explicit.is_none() {
         match age {

@@ -324,7 +324,7 @@ fn keycloak_code_lifetime_is_sixty_seconds() {
     let (_, findings) = c.run();
     let a = one(&findings, "diagnosis.code_expired");
     assert_eq!(a.evidence["limit_seconds"], 60);
-    assert_eq!(a.evidence["provider"], "Keycloak");
+    assert_eq!(a.evidence["provider"], "keycloak");
     assert_eq!(a.evidence["code_age_seconds"], 95);
 }
 
@@ -734,7 +734,7 @@ fn salesforce_first_refresh_failing_is_the_immediately_expire_policy() {
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["pattern"], "first_refresh_failed");
     assert_eq!(a.evidence["issued_by"], records[x].id.as_str());
-    assert_eq!(a.evidence["provider"], "Salesforce");
+    assert_eq!(a.evidence["provider"], "salesforce");
     assert!(a.detail.contains("Refresh Token Policy"), "{}", a.detail);
 }
 
@@ -1098,7 +1098,8 @@ fn code_delivery_time_is_rfc3339() {
     c.token(20 + 900, &code_body("code-abc"), 400, INVALID_GRANT);
     let (_, findings) = c.run();
     let a = one(&findings, "diagnosis.code_expired");
-    assert_eq!(a.evidence["code_delivered_at"], "2026-03-02T09:15:20Z");
+    // Delivered when the redirect's response arrived (request time + duration).
+    assert_eq!(a.evidence["code_delivered_at"], "2026-03-02T09:15:20.12Z");
     assert_eq!(
         a.title,
         "The authorization code was 15 min old when exchanged"
