@@ -680,9 +680,38 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                 .push(i);
         }
     }
+    // An error the provider redirected back is annotated where it was
+    // issued; the callback that merely carries it on adds nothing.
+    let mut redirected: HashSet<(String, String, Option<String>)> = HashSet::new();
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         let errs = &extracted[i];
+        if errs.is_empty() {
+            continue;
+        }
+        let state = params::get(
+            &if rec.kind == Kind::Callback {
+                params::request_params(rec)
+            } else {
+                params::location_params(rec)
+            },
+            "state",
+        )
+        .map(str::to_string);
+        let key = |e: &SeenError| (flow_of(rec), e.code.clone(), state.clone());
+        if matches!(
+            rec.kind,
+            Kind::AuthorizeRequest | Kind::AuthorizationResponse
+        ) {
+            for e in errs.iter().filter(|e| e.source == ErrorSource::Location) {
+                redirected.insert(key(e));
+            }
+        }
+        let errs: Vec<SeenError> = errs
+            .iter()
+            .filter(|e| !(e.source == ErrorSource::Callback && redirected.contains(&key(e))))
+            .cloned()
+            .collect();
         if errs.is_empty() {
             continue;
         }
@@ -703,7 +732,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         let silent = silent_flows.contains(&flow)
             || (rec.kind == Kind::AuthorizeRequest && has_prompt_none(rec));
         let status = rec.response.as_ref().map(|r| r.status);
-        for e in errs {
+        for e in &errs {
             let mut a = error_annotation(rec, e, prov, silent, status);
             if let Some(run) = run_of(&e.code).filter(|_| is_normal(&e.code)) {
                 if run.first() != Some(&i) {
@@ -820,10 +849,25 @@ fn error_annotation(
             } else {
                 String::new()
             };
-            let detail = format!(
-                "{lead}{}. {seen} Likely causes: {} Fix: {} Reference: {} ({}).",
-                x.title, x.causes, x.fix, x.see, x.source
-            );
+            // A client that sent no credentials at all has no secret to fix.
+            let no_credentials = rec
+                .flavour
+                .as_ref()
+                .is_some_and(|f| f.client_auth == "none")
+                && ["invalid_client", "unauthorized_client"]
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(&e.code));
+            let detail = if no_credentials {
+                format!(
+                    "{lead}{}. {seen} This request sent no client secret or assertion (a public client), so the provider's registration expects a confidential client: either the app must authenticate, or the registration must allow public clients (see the diagnosis). Reference: {} ({}).",
+                    x.title, x.see, x.source
+                )
+            } else {
+                format!(
+                    "{lead}{}. {seen} Likely causes: {} Fix: {} Reference: {} ({}).",
+                    x.title, x.causes, x.fix, x.see, x.source
+                )
+            };
             if let Some(obj) = evidence.as_object_mut() {
                 obj.insert("catalog_source".into(), json!(x.source));
                 if is_silent {

@@ -481,7 +481,9 @@ fn polling_too_fast(login: &Login) -> Vec<Finding> {
                     .and_then(|v| v.parse::<f64>().ok())
             })
             .unwrap_or(DEFAULT_INTERVAL_SECS);
-        let mut last = issuer.map(|i| i.at);
+        // Gaps are measured request to request (the first from the device
+        // authorization request), as the provider's rate limit sees them.
+        let mut last = issuer.map(|i| records[i.record].time);
         let mut gaps = Vec::new();
         let mut early = Vec::new();
         let mut slow_downs = 0;
