@@ -144,14 +144,28 @@ pub fn assign_flows(records: &mut [Record]) {
     }
     let mut parent: Vec<usize> = (0..records.len()).collect();
     let mut owner: HashMap<Key, usize> = HashMap::new();
+    // Codes seen so far, ordered, for a cut-short code's prefix lookup.
+    let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, rec) in records.iter().enumerate() {
         for k in keys(rec) {
             let found = owner.get(&k).copied().or_else(|| match &k {
                 Key::Code(c) => code_variants(c)
                     .into_iter()
-                    .find_map(|v| owner.get(&Key::Code(v)).copied()),
+                    .find_map(|v| owner.get(&Key::Code(v)).copied())
+                    .or_else(|| {
+                        // A truncated code: the one code it starts, when it
+                        // keeps at least half of it.
+                        let mut after = codes.range(c.clone()..);
+                        let (longer, j) = after.next()?;
+                        let unique = after.next().is_none_or(|(n, _)| !n.starts_with(c.as_str()));
+                        (longer.starts_with(c.as_str()) && c.len() * 2 >= longer.len() && unique)
+                            .then_some(*j)
+                    }),
                 _ => None,
             });
+            if let Key::Code(c) = &k {
+                codes.entry(c.clone()).or_insert(i);
+            }
             match found {
                 Some(j) => {
                     let (a, b) = (root(&mut parent, i), root(&mut parent, j));

@@ -27,6 +27,10 @@ pub mod refresh;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+#[path = "evidence_tests.rs"]
+mod evidence_tests;
+
 use super::errors;
 use super::flavour::{self, AuthHeader};
 use super::params::{self, Params};
