@@ -136,6 +136,98 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
                 answer.to_string(),
             )
         }
+        // Provider dialects (see tests/proxy_dialects.rs).
+        "/login/oauth/access_token" => {
+            // GitHub: no grant_type, errors as a form body with HTTP 200.
+            let _ = req.into_body().collect().await;
+            full(
+                200,
+                &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")],
+                "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com",
+            )
+        }
+        "/oauth/v2/authorize" | "/intuit/authorize" => {
+            // Slack v2 (no response_type) and Intuit (adds realmId).
+            let q: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+            let get = |n: &str| {
+                q.iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let extra = if path == "/intuit/authorize" {
+                "&realmId=4620816365012345678"
+            } else {
+                ""
+            };
+            let loc = format!(
+                "{}?code=dialect-code&state={}{extra}",
+                get("redirect_uri"),
+                get("state")
+            );
+            full(302, &[("location", &loc)], "")
+        }
+        "/.well-known/openid-configuration" => {
+            // Endpoints at paths nothing else would recognise.
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| req.uri().authority().map(|a| a.to_string()))
+                .unwrap_or_default();
+            let doc = serde_json::json!({
+                "issuer": format!("https://{host}"),
+                "authorization_endpoint": format!("https://{host}/login/start"),
+                "token_endpoint": format!("https://{host}/custom/exchange"),
+            });
+            full(
+                200,
+                &[("content-type", "application/json")],
+                doc.to_string(),
+            )
+        }
+        "/custom/exchange" => {
+            let _ = req.into_body().collect().await;
+            full(
+                200,
+                &[("content-type", "application/json")],
+                r#"{"access_token":"d-at","token_type":"Bearer","expires_in":60}"#,
+            )
+        }
+        "/api/oauth.v2.access" => {
+            let _ = req.into_body().collect().await;
+            full(
+                200,
+                &[("content-type", "application/json; charset=utf-8")],
+                r#"{"ok":false,"error":"invalid_code"}"#,
+            )
+        }
+        "/v19.0/oauth/access_token" => full(
+            200,
+            &[("content-type", "application/json")],
+            r#"{"access_token":"fb-at","token_type":"bearer","expires_in":5183944}"#,
+        ),
+        "/multipart/token" | "/upload" => {
+            // How many bytes arrived (uploads stream through the proxy).
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let answer = if path == "/upload" {
+                serde_json::json!({ "received": body.len() })
+            } else {
+                serde_json::json!({
+                    "access_token": "mp-at",
+                    "token_type": "Bearer",
+                    "expires_in": 60,
+                })
+            };
+            full(
+                200,
+                &[("content-type", "application/json")],
+                answer.to_string(),
+            )
+        }
         "/static/app.js" => full(
             200,
             &[("content-type", "text/javascript")],
