@@ -67,9 +67,11 @@ pub const FINGERPRINT_PREFIX: &str = "«redacted:";
 pub fn is_redacted(value: &str) -> bool {
     value.contains(FINGERPRINT_PREFIX)
         || value.contains("%C2%ABredacted%3A")
-        || value
-            .strip_prefix("redacted_")
-            .is_some_and(|h| h.len() >= 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        || value.strip_prefix("redacted_").is_some_and(|h| {
+            // hex digits, then (a raw Basic secret's) characters URL-encoding changes
+            let hex = h.bytes().take_while(u8::is_ascii_hexdigit).count();
+            hex >= 6 && !h[hex..].chars().any(char::is_alphanumeric)
+        })
 }
 
 /// Is this parameter or member name one whose value is a secret?
@@ -384,7 +386,20 @@ impl Redactor {
         if was_encoded {
             encode_form(&fp)
         } else if encode_form(secret) != secret {
-            fp
+            // A raw secret: keep which characters URL-encoding changes (the
+            // facts `client_auth.basic_not_urlencoded` and the credentials
+            // diagnosis read), in first-seen order, never the secret itself.
+            let hex = fp
+                .trim_start_matches(FINGERPRINT_PREFIX)
+                .trim_end_matches('»')
+                .to_string();
+            let mut kept = String::new();
+            for c in secret.chars() {
+                if encode_form(&c.to_string()) != c.to_string() && !kept.contains(c) {
+                    kept.push(c);
+                }
+            }
+            format!("redacted_{hex}{kept}")
         } else {
             let hex = fp
                 .trim_start_matches(FINGERPRINT_PREFIX)
@@ -938,7 +953,12 @@ mod tests {
         // Raw secret with characters URL-encoding changes (flavour 5)
         let raw = r.authorization(&format!("Basic {}", b64.encode("app:s+c/r")));
         let dec = String::from_utf8(b64.decode(&raw[6..]).unwrap()).unwrap();
-        assert!(dec.starts_with("app:«redacted:"), "{dec}");
+        // The characters URL-encoding changes are kept (the rules' facts), the secret is not.
+        assert!(
+            dec.starts_with("app:redacted_") && dec.ends_with("+/"),
+            "{dec}"
+        );
+        assert!(is_redacted(&dec[4..]), "{dec}");
         // Ambiguous secret stays ambiguous
         let plain = r.authorization(&format!("Basic {}", b64.encode("app:plainsecret")));
         let dec = String::from_utf8(b64.decode(&plain[6..]).unwrap()).unwrap();

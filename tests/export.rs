@@ -911,3 +911,66 @@ fn exported_har_reanalyses_to_the_same_annotation_codes() {
     );
     assert_eq!(live, again);
 }
+
+/// A raw (not URL-encoded) Basic secret holding `+` and `/`, refused: the
+/// findings that read the secret's characters (`client_auth.basic_not_urlencoded`,
+/// the credentials diagnosis) come back the same from the redacted HAR.
+#[test]
+fn exported_har_keeps_the_facts_of_a_redacted_raw_basic_secret() {
+    let b = base64::engine::general_purpose::STANDARD;
+    let auth = format!("Basic {}", b.encode("svc-app:pa+ss/word"));
+    let t = OffsetDateTime::now_utc();
+    let recs = vec![rec(
+        t,
+        Kind::TokenRequest,
+        "POST",
+        "https://idp.example/oauth2/token",
+        &[
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        "grant_type=client_credentials&scope=api",
+        401,
+        &[("Content-Type", "application/json")],
+        r#"{"error":"invalid_client","error_description":"Invalid client credentials"}"#,
+    )];
+    let dir = store_with(&recs);
+    let file = dir.path().join("raw.har");
+    let (code, _, err) = bin(
+        dir.path(),
+        &["export", "--format", "har", "-o", file.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("pa+ss/word"));
+    let (_, live, _) = bin(dir.path(), &["flows", "list", "--json"]);
+    let (_, again, _) = bin(dir.path(), &["analyze", file.to_str().unwrap(), "--json"]);
+    let facts = |s: &str| -> Vec<(String, Severity, Value)> {
+        let v: Vec<Record> = serde_json::from_str(s).unwrap();
+        v[0].annotations
+            .iter()
+            .filter(|a| {
+                a.code == "client_auth.basic_not_urlencoded"
+                    || a.code == "diagnosis.invalid_client_credentials"
+            })
+            .map(|a| {
+                let chars = if a.code == "client_auth.basic_not_urlencoded" {
+                    a.evidence["parts"].clone()
+                } else {
+                    a.evidence["secret_special_chars"].clone()
+                };
+                (a.code.clone(), a.severity, chars)
+            })
+            .collect::<Vec<_>>()
+    };
+    let sorted = |mut v: Vec<(String, Severity, Value)>| {
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let (live, again) = (sorted(facts(&live)), sorted(facts(&again)));
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert_eq!(live[0].0, "client_auth.basic_not_urlencoded");
+    assert_eq!(live[0].1, Severity::Warning, "'+' changes when decoded");
+    assert_eq!(live, again);
+}
