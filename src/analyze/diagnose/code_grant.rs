@@ -969,14 +969,23 @@ fn undetermined(ctx: &Ctx, mut unchecked: Vec<Value>, ruled_out: Vec<Value>) -> 
         })
         .collect::<Vec<_>>()
         .join("; ");
+    let checked: Vec<String> = ruled_out
+        .iter()
+        .filter_map(|r| r.get("cause").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    // Only when the capture really lacks the login's start.
+    let capture_more = if ctx.authorize.is_none() || ctx.deliveries.is_empty() {
+        " Capture the whole login through the proxy (authorize request, redirect and callback) to let \
+         the analysis compare the legs."
+    } else {
+        ""
+    };
     Annotation::new(
         "diagnosis.undetermined",
         Severity::Info,
-        format!("The capture does not show why the code exchange failed with {code}"),
+        super::undetermined_title(ctx.token(), &ctx.failure, "The code exchange", &checked),
         format!(
-            "None of the known causes of {code} is supported by the captured records. Not checked: {list}. \
-             Capture the whole login through the proxy (authorize request, redirect and callback) to let \
-             the analysis compare the legs."
+            "None of the known causes of {code} is supported by the captured records. Not checked: {list}.{capture_more}"
         ),
         json!({
             "token_request": ctx.token().id,

@@ -335,6 +335,26 @@ pub fn provider(url: &str) -> Option<&'static str> {
     crate::providers::of_url(url).map(|p| p.id)
 }
 
+/// The title of a `diagnosis.undetermined`: what the provider's code means
+/// (from the catalog, as that provider means it) and what was checked —
+/// never "the capture does not show why" next to a definitive code.
+pub fn undetermined_title(rec: &Record, f: &Failure, what: &str, checked: &[String]) -> String {
+    let code = f.main_code();
+    let profile = crate::providers::of_url(&rec.request.url).map(|p| p.id);
+    let meaning =
+        crate::catalog::resolve(&code, profile, f.descriptions.first().map(String::as_str))
+            .map(|e| e.title);
+    let checked = if checked.is_empty() {
+        String::new()
+    } else {
+        format!("; ruled out: {}", checked.join(", "))
+    };
+    match meaning {
+        Some(m) => format!("{what} failed with {code} ({m}){checked}; no cause proven"),
+        None => format!("{what} failed with {code}{checked}; no cause proven by the capture"),
+    }
+}
+
 /// The ids of the records at the indices `idx`.
 pub(crate) fn ids(records: &[Record], idx: &[usize]) -> Vec<String> {
     idx.iter().map(|&i| records[i].id.clone()).collect()

@@ -189,13 +189,12 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
         "cause": "expired_or_revoked",
         "why": "lifetime, inactivity and revocation are decided by the provider and are not visible on the wire",
     }));
-    let code = failure.main_code();
     Some(Finding::new(
         i,
         Annotation::new(
             "diagnosis.undetermined",
             Severity::Info,
-            format!("The capture does not show why the refresh failed with {code}"),
+            super::undetermined_title(rec, &failure, "The refresh", &[]),
             format!(
                 "The refresh token was refused, and the captured records support no specific cause.{} \
                  Usual causes: the token expired (inactivity or a fixed lifetime), was revoked (user, admin, \
