@@ -42,12 +42,17 @@ pub enum Kind {
     Discovery,
     /// A JSON Web Key Set.
     Jwks,
+    /// The app's own 3xx that sends the browser to the authorization
+    /// endpoint (the start of a login): its `Set-Cookie` holds the state the
+    /// callback will need.
+    LoginStart,
 }
 
 impl Kind {
     /// Every kind, in the order of a typical flow.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Discovery,
+        Kind::LoginStart,
         Kind::Jwks,
         Kind::Par,
         Kind::AuthorizeRequest,
@@ -74,6 +79,7 @@ impl Kind {
             Kind::Userinfo => "userinfo",
             Kind::Discovery => "discovery",
             Kind::Jwks => "jwks",
+            Kind::LoginStart => "login_start",
         }
     }
 }

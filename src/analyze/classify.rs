@@ -408,7 +408,9 @@ pub fn classify_response_in(
         None => params::query_params(location),
     };
     if is_authorize_url(&p) {
-        return None;
+        // The app sending the browser to the provider: not an authorization
+        // response, but the login's start (its cookies hold the state).
+        return Classified::of(Kind::LoginStart);
     }
     let carries = ["code", "access_token", "id_token"]
         .iter()

@@ -18,6 +18,9 @@
 //!   (RFC 6749 §4.1.2.1 `unauthorized_client` redirected back);
 //! - `diagnosis.concurrent_logins` (a later authorize request replaced the
 //!   state the callback needed);
+//! - `diagnosis.cookie_host_mismatch` (RFC 6265 §5.4: a host-only cookie
+//!   goes back only to the host that set it; SameSite keeps it off
+//!   cross-site POSTs, and Strict off cross-site navigations);
 //! - `diagnosis.pkce_required` (RFC 7636 §4.4.1 / OAuth 2.1: the provider
 //!   wants a `code_challenge` this authorize request did not send);
 //! - `diagnosis.clock_skew` (RFC 7523 §3: `exp`/`iat`/`nbf` of a client-made
@@ -49,6 +52,7 @@ pub fn diagnose(records: &[Record]) -> Vec<Finding> {
     out.extend(endpoint_version_mismatch(&login));
     out.extend(authorize_leg_errors(&login));
     out.extend(concurrent_logins(&login));
+    out.extend(cookie_host_mismatch(&login));
     out
 }
 
@@ -836,6 +840,157 @@ pub fn pkce_required(records: &[Record]) -> Vec<Finding> {
                 }),
             ),
         ));
+    }
+    out
+}
+
+/// One `Set-Cookie` (RFC 6265 §5.2): name, value and the attributes that
+/// decide where the browser sends it back.
+struct SetCookie {
+    name: String,
+    value: String,
+    domain: Option<String>,
+    same_site: Option<String>,
+    secure: bool,
+}
+
+fn set_cookies(rec: &Record) -> Vec<SetCookie> {
+    let Some(resp) = rec.response.as_ref() else {
+        return Vec::new();
+    };
+    resp.headers
+        .get_all("set-cookie")
+        .filter_map(|line| {
+            let mut parts = line.split(';');
+            let (name, value) = parts.next()?.trim().split_once('=')?;
+            let mut c = SetCookie {
+                name: name.trim().to_string(),
+                value: value.trim().trim_matches('"').to_string(),
+                domain: None,
+                same_site: None,
+                secure: false,
+            };
+            for attr in parts {
+                let (k, v) = attr.trim().split_once('=').unwrap_or((attr.trim(), ""));
+                match k.to_ascii_lowercase().as_str() {
+                    "domain" => {
+                        c.domain = Some(v.trim().trim_start_matches('.').to_ascii_lowercase())
+                    }
+                    "samesite" => c.same_site = Some(v.trim().to_ascii_lowercase()),
+                    "secure" => c.secure = true,
+                    _ => {}
+                }
+            }
+            Some(c)
+        })
+        .collect()
+}
+
+fn host_of(url: &str) -> Option<(String, String)> {
+    let u = url::Url::parse(url).ok()?;
+    Some((u.scheme().to_string(), u.host_str()?.to_ascii_lowercase()))
+}
+
+/// `diagnosis.cookie_host_mismatch`: the login start set the app's state
+/// cookie where the redirect back will not carry it (another host, a
+/// SameSite rule, a Secure cookie over http).
+fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
+    let records = login.records;
+    let mut out = Vec::new();
+    for (i, start) in records.iter().enumerate() {
+        if start.kind != Kind::LoginStart {
+            continue;
+        }
+        let loc = params::location_params(start);
+        let Some(redirect_uri) = params::get(&loc, "redirect_uri") else {
+            continue;
+        };
+        let state = params::get(&loc, "state");
+        let nonce = params::get(&loc, "nonce");
+        let form_post = params::get(&loc, "response_mode") == Some("form_post");
+        let (Some((_, set_host)), Some((back_scheme, back_host))) =
+            (host_of(&start.request.url), host_of(redirect_uri))
+        else {
+            continue;
+        };
+        for c in set_cookies(start) {
+            let holds_login = is_login_cookie(&c.name)
+                || state.is_some_and(|s| s == c.value)
+                || nonce.is_some_and(|n| n == c.value);
+            if !holds_login || c.value.is_empty() {
+                continue;
+            }
+            let reaches = match &c.domain {
+                Some(d) => back_host == *d || back_host.ends_with(&format!(".{d}")),
+                None => back_host == set_host,
+            };
+            let kind = if !reaches {
+                "host"
+            } else if c.secure && back_scheme == "http" && back_host != "localhost" {
+                "secure_over_http"
+            } else if c.same_site.as_deref() == Some("strict") {
+                "samesite_strict"
+            } else if form_post && c.same_site.as_deref().is_none_or(|s| s == "lax") {
+                "samesite_lax_form_post"
+            } else {
+                continue;
+            };
+            // The callback that came back (if captured), and whether it lacked the cookie.
+            let callback = login.deliveries.iter().find(|d| {
+                d.is_callback && d.record > i && (state.is_none() || d.get("state") == state)
+            });
+            let arrived_without = callback.map(|d| {
+                !cookies(&records[d.record])
+                    .iter()
+                    .any(|(n, _)| *n == c.name)
+            });
+            if arrived_without == Some(false) {
+                continue;
+            }
+            let why = match kind {
+                "host" => format!(
+                    "it was set on {set_host}{} but the redirect_uri sends the browser back to {back_host}, and a \
+                     browser sends a cookie only to the host (or Domain) that set it",
+                    c.domain.as_deref().map(|d| format!(" (Domain={d})")).unwrap_or_default()
+                ),
+                "secure_over_http" => format!("it is Secure but the redirect_uri is http://{back_host}"),
+                "samesite_strict" => "it is SameSite=Strict, which browsers leave off the cross-site navigation back from the provider".to_string(),
+                _ => "response_mode=form_post comes back as a cross-site POST, and a SameSite=Lax (or default) cookie is not sent with it".to_string(),
+            };
+            let at = callback.map(|d| d.record).unwrap_or(i);
+            out.push(Finding::new(
+                at,
+                Annotation::new(
+                    "diagnosis.cookie_host_mismatch",
+                    Severity::Error,
+                    format!("The app's login cookie `{}` will not come back with the callback", c.name),
+                    format!(
+                        "Record {} started the login and set `{}` to remember it; {why}. The callback{} then \
+                         arrives without it, and the app rejects a valid response (\"state mismatch\", \"missing \
+                         session\"). Start the login on the same host as the redirect_uri (localhost and 127.0.0.1 \
+                         are different hosts), or set the cookie's Domain / SameSite=None; Secure accordingly.",
+                        start.id,
+                        c.name,
+                        callback
+                            .map(|d| format!(" (record {})", records[d.record].id))
+                            .unwrap_or_default()
+                    ),
+                    json!({
+                        "kinds": [kind],
+                        "login_start": start.id,
+                        "cookie": c.name,
+                        "set_on": set_host,
+                        "cookie_domain": c.domain,
+                        "same_site": c.same_site,
+                        "redirect_uri": redirect_uri,
+                        "callback": callback.map(|d| records[d.record].id.clone()),
+                        "callback_without_cookie": arrived_without,
+                        "fields": ["response.headers.set-cookie", "response.headers.location.redirect_uri", "request.headers.cookie"],
+                    }),
+                ),
+            ));
+            break;
+        }
     }
     out
 }

@@ -478,3 +478,51 @@ fn a_clean_client_credentials_call_has_no_warning() {
     let out = run(vec![t]);
     assert!(problems(&out).is_empty(), "{:?}", problems(&out));
 }
+
+fn login_start(host: &str, redirect_uri: &str, set_cookie: &str) -> Record {
+    let mut r = Record::bare(
+        &format!("{:0>16}", "s0"),
+        at(0),
+        Kind::LoginStart,
+        "GET",
+        &format!("http://{host}/login"),
+    );
+    let mut h = HeaderList::default();
+    h.push(
+        "Location",
+        format!("https://idp.example.com/authorize?response_type=code&client_id=app&redirect_uri={redirect_uri}&state=st-1"),
+    );
+    h.push("Set-Cookie", set_cookie);
+    r.response = Some(Response {
+        status: 302,
+        headers: h,
+        body: Body::default(),
+    });
+    r
+}
+
+#[test]
+fn a_state_cookie_set_on_localhost_does_not_reach_127_0_0_1() {
+    let cb_url = "http://127.0.0.1:3000/cb";
+    let recs = vec![
+        login_start("localhost:3000", cb_url, "oauth_state=st-1; Path=/; HttpOnly"),
+        authorize("a1", 1, &format!("https://idp.example.com/authorize?response_type=code&client_id=app&redirect_uri={cb_url}&state=st-1")),
+        callback("c1", 20, &format!("{cb_url}?code=k&state=st-1")),
+    ];
+    let out = run(recs);
+    let f = found(&out, "diagnosis.cookie_host_mismatch");
+    assert_eq!(f.len(), 1, "{:?}", problems(&out));
+    assert_eq!(f[0].1.evidence["kinds"][0], "host");
+    assert_eq!(f[0].1.evidence["callback_without_cookie"], true);
+    assert!(found(&out, "state.mismatch").is_empty());
+    // Near miss: the same host, and the callback carries the cookie.
+    let cb_url = "http://localhost:3000/cb";
+    let mut cb = callback("c1", 20, &format!("{cb_url}?code=k&state=st-1"));
+    cb.request.headers.push("Cookie", "oauth_state=st-1");
+    let recs = vec![
+        login_start("localhost:3000", cb_url, "oauth_state=st-1; Path=/; HttpOnly"),
+        authorize("a1", 1, &format!("https://idp.example.com/authorize?response_type=code&client_id=app&redirect_uri={cb_url}&state=st-1")),
+        cb,
+    ];
+    assert!(found(&run(recs), "diagnosis.cookie_host_mismatch").is_empty());
+}
