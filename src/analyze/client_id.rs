@@ -134,15 +134,20 @@ fn carries_client_id(kind: Kind) -> bool {
     )
 }
 
-/// The client id a token-endpoint request authenticates as: the Basic user
-/// (decoded) first, else the body `client_id`.
-fn token_client_id(rec: &Record) -> Option<(Leg, String)> {
+/// The client id a request identifies itself with — the one answer every
+/// rule uses: the user of a readable `Authorization: Basic` header
+/// (decoded per RFC 6749 §2.3.1 when it is URL-encoded: that is who
+/// authenticates), else the body's non-empty `client_id`, else the query's.
+pub fn of_request(rec: &Record) -> Option<(Leg, String)> {
     let ids = client_ids(rec);
-    ids.iter()
-        .find(|(l, _)| *l == Leg::BasicUser)
-        .or_else(|| ids.iter().find(|(l, _)| *l == Leg::Body))
-        .or_else(|| ids.iter().find(|(l, _)| *l == Leg::Query))
-        .cloned()
+    let nonempty = |l: Leg| ids.iter().find(|(x, v)| *x == l && !v.is_empty()).cloned();
+    nonempty(Leg::BasicUser)
+        .or_else(|| nonempty(Leg::Body))
+        .or_else(|| nonempty(Leg::Query))
+}
+
+fn token_client_id(rec: &Record) -> Option<(Leg, String)> {
+    of_request(rec)
 }
 
 /// The client id an authorize request names (query, or a PAR body / Basic header).

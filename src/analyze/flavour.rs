@@ -145,16 +145,7 @@ pub fn authorization(headers: &HeaderList) -> AuthHeader {
 /// [`BasicCredentials::client_id`]) when there is a readable Basic header,
 /// else the `client_id` parameter of the body, else of the query.
 pub fn client_id(rec: &Record) -> Option<String> {
-    if let AuthHeader::Basic(c) = authorization(&rec.request.headers) {
-        return Some(c.client_id());
-    }
-    let body = params::body_params(&rec.request.headers, &rec.request.body);
-    params::get(&body, "client_id")
-        .map(str::to_string)
-        .or_else(|| {
-            let q = params::query_params(&rec.request.url);
-            params::get(&q, "client_id").map(str::to_string)
-        })
+    super::client_id::of_request(rec).map(|(_, v)| v)
 }
 
 /// Form-decode one half of a Basic header (RFC 6749 §2.3.1, Appendix B: `+` is a space).

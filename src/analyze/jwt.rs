@@ -116,19 +116,17 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
-/// The client_id a token request identified itself with, and where it was
-/// found: the body's `client_id`, else the user of `Authorization: Basic`
-/// (decoded as [`super::flavour::authorization`] reads it).
+/// The client_id a token request identified itself with ([`super::client_id::of_request`]),
+/// and where it was found (`basic` or `body`).
 pub fn request_client_id(rec: &Record) -> Option<(String, &'static str)> {
-    let p = params::request_params(rec);
-    if let Some(id) = params::get(&p, "client_id").filter(|s| !s.is_empty()) {
-        return Some((id.to_string(), "body"));
-    }
-    let user = match super::flavour::authorization(&rec.request.headers) {
-        super::flavour::AuthHeader::Basic(c) => c.client_id(),
-        _ => return None,
-    };
-    (!user.is_empty()).then_some((user, "basic"))
+    use super::client_id::{of_request, Leg};
+    of_request(rec).map(|(leg, v)| {
+        let source = match leg {
+            Leg::BasicUser => "basic",
+            Leg::Body | Leg::Query => "body",
+        };
+        (v, source)
+    })
 }
 
 fn num(v: Option<&Value>) -> Option<i64> {

@@ -230,15 +230,18 @@ pub fn fingerprint(secret: &str) -> String {
     format!("sha256:{}", &hex::encode(digest)[..12])
 }
 
-/// `client_id` of a token request: from the body, else the user part of a
-/// Basic `Authorization` header (form-decoded). Returns the value and where
-/// it was found.
+/// `client_id` of a token request ([`crate::analyze::client_id::of_request`]:
+/// the Basic user first, else the body, else the query) and the field it came from.
 pub fn token_client_id(rec: &Record) -> Option<(String, &'static str)> {
-    let p = params::request_params(rec);
-    if let Some(id) = params::get(&p, "client_id") {
-        return Some((id.to_string(), "request.body.client_id"));
-    }
-    basic_credentials(rec).map(|(id, _)| (id, "request.headers.authorization"))
+    use crate::analyze::client_id::{of_request, Leg};
+    of_request(rec).map(|(leg, v)| {
+        let field = match leg {
+            Leg::BasicUser => "request.headers.authorization",
+            Leg::Body => "request.body.client_id",
+            Leg::Query => "request.query.client_id",
+        };
+        (v, field)
+    })
 }
 
 /// The `(id, secret)` of a Basic `Authorization` header, decoded the way
