@@ -409,13 +409,16 @@ impl Record {
         }
     }
 
-    /// The most severe annotation worth a table cell: the first of the most
-    /// severe ones, leaving out `flavour.detected` (the flavour has its own column).
+    /// The most severe annotation worth a table cell: of the most severe
+    /// ones, a diagnosis (what caused it) before the provider's error code,
+    /// else the first; leaving out `flavour.detected` (the flavour has its
+    /// own column).
     pub fn top_annotation(&self) -> Option<&Annotation> {
+        let rank = |a: &Annotation| (a.severity, a.code.starts_with("diagnosis."));
         self.annotations.iter().filter(|a| a.is_listed()).fold(
             None,
             |best: Option<&Annotation>, a| match best {
-                Some(b) if b.severity >= a.severity => Some(b),
+                Some(b) if rank(b) >= rank(a) => Some(b),
                 _ => Some(a),
             },
         )
