@@ -804,7 +804,10 @@ fn error_annotation(
     silent: bool,
     status: Option<u16>,
 ) -> Annotation {
-    let entry = catalog::resolve(&e.code, prov, e.description.as_deref());
+    let grant = (rec.kind == Kind::TokenRequest)
+        .then_some(rec.grant_type.as_deref())
+        .flatten();
+    let entry = catalog::resolve_for_grant(&e.code, prov, e.description.as_deref(), grant);
     let code = format!("error.{}", e.code);
     let seen = format!(
         "Seen in {}{}{}{}.",

@@ -70,6 +70,10 @@ pub struct Entry {
     pub endpoint: Endpoint,
     /// The specification section or documentation page to read.
     pub see: &'static str,
+    /// When set, the entry explains the code only for token requests of
+    /// these grants (an `invalid_grant` on a `jwt-bearer` grant is about the
+    /// assertion, not a code); see [`resolve_for_grant`].
+    pub grants: &'static [&'static str],
 }
 
 impl Entry {
@@ -92,7 +96,14 @@ impl Entry {
             matches: &[],
             endpoint: Endpoint::Any,
             see: "",
+            grants: &[],
         }
+    }
+
+    /// Restrict the entry to token requests of these grants.
+    pub const fn for_grants(mut self, g: &'static [&'static str]) -> Entry {
+        self.grants = g;
+        self
     }
 
     /// Mark the entry as specific to provider `p` (a [`crate::providers::Profile`] id).
@@ -216,7 +227,27 @@ pub fn resolve(
     provider: Option<&str>,
     description: Option<&str>,
 ) -> Option<&'static Entry> {
-    let cands = lookup_all(code);
+    resolve_for_grant(code, provider, description, None)
+}
+
+/// [`resolve`] for an error a token request of `grant` received: an entry
+/// made for that grant wins (RFC 7523 §3.1: `invalid_grant` on an assertion
+/// grant means the assertion is bad); entries made for other grants never
+/// apply.
+pub fn resolve_for_grant(
+    code: &str,
+    provider: Option<&str>,
+    description: Option<&str>,
+    grant: Option<&str>,
+) -> Option<&'static Entry> {
+    let mut cands = lookup_all(code);
+    cands.retain(|e| e.grants.is_empty() || grant.is_some_and(|g| e.grants.contains(&g)));
+    if let Some(e) = cands
+        .iter()
+        .find(|e| !e.grants.is_empty() && (e.provider.is_none() || e.provider == provider))
+    {
+        return Some(e);
+    }
     if cands.is_empty() {
         return None;
     }

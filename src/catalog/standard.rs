@@ -96,6 +96,19 @@ pub static ENTRIES: &[Entry] = &[
     .see("https://www.rfc-editor.org/rfc/rfc6749#section-5.2"),
     Entry::new(
         "invalid_grant",
+        "RFC 7523 §3.1",
+        "The assertion (JWT bearer grant) is invalid: signature, iss, sub, aud, exp or jti rejected",
+        "On a jwt-bearer (or SAML bearer) grant, invalid_grant is about the assertion, not a code: a signature made with a key the provider does not have for this issuer, iss/sub not the registered service account or client, aud not the token endpoint (or the provider's expected audience), exp passed or too far ahead, iat in the future (clock skew), a jti already used, or the subject not allowed to be impersonated (domain-wide delegation not granted).",
+        "Decode the assertion and compare iss, sub, aud, exp and iat with what the provider documents; sign with the current private key; sync the clock; grant the delegation or impersonation the subject needs.",
+    )
+    .at(Token)
+    .for_grants(&[
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:saml2-bearer",
+    ])
+    .see("https://www.rfc-editor.org/rfc/rfc7523#section-3.1"),
+    Entry::new(
+        "invalid_grant",
         "RFC 7636 §4.6",
         "PKCE verification failed: the code_verifier does not match the code_challenge",
         "The verifier was regenerated (second page load, another tab) or lost (stored on another server instance); the challenge was padded or standard base64, or a hex digest; a verifier sent without a stored challenge or the reverse.",

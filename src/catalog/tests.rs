@@ -268,3 +268,20 @@ fn every_code_the_rules_emit_is_in_the_catalog() {
     }
     assert!(seen > 40, "found only {seen} codes in the rule sources");
 }
+
+#[test]
+fn invalid_grant_on_an_assertion_grant_is_about_the_assertion() {
+    let jwt = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    let e = resolve_for_grant("invalid_grant", None, None, Some(jwt)).unwrap();
+    assert_eq!(e.source, "RFC 7523 §3.1");
+    assert!(e.title.contains("assertion"));
+    // A code exchange (or no grant known) never gets the assertion reading.
+    for g in [Some("authorization_code"), None] {
+        let e = resolve_for_grant("invalid_grant", None, None, g).unwrap();
+        assert_eq!(e.source, "RFC 6749 §5.2", "{g:?}");
+    }
+    // explain still lists it.
+    assert!(lookup_all("invalid_grant")
+        .iter()
+        .any(|e| e.source == "RFC 7523 §3.1"));
+}
