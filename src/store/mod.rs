@@ -302,6 +302,24 @@ impl Store {
         Ok(())
     }
 
+    /// Call `f` with each record whose id key is below `before` (all when
+    /// `None`), newest first, until `f` returns `Ok(false)` (paged listings:
+    /// the web UI reads one page without touching older records).
+    pub fn each_newest_first(
+        &self,
+        before: Option<u64>,
+        mut f: impl FnMut(Record) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let end = before.unwrap_or(u64::MAX);
+        for item in self.records.range(..end.to_be_bytes()).rev() {
+            let (k, v) = item.map_err(|e| self.sled(e))?;
+            if !f(self.decode(keys::u64_of(&k), &v)?)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// How many records are stored.
     pub fn len(&self) -> usize {
         self.records.len()
