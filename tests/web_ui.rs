@@ -245,14 +245,26 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .unwrap();
     assert_eq!(same, json!(true), "updated live, not reloaded");
 
-    // Keyboard: j selects the first row, Enter opens it.
-    c.execute(
-        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'j'})); return 1",
-        vec![],
-    )
-    .await
-    .unwrap();
-    assert_eq!(count(&c, "tr.row.selected").await, 1);
+    // Keyboard: j selects the first row, k stays there, `/` goes to the filter.
+    let key = |k: &'static str| {
+        format!("document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: '{k}', bubbles: true}})); return 1")
+    };
+    c.execute(&key("j"), vec![]).await.unwrap();
+    c.execute(&key("j"), vec![]).await.unwrap();
+    c.execute(&key("k"), vec![]).await.unwrap();
+    let selected = c.find_all(Locator::Css("tr.row.selected")).await.unwrap();
+    assert_eq!(selected.len(), 1);
+    assert_eq!(
+        selected[0].attr("data-id").await.unwrap().as_deref(),
+        Some(recs[0].id.as_str()),
+        "j, j, k: back on the first row"
+    );
+    c.execute(&key("/"), vec![]).await.unwrap();
+    let focused = c
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("f-q"));
 
     // The exchange: the extra slash marked, the JWT decoded with times relative to the exchange.
     c.goto(&web_url.replace(

@@ -21,9 +21,16 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Everything but RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode one path segment (ids, flow ids, codes).
 pub fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// A whole page: header with navigation, `body`, the shared CSS and `page.js`.
@@ -128,6 +135,7 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
         assert_eq!(seg("a/b c"), "a%2Fb%20c");
+        assert_eq!(seg("error.invalid_grant"), "error.invalid_grant");
     }
 
     #[test]

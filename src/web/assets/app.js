@@ -175,7 +175,7 @@
   }
 
   document.addEventListener("keydown", (e) => {
-    const typing = e.target.closest("input, select, textarea");
+    const typing = e.target instanceof Element && e.target.closest("input, select, textarea");
     if (e.key === "Escape" && typing) { e.target.blur(); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "j") { move(1); e.preventDefault(); }

@@ -22,7 +22,7 @@
     });
   }
   document.addEventListener("keydown", (e) => {
-    if (e.target.closest("input, textarea, select")) return;
+    if (e.target instanceof Element && e.target.closest("input, textarea, select")) return;
     if (e.key === "Escape" || e.key === "Backspace" || e.key === "u") location.href = "/";
   });
 })();
