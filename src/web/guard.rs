@@ -79,7 +79,7 @@ pub async fn check(State(st): State<AppState>, req: Request, next: Next) -> Resp
     let Some(host) = host_of(&req) else {
         return plain(StatusCode::FORBIDDEN, "403: no Host header\n");
     };
-    if !st.hosts.iter().any(|h| *h == host) {
+    if !st.hosts.contains(&host) {
         return plain(
             StatusCode::FORBIDDEN,
             &format!(
