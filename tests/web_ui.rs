@@ -232,7 +232,6 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         2,
         "grouped by login"
     );
-    screenshot(&c, "ui-list.png").await;
 
     // A new token request appears without a reload.
     c.execute("window.__same_page = true; return 1", vec![])
@@ -248,6 +247,7 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(same, json!(true), "updated live, not reloaded");
+    screenshot(&c, "ui-list.png").await;
 
     // Keyboard: j selects the first row, k stays there, `/` goes to the filter.
     let key = |k: &'static str| {
@@ -534,4 +534,110 @@ async fn the_ui_needs_its_token_refuses_foreign_hosts_and_checks_origin() {
         Some(format!("http://{me}/?token={token}").as_str())
     );
     h.shutdown().await;
+}
+
+/// A child process killed and reaped when dropped.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Follow the token URL by hand: the cookie it sets.
+async fn login(http: &reqwest::Client, url: &str) -> String {
+    let r = http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
+    // With a proxy running: its URL, from proxy.json.
+    let h = Harness::start(Vec::new()).await;
+    let out = h.cli(&["ui", "--print"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        h.session.web_url().unwrap()
+    );
+    h.shutdown().await;
+
+    // A HAR file: served read-only with the same analysis.
+    let home = tempfile::tempdir().unwrap();
+    let har = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/firefox_trailing_slash.har"
+    );
+    let mut child = Serving(
+        Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(home.path())
+            .args(["ui", har, "--print"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line.trim().to_string()
+    })
+    .await
+    .unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/?token="),
+        "{url:?}"
+    );
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = login(&http, &url).await;
+    let base = url.split("/?").next().unwrap().to_string();
+    let page: serde_json::Value = http
+        .get(format!("{base}/api/records?limit=50"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records = page["records"].as_array().unwrap();
+    assert!(!records.is_empty(), "{page}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["top"]["code"] == "redirect_uri.mismatch"),
+        "{page}"
+    );
+    let origin = base.clone();
+    let clear = http
+        .post(format!("{base}/api/clear"))
+        .header("cookie", &cookie)
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clear.status(), 403, "a HAR file is served read-only");
+    drop(child);
 }

@@ -11,9 +11,9 @@ use crate::report::{self, mermaid};
 use std::fmt::Write as _;
 
 /// Lane x positions: Browser, App, Provider.
-const LANES: [(&str, f32); 3] = [("Browser", 110.0), ("App", 430.0), ("Provider", 750.0)];
+const LANES: [(&str, f32); 3] = [("Browser", 120.0), ("App", 490.0), ("Provider", 860.0)];
 /// Picture width in user units.
-const WIDTH: f32 = 860.0;
+const WIDTH: f32 = 980.0;
 /// Vertical space per exchange.
 const ROW: f32 = 64.0;
 /// Where the first arrow is drawn.
@@ -45,7 +45,7 @@ pub fn sequence_svg(records: &[Record]) -> String {
     let height = TOP + ROW * records.len() as f32 + 20.0;
     let mut s = format!(
         "<svg class=\"seq\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"sequence of the login\">\
-<defs><marker id=\"head\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"head\"/></marker></defs>"
+<defs><marker id=\"head\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"11\" markerHeight=\"11\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"head\"/></marker></defs>"
     );
     for (name, x) in LANES {
         let label = match (name, &provider) {
@@ -95,11 +95,11 @@ pub fn sequence_svg(records: &[Record]) -> String {
             y - 7.0,
             esc(&clip(
                 &format!("{}. {}{gap}", i + 1, mermaid::request_label(r)),
-                58
+                50
             )),
             if failed { " failed" } else { "" },
             y + 16.0,
-            esc(&clip(&format!("← {resp}"), 58)),
+            esc(&clip(&format!("← {resp}"), 50)),
         );
         if let Some(a) = top {
             let mark = match a.severity {
