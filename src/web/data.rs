@@ -413,3 +413,131 @@ fn analyse_keeping_flows(raw: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Body, Response};
+
+    /// `n` logins: an authorize request and a token request whose
+    /// redirect_uri has an extra slash (an error), one second apart.
+    fn capture(n: usize) -> Vec<Record> {
+        let t0 = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let mut out = Vec::new();
+        for i in 0..n {
+            let t = t0 + time::Duration::seconds(2 * i as i64);
+            let mut a = Record::bare(
+                &format!("{:016x}", 100 + 2 * i),
+                t,
+                Kind::AuthorizeRequest,
+                "GET",
+                &format!("https://idp.example/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp%2Fcb&state=s{i}"),
+            );
+            let mut loc = crate::record::HeaderList::default();
+            loc.push("location", format!("https://app/cb?code=c{i}&state=s{i}"));
+            a.response = Some(Response {
+                status: 302,
+                headers: loc,
+                body: Body::default(),
+            });
+            let mut tk = Record::bare(
+                &format!("{:016x}", 101 + 2 * i),
+                t + time::Duration::seconds(1),
+                Kind::TokenRequest,
+                "POST",
+                "https://idp.example/token",
+            );
+            tk.request
+                .headers
+                .push("content-type", "application/x-www-form-urlencoded");
+            tk.request.body = Body::from_bytes(
+                format!("grant_type=authorization_code&code=c{i}&redirect_uri=https%3A%2F%2Fapp%2Fcb%2F&client_id=app").as_bytes(),
+            );
+            tk.grant_type = Some("authorization_code".into());
+            tk.response = Some(Response {
+                status: 400,
+                headers: Default::default(),
+                body: Body::from_bytes(br#"{"error":"invalid_grant"}"#),
+            });
+            out.push(a);
+            out.push(tk);
+        }
+        out
+    }
+
+    #[test]
+    fn pages_go_back_in_time_until_nothing_is_left() {
+        let opts = AnalyzeOptions::default();
+        let src = Source::records(capture(5), &opts);
+        let q = |before: Option<String>| PageQuery {
+            before,
+            limit: Some(4),
+            ..PageQuery::default()
+        };
+        let p1 = src.page(&q(None), &opts).unwrap();
+        assert_eq!(p1.total, 10);
+        let ids: Vec<&str> = p1.records.iter().map(|s| s.id.as_str()).collect();
+        let want: Vec<String> = (106..110).rev().map(|n| format!("{n:016x}")).collect();
+        assert_eq!(ids, want);
+        let p2 = src.page(&q(p1.next_before.clone()), &opts).unwrap();
+        assert_eq!(p2.records[0].id, format!("{:016x}", 105));
+        let p3 = src.page(&q(p2.next_before.clone()), &opts).unwrap();
+        assert_eq!(p3.records.len(), 2);
+        assert_eq!(p3.next_before, None);
+    }
+
+    #[test]
+    fn rows_carry_the_analysis_of_their_login_and_filters_apply() {
+        let opts = AnalyzeOptions::default();
+        let src = Source::records(capture(3), &opts);
+        let page = src.page(&PageQuery::default(), &opts).unwrap();
+        let token = page
+            .records
+            .iter()
+            .find(|s| s.kind == "token_request")
+            .unwrap();
+        assert_eq!(token.top.as_ref().unwrap().code, "redirect_uri.mismatch");
+        assert_eq!(token.severity.as_deref(), Some("error"));
+        let authz = page
+            .records
+            .iter()
+            .find(|s| s.kind == "authorize_request")
+            .unwrap();
+        assert_eq!(authz.flow, token.flow, "one login");
+
+        let only = |pq: PageQuery| src.page(&pq, &opts).unwrap().records;
+        let errors = only(PageQuery {
+            severity: Some("error".into()),
+            ..PageQuery::default()
+        });
+        assert!(
+            errors.len() >= 3
+                && errors
+                    .iter()
+                    .all(|s| s.severity.as_deref() == Some("error"))
+        );
+        let kind = only(PageQuery {
+            kind: Some("authorize_request".into()),
+            ..PageQuery::default()
+        });
+        assert_eq!(kind.len(), 3);
+        let text = only(PageQuery {
+            q: Some("TRAILING".into()),
+            ..PageQuery::default()
+        });
+        assert!(
+            text.iter().all(|s| s.kind == "token_request") && text.len() == 3,
+            "{text:?}"
+        );
+        let host = only(PageQuery {
+            host: Some("nowhere".into()),
+            ..PageQuery::default()
+        });
+        assert!(host.is_empty());
+        let flow = only(PageQuery {
+            flow: token.flow.clone(),
+            ..PageQuery::default()
+        });
+        assert_eq!(flow.len(), 2);
+    }
+}
