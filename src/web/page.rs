@@ -165,6 +165,18 @@ fn body_block(b: &mut String, headers: &HeaderList, body: &Body) {
                 .unwrap_or_default()
         );
     }
+    if let Some(enc) = headers
+        .get("content-encoding")
+        .filter(|e| !e.eq_ignore_ascii_case("identity"))
+    {
+        if body.decode_error.is_none() {
+            let _ = write!(
+                b,
+                "<p class=\"muted\">sent with Content-Encoding: {}; shown decoded</p>",
+                esc(enc)
+            );
+        }
+    }
     if let Some(e) = &body.decode_error {
         let _ = write!(b, "<p class=\"note\">{}</p>", esc(e));
     }
