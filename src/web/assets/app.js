@@ -199,6 +199,16 @@
     await load();
   });
 
+  const pending = new Set();
+  let flushTimer = null;
+  function flushPending() {
+    flushTimer = null;
+    const flows = [...pending];
+    pending.clear();
+    if (flows.length > 20) { load(); return; }
+    for (const f of flows) refreshFlow(f).catch(() => {});
+  }
+
   function connect() {
     const es = new EventSource("/api/events");
     es.addEventListener("ready", () => {
@@ -208,7 +218,10 @@
     });
     es.addEventListener("record", (e) => {
       const m = JSON.parse(e.data);
-      refreshFlow(m.flow || m.id).catch(() => {});
+      pending.add(m.flow || m.id);
+      // Coalesce bursts: one refresh per login per 150 ms, a full reload
+      // when many logins changed at once.
+      if (!flushTimer) flushTimer = setTimeout(flushPending, 150);
     });
     es.addEventListener("lagged", () => load());
     es.onerror = () => {
