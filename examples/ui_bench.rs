@@ -49,7 +49,7 @@ fn record(i: usize, start: OffsetDateTime) -> Record {
             format!("grant_type=client_credentials&client_id=svc&client_secret=s{i}"),
             Some("client_credentials".to_string()),
             200,
-            r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#.to_string(),
+            format!(r#"{{"access_token":"at-{i}","token_type":"Bearer","expires_in":3600}}"#),
         ),
     };
     let mut req_headers = HeaderList::default();
@@ -258,7 +258,10 @@ async fn browser_timings(url: &str, base: &str, token_id: &str) {
         .await
         .unwrap();
     let paint = c.execute(fcp, vec![]).await.unwrap();
-    println!("browser exchange page: first contentful paint {paint} ms");
+    println!(
+        "browser exchange page: first contentful paint {} ms, load event at {} ms",
+        paint["fcp"], paint["load"]
+    );
     let _ = c.close().await;
     let _ = driver.kill();
     let _ = driver.wait();

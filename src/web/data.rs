@@ -25,7 +25,12 @@ pub enum Source {
 
 /// Most records scanned for one page: filters that match little stop here
 /// and the page says where to go on (`next_before`).
-pub const SCAN_LIMIT: usize = 20_000;
+pub const SCAN_LIMIT: usize = 5_000;
+
+/// Most records of one login analysed together: a login that grew past
+/// this (a script hammering one refresh token) is analysed over its newest
+/// records, so one page never costs more than this many.
+pub const FLOW_LIMIT: usize = 2_000;
 
 /// Largest page.
 pub const MAX_LIMIT: usize = 1000;
@@ -265,13 +270,17 @@ impl Source {
         Ok(out)
     }
 
-    /// The flow analysed, oldest first; each record keeps its stored flow.
+    /// The flow analysed (its newest [`FLOW_LIMIT`] records), oldest first;
+    /// each record keeps its stored flow.
     pub fn flow_analysed(
         &self,
         flow: &str,
         opts: &AnalyzeOptions,
     ) -> Result<Vec<Record>, StoreError> {
-        let raw = self.flow_raw(flow)?;
+        let mut raw = self.flow_raw(flow)?;
+        if raw.len() > FLOW_LIMIT {
+            raw.drain(..raw.len() - FLOW_LIMIT);
+        }
         Ok(analyse_keeping_flows(&raw, opts))
     }
 
