@@ -257,10 +257,21 @@ async fn browser_timings(url: &str, base: &str, token_id: &str) {
     c.goto(&format!("{base}/exchanges/{token_id}"))
         .await
         .unwrap();
-    let paint = c.execute(fcp, vec![]).await.unwrap();
+    // Wait for the load event, then read the paint and navigation timings.
+    let timing = "const n = performance.getEntriesByType('navigation')[0]; \
+        const p = performance.getEntriesByName('first-contentful-paint')[0]; \
+        return n && n.loadEventEnd > 0 ? [p ? p.startTime : null, n.loadEventEnd] : null";
+    let mut paint = serde_json::Value::Null;
+    for _ in 0..200 {
+        paint = c.execute(timing, vec![]).await.unwrap();
+        if !paint.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     println!(
         "browser exchange page: first contentful paint {} ms, load event at {} ms",
-        paint["fcp"], paint["load"]
+        paint[0], paint[1]
     );
     let _ = c.close().await;
     let _ = driver.kill();
