@@ -270,6 +270,27 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .unwrap();
     assert_eq!(focused, json!("f-q"));
 
+    // The login filter narrows the list and the export buttons to that login.
+    c.find(Locator::Css("#f-flow"))
+        .await
+        .unwrap()
+        .send_keys(&flow)
+        .await
+        .unwrap();
+    eventually("the list narrowed to one login", || async {
+        (count(&c, "tr.row").await == 2).then_some(())
+    })
+    .await;
+    let href = c
+        .find(Locator::Css("a.export[data-format='har']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(href, format!("/export?format=har&flow={flow}"));
+
     // The exchange: the extra slash marked, the JWT decoded with times relative to the exchange.
     c.goto(&web_url.replace(
         &format!("/?token={}", h.session.web_token().unwrap()),

@@ -149,10 +149,22 @@
     }
     $("empty").hidden = rows.size > 0;
     $("older-wrap").hidden = !nextBefore;
+    exportLinks();
     status();
     if (scroll) window.scrollTo(0, document.body.scrollHeight);
     // Milliseconds from navigation to the first rendered list (the benchmark reads it).
     if (!document.body.dataset.listShownMs) document.body.dataset.listShownMs = String(Math.round(performance.now()));
+  }
+
+  // The export buttons take the login filter along: the whole capture, or one login.
+  function exportLinks() {
+    const flow = form.elements.flow.value.trim();
+    for (const a of document.querySelectorAll("a.export")) {
+      const p = new URLSearchParams({ format: a.dataset.format });
+      if (flow) p.set("flow", flow);
+      a.href = "/export?" + p.toString();
+      a.textContent = "export " + (a.dataset.format === "har" ? "HAR" : "Markdown") + (flow ? " (this login)" : "");
+    }
   }
 
   function status() {
