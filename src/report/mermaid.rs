@@ -10,7 +10,8 @@ use crate::record::{Kind, Record};
 pub fn ends(kind: Kind) -> (&'static str, &'static str) {
     match kind {
         Kind::AuthorizeRequest | Kind::AuthorizationResponse => ("Browser", "Provider"),
-        Kind::Callback => ("Browser", "App"),
+        // The browser asks the app to log in; the app redirects it to the provider.
+        Kind::Callback | Kind::LoginStart => ("Browser", "App"),
         _ => ("App", "Provider"),
     }
 }
