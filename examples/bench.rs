@@ -262,7 +262,14 @@ async fn main() -> anyhow::Result<()> {
     let child = Command::new(&bin)
         .arg("--home")
         .arg(&proxy_home)
-        .args(["run", "--listen", &listen.to_string(), "--upstream-ca"])
+        .args([
+            "run",
+            "--listen",
+            &listen.to_string(),
+            "--web",
+            "127.0.0.1:0",
+            "--upstream-ca",
+        ])
         .arg(provider_ca.cert_path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

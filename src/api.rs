@@ -35,6 +35,10 @@ pub struct ProxyState {
     pub api: String,
     /// Bearer token the API requires.
     pub token: String,
+    /// The web UI's URL with its own token (`http://127.0.0.1:8081/?token=...`),
+    /// when `run` serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<String>,
 }
 
 /// Errors reaching or serving the API.
@@ -88,6 +92,7 @@ impl ProxyState {
             proxy: proxy.to_string(),
             api: api.to_string(),
             token: hex::encode(token),
+            web_url: None,
         }
     }
 

@@ -9,6 +9,8 @@
 //! - [`analyze`]: pure; records in, annotated records out.
 //! - [`catalog`]: the error catalog as data.
 //! - [`providers`]: one profile per provider (hosts, quirks, catalog codes).
+//! - [`session`]: starts CA, store, proxy, recorder, API and web UI in order; stops them in order.
+//! - [`web`]: the web UI (axum): live list, exchange and login pages.
 //! - [`cli`]: clap definitions and one file per subcommand.
 
 pub mod access;
@@ -18,6 +20,7 @@ pub mod ca;
 pub mod capture;
 pub mod catalog;
 pub mod cli;
+pub mod curl;
 pub mod har;
 pub mod home;
 pub mod mock;
@@ -27,5 +30,7 @@ pub mod proxy;
 pub mod record;
 pub mod redact;
 pub mod report;
+pub mod session;
 pub mod store;
 pub mod view;
+pub mod web;

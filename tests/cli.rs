@@ -24,7 +24,15 @@ fn help_lists_the_commands() {
         assert!(text.contains(cmd), "{cmd} missing from --help:\n{text}");
     }
     let out = run(dir.path(), &["run", "--help"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("--intercept"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--intercept", "--web", "--no-web"] {
+        assert!(
+            help.contains(flag),
+            "{flag} missing from run --help:\n{help}"
+        );
+    }
+    let out = run(dir.path(), &["ui", "--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--print"));
 }
 
 #[test]
@@ -113,4 +121,14 @@ fn run_refuses_a_non_loopback_address_without_the_flag() {
     let out = run(dir.path(), &["run", "--listen", "0.0.0.0:0"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+    let out = run(
+        dir.path(),
+        &["run", "--listen", "127.0.0.1:0", "--web", "0.0.0.0:0"],
+    );
+    assert!(!out.status.success(), "the web UI is loopback-only too");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("web UI") && err.contains("--allow-remote"),
+        "{err}"
+    );
 }

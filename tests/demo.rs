@@ -41,3 +41,16 @@ fn the_demo_output_contains_the_trailing_slash_diagnosis() {
     assert!(out.contains("redirect_uri.mismatch"), "{out}");
     assert!(out.contains("trailing_slash"), "{out}");
 }
+
+#[test]
+fn the_demo_ends_with_the_url_of_its_capture_in_the_web_ui() {
+    let out = demo_output();
+    let last = out
+        .lines()
+        .rev()
+        .find(|l| l.contains("See it in the browser:"));
+    let url = last.and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://")));
+    let url = url.unwrap_or_else(|| panic!("no UI URL in: {out}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.contains("/?token="), "{url}");
+}

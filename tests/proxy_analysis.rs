@@ -10,7 +10,6 @@ use support::Harness;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trailing_slash_in_the_token_redirect_uri_is_shown_as_the_cause() {
     let (provider, h) = Harness::with_provider().await;
-    let api = h.serve_api().await;
     let client = h.client();
 
     let authz = client
@@ -90,14 +89,12 @@ async fn a_trailing_slash_in_the_token_redirect_uri_is_shown_as_the_cause() {
     let out = h.cli(&["flows", "list", "--fail-on", "error"]).await;
     assert!(!out.status.success(), "--fail-on error sees the mismatch");
 
-    api.abort();
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_login_through_the_proxy_carries_no_error_or_warning() {
     let (provider, h) = Harness::with_provider().await;
-    let api = h.serve_api().await;
     let client = h.client();
     // RFC 7636 Appendix B's verifier and challenge.
     client
@@ -143,6 +140,5 @@ async fn a_clean_login_through_the_proxy_carries_no_error_or_warning() {
         out.status.success(),
         "--fail-on warning passes a clean flow"
     );
-    api.abort();
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }

@@ -50,7 +50,7 @@ async fn github_code_exchange_without_grant_type_is_a_token_request() {
     assert!(c.contains(&"token_request.grant_type_implied"), "{c:?}");
     assert!(c.contains(&"error.bad_verification_code"), "{c:?}");
     assert!(c.contains(&"error.hidden_in_success"), "{c:?}");
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +85,7 @@ async fn slack_v2_authorize_without_response_type_and_its_access_call() {
     let c = codes(tok[0]);
     assert!(c.contains(&"error.invalid_code"), "{c:?}");
     assert!(c.contains(&"error.hidden_in_success"), "{c:?}");
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,7 +114,7 @@ async fn multipart_token_post_is_buffered_and_read_like_a_form() {
         ("body", "multipart")
     );
     assert!(codes(tok).contains(&"token_request.multipart_body"));
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +136,7 @@ async fn facebook_get_token_exchange_is_a_token_request() {
     assert_eq!(tok.grant_type.as_deref(), Some("authorization_code"));
     let f = tok.flavour.as_ref().unwrap();
     assert_eq!((f.number, f.client_auth.as_str()), (None, "query"));
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +164,7 @@ async fn a_provider_added_realm_id_on_the_redirect_is_no_mismatch() {
         "{:#?}",
         recs[0].annotations
     );
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +196,7 @@ async fn a_large_multipart_upload_streams_through_unrecorded() {
         .request
         .url
         .ends_with("/login/oauth/access_token"));
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,5 +224,5 @@ async fn endpoints_named_by_a_discovery_document_are_classified_live() {
     let kinds: Vec<Kind> = recs.iter().map(|r| r.kind).collect();
     assert_eq!(kinds, [Kind::Discovery, Kind::TokenRequest]);
     assert_eq!(recs[1].grant_type.as_deref(), Some("authorization_code"));
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }

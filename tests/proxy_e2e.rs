@@ -3,7 +3,7 @@
 
 mod support;
 
-use oauthscope::api::{self, ProxyState};
+use oauthscope::api::ProxyState;
 use oauthscope::record::Kind;
 use oauthscope::store::{Query, Store};
 use support::{start_provider, Harness};
@@ -65,7 +65,7 @@ async fn authorization_code_flow_is_recorded_with_kinds_grant_and_one_flow() {
         "the code links authorize and token into one flow"
     );
     assert_eq!(recs[0].flow.as_deref(), Some(recs[0].id.as_str()));
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +88,7 @@ async fn non_oauth_traffic_is_forwarded_but_not_stored() {
     let recs = h.wait_for(1).await;
     assert_eq!(recs.len(), 1, "{recs:#?}");
     assert_eq!(recs[0].kind, Kind::Discovery);
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,26 +107,17 @@ async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
         .unwrap();
     h.wait_for(1).await;
 
-    // While the proxy holds the store, the CLI reads through the loopback API.
-    let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let state = ProxyState::new(h.proxy.addr, api_listener.local_addr().unwrap());
-    state.write(&h.home).unwrap();
-    let api_task = tokio::spawn(api::serve(
-        h.store.clone(),
-        api_listener,
-        state.token.clone(),
-    ));
-    let home_dir = h.home.root().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
-            .arg("--home")
-            .arg(&home_dir)
-            .args(["flows", "list", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    // While the proxy holds the store, the CLI reads through the loopback
+    // API that the session announced in proxy.json.
+    let state = ProxyState::read(&h.home)
+        .unwrap()
+        .expect("proxy.json written");
+    assert_eq!(state.proxy, h.proxy_addr().to_string());
+    assert!(state
+        .web_url
+        .as_deref()
+        .is_some_and(|u| u.contains("?token=")));
+    let out = h.cli(&["flows", "list", "--json"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -135,17 +126,19 @@ async fn records_survive_a_restart_and_are_listed_through_the_running_proxy() {
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["grant_type"], "client_credentials");
-    api_task.abort();
-    let _ = api_task.await;
 
     let Harness {
-        proxy,
+        session,
         store,
         home,
         dir,
         ..
     } = h;
-    proxy.shutdown().await;
+    session.shutdown().await.unwrap();
+    assert!(
+        ProxyState::read(&home).unwrap().is_none(),
+        "proxy.json goes when the session stops"
+    );
     drop(store);
     // The API's connection tasks let go of the store as their sockets close.
     let mut reopened = Store::open(&home.store_dir());
@@ -180,7 +173,7 @@ async fn providers_on_ip_literals_and_names_get_valid_certificates() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,7 +217,7 @@ async fn unreachable_and_untrusted_upstreams_get_a_502_that_says_what_to_do() {
         .as_deref()
         .unwrap()
         .contains("connection refused"));
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,7 +237,7 @@ async fn http2_reaches_the_provider() {
     );
     let recs = h.wait_for(1).await;
     assert_eq!(recs[0].kind, Kind::TokenRequest);
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +252,7 @@ async fn an_http1_client_is_forwarded_over_http1() {
         "the proxy mirrors the client's HTTP version upstream"
     );
     h.wait_for(1).await;
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,7 +271,7 @@ async fn gzip_token_response_is_stored_decoded_and_forwarded_as_sent() {
     let body = &recs[0].response.as_ref().unwrap().body;
     assert!(body.text.contains("\"gz-at\""), "{body:?}");
     assert!(body.encoding.is_none() && body.decode_error.is_none());
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,7 +300,7 @@ async fn a_burst_of_concurrent_token_requests_is_stored_without_loss() {
     secrets.sort();
     secrets.dedup();
     assert_eq!(secrets.len(), 300, "every request stored once");
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,7 +315,7 @@ async fn hosts_outside_intercept_are_tunnelled_untouched() {
     // trust the provider's CA, not ours.
     let provider_ca = std::fs::read(&provider.ca_pem_path).unwrap();
     let client = reqwest::Client::builder()
-        .proxy(reqwest::Proxy::all(format!("http://{}", h.proxy.addr)).unwrap())
+        .proxy(reqwest::Proxy::all(format!("http://{}", h.proxy_addr())).unwrap())
         .tls_certs_only([reqwest::Certificate::from_pem(&provider_ca).unwrap()])
         .build()
         .unwrap();
@@ -337,7 +330,7 @@ async fn hosts_outside_intercept_are_tunnelled_untouched() {
         .is_err());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(h.store.is_empty(), "tunnelled traffic is not recorded");
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,7 +376,6 @@ async fn huge_and_malformed_oauth_exchanges_pass_whole_and_are_stored_marked() {
     assert!(resp.body.truncated);
     assert!(resp.body.size.unwrap() > support::BIG_TOKEN_PAD as u64);
 
-    let api = h.serve_api().await;
     let out = h.cli(&["flows", "show", &recs[1].id, "--json"]).await;
     assert!(
         out.status.success(),
@@ -398,6 +390,5 @@ async fn huge_and_malformed_oauth_exchanges_pass_whole_and_are_stored_marked() {
         .map(|a| a["code"].as_str().unwrap())
         .collect();
     assert!(codes.contains(&"client_auth.basic_malformed"), "{codes:?}");
-    api.abort();
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }

@@ -90,7 +90,6 @@ fn fingerprints(text: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_of_a_live_capture_hold_no_secret_and_reanalyse_the_same() {
     let (provider, h) = Harness::with_provider().await;
-    let api = h.serve_api().await;
     capture(&h, &provider).await;
 
     let mut outputs = Vec::new();
@@ -186,6 +185,5 @@ async fn exports_of_a_live_capture_hold_no_secret_and_reanalyse_the_same() {
     assert!(String::from_utf8_lossy(&raw.stdout).contains(ACCESS_TOKEN));
     assert!(String::from_utf8_lossy(&raw.stderr).contains("warning"));
 
-    api.abort();
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }

@@ -43,5 +43,5 @@ async fn a_50_mib_download_passes_whole_without_being_buffered() {
         h.store.is_empty(),
         "a download is not OAuth and is not stored"
     );
-    h.proxy.shutdown().await;
+    h.shutdown().await;
 }

@@ -18,13 +18,19 @@ use std::fmt::Write as _;
 #[command(
     after_help = "Runs entirely on 127.0.0.1 with a throw-away data directory; no account anywhere.\n\nExample:\n  oauthscope demo"
 )]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Stop at once instead of keeping the web UI up until Ctrl-C (the
+    /// default when not run from a terminal).
+    #[arg(long)]
+    pub no_wait: bool,
+}
 
 /// The demo's registered redirect URI.
 pub const DEMO_REDIRECT: &str = "http://127.0.0.1:8000/callback";
 
-/// Run the whole demo in a throw-away data directory and return what it prints.
-pub async fn demo(color: bool) -> anyhow::Result<String> {
+/// Run the whole demo in a throw-away data directory; returns what it
+/// prints and the rig, still running, whose web UI shows the capture.
+pub async fn demo(color: bool) -> anyhow::Result<(String, Rig)> {
     let rig = Rig::start().await?;
     let mut out = String::new();
     let m = mock::start(MockConfig {
@@ -84,15 +90,31 @@ pub async fn demo(color: bool) -> anyhow::Result<String> {
 
     let records = rig.captured(3).await?;
     out.push_str(&render_capture(&records, color));
-    rig.stop().await;
     m.shutdown().await;
-    Ok(out)
+    Ok((out, rig))
 }
 
 /// Run the demo.
-pub fn run(_args: DemoArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+pub fn run(args: DemoArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal as _;
     let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-    let out = rt.block_on(demo(g.color))?;
-    print!("{out}");
+    rt.block_on(async {
+        let (out, rig) = demo(g.color).await?;
+        print!("{out}");
+        let wait = !args.no_wait && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+        if let Some(url) = rig.web_url() {
+            println!("\nSee it in the browser: {url}");
+            if wait {
+                println!("(the demo's capture is served until you press Ctrl-C)");
+            } else {
+                println!("(served while the demo runs; run `oauthscope demo` in a terminal to keep it up)");
+            }
+        }
+        if wait {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        rig.stop().await;
+        anyhow::Ok(())
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ pub mod flows;
 pub mod mock;
 pub mod probe;
 pub mod run;
+pub mod ui;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -82,6 +83,8 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Start a mock provider, the proxy and a scripted login in one process and show the result.
     Demo(demo::DemoArgs),
+    /// Open the web UI: the running proxy's, the stored capture's, or a HAR file's.
+    Ui(ui::UiArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -139,6 +142,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mock(a) => mock::run(a, &g),
         Command::Probe(a) => probe::run(a, &g),
         Command::Demo(a) => demo::run(a, &g),
+        Command::Ui(a) => ui::run(a, &g),
     }
 }
 

@@ -2,11 +2,11 @@
 
 use super::{ExitCode, Globals};
 use crate::analyze::{analyze, AnalyzeOptions};
-use crate::api::{self, ProxyState};
 use crate::ca::LocalCa;
-use crate::proxy::{self, Observer, ProxyConfig};
+use crate::proxy::{Observer, ProxyConfig, ProxyError};
 use crate::record::Record;
-use crate::store::{Query, Store};
+use crate::session::{Session, SessionConfig, SessionError};
+use crate::store::{Query, Store, StoreError};
 use crate::view;
 use clap::Args;
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// Arguments of `oauthscope run`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope run\n  oauthscope run --intercept login.microsoftonline.com,*.okta.com\n  oauthscope run --upstream-ca ./idp-ca.pem --listen 127.0.0.1:9090"
+    after_help = "Examples:\n  oauthscope run\n  oauthscope run --intercept login.microsoftonline.com,*.okta.com\n  oauthscope run --upstream-ca ./idp-ca.pem --listen 127.0.0.1:9090\n  oauthscope run --web 127.0.0.1:9091\n  oauthscope run --no-web"
 )]
 pub struct RunArgs {
     /// Address to listen on. Only loopback unless --allow-remote is given.
@@ -25,6 +25,12 @@ pub struct RunArgs {
     /// Allow listening on a non-loopback address (anyone who can reach it can use your proxy).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Address of the web UI (token-protected). Only loopback unless --allow-remote is given.
+    #[arg(long, default_value = "127.0.0.1:8081", value_name = "ADDR")]
+    pub web: SocketAddr,
+    /// Do not serve the web UI.
+    #[arg(long, conflicts_with = "web")]
+    pub no_web: bool,
     /// Decrypt only these hosts (comma-separated, wildcards like *.okta.com); tunnel the rest untouched.
     #[arg(long, value_delimiter = ',', value_name = "HOST")]
     pub intercept: Vec<String>,
@@ -72,36 +78,25 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             args.listen
         );
     }
+    if !args.no_web && !args.web.ip().is_loopback() {
+        anyhow::ensure!(
+            args.allow_remote,
+            "refusing to serve the web UI on {} (not loopback): it shows captured secrets; pass --allow-remote if you mean it",
+            args.web
+        );
+        eprintln!(
+            "WARNING: serving the web UI on {}, which is not loopback. It needs its token, but the traffic is plain HTTP.",
+            args.web
+        );
+    }
     let max_body =
         usize::try_from(args.max_body).context("--max-body is too large for this machine")?;
-    let ca = Arc::new(super::ca::load_ca(g)?);
-    let store = match Store::open(&g.home.store_dir()) {
-        Ok(s) => Arc::new(s),
-        Err(e @ crate::store::StoreError::Locked { .. }) => {
-            let running = crate::api::ProxyState::read(&g.home)
-                .ok()
-                .flatten()
-                .map(|s| format!(" (`oauthscope run` on {})", s.proxy))
-                .unwrap_or_default();
-            anyhow::bail!(
-                "{e}{running}. One proxy per data directory: stop it, or give this one \
-                 its own with --home DIR"
-            )
-        }
-        Err(e) => {
-            return Err(e).with_context(|| {
-                format!(
-                    "opening the capture store in {}",
-                    g.home.store_dir().display()
-                )
-            })
-        }
-    };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let color = g.color;
     let opts = AnalyzeOptions {
         registered_redirects: args.registered_redirect.clone(),
     };
+    let live_opts = opts.clone();
     let rate = std::sync::Mutex::new(LiveRate::default());
     let observer: Observer = Arc::new(move |store: &Store, rec: &Record| {
         let busy = rate.lock().map(|mut r| r.busy()).unwrap_or(false);
@@ -111,37 +106,69 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             // `flows list` shows them all afterwards.
             println!("{}", view::live_line(rec, color));
         } else {
-            println!("{}", live_view(store, rec, &opts, color));
+            println!("{}", live_view(store, rec, &live_opts, color));
         }
     });
     rt.block_on(async {
-        let cfg = ProxyConfig {
-            listen: args.listen,
-            intercept: args.intercept.clone(),
-            upstream_ca: args.upstream_ca.clone(),
-            max_body,
+        let cfg = SessionConfig {
+            home: g.home.clone(),
+            proxy: ProxyConfig {
+                listen: args.listen,
+                intercept: args.intercept.clone(),
+                upstream_ca: args.upstream_ca.clone(),
+                max_body,
+            },
+            web: (!args.no_web).then_some(args.web),
+            analyze: opts,
+            observer: Some(observer),
         };
-        let listen = cfg.listen;
-        let proxy = match proxy::start(cfg, ca.clone(), store.clone(), Some(observer)).await {
-            Err(e @ proxy::ProxyError::Bind { .. }) => anyhow::bail!(
-                "{e}. Is something (another `oauthscope run`?) already listening on {listen}? \
-                 Stop it or pick another port with --listen 127.0.0.1:PORT"
+        let session = match Session::start(cfg).await {
+            Ok(s) => s,
+            Err(SessionError::Store(e @ StoreError::Locked { .. })) => {
+                let running = crate::api::ProxyState::read(&g.home)
+                    .ok()
+                    .flatten()
+                    .map(|s| format!(" (`oauthscope run` on {})", s.proxy))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "{e}{running}. One proxy per data directory: stop it, or give this one \
+                     its own with --home DIR"
+                )
+            }
+            Err(SessionError::Store(e)) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "opening the capture store in {}",
+                        g.home.store_dir().display()
+                    )
+                })
+            }
+            Err(SessionError::Ca(e)) => {
+                return Err(e)
+                    .with_context(|| format!("loading the CA in {}", g.home.ca_dir().display()))
+            }
+            Err(SessionError::Proxy(e @ ProxyError::Bind { .. })) => anyhow::bail!(
+                "{e}. Is something (another `oauthscope run`?) already listening on {}? \
+                 Stop it or pick another port with --listen 127.0.0.1:PORT",
+                args.listen
             ),
-            other => other?,
+            Err(e @ SessionError::Web(_)) => {
+                anyhow::bail!("{e}. Is another `oauthscope run` serving its UI there?")
+            }
+            Err(e) => return Err(e.into()),
         };
-        let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .context("binding the loopback API")?;
-        let state = ProxyState::new(proxy.addr, api_listener.local_addr()?);
-        state.write(&g.home)?;
-        let api_task = tokio::spawn(api::serve(store.clone(), api_listener, state.token.clone()));
-        print_banner(&proxy.addr, &ca, g, &args);
+        if session.ca_created {
+            eprintln!(
+                "created a new oauthscope CA: {} (key {}, mode 0600)",
+                session.ca.cert_path().display(),
+                LocalCa::key_path_in(&g.home).display()
+            );
+        }
+        print_banner(&session, g, &args);
         wait_for_shutdown().await;
         eprintln!("\nstopping: finishing open exchanges and flushing the store...");
-        api_task.abort();
-        proxy.shutdown().await;
-        state.remove(&g.home);
-        store.flush_async().await?;
+        let store = session.store.clone();
+        session.shutdown().await?;
         let n = store.len();
         eprintln!(
             "stopped; {n} exchange{} in {}",
@@ -204,9 +231,13 @@ pub fn live_view(store: &Store, rec: &Record, opts: &AnalyzeOptions, color: bool
     view::live_line(shown, color)
 }
 
-fn print_banner(addr: &std::net::SocketAddr, ca: &LocalCa, g: &Globals, args: &RunArgs) {
+fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {
+    let addr = &session.proxy_addr();
     eprintln!("oauthscope proxy listening on http://{addr}");
-    eprintln!("  CA certificate  {}", ca.cert_path().display());
+    if let Some(url) = session.web_url() {
+        eprintln!("  web UI          {url}");
+    }
+    eprintln!("  CA certificate  {}", session.ca.cert_path().display());
     eprintln!("  capture store   {}", g.home.store_dir().display());
     if args.intercept.is_empty() {
         eprintln!("  intercepting    every host (use --intercept HOST,... to narrow)");

@@ -7,10 +7,11 @@ use crate::analyze::params;
 use crate::record::{Kind, Record};
 
 /// Who sends a request of this kind, and to whom.
-fn ends(kind: Kind) -> (&'static str, &'static str) {
+pub fn ends(kind: Kind) -> (&'static str, &'static str) {
     match kind {
         Kind::AuthorizeRequest | Kind::AuthorizationResponse => ("Browser", "Provider"),
-        Kind::Callback => ("Browser", "App"),
+        // The browser asks the app to log in; the app redirects it to the provider.
+        Kind::Callback | Kind::LoginStart => ("Browser", "App"),
         _ => ("App", "Provider"),
     }
 }
@@ -35,8 +36,9 @@ pub fn label(s: &str) -> String {
     }
 }
 
-/// What the request carries that matters for the diagram.
-fn request_label(r: &Record) -> String {
+/// What the request carries that matters for the diagram
+/// (`POST /token (authorization_code)`).
+pub fn request_label(r: &Record) -> String {
     let path = short_path(&r.request.url);
     let p = params::request_params(r);
     let extra = match r.kind {
@@ -85,7 +87,9 @@ pub fn response_error(r: &Record) -> Option<String> {
     None
 }
 
-fn response_label(r: &Record) -> (String, bool) {
+/// The response in a few words (`302 Found to /callback (code, state)`),
+/// and whether it failed (no response, 4xx/5xx, or an OAuth error).
+pub fn response_label(r: &Record) -> (String, bool) {
     let Some(resp) = &r.response else {
         let why = r.error.as_deref().unwrap_or("no response");
         return (format!("no response: {why}"), true);

@@ -97,6 +97,9 @@ pub struct Store {
     records: sled::Tree,
     by_key: sled::Tree,
     by_flow: sled::Tree,
+    /// How many records are stored: counted once at open (sled's `len` is
+    /// a full scan), then kept up to date by insert and remove.
+    count: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Store {
@@ -139,8 +142,10 @@ impl Store {
                     .map_err(sled_err)?;
             }
         }
+        let records = db.open_tree("records").map_err(sled_err)?;
         Ok(Store {
-            records: db.open_tree("records").map_err(sled_err)?,
+            count: std::sync::atomic::AtomicUsize::new(records.len()),
+            records,
             by_key: db.open_tree("by_key").map_err(sled_err)?,
             by_flow: db.open_tree("by_flow").map_err(sled_err)?,
             db,
@@ -192,6 +197,8 @@ impl Store {
         self.records
             .insert(key.to_be_bytes(), json)
             .map_err(|e| self.sled(e))?;
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for k in keys {
             self.by_key
                 .insert(index_key(k, key), &[])
@@ -302,14 +309,32 @@ impl Store {
         Ok(())
     }
 
+    /// Call `f` with each record whose id key is below `before` (all when
+    /// `None`), newest first, until `f` returns `Ok(false)` (paged listings:
+    /// the web UI reads one page without touching older records).
+    pub fn each_newest_first(
+        &self,
+        before: Option<u64>,
+        mut f: impl FnMut(Record) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let end = before.unwrap_or(u64::MAX);
+        for item in self.records.range(..end.to_be_bytes()).rev() {
+            let (k, v) = item.map_err(|e| self.sled(e))?;
+            if !f(self.decode(keys::u64_of(&k), &v)?)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// How many records are stored.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True when nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
     /// Records carrying this correlation key, oldest first.
@@ -355,9 +380,15 @@ impl Store {
                         .map_err(|e| self.sled(e))?;
                 }
             }
-            self.records
+            if self
+                .records
                 .remove(key.to_be_bytes())
-                .map_err(|e| self.sled(e))?;
+                .map_err(|e| self.sled(e))?
+                .is_some()
+            {
+                self.count
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         Ok(())
     }

@@ -160,3 +160,35 @@ fn clear_removes_records_and_their_index_entries() {
     assert_eq!(removed, 1);
     assert!(s.is_empty());
 }
+
+#[test]
+fn pages_are_read_newest_first_from_any_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let ids: Vec<String> = (0..5)
+        .map(|i| {
+            let r = rec(
+                Kind::TokenRequest,
+                &format!("https://idp/token/{i}"),
+                "",
+                None,
+            );
+            s.insert(&r).unwrap();
+            r.id
+        })
+        .collect();
+    let mut seen = Vec::new();
+    s.each_newest_first(None, |r| {
+        seen.push(r.id);
+        Ok(seen.len() < 3)
+    })
+    .unwrap();
+    assert_eq!(seen, vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]);
+    let mut older = Vec::new();
+    s.each_newest_first(id_key(&ids[2]), |r| {
+        older.push(r.id);
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(older, vec![ids[1].clone(), ids[0].clone()]);
+}

@@ -9,10 +9,12 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use oauthscope::analyze::AnalyzeOptions;
 use oauthscope::ca::LocalCa;
 use oauthscope::home::Home;
-use oauthscope::proxy::{self, ProxyConfig, RunningProxy};
+use oauthscope::proxy::ProxyConfig;
 use oauthscope::record::Record;
+use oauthscope::session::{Session, SessionConfig};
 use oauthscope::store::{Query, Store};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
 use std::convert::Infallible;
@@ -307,12 +309,14 @@ pub async fn start_provider() -> Provider {
     }
 }
 
-/// The proxy in-process with a fresh data directory.
+/// A whole session in-process (proxy, recorder, loopback API with
+/// `proxy.json`, web UI) with a fresh data directory, started the way
+/// `oauthscope run` starts it.
 pub struct Harness {
     pub home: Home,
     pub ca: Arc<LocalCa>,
     pub store: Arc<Store>,
-    pub proxy: RunningProxy,
+    pub session: Session,
     pub dir: tempfile::TempDir,
 }
 
@@ -333,25 +337,37 @@ impl Harness {
     pub async fn start_intercepting(upstream_ca: Vec<PathBuf>, intercept: Vec<String>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
-        let (ca, _) = LocalCa::load_or_create(&home).unwrap();
-        let ca = Arc::new(ca);
-        let store = Arc::new(Store::open(&home.store_dir()).unwrap());
-        let cfg = ProxyConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            upstream_ca,
-            intercept,
-            ..ProxyConfig::default()
-        };
-        let proxy = proxy::start(cfg, ca.clone(), store.clone(), None)
-            .await
-            .unwrap();
+        let session = Session::start(SessionConfig {
+            home: home.clone(),
+            proxy: ProxyConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                upstream_ca,
+                intercept,
+                ..ProxyConfig::default()
+            },
+            web: Some("127.0.0.1:0".parse().unwrap()),
+            analyze: AnalyzeOptions::default(),
+            observer: None,
+        })
+        .await
+        .unwrap();
         Harness {
             home,
-            ca,
-            store,
-            proxy,
+            ca: session.ca.clone(),
+            store: session.store.clone(),
+            session,
             dir,
         }
+    }
+
+    /// The proxy's address.
+    pub fn proxy_addr(&self) -> SocketAddr {
+        self.session.proxy_addr()
+    }
+
+    /// Stop the session in order (web UI, API, proxy, proxy.json, flush).
+    pub async fn shutdown(self) {
+        self.session.shutdown().await.unwrap();
     }
 
     /// A client that sends everything through the proxy and trusts only our CA.
@@ -361,25 +377,12 @@ impl Harness {
 
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(format!("http://{}", self.proxy.addr)).unwrap())
+            .proxy(reqwest::Proxy::all(self.session.proxy_url()).unwrap())
             .tls_certs_only([
                 reqwest::Certificate::from_pem(self.ca.cert_pem().as_bytes()).unwrap(),
             ])
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(60))
-    }
-
-    /// Serve the loopback API and write `proxy.json`, as `oauthscope run`
-    /// does, so the CLI reads through this proxy while it holds the store.
-    pub async fn serve_api(&self) -> tokio::task::JoinHandle<()> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let state =
-            oauthscope::api::ProxyState::new(self.proxy.addr, listener.local_addr().unwrap());
-        state.write(&self.home).unwrap();
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            let _ = oauthscope::api::serve(store, listener, state.token.clone()).await;
-        })
     }
 
     /// Run the real binary with `--home` set to this harness's data directory.

@@ -1,0 +1,128 @@
+//! `oauthscope ui`: the web UI of the running proxy, of the stored
+//! capture (read-only, when no proxy runs), or of a HAR file.
+
+use super::{ExitCode, Globals};
+use crate::analyze::AnalyzeOptions;
+use crate::api::ProxyState;
+use crate::store::{Store, StoreError};
+use crate::web::{self, RunningWeb};
+use anyhow::Context as _;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `oauthscope ui`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  oauthscope ui                  # the running proxy's UI, or the stored capture\n  oauthscope ui --print          # only print the URL (with its token)\n  oauthscope ui bug-report.har   # look at a HAR file the same way"
+)]
+pub struct UiArgs {
+    /// A HAR file to show instead of the capture (browser devtools, mitmproxy, `oauthscope export`).
+    pub file: Option<PathBuf>,
+    /// Print the URL instead of opening a browser.
+    #[arg(long)]
+    pub print: bool,
+    /// Where to serve a capture or a HAR file (port 0 picks a free one). Loopback only.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub web: SocketAddr,
+    /// A redirect URI registered with the provider, to check against. Repeatable.
+    #[arg(long, value_name = "URI")]
+    pub registered_redirect: Vec<String>,
+}
+
+/// Open `url` in the default browser, or print it.
+fn show(url: &str, print: bool) {
+    if print {
+        println!("{url}");
+        return;
+    }
+    eprintln!("opening {url}");
+    if let Err(e) = webbrowser::open(url) {
+        eprintln!("could not start a browser ({e}); open the URL above yourself");
+        println!("{url}");
+    }
+}
+
+/// Serve until Ctrl-C.
+async fn serve_until_stopped(w: RunningWeb, print: bool, what: &str) {
+    eprintln!("serving {what} read-only; press Ctrl-C to stop");
+    show(&w.url(), print);
+    let _ = tokio::signal::ctrl_c().await;
+    w.shutdown().await;
+}
+
+/// Run `oauthscope ui`.
+pub fn run(args: UiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.web.ip().is_loopback(),
+        "refusing to serve the UI on {} (not loopback); `oauthscope run --web ADDR --allow-remote` serves a remote UI",
+        args.web
+    );
+    let opts = AnalyzeOptions {
+        registered_redirects: args.registered_redirect.clone(),
+    };
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    if let Some(file) = &args.file {
+        let imported = super::analyze::import_file(file)?;
+        anyhow::ensure!(
+            !imported.records.is_empty(),
+            "{} holds no OAuth exchanges ({} entries)",
+            file.display(),
+            imported.entries
+        );
+        let n = imported.records.len();
+        rt.block_on(async {
+            let w = web::serve_records(args.web, imported.records, opts).await?;
+            serve_until_stopped(
+                w,
+                args.print,
+                &format!("{} ({n} exchanges)", file.display()),
+            )
+            .await;
+            anyhow::Ok(())
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match Store::open(&g.home.store_dir()) {
+        Ok(store) => {
+            // No proxy holds the store: serve it ourselves.
+            let store = Arc::new(store);
+            let n = store.len();
+            rt.block_on(async {
+                let w = web::serve_store(args.web, store, opts).await?;
+                serve_until_stopped(
+                    w,
+                    args.print,
+                    &format!("the stored capture ({n} exchanges)"),
+                )
+                .await;
+                anyhow::Ok(())
+            })?;
+        }
+        Err(StoreError::Locked { .. }) => {
+            let state = ProxyState::read(&g.home)?.with_context(|| {
+                format!(
+                    "the store is held by another process that did not announce itself in {}",
+                    g.home.proxy_state_file().display()
+                )
+            })?;
+            let url = state.web_url.with_context(|| {
+                format!(
+                    "the running proxy (pid {}) serves no web UI (started with --no-web); restart it without --no-web",
+                    state.pid
+                )
+            })?;
+            show(&url, args.print);
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "opening the capture store in {}",
+                    g.home.store_dir().display()
+                )
+            })
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,552 @@
+//! Where the UI's records come from, and the summaries the list shows.
+//!
+//! Pages are read newest first straight from the store and only the flows
+//! of the records on the page are analysed (with [`crate::analyze::analyze`],
+//! over the flow's records, as `flows show` analyses them), so a page costs
+//! the same with 100 exchanges stored or 100 000.
+
+use crate::analyze::{analyze, AnalyzeOptions};
+use crate::record::{id_key, Kind, Record, Severity};
+use crate::store::{Query, Store, StoreError};
+use crate::view;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+
+/// The records the UI shows.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A live store (being recorded into by the proxy, or opened read-only).
+    Store(Arc<Store>),
+    /// A fixed set of raw records (a HAR file), oldest first, each with its flow.
+    Records(Arc<Vec<Record>>),
+}
+
+/// Most records scanned for one page: filters that match little stop here
+/// and the page says where to go on (`next_before`).
+pub const SCAN_LIMIT: usize = 5_000;
+
+/// Most records of one login analysed together: a login that grew past
+/// this (a script hammering one refresh token) is analysed over its newest
+/// records, so one page never costs more than this many.
+pub const FLOW_LIMIT: usize = 2_000;
+
+/// Largest page.
+pub const MAX_LIMIT: usize = 1000;
+
+/// Filters and position of a page (the query string of `/api/records`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageQuery {
+    /// Only records older than this id.
+    pub before: Option<String>,
+    /// Records wanted (default 200, at most [`MAX_LIMIT`]).
+    pub limit: Option<usize>,
+    /// Text found (case-insensitively) in the id, method, URL, kind, grant
+    /// type, status, or an annotation's code or title.
+    pub q: Option<String>,
+    /// Only this kind (`token_request`, ...).
+    pub kind: Option<String>,
+    /// Text found in the request's host.
+    pub host: Option<String>,
+    /// Only records with an annotation this severe or worse (`info`, `warning`, `error`).
+    pub severity: Option<String>,
+    /// Only this flow.
+    pub flow: Option<String>,
+}
+
+/// One row of the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Record id.
+    pub id: String,
+    /// RFC 3339 time.
+    pub time: String,
+    /// Flow id (the stored one), or null.
+    pub flow: Option<String>,
+    /// Kind (`token_request`, ...).
+    pub kind: String,
+    /// HTTP method.
+    pub method: String,
+    /// `host/path` without the query.
+    pub host_path: String,
+    /// Response status; null when the upstream failed.
+    pub status: Option<u16>,
+    /// Grant type of a token request.
+    pub grant_type: Option<String>,
+    /// `flavour 3`, or the client-authentication method when it is none of the six.
+    pub flavour: Option<String>,
+    /// The most severe listed annotation (code, severity, title).
+    pub top: Option<TopAnnotation>,
+    /// The worst severity of any annotation.
+    pub severity: Option<String>,
+    /// Why no response was received.
+    pub error: Option<String>,
+}
+
+/// The annotation a row shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopAnnotation {
+    /// Stable code.
+    pub code: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    /// One line.
+    pub title: String,
+}
+
+/// A page of the list, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// Matching records, newest first.
+    pub records: Vec<Summary>,
+    /// Pass as `before` for the next (older) page; null when nothing older remains.
+    pub next_before: Option<String>,
+    /// Records stored in all.
+    pub total: usize,
+}
+
+impl Summary {
+    /// The row for an analysed record; `flow` is the stored flow.
+    pub fn of(r: &Record, flow: Option<String>) -> Summary {
+        Summary {
+            id: r.id.clone(),
+            time: r.time.format(&Rfc3339).unwrap_or_default(),
+            flow,
+            kind: r.kind.as_str().to_string(),
+            method: r.request.method.clone(),
+            host_path: view::host_path(&r.request.url),
+            status: r.response.as_ref().map(|x| x.status),
+            grant_type: r.grant_type.clone(),
+            flavour: r.flavour.as_ref().map(|f| match f.number {
+                Some(n) => format!("flavour {n}"),
+                None => f.client_auth.clone(),
+            }),
+            top: r.top_annotation().map(|a| TopAnnotation {
+                code: a.code.clone(),
+                severity: a.severity.as_str().to_string(),
+                title: a.title.clone(),
+            }),
+            severity: r.max_severity().map(|s| s.as_str().to_string()),
+            error: r.error.clone(),
+        }
+    }
+}
+
+fn severity_of(s: &str) -> Option<Severity> {
+    match s {
+        "error" => Some(Severity::Error),
+        "warning" => Some(Severity::Warning),
+        "info" => Some(Severity::Info),
+        _ => None,
+    }
+}
+
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.to_ascii_lowercase().contains(needle)
+}
+
+impl PageQuery {
+    fn lower(v: &Option<String>) -> Option<String> {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_ascii_lowercase)
+    }
+
+    /// Filters on the raw record (no analysis needed).
+    fn raw_match(&self, r: &Record, kind: Option<Kind>, host: Option<&str>) -> bool {
+        kind.is_none_or(|k| r.kind == k)
+            && host.is_none_or(|h| {
+                r.url()
+                    .and_then(|u| u.host_str().map(|x| contains_ci(x, h)))
+                    .unwrap_or(false)
+            })
+            && self
+                .flow
+                .as_deref()
+                .is_none_or(|f| r.flow.as_deref() == Some(f) || (r.flow.is_none() && r.id == f))
+    }
+}
+
+fn text_match(r: &Record, q: &str) -> bool {
+    contains_ci(&r.id, q)
+        || contains_ci(&r.request.method, q)
+        || contains_ci(&r.request.url, q)
+        || contains_ci(r.kind.as_str(), q)
+        || r.grant_type.as_deref().is_some_and(|g| contains_ci(g, q))
+        || r.response
+            .as_ref()
+            .is_some_and(|x| x.status.to_string() == q)
+        || r.annotations
+            .iter()
+            .any(|a| contains_ci(&a.code, q) || contains_ci(&a.title, q))
+}
+
+impl Source {
+    /// Raw records (a HAR file's), with the flows analysis assigns.
+    pub fn records(raw: Vec<Record>, opts: &AnalyzeOptions) -> Source {
+        let analysed = analyze(&raw, opts);
+        let flows: HashMap<String, Option<String>> =
+            analysed.into_iter().map(|r| (r.id, r.flow)).collect();
+        let mut raw = raw;
+        for r in &mut raw {
+            if let Some(f) = flows.get(&r.id) {
+                r.flow = f.clone();
+            }
+        }
+        raw.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+        Source::Records(Arc::new(raw))
+    }
+
+    /// Records stored in all.
+    pub fn len(&self) -> usize {
+        match self {
+            Source::Store(s) => s.len(),
+            Source::Records(v) => v.len(),
+        }
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Raw records before `before`, newest first, until `f` says stop.
+    fn each_newest_first(
+        &self,
+        before: Option<&str>,
+        mut f: impl FnMut(Record) -> bool,
+    ) -> Result<(), StoreError> {
+        match self {
+            Source::Store(s) => s.each_newest_first(before.and_then(id_key), |r| Ok(f(r))),
+            Source::Records(v) => {
+                let end = match before {
+                    Some(b) => v.iter().position(|r| r.id == b).unwrap_or(v.len()),
+                    None => v.len(),
+                };
+                for r in v[..end].iter().rev() {
+                    if !f(r.clone()) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One raw record by id (or unique prefix/suffix for a store).
+    pub fn get(&self, id: &str) -> Result<Record, StoreError> {
+        match self {
+            Source::Store(s) => s.get(id),
+            Source::Records(v) => v
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound(id.to_string())),
+        }
+    }
+
+    /// The raw records of a flow, oldest first (the record alone when it has no flow).
+    pub fn flow_raw(&self, flow: &str) -> Result<Vec<Record>, StoreError> {
+        let mut out = match self {
+            Source::Store(s) => s.query(&Query {
+                flow: Some(flow.to_string()),
+                ..Query::default()
+            })?,
+            Source::Records(v) => v
+                .iter()
+                .filter(|r| r.flow.as_deref() == Some(flow))
+                .cloned()
+                .collect(),
+        };
+        if out.is_empty() {
+            if let Ok(r) = self.get(flow) {
+                if r.flow.is_none() {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The flow analysed (its newest [`FLOW_LIMIT`] records), oldest first;
+    /// each record keeps its stored flow.
+    pub fn flow_analysed(
+        &self,
+        flow: &str,
+        opts: &AnalyzeOptions,
+    ) -> Result<Vec<Record>, StoreError> {
+        let mut raw = self.flow_raw(flow)?;
+        if raw.len() > FLOW_LIMIT {
+            raw.drain(..raw.len() - FLOW_LIMIT);
+        }
+        Ok(analyse_keeping_flows(&raw, opts))
+    }
+
+    /// One exchange analysed with the rest of its flow, and that flow.
+    pub fn exchange(
+        &self,
+        id: &str,
+        opts: &AnalyzeOptions,
+    ) -> Result<(Record, Vec<Record>), StoreError> {
+        let raw = self.get(id)?;
+        let flow = raw.flow.clone().unwrap_or_else(|| raw.id.clone());
+        let mut flow = self.flow_analysed(&flow, opts)?;
+        if !flow.iter().any(|r| r.id == raw.id) {
+            flow = analyse_keeping_flows(std::slice::from_ref(&raw), opts);
+        }
+        let rec = flow.iter().find(|r| r.id == raw.id).cloned().unwrap_or(raw);
+        Ok((rec, flow))
+    }
+
+    /// Everything (or one flow), analysed, oldest first: what exports render.
+    pub fn analysed_all(&self, opts: &AnalyzeOptions) -> Result<Vec<Record>, StoreError> {
+        let raw = match self {
+            Source::Store(s) => s.query(&Query::default())?,
+            Source::Records(v) => v.as_ref().clone(),
+        };
+        Ok(analyse_keeping_flows(&raw, opts))
+    }
+
+    /// A page of summaries (see [`PageQuery`]).
+    pub fn page(&self, pq: &PageQuery, opts: &AnalyzeOptions) -> Result<Page, StoreError> {
+        let limit = pq.limit.unwrap_or(200).clamp(1, MAX_LIMIT);
+        let q = PageQuery::lower(&pq.q);
+        let host = PageQuery::lower(&pq.host);
+        let kind = PageQuery::lower(&pq.kind).and_then(|k| k.parse::<Kind>().ok());
+        let min_sev = PageQuery::lower(&pq.severity).and_then(|s| severity_of(&s));
+        let mut scanned = 0usize;
+        let mut last_scanned: Option<String> = None;
+        let mut exhausted = true;
+        let mut candidates: Vec<Record> = Vec::new();
+        let mut analysed: HashMap<String, HashMap<String, Record>> = HashMap::new();
+        let mut out: Vec<Summary> = Vec::new();
+        let needs_analysis_to_filter = q.is_some() || min_sev.is_some();
+        let mut failed: Option<StoreError> = None;
+        let mut flush = |candidates: &mut Vec<Record>, out: &mut Vec<Summary>| {
+            for raw in candidates.drain(..) {
+                if out.len() >= limit {
+                    break;
+                }
+                let flow = raw.flow.clone().unwrap_or_else(|| raw.id.clone());
+                if !analysed.contains_key(&flow) {
+                    let recs = match self.flow_analysed(&flow, opts) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            failed = Some(e);
+                            Vec::new()
+                        }
+                    };
+                    analysed.insert(
+                        flow.clone(),
+                        recs.into_iter().map(|r| (r.id.clone(), r)).collect(),
+                    );
+                }
+                let rec = analysed
+                    .get(&flow)
+                    .and_then(|m| m.get(&raw.id))
+                    .cloned()
+                    .unwrap_or_else(|| raw.clone());
+                let keep = q.as_deref().is_none_or(|q| text_match(&rec, q))
+                    && min_sev.is_none_or(|s| rec.max_severity().is_some_and(|m| m >= s));
+                if keep {
+                    out.push(Summary::of(&rec, raw.flow.clone()));
+                }
+            }
+        };
+        self.each_newest_first(pq.before.as_deref(), |r| {
+            if out.len() >= limit {
+                exhausted = false;
+                return false;
+            }
+            if scanned >= SCAN_LIMIT {
+                exhausted = false;
+                return false;
+            }
+            scanned += 1;
+            last_scanned = Some(r.id.clone());
+            if pq.raw_match(&r, kind, host.as_deref()) {
+                candidates.push(r);
+                // Analyse in batches, so text and severity filters stop
+                // scanning as soon as the page is full.
+                if !needs_analysis_to_filter || candidates.len() >= 64 {
+                    flush(&mut candidates, &mut out);
+                }
+            }
+            true
+        })?;
+        flush(&mut candidates, &mut out);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let next_before = if out.len() >= limit {
+            out.last().map(|s| s.id.clone())
+        } else if !exhausted {
+            last_scanned
+        } else {
+            None
+        };
+        Ok(Page {
+            records: out,
+            next_before,
+            total: self.len(),
+        })
+    }
+
+    /// Remove records (one flow, or all); how many were removed.
+    pub fn clear(&self, flow: Option<&str>) -> Result<usize, StoreError> {
+        match self {
+            Source::Store(s) => s.clear(&Query {
+                flow: flow.map(str::to_string),
+                ..Query::default()
+            }),
+            Source::Records(_) => Ok(0),
+        }
+    }
+}
+
+/// Analyse `raw` together, then give each record back its stored flow
+/// (analysis recomputes flows over what it is shown; the UI groups by the
+/// stored ones so that pages and the live feed agree).
+fn analyse_keeping_flows(raw: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
+    let flows: HashMap<&str, Option<&String>> = raw
+        .iter()
+        .map(|r| (r.id.as_str(), r.flow.as_ref()))
+        .collect();
+    let mut out = analyze(raw, opts);
+    for r in &mut out {
+        if let Some(Some(f)) = flows.get(r.id.as_str()) {
+            r.flow = Some((*f).clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Body, Response};
+
+    /// `n` logins: an authorize request and a token request whose
+    /// redirect_uri has an extra slash (an error), one second apart.
+    fn capture(n: usize) -> Vec<Record> {
+        let t0 = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let mut out = Vec::new();
+        for i in 0..n {
+            let t = t0 + time::Duration::seconds(2 * i as i64);
+            let mut a = Record::bare(
+                &format!("{:016x}", 100 + 2 * i),
+                t,
+                Kind::AuthorizeRequest,
+                "GET",
+                &format!("https://idp.example/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp%2Fcb&state=s{i}"),
+            );
+            let mut loc = crate::record::HeaderList::default();
+            loc.push("location", format!("https://app/cb?code=c{i}&state=s{i}"));
+            a.response = Some(Response {
+                status: 302,
+                headers: loc,
+                body: Body::default(),
+            });
+            let mut tk = Record::bare(
+                &format!("{:016x}", 101 + 2 * i),
+                t + time::Duration::seconds(1),
+                Kind::TokenRequest,
+                "POST",
+                "https://idp.example/token",
+            );
+            tk.request
+                .headers
+                .push("content-type", "application/x-www-form-urlencoded");
+            tk.request.body = Body::from_bytes(
+                format!("grant_type=authorization_code&code=c{i}&redirect_uri=https%3A%2F%2Fapp%2Fcb%2F&client_id=app").as_bytes(),
+            );
+            tk.grant_type = Some("authorization_code".into());
+            tk.response = Some(Response {
+                status: 400,
+                headers: Default::default(),
+                body: Body::from_bytes(br#"{"error":"invalid_grant"}"#),
+            });
+            out.push(a);
+            out.push(tk);
+        }
+        out
+    }
+
+    #[test]
+    fn pages_go_back_in_time_until_nothing_is_left() {
+        let opts = AnalyzeOptions::default();
+        let src = Source::records(capture(5), &opts);
+        let q = |before: Option<String>| PageQuery {
+            before,
+            limit: Some(4),
+            ..PageQuery::default()
+        };
+        let p1 = src.page(&q(None), &opts).unwrap();
+        assert_eq!(p1.total, 10);
+        let ids: Vec<&str> = p1.records.iter().map(|s| s.id.as_str()).collect();
+        let want: Vec<String> = (106..110).rev().map(|n| format!("{n:016x}")).collect();
+        assert_eq!(ids, want);
+        let p2 = src.page(&q(p1.next_before.clone()), &opts).unwrap();
+        assert_eq!(p2.records[0].id, format!("{:016x}", 105));
+        let p3 = src.page(&q(p2.next_before.clone()), &opts).unwrap();
+        assert_eq!(p3.records.len(), 2);
+        assert_eq!(p3.next_before, None);
+    }
+
+    #[test]
+    fn rows_carry_the_analysis_of_their_login_and_filters_apply() {
+        let opts = AnalyzeOptions::default();
+        let src = Source::records(capture(3), &opts);
+        let page = src.page(&PageQuery::default(), &opts).unwrap();
+        let token = page
+            .records
+            .iter()
+            .find(|s| s.kind == "token_request")
+            .unwrap();
+        assert_eq!(token.top.as_ref().unwrap().code, "redirect_uri.mismatch");
+        assert_eq!(token.severity.as_deref(), Some("error"));
+        let authz = page
+            .records
+            .iter()
+            .find(|s| s.kind == "authorize_request")
+            .unwrap();
+        assert_eq!(authz.flow, token.flow, "one login");
+
+        let only = |pq: PageQuery| src.page(&pq, &opts).unwrap().records;
+        let errors = only(PageQuery {
+            severity: Some("error".into()),
+            ..PageQuery::default()
+        });
+        assert!(
+            errors.len() >= 3
+                && errors
+                    .iter()
+                    .all(|s| s.severity.as_deref() == Some("error"))
+        );
+        let kind = only(PageQuery {
+            kind: Some("authorize_request".into()),
+            ..PageQuery::default()
+        });
+        assert_eq!(kind.len(), 3);
+        let text = only(PageQuery {
+            q: Some("TRAILING".into()),
+            ..PageQuery::default()
+        });
+        assert!(
+            text.iter().all(|s| s.kind == "token_request") && text.len() == 3,
+            "{text:?}"
+        );
+        let host = only(PageQuery {
+            host: Some("nowhere".into()),
+            ..PageQuery::default()
+        });
+        assert!(host.is_empty());
+        let flow = only(PageQuery {
+            flow: token.flow.clone(),
+            ..PageQuery::default()
+        });
+        assert_eq!(flow.len(), 2);
+    }
+}

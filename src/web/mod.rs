@@ -1,0 +1,242 @@
+//! The web UI: the capture in a browser, live.
+//!
+//! Served by `oauthscope run` on `127.0.0.1:8081` (see [`crate::session`]),
+//! and by `oauthscope ui` for a stored capture or a HAR file (read-only).
+//!
+//! Routes (axum):
+//! - `GET /` the live list grouped by login; `GET /exchanges/{id}` one
+//!   exchange; `GET /flows/{flow}` one login as an SVG sequence picture;
+//!   `GET /explain/{code}` a catalog entry;
+//! - `GET /api/records?before=&limit=&q=&kind=&host=&severity=&flow=` a page
+//!   of summaries, newest first ([`data::Page`]); `GET /api/events`
+//!   server-sent events, one `record` event per stored exchange;
+//! - `GET /export?format=har|md|json[&flow=]` a redacted export (the code of
+//!   `oauthscope export`); `POST /api/clear[?flow=]` clears the capture;
+//! - `GET /assets/{file}` the embedded CSS and JavaScript.
+//!
+//! Every request passes [`guard`]: its `Host` must be a loopback name of the
+//! UI (DNS rebinding), it must carry the per-run token (`?token=` once, then
+//! an HttpOnly SameSite=Strict cookie), and state-changing requests must come
+//! with a same-origin `Origin`.
+
+pub mod assets;
+pub mod data;
+pub mod flow;
+pub mod guard;
+pub mod html;
+pub mod page;
+pub mod routes;
+
+use crate::analyze::AnalyzeOptions;
+use crate::record::Record;
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub use data::Source;
+
+/// How to serve the UI.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Listen address (port 0 picks one). Non-loopback addresses are the
+    /// caller's decision (`run` demands `--allow-remote`).
+    pub addr: SocketAddr,
+    /// Refuse clearing (a HAR file, or a capture served by `oauthscope ui`).
+    pub read_only: bool,
+    /// Options of the analysis shown (registered redirect URIs).
+    pub analyze: AnalyzeOptions,
+}
+
+/// Errors starting the UI.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The address could not be bound.
+    #[error("cannot serve the web UI on {addr}: {source} (pick another with --web 127.0.0.1:PORT, or --no-web)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The live feed: the recorder publishes each stored exchange, every open
+/// `/api/events` stream receives it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Live(broadcast::Sender<String>);
+
+impl Default for Live {
+    fn default() -> Self {
+        Live(broadcast::channel(1024).0)
+    }
+}
+
+impl Live {
+    /// Announce a stored record (`{"id":..., "flow":...}`); never blocks.
+    pub fn publish(&self, rec: &Record) {
+        if self.0.receiver_count() > 0 {
+            let msg = serde_json::json!({ "id": rec.id, "flow": rec.flow }).to_string();
+            let _ = self.0.send(msg);
+        }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.0.subscribe()
+    }
+}
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where the records come from.
+    pub source: Source,
+    /// Settings.
+    pub cfg: Arc<WebConfig>,
+    /// The per-run token.
+    pub token: Arc<String>,
+    /// `Host` values the UI answers to (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`).
+    pub hosts: Arc<Vec<String>>,
+    /// The cookie that carries the token (named after the port: cookies ignore ports).
+    pub cookie: Arc<String>,
+    /// The live feed.
+    pub live: Live,
+    /// Flips to true when the UI stops (ends the event streams).
+    pub stopping: watch::Receiver<bool>,
+}
+
+/// A UI being served on the current runtime.
+#[derive(Debug)]
+pub struct RunningWeb {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The per-run token (32 hex digits).
+    pub token: String,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningWeb {
+    /// The URL to open: `http://127.0.0.1:PORT/?token=...` (the bound
+    /// address; an unspecified address is shown as 127.0.0.1).
+    pub fn url(&self) -> String {
+        let host = match self.addr {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
+            SocketAddr::V6(a) if a.ip().is_unspecified() => format!("[::1]:{}", a.port()),
+            a => a.to_string(),
+        };
+        format!("http://{host}/?token={}", self.token)
+    }
+
+    /// Stop serving: event streams end, open requests get a short grace period.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let grace = std::time::Duration::from_secs(2);
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            self.task.abort();
+        }
+    }
+
+    /// Serve until the process is stopped (Ctrl-C), for `oauthscope ui`.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// The `Host` values a UI bound to `addr` answers to.
+pub fn allowed_hosts(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec![
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if !addr.ip().is_loopback() && !addr.ip().is_unspecified() {
+        hosts.push(addr.to_string());
+    }
+    hosts
+}
+
+/// Bind `cfg.addr` and serve the UI for `source`; `live` (when the source
+/// is being recorded into) feeds `/api/events`.
+pub async fn start(
+    cfg: WebConfig,
+    source: Source,
+    live: Option<Live>,
+) -> Result<RunningWeb, WebError> {
+    let listener = tokio::net::TcpListener::bind(cfg.addr)
+        .await
+        .map_err(|source| WebError::Bind {
+            addr: cfg.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| WebError::Bind {
+        addr: cfg.addr,
+        source,
+    })?;
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let (stop, stopping) = watch::channel(false);
+    let state = AppState {
+        source,
+        cfg: Arc::new(cfg),
+        token: Arc::new(token.clone()),
+        hosts: Arc::new(allowed_hosts(addr)),
+        cookie: Arc::new(format!("oauthscope_ui_{}", addr.port())),
+        live: live.unwrap_or_default(),
+        stopping: stopping.clone(),
+    };
+    let app = routes::router(state);
+    let mut stopped = stopping;
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("web UI stopped: {e}");
+        }
+    });
+    Ok(RunningWeb {
+        addr,
+        token,
+        stop,
+        task,
+    })
+}
+
+/// Serve records that are not being recorded (a HAR file's analysis):
+/// read-only, no live feed.
+pub async fn serve_records(
+    addr: SocketAddr,
+    records: Vec<Record>,
+    analyze: AnalyzeOptions,
+) -> Result<RunningWeb, WebError> {
+    start(
+        WebConfig {
+            addr,
+            read_only: true,
+            analyze: analyze.clone(),
+        },
+        Source::records(records, &analyze),
+        None,
+    )
+    .await
+}
+
+/// Serve a store read-only (`oauthscope ui` when no proxy runs).
+pub async fn serve_store(
+    addr: SocketAddr,
+    store: Arc<Store>,
+    analyze: AnalyzeOptions,
+) -> Result<RunningWeb, WebError> {
+    start(
+        WebConfig {
+            addr,
+            read_only: true,
+            analyze,
+        },
+        Source::Store(store),
+        None,
+    )
+    .await
+}

@@ -1,0 +1,214 @@
+//! The axum router and its handlers (see the route list in [`super`]).
+
+use super::data::PageQuery;
+use super::{assets, flow, guard, html, page, AppState};
+use crate::cli::export::{render, select, Format};
+use crate::redact::Redactor;
+use crate::store::StoreError;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use futures::Stream;
+use serde::Deserialize;
+use std::convert::Infallible;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The router with every route behind [`guard::check`].
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/exchanges/{id}", get(exchange))
+        .route("/flows/{flow}", get(flow_page))
+        .route("/explain/{code}", get(explain))
+        .route("/export", get(export))
+        .route("/api/records", get(records))
+        .route("/api/events", get(events))
+        .route("/api/clear", post(clear))
+        .route("/assets/{file}", get(asset))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::check))
+        .with_state(state)
+}
+
+fn text(status: StatusCode, msg: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg,
+    )
+        .into_response()
+}
+
+fn store_error(e: StoreError) -> Response {
+    let status = match e {
+        StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        StoreError::Ambiguous(..) => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    text(status, format!("{e}\n"))
+}
+
+/// Run store reads and analysis off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(store_error),
+        Err(e) => Err(text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))),
+    }
+}
+
+async fn not_found() -> Response {
+    text(StatusCode::NOT_FOUND, "404: no such page\n".into())
+}
+
+async fn index(State(st): State<AppState>) -> Response {
+    Html(assets::index_html(st.cfg.read_only)).into_response()
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match assets::get(&file) {
+        Some((ct, body)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(ct)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            ],
+            body,
+        )
+            .into_response(),
+        None => not_found().await,
+    }
+}
+
+async fn exchange(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+    let src = st.source.clone();
+    let cfg = st.cfg.clone();
+    match blocking(move || src.exchange(&id, &cfg.analyze)).await {
+        Ok((rec, _)) => Html(page::exchange_page(&rec)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn flow_page(State(st): State<AppState>, Path(flow): Path<String>) -> Response {
+    let src = st.source.clone();
+    let cfg = st.cfg.clone();
+    let f = flow.clone();
+    match blocking(move || src.flow_analysed(&f, &cfg.analyze)).await {
+        Ok(recs) if recs.is_empty() => text(
+            StatusCode::NOT_FOUND,
+            format!("no login {flow:?} in this capture\n"),
+        ),
+        Ok(recs) => Html(flow::flow_page(&flow, &recs)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn explain(Path(code): Path<String>) -> Response {
+    Html(html::explain_page(&code)).into_response()
+}
+
+async fn records(State(st): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let src = st.source.clone();
+    let cfg = st.cfg.clone();
+    match blocking(move || src.page(&q, &cfg.analyze)).await {
+        Ok(page) => Json(page).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `?format=har|md|json&flow=`.
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+    flow: Option<String>,
+}
+
+async fn export(State(st): State<AppState>, Query(q): Query<ExportQuery>) -> Response {
+    let (format, ext, ct) = match q.format.as_deref().unwrap_or("har") {
+        "har" => (Format::Har, "har", "application/json"),
+        "md" => (Format::Md, "md", "text/markdown; charset=utf-8"),
+        "json" => (Format::Json, "json", "application/json"),
+        other => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("unknown format {other:?}: har, md or json\n"),
+            )
+        }
+    };
+    let src = st.source.clone();
+    let cfg = st.cfg.clone();
+    let analysed = match blocking(move || src.analysed_all(&cfg.analyze)).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let selected = match select(analysed, q.flow.as_deref(), None) {
+        Ok(s) if s.is_empty() => return text(StatusCode::NOT_FOUND, "nothing to export\n".into()),
+        Ok(s) => s,
+        Err(e) => return text(StatusCode::NOT_FOUND, format!("{e}\n")),
+    };
+    // Exports from the UI are always redacted (the CLI's --no-redact is explicit).
+    let body = render(&selected, format, Some(&mut Redactor::new()));
+    let name = match &q.flow {
+        Some(f) => format!(
+            "oauthscope-login-{}.{ext}",
+            f.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<String>()
+        ),
+        None => format!("oauthscope-capture.{ext}"),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ct.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `?flow=`: clear one flow instead of everything.
+#[derive(Debug, Deserialize)]
+struct ClearQuery {
+    flow: Option<String>,
+}
+
+async fn clear(State(st): State<AppState>, Query(q): Query<ClearQuery>) -> Response {
+    if st.cfg.read_only {
+        return text(
+            StatusCode::FORBIDDEN,
+            "403: this capture is served read-only\n".into(),
+        );
+    }
+    let src = st.source.clone();
+    match blocking(move || src.clear(q.flow.as_deref())).await {
+        Ok(n) => Json(serde_json::json!({ "removed": n })).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn events(State(st): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = st.live.subscribe();
+    let stop = st.stopping.clone();
+    let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
+    let feed = futures::stream::unfold((rx, stop), |(mut rx, mut stop)| async move {
+        let next = tokio::select! {
+            _ = stop.wait_for(|s| *s) => None,
+            m = rx.recv() => match m {
+                Ok(msg) => Some(Event::default().event("record").data(msg)),
+                // Too many at once: the page reloads its list instead.
+                Err(RecvError::Lagged(_)) => Some(Event::default().event("lagged").data("{}")),
+                Err(RecvError::Closed) => None,
+            },
+        };
+        next.map(|e| (Ok(e), (rx, stop)))
+    });
+    use futures::StreamExt as _;
+    Sse::new(ready.chain(feed)).keep_alive(KeepAlive::default())
+}
