@@ -218,7 +218,9 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .await
         .unwrap();
     let text = row.text().await.unwrap();
-    assert!(text.contains("redirect_uri.mismatch"), "{text}");
+    // The row's top annotation is the diagnosis (it leads the provider's
+    // error and the rule finding of the same severity).
+    assert!(text.contains("diagnosis.redirect_uri_mismatch"), "{text}");
     assert!(
         row.attr("class")
             .await
@@ -648,7 +650,7 @@ async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
     assert!(
         records
             .iter()
-            .any(|r| r["top"]["code"] == "redirect_uri.mismatch"),
+            .any(|r| r["top"]["code"] == "diagnosis.redirect_uri_mismatch"),
         "{page}"
     );
     let origin = base.clone();

@@ -505,7 +505,11 @@ mod tests {
             .iter()
             .find(|s| s.kind == "token_request")
             .unwrap();
-        assert_eq!(token.top.as_ref().unwrap().code, "redirect_uri.mismatch");
+        // The diagnosis leads among errors of the same severity.
+        assert_eq!(
+            token.top.as_ref().unwrap().code,
+            "diagnosis.redirect_uri_mismatch"
+        );
         assert_eq!(token.severity.as_deref(), Some("error"));
         let authz = page
             .records
