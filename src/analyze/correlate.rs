@@ -59,6 +59,7 @@ pub fn keys(rec: &Record) -> Vec<Key> {
             _ => {}
         }
     }
+    out.extend(issued_tokens(rec).into_iter().map(Key::Token));
     if matches!(rec.kind, Kind::TokenRequest | Kind::DeviceAuthorization) {
         if let Some(json) = params::response_json(rec) {
             let issued = |name: &str| {
@@ -69,11 +70,6 @@ pub fn keys(rec: &Record) -> Vec<Key> {
             };
             if let Some(rt) = issued("refresh_token") {
                 out.push(Key::RefreshToken(rt));
-            }
-            for name in ["access_token", "id_token", "device_code"] {
-                if let Some(v) = issued(name) {
-                    out.push(Key::Token(v));
-                }
             }
         }
     }
@@ -109,6 +105,25 @@ pub fn keys(rec: &Record) -> Vec<Key> {
     out
 }
 
+/// Access tokens, ID tokens and device codes a record's response issued.
+/// As keys they let a later request that sends one back join the login, but
+/// two responses issuing the same value (a mock's fixed token) never join
+/// each other: see [`assign_flows`].
+fn issued_tokens(rec: &Record) -> Vec<String> {
+    if !matches!(rec.kind, Kind::TokenRequest | Kind::DeviceAuthorization) {
+        return Vec::new();
+    }
+    let Some(json) = params::response_json(rec) else {
+        return Vec::new();
+    };
+    ["access_token", "id_token", "device_code"]
+        .iter()
+        .filter_map(|n| json.get(*n).and_then(|v| v.as_str()))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Variants of a sent code under which the delivered code may be found: the
 /// code cut at a `&`, `#` or whitespace (a hand-cut callback URL), and the
 /// code percent-decoded once (still URL-encoded). See
@@ -125,6 +140,27 @@ pub fn code_variants(code: &str) -> Vec<String> {
         .into_owned();
     if decoded != code {
         out.push(decoded);
+    }
+    out
+}
+
+/// The token values a record's request sends back (a refresh token, a
+/// device code, a userinfo Bearer token).
+fn sent_tokens(rec: &Record) -> Vec<String> {
+    let mut out: Vec<String> = params::request_params(rec)
+        .into_iter()
+        .filter(|(k, v)| (k == "refresh_token" || k == "device_code") && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    if rec.kind == Kind::Userinfo {
+        if let Some(token) = rec
+            .request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+        {
+            out.push(token.trim().to_string());
+        }
     }
     out
 }
@@ -147,7 +183,17 @@ pub fn assign_flows(records: &mut [Record]) {
     // Codes seen so far, ordered, for a cut-short code's prefix lookup.
     let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, rec) in records.iter().enumerate() {
+        let issued = issued_tokens(rec);
+        let sent = sent_tokens(rec);
         for k in keys(rec) {
+            // Issued only (not also sent back by this record): take the key
+            // if nobody has it, join nobody.
+            if let Key::Token(v) = &k {
+                if issued.contains(v) && !sent.contains(v) {
+                    owner.entry(k).or_insert(i);
+                    continue;
+                }
+            }
             let found = owner.get(&k).copied().or_else(|| match &k {
                 Key::Code(c) => code_variants(c)
                     .into_iter()
@@ -196,4 +242,47 @@ pub fn assign_flows(records: &mut [Record]) {
 /// Findings about correlation itself (none yet).
 pub fn annotate(_records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::testkit::{prepare, token};
+
+    const FIXED: &str = r#"{"access_token":"same","token_type":"Bearer","expires_in":60}"#;
+
+    #[test]
+    fn a_fixed_token_from_a_mock_does_not_join_unrelated_logins() {
+        let recs = prepare(vec![
+            token("t1", 0, "grant_type=authorization_code&code=c1", FIXED),
+            token("t2", 5, "grant_type=authorization_code&code=c2", FIXED),
+        ]);
+        assert_ne!(recs[0].flow, recs[1].flow);
+    }
+
+    #[test]
+    fn a_value_sent_back_joins_the_login_that_issued_it() {
+        let recs = prepare(vec![
+            token("t1", 0, "grant_type=authorization_code&code=c1", FIXED),
+            token("t2", 5, "grant_type=refresh_token&refresh_token=same", "{}"),
+        ]);
+        assert_eq!(recs[0].flow, recs[1].flow);
+    }
+
+    #[test]
+    fn an_altered_or_cut_code_stays_in_its_login() {
+        use crate::analyze::testkit::auth_response;
+        for sent in ["abc123%26scope%3Dx", "abc"] {
+            let recs = prepare(vec![
+                auth_response("a1", 0, "https://app.example/cb?code=abc123&state=s"),
+                token(
+                    "t1",
+                    5,
+                    &format!("grant_type=authorization_code&code={sent}"),
+                    "{}",
+                ),
+            ]);
+            assert_eq!(recs[0].flow, recs[1].flow, "{sent}");
+        }
+    }
 }
