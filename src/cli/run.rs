@@ -1,12 +1,12 @@
 //! `oauthscope run`: the proxy with its live log.
 
 use super::{ExitCode, Globals};
-use crate::analyze::{analyze, AnalyzeOptions};
+use crate::analyze::AnalyzeOptions;
 use crate::ca::LocalCa;
 use crate::proxy::{Observer, ProxyConfig, ProxyError};
 use crate::record::Record;
 use crate::session::{Session, SessionConfig, SessionError};
-use crate::store::{Query, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::view;
 use clap::Args;
 use std::net::SocketAddr;
@@ -169,6 +169,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         eprintln!("\nstopping: finishing open exchanges and flushing the store...");
         let store = session.store.clone();
         session.shutdown().await?;
+        store.restrict_permissions();
         let n = store.len();
         eprintln!(
             "stopped; {n} exchange{} in {}",
@@ -212,23 +213,20 @@ impl LiveRate {
     }
 }
 
-/// The live line for a freshly stored record: analysed with the rest of its
-/// flow, so the top annotation is shown as soon as it is known.
+/// The live line for a freshly stored record, analysed with the part of its
+/// flow that explains it ([`crate::rolling::window_of`]: the flow's first
+/// records and its latest ones, read through the store's flow index), so
+/// printing it costs the same whether the flow holds 1 or 100 000 records.
 pub fn live_view(store: &Store, rec: &Record, opts: &AnalyzeOptions, color: bool) -> String {
     // A record that opened its own flow is the whole flow: no need to read it back.
-    let flow = if rec.flow.as_deref() == Some(rec.id.as_str()) {
+    let window = if rec.flow.as_deref() == Some(rec.id.as_str()) {
         vec![rec.clone()]
     } else {
-        store
-            .query(&Query {
-                flow: rec.flow.clone(),
-                ..Query::default()
-            })
-            .unwrap_or_default()
+        crate::rolling::window_of(rec, false, false, |q| store.query(q))
+            .unwrap_or_else(|_| vec![rec.clone()])
     };
-    let analysed = analyze(&flow, opts);
-    let shown = analysed.iter().find(|r| r.id == rec.id).unwrap_or(rec);
-    view::live_line(shown, color)
+    let shown = crate::rolling::analyse_in_window(rec, &window, opts);
+    view::live_line(&shown, color)
 }
 
 fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {

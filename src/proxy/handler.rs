@@ -28,6 +28,8 @@ pub struct Shared {
     /// Endpoints and redirect URIs learnt from recorded discovery documents
     /// and authorize requests; classification consults them.
     pub known: std::sync::RwLock<Endpoints>,
+    /// The CA's name constraints: TLS to hosts outside them is tunnelled.
+    pub scope: crate::ca::NameScope,
 }
 
 impl Shared {
@@ -310,9 +312,12 @@ impl HttpHandler for Handler {
             .expect("valid 502 response")
     }
 
+    /// Decrypt a CONNECT tunnel only for hosts `--intercept` selects that
+    /// are also inside the CA's name constraints; the rest is tunnelled
+    /// untouched (the client sees the host's own certificate).
     async fn should_intercept_connect(&mut self, _ctx: &HttpContext, req: &Request<Body>) -> bool {
         let host = req.uri().host().unwrap_or("");
-        host_matches(&self.shared.intercept, host)
+        host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host)
     }
 }
 

@@ -130,6 +130,7 @@ pub async fn start(
         records: tx,
         h2_hosts: h2_hosts.clone(),
         known: Default::default(),
+        scope: ca.scope().clone(),
     }));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let proxy = hudsucker::Proxy::builder()

@@ -76,6 +76,14 @@ pub struct Query {
     pub since: Option<OffsetDateTime>,
     /// Only records before this time.
     pub before: Option<OffsetDateTime>,
+    /// Only records whose id sorts after this one (exclusive; 16 hex digits).
+    pub after_id: Option<String>,
+    /// Only records whose id sorts before this one (exclusive; 16 hex digits).
+    pub before_id: Option<String>,
+    /// At most this many records (the first ones in the order asked for).
+    pub limit: Option<usize>,
+    /// Newest first instead of oldest first (with `limit`: the latest records).
+    pub newest_first: bool,
 }
 
 impl Query {
@@ -87,6 +95,27 @@ impl Query {
             && self.kind.is_none_or(|k| r.kind == k)
             && self.since.is_none_or(|t| r.time >= t)
             && self.before.is_none_or(|t| r.time < t)
+            && self.after_id.as_deref().is_none_or(|a| r.id.as_str() > a)
+            && self.before_id.as_deref().is_none_or(|b| r.id.as_str() < b)
+    }
+
+    /// The id keys the query can cover, as a half-open range `[lo, hi)`:
+    /// ids are microseconds, so time bounds narrow it too.
+    fn key_range(&self) -> (u64, u64) {
+        let mut lo = self.since.map(keys::time_key).unwrap_or(0);
+        if let Some(a) = self.after_id.as_deref().and_then(id_key) {
+            lo = lo.max(a.saturating_add(1));
+        }
+        let mut hi = u64::MAX;
+        if let Some(b) = self.before_id.as_deref().and_then(id_key) {
+            hi = hi.min(b);
+        }
+        if let Some(t) = self.before {
+            // Ids are bumped past their time when several arrive in the same
+            // microsecond, so the time bound alone is checked by `matches`.
+            hi = hi.min(keys::time_key(t).saturating_add(1_000_000));
+        }
+        (lo, hi.max(lo))
     }
 }
 
@@ -129,6 +158,8 @@ impl Store {
             .cache_capacity(CACHE_CAPACITY)
             .open()
             .map_err(sled_err)?;
+        // Captures hold live secrets: the store is readable by its owner only.
+        crate::home::make_private(dir);
         let meta = db.open_tree("meta").map_err(sled_err)?;
         match meta.get("format_version").map_err(sled_err)? {
             Some(v) if v.len() == 4 => {
@@ -226,6 +257,12 @@ impl Store {
         self.db.flush().map(|_| ()).map_err(|e| self.sled(e))
     }
 
+    /// Make every file sled created since [`Store::open`] owner-only again
+    /// (directories 0700, files 0600); call after a long run, before exit.
+    pub fn restrict_permissions(&self) {
+        crate::home::make_private(&self.path);
+    }
+
     fn decode(&self, key: u64, bytes: &[u8]) -> Result<Record, StoreError> {
         serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
             id: format!("{key:016x}"),
@@ -280,30 +317,72 @@ impl Store {
         Ok(out)
     }
 
-    /// Call `f` with each record matching the query, oldest first, without
-    /// collecting them (the API streams large listings this way).
+    /// Call `f` with each record matching the query, oldest first (newest
+    /// first with [`Query::newest_first`]), without collecting them: memory
+    /// stays at one record whatever the store holds. With a flow, only that
+    /// flow's index entries are read (cost proportional to what is returned,
+    /// plus a `log n` seek). A record that cannot be decoded is skipped with a
+    /// warning, so one damaged record never hides the rest.
     pub fn query_each(
         &self,
         q: &Query,
         mut f: impl FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let (lo, hi) = q.key_range();
+        let limit = q.limit.unwrap_or(usize::MAX);
+        if limit == 0 || lo >= hi {
+            return Ok(());
+        }
+        let mut sent = 0usize;
+        let mut visit = |key: u64, bytes: &[u8]| -> Result<bool, StoreError> {
+            match self.decode(key, bytes) {
+                Ok(r) if q.matches(&r) => {
+                    f(r)?;
+                    sent += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("skipping a damaged record in {}: {e}", self.path.display())
+                }
+            }
+            Ok(sent < limit)
+        };
         if let Some(flow) = &q.flow {
-            for k in self.by_flow.scan_prefix(keys::flow_prefix(flow)).keys() {
-                let k = k.map_err(|e| self.sled(e))?;
-                if let Some(r) = self.get_key(id_from_index_key(&k))? {
-                    if q.matches(&r) {
-                        f(r)?;
-                    }
+            let start = flow_index_key(flow, lo);
+            let end = flow_index_key(flow, hi);
+            let mut iter = self.by_flow.range(start..end).keys();
+            loop {
+                let next = if q.newest_first {
+                    iter.next_back()
+                } else {
+                    iter.next()
+                };
+                let Some(k) = next else { break };
+                let key = id_from_index_key(&k.map_err(|e| self.sled(e))?);
+                let Some(bytes) = self
+                    .records
+                    .get(key.to_be_bytes())
+                    .map_err(|e| self.sled(e))?
+                else {
+                    continue;
+                };
+                if !visit(key, &bytes)? {
+                    break;
                 }
             }
             return Ok(());
         }
-        let start = q.since.map(keys::time_key).unwrap_or(0);
-        for item in self.records.range(start.to_be_bytes()..) {
+        let mut iter = self.records.range(lo.to_be_bytes()..hi.to_be_bytes());
+        loop {
+            let next = if q.newest_first {
+                iter.next_back()
+            } else {
+                iter.next()
+            };
+            let Some(item) = next else { break };
             let (k, v) = item.map_err(|e| self.sled(e))?;
-            let r = self.decode(keys::u64_of(&k), &v)?;
-            if q.matches(&r) {
-                f(r)?;
+            if !visit(keys::u64_of(&k), &v)? {
+                break;
             }
         }
         Ok(())
@@ -368,7 +447,13 @@ impl Store {
 
     fn remove_ids(&self, ids: &[u64]) -> Result<(), StoreError> {
         for &key in ids {
-            if let Some(old) = self.get_key(key)? {
+            let old = match self.get_key(key) {
+                Ok(old) => old,
+                // A damaged record has no readable keys: drop the record alone.
+                Err(StoreError::Corrupt { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(old) = old {
                 for k in correlate::keys(&old) {
                     self.by_key
                         .remove(index_key(&k, key))
@@ -394,12 +479,13 @@ impl Store {
     }
 
     /// Remove the records matching the query; returns how many were removed.
+    /// Only the ids are held in memory (8 bytes a record).
     pub fn clear(&self, q: &Query) -> Result<usize, StoreError> {
-        let ids: Vec<u64> = self
-            .query(q)?
-            .iter()
-            .filter_map(|r| id_key(&r.id))
-            .collect();
+        let mut ids: Vec<u64> = Vec::new();
+        self.query_each(q, |r| {
+            ids.extend(id_key(&r.id));
+            Ok(())
+        })?;
         self.remove_ids(&ids)?;
         self.db.flush().map_err(|e| self.sled(e))?;
         Ok(ids.len())
