@@ -79,10 +79,7 @@ impl Records {
                         Err(StoreError::NotFound("(stopped)".into()))
                     }
                 })
-                .or_else(|e| match failed.take() {
-                    Some(stop) => Err(stop),
-                    None => Err(AccessError::from(e)),
-                })
+                .map_err(|e| failed.take().unwrap_or_else(|| AccessError::from(e)))
             }
             Records::Remote(c) => {
                 let mut failed = None;

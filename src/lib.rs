@@ -22,6 +22,7 @@ pub mod capture;
 pub mod catalog;
 pub mod cli;
 pub mod curl;
+pub mod doctor;
 pub mod har;
 pub mod home;
 pub mod mock;

@@ -43,6 +43,9 @@ pub struct RunArgs {
     /// A redirect URI registered with the provider; checked against what the app sends. Repeatable.
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
+    /// Seconds a client may take to send a request head (also on idle keep-alive connections); slower connections are closed.
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
 }
 
 /// Parse sizes like `1048576`, `512KiB`, `1MiB`, `2MB`.
@@ -97,16 +100,21 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         registered_redirects: args.registered_redirect.clone(),
     };
     let live_opts = opts.clone();
-    let rate = std::sync::Mutex::new(LiveRate::default());
+    let budget = std::sync::Mutex::new(LiveBudget::default());
     let observer: Observer = Arc::new(move |store: &Store, rec: &Record| {
-        let busy = rate.lock().map(|mut r| r.busy()).unwrap_or(false);
+        let busy = budget.lock().map(|mut b| b.exhausted()).unwrap_or(false);
         if busy {
             // Hundreds of exchanges a second: nobody reads annotations at
-            // that speed, and analysing each would slow the proxy down.
+            // that speed, and analysing each would keep the live log behind.
             // `flows list` shows them all afterwards.
             println!("{}", view::live_line(rec, color));
         } else {
-            println!("{}", live_view(store, rec, &live_opts, color));
+            let t = std::time::Instant::now();
+            let line = live_view(store, rec, &live_opts, color);
+            if let Ok(mut b) = budget.lock() {
+                b.charge(t.elapsed());
+            }
+            println!("{line}");
         }
     });
     rt.block_on(async {
@@ -117,6 +125,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 intercept: args.intercept.clone(),
                 upstream_ca: args.upstream_ca.clone(),
                 max_body,
+                header_timeout: std::time::Duration::from_secs(args.header_timeout),
             },
             web: (!args.no_web).then_some(args.web),
             analyze: opts,
@@ -181,35 +190,40 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Counts live lines per tenth of a second; past [`LiveRate::MAX`] the live
-/// log skips analysis until the rate drops.
+/// Time spent analysing live lines per tenth of a second; past
+/// [`LiveBudget::MAX`] the live log prints lines without analysis until the
+/// next window, so it keeps up with any rate on any machine.
 #[derive(Debug)]
-struct LiveRate {
+struct LiveBudget {
     window: std::time::Instant,
-    lines: u32,
+    spent: std::time::Duration,
 }
 
-impl Default for LiveRate {
+impl Default for LiveBudget {
     fn default() -> Self {
-        LiveRate {
+        LiveBudget {
             window: std::time::Instant::now(),
-            lines: 0,
+            spent: std::time::Duration::ZERO,
         }
     }
 }
 
-impl LiveRate {
-    /// Annotated lines per 100 ms before the live log stops annotating.
-    const MAX: u32 = 50;
+impl LiveBudget {
+    /// Analysis time allowed per 100 ms window (a quarter of one core).
+    const MAX: std::time::Duration = std::time::Duration::from_millis(25);
 
-    /// Count one line; true when this window is over the limit.
-    fn busy(&mut self) -> bool {
+    /// True when this window's analysis time is used up.
+    fn exhausted(&mut self) -> bool {
         if self.window.elapsed() >= std::time::Duration::from_millis(100) {
             self.window = std::time::Instant::now();
-            self.lines = 0;
+            self.spent = std::time::Duration::ZERO;
         }
-        self.lines += 1;
-        self.lines > Self::MAX
+        self.spent >= Self::MAX
+    }
+
+    /// Count time spent analysing.
+    fn charge(&mut self, d: std::time::Duration) {
+        self.spent += d;
     }
 }
 

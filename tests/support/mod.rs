@@ -438,3 +438,105 @@ pub async fn sha256_stream(resp: reqwest::Response) -> (usize, Vec<u8>) {
     }
     (n, h.finalize().to_vec())
 }
+
+/// A real `oauthscope run` process with its own data directory, killed
+/// (SIGKILL) when dropped.
+pub struct RunProcess {
+    pub child: std::process::Child,
+    pub home: PathBuf,
+    pub listen: SocketAddr,
+    pub state: serde_json::Value,
+    _dir: tempfile::TempDir,
+}
+
+impl RunProcess {
+    /// Start `oauthscope run` trusting `upstream_ca`, with `extra` arguments,
+    /// and wait (bounded) until it announced itself in proxy.json.
+    pub fn start(upstream_ca: &std::path::Path, extra: &[&str]) -> RunProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen: SocketAddr = ([127, 0, 0, 1], port).into();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(&home)
+            .args(["run", "--listen", &listen.to_string(), "--upstream-ca"])
+            .arg(upstream_ca)
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut p = RunProcess {
+            child,
+            home,
+            listen,
+            state: serde_json::Value::Null,
+            _dir: dir,
+        };
+        for _ in 0..600 {
+            if let Ok(bytes) = std::fs::read(p.home.join("proxy.json")) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    if std::net::TcpStream::connect(listen).is_ok() {
+                        p.state = v;
+                        return p;
+                    }
+                }
+            }
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!("oauthscope run exited early: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("oauthscope run did not announce itself within 15 s");
+    }
+
+    /// The loopback API's address and bearer token, from proxy.json.
+    pub fn api(&self) -> (SocketAddr, String) {
+        (
+            self.state["api"].as_str().unwrap().parse().unwrap(),
+            self.state["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The CA certificate (PEM) this proxy issues leaves from.
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.home.join("ca").join("ca.pem")).unwrap()
+    }
+
+    /// A client sending everything through this proxy, trusting only its CA.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(format!("http://{}", self.listen)).unwrap())
+            .tls_certs_only([reqwest::Certificate::from_pem(self.ca_pem().as_bytes()).unwrap()])
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// Send SIGTERM and wait (bounded) for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        panic!("oauthscope run did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for RunProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
