@@ -95,8 +95,15 @@ fn start_server(ca: &LocalCa, name: &str) -> Result<SocketAddr, DoctorError> {
                 };
                 let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
                 let mut buf = [0u8; 4096];
+                let mut head = Vec::new();
                 // Read the request head (or fail the handshake), then answer.
-                if matches!(tls.read(&mut buf), Ok(n) if n > 0) {
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
+                    match tls.read(&mut buf) {
+                        Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => break,
+                    }
+                }
+                if !head.is_empty() {
                     use std::io::Write as _;
                     let _ = tls.write_all(
                         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
@@ -257,14 +264,17 @@ pub fn run_checks(ca: &LocalCa) -> Result<Vec<Check>, DoctorError> {
     });
 
     let mut curl = Command::new("curl");
-    curl.args(["-sS", "-o", "/dev/null", "-w", "OK", "--max-time", "8"])
+    curl.args(["-sS", "-o", "/dev/null", "--http1.1", "--max-time", "8"])
         .args(["--noproxy", "*", "--resolve"])
         .arg(format!("{name}:{port}:{host}"))
         .arg(format!("https://{}:{port}/", url_host(&name)));
     checks.push(Check {
         client: "curl",
         source: env_or("CURL_CA_BUNDLE", "curl's default bundle"),
-        verdict: verdict_of(run_bounded(curl), ""),
+        verdict: match run_bounded(curl) {
+            Ok((true, _)) => Verdict::Trusted,
+            other => verdict_of(other, ""),
+        },
     });
 
     let python = if Command::new("python3")

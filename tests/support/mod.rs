@@ -335,15 +335,35 @@ impl Harness {
 
     /// Start the proxy decrypting only the `intercept` hosts (empty: all).
     pub async fn start_intercepting(upstream_ca: Vec<PathBuf>, intercept: Vec<String>) -> Harness {
+        Harness::start_with(upstream_ca, intercept, &[], ProxyConfig::default()).await
+    }
+
+    /// Start the proxy with a CA constrained to `name_constraints` (as
+    /// `ca init --name-constraint` makes it) and `base` settings.
+    pub async fn start_with(
+        upstream_ca: Vec<PathBuf>,
+        intercept: Vec<String>,
+        name_constraints: &[&str],
+        base: ProxyConfig,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
+        let scope = oauthscope::ca::NameScope::parse(
+            &name_constraints
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        // The session loads the CA this creates (constrained or not).
+        LocalCa::init(&home, &scope).unwrap();
         let session = Session::start(SessionConfig {
             home: home.clone(),
             proxy: ProxyConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 upstream_ca,
                 intercept,
-                ..ProxyConfig::default()
+                ..base
             },
             web: Some("127.0.0.1:0".parse().unwrap()),
             analyze: AnalyzeOptions::default(),
