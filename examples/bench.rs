@@ -586,7 +586,7 @@ async fn one_flow(
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         println!(
-            "  records {from:>6}..{mark:<6} {:>8.0} exchanges/s recorded   lag to listed {}   ({failed} failed, proxy RSS {:.1} MiB)",
+            "  records {from:>6}..{mark:<6} {:>8.0} exchanges/s through the proxy   lag to listed {}   ({failed} failed, proxy RSS {:.1} MiB)",
             (mark - from) as f64 / took,
             match lag {
                 Some(l) => format!("{:>7.1} ms", l.as_secs_f64() * 1e3),

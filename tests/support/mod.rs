@@ -255,9 +255,9 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
     Ok(resp)
 }
 
-/// Start the provider on 127.0.0.1:0 with a certificate for 127.0.0.1 and localhost.
-pub async fn start_provider() -> Provider {
-    let dir = tempfile::tempdir().unwrap();
+/// A throwaway CA (written to `dir/provider-ca.pem`) and a TLS server
+/// configuration (ALPN `alpn`) with a leaf for 127.0.0.1 and localhost.
+pub fn server_tls(dir: &std::path::Path, alpn: &[&[u8]]) -> (rustls::ServerConfig, PathBuf) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -265,7 +265,7 @@ pub async fn start_provider() -> Provider {
         .distinguished_name
         .push(rcgen::DnType::CommonName, "test provider CA");
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let ca_pem_path = dir.path().join("provider-ca.pem");
+    let ca_pem_path = dir.join("provider-ca.pem");
     std::fs::write(&ca_pem_path, ca_cert.pem()).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().unwrap();
@@ -282,7 +282,14 @@ pub async fn start_provider() -> Provider {
     .with_no_client_auth()
     .with_single_cert(vec![leaf_cert.der().clone()], key)
     .unwrap();
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (cfg, ca_pem_path)
+}
+
+/// Start the provider on 127.0.0.1:0 with a certificate for 127.0.0.1 and localhost.
+pub async fn start_provider() -> Provider {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, ca_pem_path) = server_tls(dir.path(), &[b"h2", b"http/1.1"]);
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
