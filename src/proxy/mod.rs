@@ -119,12 +119,10 @@ pub async fn start(
     observer: Option<Observer>,
 ) -> Result<RunningProxy, ProxyError> {
     limits::raise_open_files();
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|source| ProxyError::Bind {
-            addr: cfg.listen,
-            source,
-        })?;
+    let listener = limits::listener(cfg.listen).map_err(|source| ProxyError::Bind {
+        addr: cfg.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
         addr: cfg.listen,
         source,

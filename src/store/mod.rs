@@ -2,7 +2,7 @@
 //!
 //! Layout (one sled database under `HOME/store/`):
 //! - tree `records`: big-endian `u64` id key (microseconds, time-ordered) → record JSON;
-//! - tree `by_key`: `tag 0x00 value 0x00 id` → `[]` for every correlation key
+//! - tree `by_key`: `tag 0x00 value 0x00 id` → the record's flow id for every correlation key
 //!   ([`Key`]: `state`, `code`, `refresh_token`) a record carries;
 //! - tree `by_flow`: `flow 0x00 id` → `[]`;
 //! - tree `meta`: `format_version` → [`RECORD_FORMAT_VERSION`] (big-endian `u32`).
@@ -218,26 +218,47 @@ impl Store {
             id: rec.id.clone(),
             source,
         })?;
-        if self
+        let replaced = self
             .records
-            .contains_key(key.to_be_bytes())
-            .map_err(|e| self.sled(e))?
-        {
-            self.remove_ids(&[key])?;
-        }
-        self.records
             .insert(key.to_be_bytes(), json)
             .map_err(|e| self.sled(e))?;
-        self.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match replaced {
+            Some(old) => {
+                // Replacing a record: its old index entries go first.
+                if let Ok(old) = self.decode(key, &old) {
+                    self.remove_index_entries(&old, key)?;
+                }
+            }
+            None => {
+                self.count
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        // The index value is the record's flow, so finding the flow of a new
+        // exchange reads one index entry, never a record.
+        let flow = rec.flow.as_deref().unwrap_or("").as_bytes();
         for k in keys {
             self.by_key
-                .insert(index_key(k, key), &[])
+                .insert(index_key(k, key), flow)
                 .map_err(|e| self.sled(e))?;
         }
         if let Some(flow) = &rec.flow {
             self.by_flow
                 .insert(flow_index_key(flow, key), &[])
+                .map_err(|e| self.sled(e))?;
+        }
+        Ok(())
+    }
+
+    fn remove_index_entries(&self, old: &Record, key: u64) -> Result<(), StoreError> {
+        for k in correlate::keys(old) {
+            self.by_key
+                .remove(index_key(&k, key))
+                .map_err(|e| self.sled(e))?;
+        }
+        if let Some(flow) = &old.flow {
+            self.by_flow
+                .remove(flow_index_key(flow, key))
                 .map_err(|e| self.sled(e))?;
         }
         Ok(())
@@ -432,15 +453,23 @@ impl Store {
     pub fn flow_for(&self, keys: &[Key]) -> Result<Option<String>, StoreError> {
         // Index keys end in the big-endian id: the first entry under each
         // key is its earliest record, and only the overall earliest is read.
-        let mut earliest: Option<u64> = None;
+        // The entry's value is that record's flow (empty in stores written
+        // before it was kept there: then the record itself is read).
+        let mut earliest: Option<(u64, sled::IVec)> = None;
         for k in keys {
-            if let Some(first) = self.by_key.scan_prefix(index_prefix(k)).keys().next() {
-                let id = id_from_index_key(&first.map_err(|e| self.sled(e))?);
-                earliest = Some(earliest.map_or(id, |e| e.min(id)));
+            if let Some(first) = self.by_key.scan_prefix(index_prefix(k)).next() {
+                let (ikey, flow) = first.map_err(|e| self.sled(e))?;
+                let id = id_from_index_key(&ikey);
+                if earliest.as_ref().is_none_or(|(e, _)| id < *e) {
+                    earliest = Some((id, flow));
+                }
             }
         }
         Ok(match earliest {
-            Some(id) => self.get_key(id)?.map(|r| r.flow.unwrap_or(r.id)),
+            Some((_, flow)) if !flow.is_empty() => {
+                Some(String::from_utf8_lossy(&flow).into_owned())
+            }
+            Some((id, _)) => self.get_key(id)?.map(|r| r.flow.unwrap_or(r.id)),
             None => None,
         })
     }
@@ -454,16 +483,7 @@ impl Store {
                 Err(e) => return Err(e),
             };
             if let Some(old) = old {
-                for k in correlate::keys(&old) {
-                    self.by_key
-                        .remove(index_key(&k, key))
-                        .map_err(|e| self.sled(e))?;
-                }
-                if let Some(flow) = &old.flow {
-                    self.by_flow
-                        .remove(flow_index_key(flow, key))
-                        .map_err(|e| self.sled(e))?;
-                }
+                self.remove_index_entries(&old, key)?;
             }
             if self
                 .records

@@ -309,7 +309,7 @@ fn a_damaged_record_is_skipped_not_a_failed_listing() {
     ));
     assert_eq!(s.clear(&Query::default()).unwrap(), 2);
     assert_eq!(
-        s.len(),
+        s.records.len(),
         1,
         "the damaged record is not a listed one, so it stays"
     );
