@@ -209,8 +209,9 @@ impl Default for LiveBudget {
 }
 
 impl LiveBudget {
-    /// Analysis time allowed per 100 ms window (a quarter of one core).
-    const MAX: std::time::Duration = std::time::Duration::from_millis(25);
+    /// Analysis time allowed per 100 ms window (a tenth of one core: under
+    /// load the CPU goes to forwarding and storing).
+    const MAX: std::time::Duration = std::time::Duration::from_millis(10);
 
     /// True when this window's analysis time is used up.
     fn exhausted(&mut self) -> bool {
