@@ -22,10 +22,14 @@
 //!    peak RSS of `oauthscope flows list --json` over the whole capture,
 //!    through the running proxy and from the stopped proxy's store.
 //!
+//! Part 4 also stores the same growing flow in-process (no network) and
+//! prints the microseconds per `Store::insert_new` and per live line.
+//!
 //! Figures are printed, never asserted: shared machines are noisy. Set
 //! `BENCH_SECONDS` (default 5), `BENCH_CONCURRENCY` (default 16),
-//! `BENCH_FLOW_RECORDS` (0 skips part 4) and `BENCH_BIN` (another oauthscope
-//! binary to measure, e.g. an older build).
+//! `BENCH_FLOW_RECORDS` (0 skips part 4), `BENCH_FLOW_RATE` (pace part 4 at
+//! this many exchanges/s; default: as fast as the proxy goes) and
+//! `BENCH_BIN` (another oauthscope binary to measure, e.g. an older build).
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -396,7 +400,71 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     if flow_records > 0 {
+        store_scale(flow_records, dir.path())?;
         one_flow(&bin, &provider_ca, provider, conc, flow_records, dir.path()).await?;
+    }
+    Ok(())
+}
+
+/// In-process, without the network: the recorder's work per exchange
+/// (`Store::insert_new`: flow lookup through the index, insert, index
+/// entries) and the live line's (`window_of` + analysis) as one flow grows.
+fn store_scale(total: usize, dir: &Path) -> anyhow::Result<()> {
+    use oauthscope::record::{new_id, Body, HeaderList, Kind, Record, Response};
+    let store = oauthscope::store::Store::open(&dir.join("store-scale"))?;
+    let opts = oauthscope::analyze::AnalyzeOptions::default();
+    let refresh = |n: usize| {
+        let now = time::OffsetDateTime::now_utc();
+        let mut r = Record::bare(
+            &new_id(now),
+            now,
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+        );
+        r.grant_type = Some("refresh_token".into());
+        r.request
+            .headers
+            .push("Content-Type", "application/x-www-form-urlencoded");
+        r.request.body = Body::from_bytes(
+            format!("grant_type=refresh_token&refresh_token=bench-fixed-rt&client_id=bench-{n}")
+                .as_bytes(),
+        );
+        let mut h = HeaderList::default();
+        h.push("Content-Type", "application/json");
+        r.response = Some(Response {
+            status: 200,
+            headers: h,
+            body: Body::from_bytes(br#"{"access_token":"bench-at","token_type":"Bearer","refresh_token":"bench-fixed-rt"}"#),
+        });
+        r
+    };
+    println!("\nstoring one growing flow in-process (no network): per exchange");
+    let mut from = 0;
+    let mut last = None;
+    for mark in [1_000, 10_000, 100_000, total]
+        .into_iter()
+        .filter(|m| *m <= total)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let t = Instant::now();
+        for n in from..mark {
+            let mut r = refresh(n);
+            store.insert_new(&mut r)?;
+            last = Some(r);
+        }
+        let insert = t.elapsed().as_secs_f64() * 1e6 / (mark - from) as f64;
+        let rec = last.clone().expect("records were stored");
+        let t = Instant::now();
+        for _ in 0..20 {
+            let window = oauthscope::rolling::window_of(&rec, false, false, |q| store.query(q))?;
+            let _ = oauthscope::rolling::analyse_in_window(&rec, &window, &opts);
+        }
+        let live = t.elapsed().as_secs_f64() * 1e6 / 20.0;
+        println!(
+            "  flow of {mark:>6} records: store + flow lookup {insert:>6.0} µs, live line (window + analysis) {live:>7.0} µs"
+        );
+        from = mark;
     }
     Ok(())
 }
@@ -531,6 +599,17 @@ async fn one_flow(
     println!(
         "\none flow that grows to {total} records (every refresh returns the same refresh token), {conc} connections"
     );
+    // BENCH_FLOW_RATE paces the load (exchanges per second in all): below
+    // the recorder's throughput the lag shows its latency, above it the
+    // backlog that builds up.
+    let rate: Option<f64> = std::env::var("BENCH_FLOW_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|r: &f64| *r > 0.0);
+    if let Some(r) = rate {
+        println!("  paced at {r:.0} exchanges/s");
+    }
+    let paced_from = Instant::now();
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut marks: Vec<usize> = [1_000, 10_000, 100_000]
         .into_iter()
@@ -549,6 +628,10 @@ async fn one_flow(
                     let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if n >= mark {
                         return failed;
+                    }
+                    if let Some(r) = rate {
+                        let due = paced_from + Duration::from_secs_f64(n as f64 / r);
+                        tokio::time::sleep_until(due.into()).await;
                     }
                     let form = [
                         ("grant_type", "refresh_token".to_string()),
