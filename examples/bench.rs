@@ -659,22 +659,36 @@ async fn one_flow(
             .collect();
         let t_lag = Instant::now();
         let mut lag = None;
+        // How far behind the recorder was when the last response arrived.
+        let mut behind: Option<usize> = None;
         while t_lag.elapsed() < Duration::from_secs(120) {
-            if let Some(body) = api.newest_request_body().await {
-                if wanted.iter().any(|w| body.contains(w.as_str())) {
-                    lag = Some(t_lag.elapsed());
-                    break;
+            match api.newest_request_body().await {
+                Some(body) => {
+                    if behind.is_none() {
+                        behind = body
+                            .rsplit("client_id=bench-")
+                            .next()
+                            .and_then(|n| n.split('&').next()?.parse::<usize>().ok())
+                            .map(|n| mark.saturating_sub(n + 1));
+                    }
+                    if wanted.iter().any(|w| body.contains(w.as_str())) {
+                        lag = Some(t_lag.elapsed());
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
                 }
+                // The API connection was closed (idle): ask again on a new one.
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         println!(
-            "  records {from:>6}..{mark:<6} {:>8.0} exchanges/s through the proxy   lag to listed {}   ({failed} failed, proxy RSS {:.1} MiB)",
+            "  records {from:>6}..{mark:<6} {:>8.0} exchanges/s through the proxy   lag to listed {} ({} records behind)   ({failed} failed, proxy RSS {:.1} MiB)",
             (mark - from) as f64 / took,
             match lag {
                 Some(l) => format!("{:>7.1} ms", l.as_secs_f64() * 1e3),
                 None => "  > 120 s".into(),
             },
+            behind.map_or("?".to_string(), |b| b.to_string()),
             status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0
         );
         from = mark;
