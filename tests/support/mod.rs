@@ -491,7 +491,14 @@ impl RunProcess {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
             .arg("--home")
             .arg(&home)
-            .args(["run", "--listen", &listen.to_string(), "--upstream-ca"])
+            .args([
+                "run",
+                "--listen",
+                &listen.to_string(),
+                "--web",
+                "127.0.0.1:0",
+            ])
+            .arg("--upstream-ca")
             .arg(upstream_ca)
             .args(extra)
             .stdout(std::process::Stdio::null())
