@@ -273,6 +273,13 @@ pub fn run_checks(ca: &LocalCa) -> Result<Vec<Check>, DoctorError> {
         source: env_or("CURL_CA_BUNDLE", "curl's default bundle"),
         verdict: match run_bounded(curl) {
             Ok((true, _)) => Verdict::Trusted,
+            // curl's first line says what failed; the rest is advice.
+            Ok((false, out)) => Verdict::NotTrusted(
+                out.lines()
+                    .find(|l| l.starts_with("curl: ("))
+                    .map(|l| l.chars().take(200).collect())
+                    .unwrap_or_else(|| last_line(&out)),
+            ),
             other => verdict_of(other, ""),
         },
     });
