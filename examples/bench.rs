@@ -12,10 +12,24 @@
 //!    requests/s and p50, direct vs proxied, then counts the stored records
 //!    through `oauthscope flows list --json` (served by the running proxy);
 //! 3. peak RSS (`VmHWM`) of the proxy process while a 1 GiB body streams
-//!    through it (measured first, so the loads above do not inflate it).
+//!    through it (measured first, so the loads above do not inflate it);
+//! 4. one flow that grows: a token endpoint that always returns the same
+//!    refresh token, so every refresh joins one flow (as with mocks that
+//!    return fixed tokens). A fresh proxy records `BENCH_FLOW_RECORDS`
+//!    (default 100 000) refreshes; at 1k, 10k and 100k records it prints the
+//!    exchanges/s recorded since the previous mark and the lag between the
+//!    last response and its record being listed by the proxy's API; then the
+//!    peak RSS of `oauthscope flows list --json` over the whole capture,
+//!    through the running proxy and from the stopped proxy's store.
+//!
+//! Part 4 also stores the same growing flow in-process (no network) and
+//! prints the microseconds per `Store::insert_new` and per live line.
 //!
 //! Figures are printed, never asserted: shared machines are noisy. Set
-//! `BENCH_SECONDS` (default 5) and `BENCH_CONCURRENCY` (default 16).
+//! `BENCH_SECONDS` (default 5), `BENCH_CONCURRENCY` (default 16),
+//! `BENCH_FLOW_RECORDS` (0 skips part 4), `BENCH_FLOW_RATE` (pace part 4 at
+//! this many exchanges/s; default: as fast as the proxy goes) and
+//! `BENCH_BIN` (another oauthscope binary to measure, e.g. an older build).
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -50,6 +64,13 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
             full(
                 "application/json",
                 r#"{"access_token":"bench-at","token_type":"Bearer","expires_in":3600}"#,
+            )
+        }
+        "/fixed/token" => {
+            let _ = req.into_body().collect().await;
+            full(
+                "application/json",
+                r#"{"access_token":"bench-at","token_type":"Bearer","expires_in":3600,"refresh_token":"bench-fixed-rt"}"#,
             )
         }
         "/big" => {
@@ -100,8 +121,12 @@ async fn start_provider(ca: &LocalCa) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// The release binary next to this example (`target/release/oauthscope`).
+/// The release binary next to this example (`target/release/oauthscope`),
+/// or `BENCH_BIN`.
 fn oauthscope_bin() -> anyhow::Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("BENCH_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
     let exe = std::env::current_exe()?;
     let bin = exe
         .parent()
@@ -369,5 +394,320 @@ async fn main() -> anyhow::Result<()> {
         status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0
     );
     drop(proxy);
+
+    let flow_records: usize = std::env::var("BENCH_FLOW_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    if flow_records > 0 {
+        store_scale(flow_records, dir.path())?;
+        one_flow(&bin, &provider_ca, provider, conc, flow_records, dir.path()).await?;
+    }
+    Ok(())
+}
+
+/// In-process, without the network: the recorder's work per exchange
+/// (`Store::insert_new`: flow lookup through the index, insert, index
+/// entries) and the live line's (`window_of` + analysis) as one flow grows.
+fn store_scale(total: usize, dir: &Path) -> anyhow::Result<()> {
+    use oauthscope::record::{new_id, Body, HeaderList, Kind, Record, Response};
+    let store = oauthscope::store::Store::open(&dir.join("store-scale"))?;
+    let opts = oauthscope::analyze::AnalyzeOptions::default();
+    let refresh = |n: usize| {
+        let now = time::OffsetDateTime::now_utc();
+        let mut r = Record::bare(
+            &new_id(now),
+            now,
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+        );
+        r.grant_type = Some("refresh_token".into());
+        r.request
+            .headers
+            .push("Content-Type", "application/x-www-form-urlencoded");
+        r.request.body = Body::from_bytes(
+            format!("grant_type=refresh_token&refresh_token=bench-fixed-rt&client_id=bench-{n}")
+                .as_bytes(),
+        );
+        let mut h = HeaderList::default();
+        h.push("Content-Type", "application/json");
+        r.response = Some(Response {
+            status: 200,
+            headers: h,
+            body: Body::from_bytes(br#"{"access_token":"bench-at","token_type":"Bearer","refresh_token":"bench-fixed-rt"}"#),
+        });
+        r
+    };
+    println!("\nstoring one growing flow in-process (no network): per exchange");
+    let mut from = 0;
+    let mut last = None;
+    for mark in [1_000, 10_000, 100_000, total]
+        .into_iter()
+        .filter(|m| *m <= total)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let t = Instant::now();
+        for n in from..mark {
+            let mut r = refresh(n);
+            store.insert_new(&mut r)?;
+            last = Some(r);
+        }
+        let insert = t.elapsed().as_secs_f64() * 1e6 / (mark - from) as f64;
+        let rec = last.clone().expect("records were stored");
+        let t = Instant::now();
+        for _ in 0..20 {
+            let window = oauthscope::rolling::window_of(&rec, false, false, |q| store.query(q))?;
+            let _ = oauthscope::rolling::analyse_in_window(&rec, &window, &opts);
+        }
+        let live = t.elapsed().as_secs_f64() * 1e6 / 20.0;
+        println!(
+            "  flow of {mark:>6} records: store + flow lookup {insert:>6.0} µs, live line (window + analysis) {live:>7.0} µs"
+        );
+        from = mark;
+    }
+    Ok(())
+}
+
+/// Start `oauthscope run` on a free loopback port with a fresh data directory.
+async fn spawn_proxy(
+    bin: &Path,
+    home: &Path,
+    provider_ca: &LocalCa,
+) -> anyhow::Result<(ProxyProcess, SocketAddr)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let listen: SocketAddr = ([127, 0, 0, 1], port).into();
+    let child = Command::new(bin)
+        .arg("--home")
+        .arg(home)
+        .args(["run", "--listen", &listen.to_string()])
+        .args(["--web", "127.0.0.1:0", "--upstream-ca"])
+        .arg(provider_ca.cert_path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let proxy = ProxyProcess(child);
+    for _ in 0..400 {
+        if tokio::net::TcpStream::connect(listen).await.is_ok() && home.join("proxy.json").exists()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Ok((proxy, listen))
+}
+
+/// The proxy's API, as `proxy.json` announces it.
+struct Api {
+    addr: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    fn read(home: &Path) -> anyhow::Result<Api> {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(home.join("proxy.json"))?)?;
+        Ok(Api {
+            addr: state["api"].as_str().unwrap_or_default().to_string(),
+            token: state["token"].as_str().unwrap_or_default().to_string(),
+            client: reqwest::Client::builder().no_proxy().build()?,
+        })
+    }
+
+    /// The body of the newest stored record's request, if any. Builds whose
+    /// API cannot list the newest record alone (before `order=`) are asked
+    /// for everything, as `flows list` would.
+    async fn newest_request_body(&self) -> Option<String> {
+        let get = |q: &str| {
+            self.client
+                .get(format!("http://{}/api/records{q}", self.addr))
+                .bearer_auth(&self.token)
+                .send()
+        };
+        let mut resp = get("?order=newest_first&limit=1").await.ok()?;
+        let mut newest_first = true;
+        if resp.status() == reqwest::StatusCode::BAD_REQUEST {
+            resp = get("").await.ok()?;
+            newest_first = false;
+        }
+        let v: serde_json::Value = resp.json().await.ok()?;
+        let list = v.as_array()?;
+        let rec = if newest_first {
+            list.first()
+        } else {
+            list.last()
+        }?;
+        rec["request"]["body"].as_str().map(str::to_string)
+    }
+}
+
+/// Run `oauthscope flows list --json` and sample its `VmHWM` until it exits:
+/// (records listed, peak RSS in KiB, seconds).
+fn list_peak_rss(bin: &Path, home: &Path) -> anyhow::Result<(usize, u64, f64)> {
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .arg("--home")
+        .arg(home)
+        .args(["flows", "list", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let mut out = child.stdout.take().expect("piped stdout");
+    let counter = std::thread::spawn(move || {
+        // Count records without holding the listing: one `"id"` key per
+        // record at the array's first level of indentation.
+        use std::io::BufRead;
+        std::io::BufReader::new(&mut out)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| l.starts_with("    \"id\": "))
+            .count()
+    });
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = status_kib(pid, "VmHWM:") {
+            peak = peak.max(kib);
+        }
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let n = counter.join().unwrap_or(0);
+    Ok((n, peak, t.elapsed().as_secs_f64()))
+}
+
+/// Part 4 (see the module docs).
+async fn one_flow(
+    bin: &Path,
+    provider_ca: &LocalCa,
+    provider: SocketAddr,
+    conc: usize,
+    total: usize,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let home = dir.join("one-flow");
+    let (our_ca, _) = LocalCa::load_or_create(&Home::new(&home))?;
+    let (proxy, listen) = spawn_proxy(bin, &home, provider_ca).await?;
+    let pid = proxy.0.id();
+    let api = Api::read(&home)?;
+    let through = client(our_ca.cert_pem(), Some(listen))?;
+    let url = format!("https://127.0.0.1:{}/fixed/token", provider.port());
+    println!(
+        "\none flow that grows to {total} records (every refresh returns the same refresh token), {conc} connections"
+    );
+    // BENCH_FLOW_RATE paces the load (exchanges per second in all): below
+    // the recorder's throughput the lag shows its latency, above it the
+    // backlog that builds up.
+    let rate: Option<f64> = std::env::var("BENCH_FLOW_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|r: &f64| *r > 0.0);
+    if let Some(r) = rate {
+        println!("  paced at {r:.0} exchanges/s");
+    }
+    let paced_from = Instant::now();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut marks: Vec<usize> = [1_000, 10_000, 100_000]
+        .into_iter()
+        .filter(|m| *m < total)
+        .collect();
+    marks.push(total);
+    let mut from = 0;
+    for mark in marks {
+        let t = Instant::now();
+        let mut workers = Vec::new();
+        for _ in 0..conc {
+            let (c, u, sent) = (through.clone(), url.clone(), sent.clone());
+            workers.push(tokio::spawn(async move {
+                let mut failed = 0usize;
+                loop {
+                    let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= mark {
+                        return failed;
+                    }
+                    if let Some(r) = rate {
+                        let due = paced_from + Duration::from_secs_f64(n as f64 / r);
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let form = [
+                        ("grant_type", "refresh_token".to_string()),
+                        ("refresh_token", "bench-fixed-rt".to_string()),
+                        ("client_id", format!("bench-{n}")),
+                    ];
+                    let ok = match c.post(&u).form(&form).send().await {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    failed += usize::from(!ok);
+                }
+            }));
+        }
+        let mut failed = 0;
+        for w in workers {
+            failed += w.await?;
+        }
+        sent.store(mark, std::sync::atomic::Ordering::Relaxed);
+        let took = t.elapsed().as_secs_f64();
+        // The lag: from the last response of this stretch until the
+        // proxy's API lists a record of the stretch's last requests.
+        let wanted: Vec<String> = (mark.saturating_sub(conc)..mark)
+            .map(|n| format!("client_id=bench-{n}"))
+            .collect();
+        let t_lag = Instant::now();
+        let mut lag = None;
+        // How far behind the recorder was when the last response arrived.
+        let mut behind: Option<usize> = None;
+        while t_lag.elapsed() < Duration::from_secs(120) {
+            match api.newest_request_body().await {
+                Some(body) => {
+                    if behind.is_none() {
+                        behind = body
+                            .rsplit("client_id=bench-")
+                            .next()
+                            .and_then(|n| n.split('&').next()?.parse::<usize>().ok())
+                            .map(|n| mark.saturating_sub(n + 1));
+                    }
+                    if wanted.iter().any(|w| body.contains(w.as_str())) {
+                        lag = Some(t_lag.elapsed());
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                // The API connection was closed (idle): ask again on a new one.
+                None => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        println!(
+            "  records {from:>6}..{mark:<6} {:>8.0} exchanges/s through the proxy   lag to listed {} ({} records behind)   ({failed} failed, proxy RSS {:.1} MiB)",
+            (mark - from) as f64 / took,
+            match lag {
+                Some(l) => format!("{:>7.1} ms", l.as_secs_f64() * 1e3),
+                None => "  > 120 s".into(),
+            },
+            behind.map_or("?".to_string(), |b| b.to_string()),
+            status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0
+        );
+        from = mark;
+    }
+    let rss_before = status_kib(pid, "VmRSS:").unwrap_or(0);
+    let (n, peak, secs) = list_peak_rss(bin, &home)?;
+    println!(
+        "  `flows list --json` through the running proxy: {n} records in {secs:.1} s, CLI peak RSS {:.1} MiB; proxy RSS {:.1} -> {:.1} MiB (peak {:.1})",
+        peak as f64 / 1024.0,
+        rss_before as f64 / 1024.0,
+        status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
+        status_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0
+    );
+    drop(proxy);
+    let (n, peak, secs) = list_peak_rss(bin, &home)?;
+    println!(
+        "  `flows list --json` from the stopped proxy's store: {n} records in {secs:.1} s, CLI peak RSS {:.1} MiB",
+        peak as f64 / 1024.0
+    );
     Ok(())
 }

@@ -61,6 +61,52 @@ impl Records {
         })
     }
 
+    /// Call `f` with each record matching the query, oldest first, one at a
+    /// time: neither this process nor a running proxy holds the whole
+    /// listing (the API streams it, one record per line).
+    pub fn each(
+        &self,
+        q: &Query,
+        mut f: impl FnMut(Record) -> Result<(), AccessError>,
+    ) -> Result<(), AccessError> {
+        match self {
+            Records::Local(s) => {
+                let mut failed = None;
+                s.query_each(q, |r| match f(r) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        Err(StoreError::NotFound("(stopped)".into()))
+                    }
+                })
+                .map_err(|e| failed.take().unwrap_or_else(|| AccessError::from(e)))
+            }
+            Records::Remote(c) => {
+                let mut failed = None;
+                c.query_each(q, |r| match f(r) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                })?;
+                failed.map_or(Ok(()), Err)
+            }
+        }
+    }
+
+    /// `rec` analysed with the part of its flow that explains it (see
+    /// [`crate::rolling::window_of`]): a bounded number of records read,
+    /// whatever the size of the flow, plus one pass for discovery documents.
+    pub fn analysed(
+        &self,
+        rec: &Record,
+        opts: &crate::analyze::AnalyzeOptions,
+    ) -> Result<Record, AccessError> {
+        let window = crate::rolling::window_of(rec, true, true, |q| self.query(q))?;
+        Ok(crate::rolling::analyse_in_window(rec, &window, opts))
+    }
+
     /// One record by id or unique prefix/suffix.
     pub fn get(&self, id: &str) -> Result<Record, AccessError> {
         Ok(match self {

@@ -4,9 +4,12 @@
 //! other commands (`flows`, `export`) read through this API instead. `run`
 //! serves it on an ephemeral loopback port and writes [`ProxyState`] to
 //! `HOME/proxy.json` (mode 0600, with a random bearer token the API demands).
+//! Requests whose `Host` is not a loopback name get 403 (DNS rebinding), and
+//! connections that send no request head within 10 s are closed.
 //!
 //! Routes (all JSON):
-//! - `GET /api/records?flow=&kind=&since=&before=` → array of raw records;
+//! - `GET /api/records?flow=&kind=&since=&before=&after_id=&before_id=&limit=&order=newest_first`
+//!   → array of raw records, streamed one record per line (see [`Client::query_each`]);
 //! - `GET /api/records/{id}` → one record (id, or a unique prefix/suffix);
 //! - `POST /api/clear?flow=&before=` → `{"removed": n}`.
 
@@ -14,10 +17,13 @@ use crate::home::Home;
 use crate::record::{Kind, Record};
 use crate::store::{Query, Store, StoreError};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,7 +109,7 @@ impl ProxyState {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(home.root()).map_err(io)?;
+        home.create_root().map_err(io)?;
         let json = serde_json::to_vec_pretty(self).expect("ProxyState serialises");
         let _ = std::fs::remove_file(&path);
         let mut opts = std::fs::OpenOptions::new();
@@ -160,6 +166,18 @@ pub fn query_string(q: &Query) -> String {
     if let Some(t) = q.before.and_then(|t| t.format(&Rfc3339).ok()) {
         s.append_pair("before", &t);
     }
+    if let Some(id) = &q.after_id {
+        s.append_pair("after_id", id);
+    }
+    if let Some(id) = &q.before_id {
+        s.append_pair("before_id", id);
+    }
+    if let Some(n) = q.limit {
+        s.append_pair("limit", &n.to_string());
+    }
+    if q.newest_first {
+        s.append_pair("order", "newest_first");
+    }
     s.finish()
 }
 
@@ -172,39 +190,88 @@ pub fn parse_query(qs: &str) -> Result<Query, String> {
             "kind" => q.kind = Some(v.parse::<Kind>()?),
             "since" => q.since = Some(parse_time(&v)?),
             "before" => q.before = Some(parse_time(&v)?),
+            "after_id" => q.after_id = Some(v.into_owned()),
+            "before_id" => q.before_id = Some(v.into_owned()),
+            "limit" => {
+                q.limit = Some(v.parse().map_err(|_| format!("bad limit {v:?}"))?);
+            }
+            "order" => match v.as_ref() {
+                "newest_first" => q.newest_first = true,
+                "oldest_first" => q.newest_first = false,
+                other => return Err(format!("bad order {other:?}")),
+            },
             other => return Err(format!("unknown query parameter {other:?}")),
         }
     }
     Ok(q)
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+/// Body of every API response: whole (errors, single records) or streamed (listings).
+pub type ApiBody = BoxBody<Bytes, Infallible>;
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response<ApiBody> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(Bytes::from(body)).boxed())
         .expect("valid response")
 }
 
-fn error_response(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+fn error_response(status: StatusCode, message: &str) -> Response<ApiBody> {
     json_response(
         status,
         serde_json::to_vec(&serde_json::json!({ "error": message })).unwrap_or_default(),
     )
 }
 
-fn to_json<T: Serialize>(v: &T) -> Response<Full<Bytes>> {
+fn to_json<T: Serialize>(v: &T) -> Response<ApiBody> {
     match serde_json::to_vec(v) {
         Ok(b) => json_response(StatusCode::OK, b),
         Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 
+/// Is `host` (a `Host` header value) a loopback name: `localhost`,
+/// `127.0.0.0/8` or `[::1]`, with or without a port? A page on another
+/// origin that rebinds its DNS name to 127.0.0.1 still sends its own name.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((ip, port)) if port.is_empty() || port.starts_with(':') => ip,
+            _ => return false,
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            Some(_) => return false,
+            None => host,
+        }
+    };
+    let name = name.trim_end_matches('.');
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    name.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn route(
-    store: &Store,
+    store: &Arc<Store>,
     token: &str,
     req: &Request<hyper::body::Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Response<ApiBody> {
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if !host.is_some_and(is_loopback_host) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "the Host header is not a loopback name (requests through another name are refused: DNS rebinding)",
+        );
+    }
     let expected = format!("Bearer {token}");
     if req
         .headers()
@@ -222,8 +289,8 @@ fn route(
         Err(e) => return error_response(StatusCode::BAD_REQUEST, &e),
     };
     let path = req.uri().path();
-    let result: Result<Response<Full<Bytes>>, StoreError> = match (req.method(), path) {
-        (&Method::GET, "/api/records") => records_json(store, &query),
+    let result: Result<Response<ApiBody>, StoreError> = match (req.method(), path) {
+        (&Method::GET, "/api/records") => Ok(records_json(store.clone(), query)),
         (&Method::GET, p) if p.starts_with("/api/records/") => {
             store.get(&p["/api/records/".len()..]).map(|r| to_json(&r))
         }
@@ -242,26 +309,64 @@ fn route(
     })
 }
 
-/// The JSON array of matching records, serialised one record at a time so
-/// that a long capture is never held twice (records and text) in the proxy.
-fn records_json(store: &Store, query: &Query) -> Result<Response<Full<Bytes>>, StoreError> {
-    let mut body = b"[".to_vec();
-    let mut first = true;
-    store.query_each(query, |r| {
-        if !first {
-            body.push(b',');
+/// Bytes per streamed chunk of a listing.
+const CHUNK: usize = 64 * 1024;
+
+/// The JSON array of matching records, streamed: `[`, then one record per
+/// line (`,` first on every line but the first), then `]` on its own line.
+/// A reader thread walks the store and hands ~64 KiB chunks over a channel of
+/// a few chunks, so the proxy holds a bounded slice of any listing. When the
+/// store fails mid-way the body ends without `]`, and the client says so.
+fn records_json(store: Arc<Store>, query: Query) -> Response<ApiBody> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf: Vec<u8> = b"[".to_vec();
+        let mut first = true;
+        let walked = store.query_each(&query, |r| {
+            buf.extend_from_slice(if first { b"\n" } else { b"\n," });
+            first = false;
+            serde_json::to_writer(&mut buf, &r).map_err(|source| StoreError::Corrupt {
+                id: r.id.clone(),
+                source,
+            })?;
+            if buf.len() >= CHUNK {
+                let chunk = Bytes::from(std::mem::take(&mut buf));
+                if tx.blocking_send(chunk).is_err() {
+                    // The client went away: stop reading the store.
+                    return Err(StoreError::NotFound("(client gone)".into()));
+                }
+            }
+            Ok(())
+        });
+        match walked {
+            Ok(()) => {
+                buf.extend_from_slice(b"\n]\n");
+                let _ = tx.blocking_send(Bytes::from(buf));
+            }
+            Err(e) => {
+                tracing::warn!("listing records for the API stopped: {e}");
+                let _ = tx.blocking_send(Bytes::from(buf));
+            }
         }
-        first = false;
-        serde_json::to_writer(&mut body, &r).map_err(|source| StoreError::Corrupt {
-            id: r.id.clone(),
-            source,
-        })
-    })?;
-    body.push(b']');
-    Ok(json_response(StatusCode::OK, body))
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(Frame::data(chunk)), rx))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .expect("valid response")
 }
 
+/// How long an API connection may sit without sending a whole request head.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serve the API on `listener` until the task is dropped or aborted.
+/// Requests must carry a loopback `Host` ([`is_loopback_host`]) and the
+/// bearer `token`; peers that are not loopback are dropped unanswered.
 pub async fn serve(store: Arc<Store>, listener: tokio::net::TcpListener, token: String) {
     let token = Arc::new(token);
     loop {
@@ -269,6 +374,7 @@ pub async fn serve(store: Arc<Store>, listener: tokio::net::TcpListener, token: 
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!("api accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };
@@ -280,9 +386,11 @@ pub async fn serve(store: Arc<Store>, listener: tokio::net::TcpListener, token: 
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
                 let resp = route(&store, &token, &req);
-                async move { Ok::<_, std::convert::Infallible>(resp) }
+                async move { Ok::<_, Infallible>(resp) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), svc)
                 .await
             {
@@ -313,22 +421,17 @@ impl Client {
         &self.state
     }
 
-    async fn call_async(
+    async fn send(
         &self,
         method: Method,
         path_and_query: String,
-    ) -> Result<Vec<u8>, ApiError> {
-        let unreachable = |detail: String| ApiError::Unreachable {
-            addr: self.state.api.clone(),
-            detail,
-            state_file: self.state_file.clone(),
-        };
+    ) -> Result<Response<hyper::body::Incoming>, ApiError> {
         let stream = tokio::net::TcpStream::connect(&self.state.api)
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| self.unreachable(e.to_string()))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| self.unreachable(e.to_string()))?;
         tokio::spawn(conn);
         let req = Request::builder()
             .method(method)
@@ -340,44 +443,125 @@ impl Client {
         let resp = sender
             .send_request(req)
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| self.unreachable(e.to_string()))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
         let status = resp.status();
         let body = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| unreachable(e.to_string()))?
-            .to_bytes()
-            .to_vec();
-        if !status.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-            return Err(ApiError::Remote {
-                status: status.as_u16(),
-                message,
-            });
+            .map_err(|e| self.unreachable(e.to_string()))?
+            .to_bytes();
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+        Err(ApiError::Remote {
+            status: status.as_u16(),
+            message,
+        })
+    }
+
+    fn unreachable(&self, detail: String) -> ApiError {
+        ApiError::Unreachable {
+            addr: self.state.api.clone(),
+            detail,
+            state_file: self.state_file.clone(),
         }
-        Ok(body)
+    }
+
+    async fn call_async(
+        &self,
+        method: Method,
+        path_and_query: String,
+    ) -> Result<Vec<u8>, ApiError> {
+        let resp = self.send(method, path_and_query).await?;
+        Ok(resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| self.unreachable(e.to_string()))?
+            .to_bytes()
+            .to_vec())
+    }
+
+    fn runtime(&self) -> Result<tokio::runtime::Runtime, ApiError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| self.unreachable(format!("could not start a runtime: {e}")))
+    }
+
+    /// Call `f` with each record matching the query as it arrives (the API
+    /// streams one record per line), until `f` returns false. Memory stays
+    /// at one record plus one network chunk.
+    pub fn query_each(&self, q: &Query, mut f: impl FnMut(Record) -> bool) -> Result<(), ApiError> {
+        let rt = self.runtime()?;
+        rt.block_on(async {
+            let resp = self
+                .send(Method::GET, format!("/api/records?{}", query_string(q)))
+                .await?;
+            let mut body = resp.into_body();
+            let mut line: Vec<u8> = Vec::new();
+            let mut closed = false;
+            let mut on_line = |line: &[u8], closed: &mut bool| -> Result<bool, ApiError> {
+                let text = line.strip_prefix(b",").unwrap_or(line);
+                match text.trim_ascii() {
+                    b"" | b"[" => Ok(true),
+                    b"]" => {
+                        *closed = true;
+                        Ok(true)
+                    }
+                    json => {
+                        let rec: Record =
+                            serde_json::from_slice(json).map_err(ApiError::BadAnswer)?;
+                        Ok(f(rec))
+                    }
+                }
+            };
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| self.unreachable(e.to_string()))?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let mut rest: &[u8] = &data;
+                while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+                    line.extend_from_slice(&rest[..nl]);
+                    rest = &rest[nl + 1..];
+                    if !on_line(&line, &mut closed)? {
+                        return Ok(());
+                    }
+                    line.clear();
+                }
+                line.extend_from_slice(rest);
+            }
+            if !line.is_empty() && !on_line(&line, &mut closed)? {
+                return Ok(());
+            }
+            if !closed {
+                return Err(self.unreachable(
+                    "the listing ended early (the proxy's store failed; see its log)".into(),
+                ));
+            }
+            Ok(())
+        })
     }
 
     fn call(&self, method: Method, path_and_query: String) -> Result<Vec<u8>, ApiError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ApiError::Unreachable {
-                addr: self.state.api.clone(),
-                detail: format!("could not start a runtime: {e}"),
-                state_file: self.state_file.clone(),
-            })?;
-        rt.block_on(self.call_async(method, path_and_query))
+        self.runtime()?
+            .block_on(self.call_async(method, path_and_query))
     }
 
-    /// Records matching the query.
+    /// Records matching the query, collected (see [`Client::query_each`]).
     pub fn query(&self, q: &Query) -> Result<Vec<Record>, ApiError> {
-        let body = self.call(Method::GET, format!("/api/records?{}", query_string(q)))?;
-        serde_json::from_slice(&body).map_err(ApiError::BadAnswer)
+        let mut out = Vec::new();
+        self.query_each(q, |r| {
+            out.push(r);
+            true
+        })?;
+        Ok(out)
     }
 
     /// One record by id (or unique prefix/suffix).

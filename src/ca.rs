@@ -8,6 +8,7 @@
 //!   and a DNS SAN otherwise, and are cached per host.
 
 use crate::home::Home;
+pub use crate::name_constraints::NameScope;
 use hudsucker::certificate_authority::CertificateAuthority;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -51,6 +52,26 @@ pub enum CaError {
         /// The missing file name.
         missing: &'static str,
     },
+    /// A host outside the CA's name constraints (the proxy tunnels those).
+    #[error(
+        "{host} is outside the CA's name constraints ({scope}); it is tunnelled, not decrypted"
+    )]
+    OutsideScope {
+        /// The host.
+        host: String,
+        /// The permitted names.
+        scope: String,
+    },
+    /// `ca init --name-constraint` on a CA created with other constraints.
+    #[error("the CA in {} already exists with name constraints [{have}], not [{want}]; `oauthscope ca rotate --name-constraint {want}` replaces it", dir.display())]
+    ScopeDiffers {
+        /// CA directory.
+        dir: PathBuf,
+        /// The existing CA's constraints (empty: none).
+        have: String,
+        /// The constraints asked for.
+        want: String,
+    },
     /// rustls refused the generated certificate.
     #[error("building a TLS configuration for {host}: {source}")]
     Tls {
@@ -73,6 +94,7 @@ pub struct LocalCa {
     cert_der: CertificateDer<'static>,
     issuer: Issuer<'static, KeyPair>,
     leaf_key: KeyPair,
+    scope: NameScope,
     leaves: Mutex<HashMap<String, Arc<ServerConfig>>>,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
@@ -129,12 +151,84 @@ impl LocalCa {
     /// Load the CA from `HOME/ca/`, creating it first if there is none.
     /// Returns the CA and whether it was just created.
     pub fn load_or_create(home: &Home) -> Result<(LocalCa, bool), CaError> {
+        Self::load_or_create_scoped(home, &NameScope::default())
+    }
+
+    /// `ca init`: load the CA, or create it with name constraints `scope`
+    /// (empty: unconstrained). A CA that exists with other constraints is
+    /// an error ([`CaError::ScopeDiffers`]) unless `scope` is empty.
+    pub fn init(home: &Home, scope: &NameScope) -> Result<(LocalCa, bool), CaError> {
+        let (ca, created) = Self::load_or_create_scoped(home, scope)?;
+        if !created && !scope.is_unconstrained() && ca.scope != *scope {
+            return Err(CaError::ScopeDiffers {
+                dir: home.ca_dir(),
+                have: ca.scope.describe(),
+                want: scope.describe(),
+            });
+        }
+        Ok((ca, created))
+    }
+
+    /// `ca rotate`: replace the CA with a new key and certificate, with
+    /// name constraints `scope` (`None`: those of the old CA). The old
+    /// certificate is kept as `ca/retired/ca-<unix time>.pem` (to find and
+    /// remove it from trust stores), its key and the trust bundle are deleted.
+    /// Returns the new CA and the retired certificate's path, if there was one.
+    pub fn rotate(
+        home: &Home,
+        scope: Option<&NameScope>,
+    ) -> Result<(LocalCa, Option<PathBuf>), CaError> {
         let dir = home.ca_dir();
+        let cert_path = Self::cert_path_in(home);
+        let key_path = Self::key_path_in(home);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CaError::Io { path, source }
+        };
+        let old_scope = std::fs::read_to_string(&cert_path)
+            .ok()
+            .and_then(|pem| {
+                rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes())
+                    .ok()
+                    .map(|der: CertificateDer<'static>| der)
+            })
+            .and_then(|der| NameScope::from_cert_der(&der));
+        let scope = scope.cloned().or(old_scope).unwrap_or_default();
+        let mut retired = None;
+        if cert_path.exists() {
+            let rdir = dir.join("retired");
+            std::fs::create_dir_all(&rdir).map_err(io(&rdir))?;
+            let to = rdir.join(format!(
+                "ca-{}.pem",
+                OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000
+            ));
+            std::fs::rename(&cert_path, &to).map_err(io(&cert_path))?;
+            retired = Some(to);
+        }
+        for stale in [key_path.clone(), dir.join("bundle.pem")] {
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io(&stale)(e));
+                }
+                _ => {}
+            }
+        }
+        Self::create(&dir, &cert_path, &key_path, &scope)?;
+        let (ca, _) = Self::load_or_create_scoped(home, &scope)?;
+        Ok((ca, retired))
+    }
+
+    fn load_or_create_scoped(home: &Home, scope: &NameScope) -> Result<(LocalCa, bool), CaError> {
+        let dir = home.ca_dir();
+        home.create_root().map_err(|source| CaError::Io {
+            path: home.root().to_path_buf(),
+            source,
+        })?;
         let cert_path = Self::cert_path_in(home);
         let key_path = Self::key_path_in(home);
         let created = match (cert_path.exists(), key_path.exists()) {
             (true, true) => false,
-            (false, false) => match Self::create(&dir, &cert_path, &key_path) {
+            (false, false) => match Self::create(&dir, &cert_path, &key_path, scope) {
                 Ok(()) => true,
                 // Another oauthscope process (say `run` and `mock` started
                 // together) is creating it right now: use theirs.
@@ -172,13 +266,16 @@ impl LocalCa {
             "reading the CA certificate {}",
             cert_path.display()
         )))?;
-        let cert_der = rustls_pki_types::pem::PemObject::from_pem_slice(cert_pem.as_bytes())
-            .map_err(|e| CaError::Io {
-                path: cert_path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+        let cert_der: CertificateDer<'static> =
+            rustls_pki_types::pem::PemObject::from_pem_slice(cert_pem.as_bytes()).map_err(|e| {
+                CaError::Io {
+                    path: cert_path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+                }
             })?;
         let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
             .map_err(cert_err("generating the leaf key"))?;
+        let scope = NameScope::from_cert_der(&cert_der).unwrap_or_default();
         Ok((
             LocalCa {
                 cert_path,
@@ -186,6 +283,7 @@ impl LocalCa {
                 cert_der,
                 issuer,
                 leaf_key,
+                scope,
                 leaves: Mutex::new(HashMap::new()),
                 provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
             },
@@ -193,7 +291,12 @@ impl LocalCa {
         ))
     }
 
-    fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(), CaError> {
+    fn create(
+        dir: &Path,
+        cert_path: &Path,
+        key_path: &Path,
+        scope: &NameScope,
+    ) -> Result<(), CaError> {
         std::fs::create_dir_all(dir).map_err(|source| CaError::Io {
             path: dir.to_path_buf(),
             source,
@@ -220,6 +323,7 @@ impl LocalCa {
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(3650);
         params.serial_number = Some(rand::random::<u64>().into());
+        params.name_constraints = scope.to_rcgen();
         let cert = params
             .self_signed(&key)
             .map_err(cert_err("self-signing the CA certificate"))?;
@@ -276,10 +380,28 @@ impl LocalCa {
         &self.cert_der
     }
 
+    /// The CA's name constraints (empty: unconstrained).
+    pub fn scope(&self) -> &NameScope {
+        &self.scope
+    }
+
+    /// May this CA issue for `host` (inside its name constraints)? Hosts
+    /// outside are tunnelled by the proxy, never decrypted.
+    pub fn permits(&self, host: &str) -> bool {
+        self.scope.permits(host)
+    }
+
     /// Issue a leaf for `host` (IP SAN for IP literals, DNS SAN otherwise),
-    /// signed by the CA, with the authority's own leaf key.
+    /// signed by the CA, with the authority's own leaf key. Fails with
+    /// [`CaError::OutsideScope`] for a host outside the name constraints.
     pub fn issue_leaf(&self, host: &str) -> Result<CertificateDer<'static>, CaError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        if !self.permits(host) {
+            return Err(CaError::OutsideScope {
+                host: host.to_string(),
+                scope: self.scope.describe(),
+            });
+        }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, host);
@@ -335,6 +457,32 @@ impl LocalCa {
     }
 }
 
+/// A certificate resolver with nothing to offer: the handshake fails with an alert.
+#[derive(Debug)]
+struct NoCertificate;
+
+impl rustls::server::ResolvesServerCert for NoCertificate {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        None
+    }
+}
+
+impl LocalCa {
+    /// A server configuration that refuses every handshake (for hosts the CA
+    /// cannot issue for).
+    fn refusing_config(&self) -> Arc<ServerConfig> {
+        let cfg = ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("the default protocol versions are supported")
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(NoCertificate));
+        Arc::new(cfg)
+    }
+}
+
 /// hudsucker's view of our CA: it asks for a server config per authority.
 #[derive(Clone, Debug)]
 pub struct Authority(pub Arc<LocalCa>);
@@ -344,12 +492,10 @@ impl CertificateAuthority for Authority {
         match self.0.server_config_for(authority.host()) {
             Ok(c) => c,
             Err(e) => {
-                // hudsucker's trait cannot fail; fall back to a certificate for
-                // "invalid" so the client sees a name mismatch, not a hang.
+                // hudsucker's trait cannot fail; present no certificate at
+                // all, so the client sees a handshake failure, not a hang.
                 tracing::error!("cannot issue a certificate for {}: {e}", authority.host());
-                self.0
-                    .server_config_for("invalid.oauthscope")
-                    .expect("a certificate for a fixed valid name")
+                self.0.refusing_config()
             }
         }
     }

@@ -35,6 +35,12 @@ impl Home {
         &self.root
     }
 
+    /// Create the data directory if needed and make it owner-only (0700):
+    /// it holds the CA key and captured secrets.
+    pub fn create_root(&self) -> std::io::Result<()> {
+        create_private_dir(&self.root)
+    }
+
     /// `ca/`: the CA certificate and its key (mode 0600).
     pub fn ca_dir(&self) -> PathBuf {
         self.root.join("ca")
@@ -49,4 +55,47 @@ impl Home {
     pub fn proxy_state_file(&self) -> PathBuf {
         self.root.join("proxy.json")
     }
+}
+
+/// Make `path` owner-only: a directory (and everything under it) gets mode
+/// 0700 for directories and 0600 for files; a file gets 0600. Best effort:
+/// failures are logged at debug level (the data may live on a filesystem
+/// without Unix modes). No-op off Unix.
+pub fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        if meta.file_type().is_symlink() {
+            return;
+        }
+        let mode = if meta.is_dir() { 0o700 } else { 0o600 };
+        if meta.permissions().mode() & 0o777 != mode {
+            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+                tracing::debug!("cannot restrict {}: {e}", path.display());
+            }
+        }
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(path) {
+                for e in entries.flatten() {
+                    make_private(&e.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Create `dir` (and its parents) if needed and make it owner-only (0700).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }

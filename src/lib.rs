@@ -11,6 +11,7 @@
 //! - [`providers`]: one profile per provider (hosts, quirks, catalog codes).
 //! - [`session`]: starts CA, store, proxy, recorder, API and web UI in order; stops them in order.
 //! - [`web`]: the web UI (axum): live list, exchange and login pages.
+//! - [`rolling`]: analysis of captures of any size in bounded windows.
 //! - [`cli`]: clap definitions and one file per subcommand.
 
 pub mod access;
@@ -21,15 +22,18 @@ pub mod capture;
 pub mod catalog;
 pub mod cli;
 pub mod curl;
+pub mod doctor;
 pub mod har;
 pub mod home;
 pub mod mock;
+pub mod name_constraints;
 pub mod probe;
 pub mod providers;
 pub mod proxy;
 pub mod record;
 pub mod redact;
 pub mod report;
+pub mod rolling;
 pub mod session;
 pub mod store;
 pub mod view;

@@ -114,12 +114,23 @@ pub fn live_line(rec: &Record, color: bool) -> String {
     line
 }
 
+/// What `flows list` prints when nothing is captured.
+pub const EMPTY_LIST: &str = "No OAuth exchanges captured yet. Start the proxy with `oauthscope run` and send an app through it.\n";
+
 /// The `flows list` table: one row per record, oldest first.
 pub fn list(records: &[Record], color: bool) -> String {
     if records.is_empty() {
-        return "No OAuth exchanges captured yet. Start the proxy with `oauthscope run` and send an app through it.\n".to_string();
+        return EMPTY_LIST.to_string();
     }
-    let mut out = String::new();
+    let mut out = list_header(color);
+    for r in records {
+        out.push_str(&list_row(r, color));
+    }
+    out
+}
+
+/// The header line of the `flows list` table (with its newline).
+pub fn list_header(color: bool) -> String {
     let header = format!(
         "{:<16}  {:<12}  {:<8}  {:<22}  {:<6}  {:<44}  {:>6}  {:<18}  {:<10}  {}",
         "ID",
@@ -133,53 +144,60 @@ pub fn list(records: &[Record], color: bool) -> String {
         "FLAVOUR",
         "TOP ANNOTATION"
     );
-    let _ = writeln!(out, "{}", paint(color, &header, |s| s.bold().to_string()));
-    for r in records {
-        let flow = r
-            .flow
-            .as_deref()
-            .map(|f| f[f.len().saturating_sub(8)..].to_string())
-            .unwrap_or_default();
-        let status = match &r.response {
-            Some(resp) => resp.status.to_string(),
-            None => "ERR".into(),
-        };
-        let status_colored = status_text(r, color);
-        let pad = 6usize.saturating_sub(status.len());
-        let mut hp = host_path(&r.request.url);
-        if hp.chars().count() > 44 {
-            hp = format!("{}…", hp.chars().take(43).collect::<String>());
-        }
-        let top = match r.top_annotation() {
-            Some(a) => annotation_line(a, color),
-            None => match &r.error {
-                Some(e) => paint(color, e, |s| s.red().to_string()),
-                None => String::new(),
-            },
-        };
-        let _ = writeln!(
-            out,
-            "{:<16}  {:<12}  {:<8}  {:<22}  {:<6}  {:<44}  {}{}  {:<18}  {:<10}  {}",
-            r.id,
-            local_time(r),
-            flow,
-            r.kind.as_str(),
-            r.request.method,
-            hp,
-            " ".repeat(pad),
-            status_colored,
-            r.grant_type.as_deref().unwrap_or("-"),
-            {
-                let f = flavour_text(r);
-                if f.is_empty() {
-                    "-".to_string()
-                } else {
-                    f
-                }
-            },
-            top
-        );
+    format!("{}\n", paint(color, &header, |s| s.bold().to_string()))
+}
+
+/// One row of the `flows list` table (with its newline); fixed column
+/// widths, so rows can be printed as they are analysed.
+pub fn list_row(r: &Record, color: bool) -> String {
+    let mut out = String::new();
+    let flow = r
+        .flow
+        .as_deref()
+        .map(|f| {
+            let n = f.chars().count();
+            f.chars().skip(n.saturating_sub(8)).collect::<String>()
+        })
+        .unwrap_or_default();
+    let status = match &r.response {
+        Some(resp) => resp.status.to_string(),
+        None => "ERR".into(),
+    };
+    let status_colored = status_text(r, color);
+    let pad = 6usize.saturating_sub(status.len());
+    let mut hp = host_path(&r.request.url);
+    if hp.chars().count() > 44 {
+        hp = format!("{}…", hp.chars().take(43).collect::<String>());
     }
+    let top = match r.top_annotation() {
+        Some(a) => annotation_line(a, color),
+        None => match &r.error {
+            Some(e) => paint(color, e, |s| s.red().to_string()),
+            None => String::new(),
+        },
+    };
+    let _ = writeln!(
+        out,
+        "{:<16}  {:<12}  {:<8}  {:<22}  {:<6}  {:<44}  {}{}  {:<18}  {:<10}  {}",
+        r.id,
+        local_time(r),
+        flow,
+        r.kind.as_str(),
+        r.request.method,
+        hp,
+        " ".repeat(pad),
+        status_colored,
+        r.grant_type.as_deref().unwrap_or("-"),
+        {
+            let f = flavour_text(r);
+            if f.is_empty() {
+                "-".to_string()
+            } else {
+                f
+            }
+        },
+        top
+    );
     out
 }
 

@@ -2,11 +2,12 @@
 
 use super::{parse_when, ExitCode, Globals};
 use crate::access::Records;
-use crate::analyze::{analyze, AnalyzeOptions};
+use crate::analyze::AnalyzeOptions;
 use crate::har::export::{self as har_export, HarOptions};
 use crate::record::Record;
 use crate::redact::Redactor;
 use crate::report::{self, ReportOptions};
+use crate::rolling::Rolling;
 use crate::store::Query;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -127,19 +128,26 @@ pub fn run(args: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(parse_when).transpose()?;
     let records = Records::open(&g.home)
         .with_context(|| format!("opening the capture store in {}", g.home.root().display()))?;
-    let raw = records.query(&Query::default())?;
-    // Analyse everything (flows span records), raw, before any redaction.
-    let analysed = analyze(
-        &raw,
-        &AnalyzeOptions {
-            registered_redirects: args.registered_redirect.clone(),
-        },
-    );
+    // Analyse everything raw, before any redaction, flow by flow in bounded
+    // windows (linear in the capture, however long a flow is).
+    let opts = AnalyzeOptions {
+        registered_redirects: args.registered_redirect.clone(),
+    };
+    let mut analysed = Vec::new();
+    let mut raw_count = 0usize;
+    let mut rolling = Rolling::new(opts);
+    let mut keep = |r: Record| analysed.push(r);
+    records.each(&Query::default(), |r| {
+        raw_count += 1;
+        rolling.push(r, &mut keep);
+        Ok(())
+    })?;
+    rolling.finish(&mut keep);
     let selected = select(analysed, args.flow.as_deref(), since)?;
     if selected.is_empty() {
         anyhow::bail!(
             "nothing to export: {}",
-            if raw.is_empty() {
+            if raw_count == 0 {
                 "no exchanges are captured yet (start `oauthscope run` and send an app through it)"
             } else {
                 "no exchange matches the filters"

@@ -1,9 +1,10 @@
 //! `oauthscope flows list|show|clear`.
 
-use super::{fail_on_exit, parse_when, ExitCode, FailOn, Globals};
+use super::{exit_for, parse_when, ExitCode, FailOn, Globals};
 use crate::access::Records;
-use crate::analyze::{analyze, AnalyzeOptions};
-use crate::record::Kind;
+use crate::analyze::AnalyzeOptions;
+use crate::record::{Kind, Severity};
+use crate::rolling::Rolling;
 use crate::store::Query;
 use crate::view;
 use anyhow::Context as _;
@@ -70,49 +71,101 @@ pub struct ClearArgs {
     pub flow: Option<String>,
 }
 
-/// Load every record and analyse them together (flows span records), so
-/// annotations are computed now, with the current rules.
-fn analysed(g: &Globals, registered: &[String]) -> anyhow::Result<Vec<crate::record::Record>> {
-    let records = Records::open(&g.home)
-        .with_context(|| format!("opening the capture store in {}", g.home.root().display()))?;
-    let raw = records.query(&Query::default())?;
+/// Open the records (the store, or the running proxy that holds it).
+fn open_records(g: &Globals) -> anyhow::Result<Records> {
+    Records::open(&g.home)
+        .with_context(|| format!("opening the capture store in {}", g.home.root().display()))
+}
+
+/// Does the analysed record pass the `--flow` / `--kind` filters? `--flow`
+/// matches a flow id or a suffix of one.
+fn selected(r: &crate::record::Record, a: &ListArgs) -> bool {
+    a.flow.as_ref().is_none_or(|f| {
+        r.flow.as_ref() == Some(f) || r.flow.as_deref().is_some_and(|rf| rf.ends_with(f.as_str()))
+    }) && a.kind.is_none_or(|k| r.kind == k)
+}
+
+/// `flows list`: the capture is read, analysed ([`Rolling`]) and printed one
+/// record at a time, so memory stays bounded whatever the capture holds.
+fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let records = open_records(g)?;
     let opts = AnalyzeOptions {
-        registered_redirects: registered.to_vec(),
+        registered_redirects: a.registered_redirect.clone(),
     };
-    Ok(analyze(&raw, &opts))
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut shown = 0usize;
+    let mut worst: Option<Severity> = None;
+    let mut write_err: Option<std::io::Error> = None;
+    let mut emit = |r: crate::record::Record| {
+        if write_err.is_some() || !selected(&r, a) {
+            return;
+        }
+        worst = worst.max(r.max_severity());
+        let written = if a.json {
+            let text = serde_json::to_string_pretty(&r).unwrap_or_default();
+            let sep = if shown == 0 { "[\n" } else { ",\n" };
+            let mut chunk = String::with_capacity(text.len() + 64);
+            chunk.push_str(sep);
+            for (i, line) in text.lines().enumerate() {
+                if i > 0 {
+                    chunk.push('\n');
+                }
+                chunk.push_str("  ");
+                chunk.push_str(line);
+            }
+            out.write_all(chunk.as_bytes())
+        } else if shown == 0 {
+            out.write_all(view::list_header(g.color).as_bytes())
+                .and_then(|()| out.write_all(view::list_row(&r, g.color).as_bytes()))
+        } else {
+            out.write_all(view::list_row(&r, g.color).as_bytes())
+        };
+        shown += 1;
+        if let Err(e) = written {
+            write_err = Some(e);
+        }
+    };
+    let mut rolling = Rolling::new(opts);
+    records.each(&Query::default(), |r| {
+        rolling.push(r, &mut emit);
+        Ok(())
+    })?;
+    rolling.finish(&mut emit);
+    if let Some(e) = write_err {
+        // `flows list | head` closes the pipe: that is not an error.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e.into());
+    }
+    let end = match (a.json, shown) {
+        (true, 0) => "[]\n".to_string(),
+        (true, _) => "\n]\n".to_string(),
+        (false, 0) => view::EMPTY_LIST.to_string(),
+        (false, _) => String::new(),
+    };
+    match out.write_all(end.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(exit_for(worst, &a.fail_on))
 }
 
 /// Run a `flows` subcommand.
 pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
     match cmd {
-        FlowsCommand::List(a) => {
-            let mut recs = analysed(g, &a.registered_redirect)?;
-            recs.retain(|r| {
-                a.flow.as_ref().is_none_or(|f| {
-                    r.flow.as_ref() == Some(f)
-                        || r.flow.as_deref().is_some_and(|rf| rf.ends_with(f.as_str()))
-                }) && a.kind.is_none_or(|k| r.kind == k)
-            });
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&recs)?);
-            } else {
-                print!("{}", view::list(&recs, g.color));
-            }
-            Ok(fail_on_exit(&recs, &a.fail_on))
-        }
+        FlowsCommand::List(a) => list(&a, g),
         FlowsCommand::Show(a) => {
-            let records = Records::open(&g.home).with_context(|| {
-                format!("opening the capture store in {}", g.home.root().display())
-            })?;
+            let records = open_records(g)?;
             let wanted = records.get(&a.id)?;
-            let raw = records.query(&Query::default())?;
             let opts = AnalyzeOptions {
                 registered_redirects: a.registered_redirect.clone(),
             };
-            let rec = analyze(&raw, &opts)
-                .into_iter()
-                .find(|r| r.id == wanted.id)
-                .unwrap_or(wanted);
+            // The record with the part of its flow that explains it: a
+            // bounded read, whatever the size of the flow.
+            let rec = records.analysed(&wanted, &opts)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rec)?);
             } else {
@@ -122,9 +175,7 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         FlowsCommand::Clear(a) => {
             let before = a.before.as_deref().map(parse_when).transpose()?;
-            let records = Records::open(&g.home).with_context(|| {
-                format!("opening the capture store in {}", g.home.root().display())
-            })?;
+            let records = open_records(g)?;
             let n = records.clear(&Query {
                 flow: a.flow.clone(),
                 before,

@@ -173,13 +173,19 @@ pub fn parse_when(s: &str) -> anyhow::Result<time::OffsetDateTime> {
 /// Exit status for `--fail-on`: 1 when an annotation of that severity or worse
 /// is present, 0 otherwise.
 pub fn fail_on_exit(records: &[crate::record::Record], fail_on: &FailOn) -> ExitCode {
+    exit_for(crate::analyze::worst_severity(records), fail_on)
+}
+
+/// The exit code for `--fail-on` given the worst severity seen (for views
+/// that stream records rather than hold them).
+pub fn exit_for(worst: Option<crate::record::Severity>, fail_on: &FailOn) -> ExitCode {
     use crate::record::Severity;
     let threshold = match fail_on.fail_on {
         None => return ExitCode::SUCCESS,
         Some(FailLevel::Error) => Severity::Error,
         Some(FailLevel::Warning) => Severity::Warning,
     };
-    match crate::analyze::worst_severity(records) {
+    match worst {
         Some(s) if s >= threshold => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     }

@@ -1,12 +1,12 @@
 //! `oauthscope run`: the proxy with its live log.
 
 use super::{ExitCode, Globals};
-use crate::analyze::{analyze, AnalyzeOptions};
+use crate::analyze::AnalyzeOptions;
 use crate::ca::LocalCa;
 use crate::proxy::{Observer, ProxyConfig, ProxyError};
 use crate::record::Record;
 use crate::session::{Session, SessionConfig, SessionError};
-use crate::store::{Query, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::view;
 use clap::Args;
 use std::net::SocketAddr;
@@ -43,6 +43,9 @@ pub struct RunArgs {
     /// A redirect URI registered with the provider; checked against what the app sends. Repeatable.
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
+    /// Seconds a client may take to send a request head (also on idle keep-alive connections); slower connections are closed.
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
 }
 
 /// Parse sizes like `1048576`, `512KiB`, `1MiB`, `2MB`.
@@ -97,16 +100,21 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         registered_redirects: args.registered_redirect.clone(),
     };
     let live_opts = opts.clone();
-    let rate = std::sync::Mutex::new(LiveRate::default());
+    let budget = std::sync::Mutex::new(LiveBudget::default());
     let observer: Observer = Arc::new(move |store: &Store, rec: &Record| {
-        let busy = rate.lock().map(|mut r| r.busy()).unwrap_or(false);
+        let busy = budget.lock().map(|mut b| b.exhausted()).unwrap_or(false);
         if busy {
             // Hundreds of exchanges a second: nobody reads annotations at
-            // that speed, and analysing each would slow the proxy down.
+            // that speed, and analysing each would keep the live log behind.
             // `flows list` shows them all afterwards.
             println!("{}", view::live_line(rec, color));
         } else {
-            println!("{}", live_view(store, rec, &live_opts, color));
+            let t = std::time::Instant::now();
+            let line = live_view(store, rec, &live_opts, color);
+            if let Ok(mut b) = budget.lock() {
+                b.charge(t.elapsed());
+            }
+            println!("{line}");
         }
     });
     rt.block_on(async {
@@ -117,6 +125,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 intercept: args.intercept.clone(),
                 upstream_ca: args.upstream_ca.clone(),
                 max_body,
+                header_timeout: std::time::Duration::from_secs(args.header_timeout),
             },
             web: (!args.no_web).then_some(args.web),
             analyze: opts,
@@ -169,6 +178,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         eprintln!("\nstopping: finishing open exchanges and flushing the store...");
         let store = session.store.clone();
         session.shutdown().await?;
+        store.restrict_permissions();
         let n = store.len();
         eprintln!(
             "stopped; {n} exchange{} in {}",
@@ -180,55 +190,58 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Counts live lines per tenth of a second; past [`LiveRate::MAX`] the live
-/// log skips analysis until the rate drops.
+/// Time spent analysing live lines per tenth of a second; past
+/// [`LiveBudget::MAX`] the live log prints lines without analysis until the
+/// next window, so it keeps up with any rate on any machine.
 #[derive(Debug)]
-struct LiveRate {
+struct LiveBudget {
     window: std::time::Instant,
-    lines: u32,
+    spent: std::time::Duration,
 }
 
-impl Default for LiveRate {
+impl Default for LiveBudget {
     fn default() -> Self {
-        LiveRate {
+        LiveBudget {
             window: std::time::Instant::now(),
-            lines: 0,
+            spent: std::time::Duration::ZERO,
         }
     }
 }
 
-impl LiveRate {
-    /// Annotated lines per 100 ms before the live log stops annotating.
-    const MAX: u32 = 50;
+impl LiveBudget {
+    /// Analysis time allowed per 100 ms window (a tenth of one core: under
+    /// load the CPU goes to forwarding and storing).
+    const MAX: std::time::Duration = std::time::Duration::from_millis(10);
 
-    /// Count one line; true when this window is over the limit.
-    fn busy(&mut self) -> bool {
+    /// True when this window's analysis time is used up.
+    fn exhausted(&mut self) -> bool {
         if self.window.elapsed() >= std::time::Duration::from_millis(100) {
             self.window = std::time::Instant::now();
-            self.lines = 0;
+            self.spent = std::time::Duration::ZERO;
         }
-        self.lines += 1;
-        self.lines > Self::MAX
+        self.spent >= Self::MAX
+    }
+
+    /// Count time spent analysing.
+    fn charge(&mut self, d: std::time::Duration) {
+        self.spent += d;
     }
 }
 
-/// The live line for a freshly stored record: analysed with the rest of its
-/// flow, so the top annotation is shown as soon as it is known.
+/// The live line for a freshly stored record, analysed with the part of its
+/// flow that explains it ([`crate::rolling::window_of`]: the flow's first
+/// records and its latest ones, read through the store's flow index), so
+/// printing it costs the same whether the flow holds 1 or 100 000 records.
 pub fn live_view(store: &Store, rec: &Record, opts: &AnalyzeOptions, color: bool) -> String {
     // A record that opened its own flow is the whole flow: no need to read it back.
-    let flow = if rec.flow.as_deref() == Some(rec.id.as_str()) {
+    let window = if rec.flow.as_deref() == Some(rec.id.as_str()) {
         vec![rec.clone()]
     } else {
-        store
-            .query(&Query {
-                flow: rec.flow.clone(),
-                ..Query::default()
-            })
-            .unwrap_or_default()
+        crate::rolling::window_of(rec, false, false, |q| store.query(q))
+            .unwrap_or_else(|_| vec![rec.clone()])
     };
-    let analysed = analyze(&flow, opts);
-    let shown = analysed.iter().find(|r| r.id == rec.id).unwrap_or(rec);
-    view::live_line(shown, color)
+    let shown = crate::rolling::analyse_in_window(rec, &window, opts);
+    view::live_line(&shown, color)
 }
 
 fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {

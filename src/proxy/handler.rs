@@ -28,6 +28,8 @@ pub struct Shared {
     /// Endpoints and redirect URIs learnt from recorded discovery documents
     /// and authorize requests; classification consults them.
     pub known: std::sync::RwLock<Endpoints>,
+    /// The CA's name constraints: TLS to hosts outside them is tunnelled.
+    pub scope: crate::ca::NameScope,
 }
 
 impl Shared {
@@ -173,7 +175,12 @@ impl HttpHandler for Handler {
     ) -> RequestOrResponse {
         self.pending = None;
         if req.method() == Method::CONNECT {
-            return req.into();
+            let host = req.uri().host().unwrap_or("");
+            if host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host) {
+                // hudsucker decides between TLS interception and a raw tunnel.
+                return req.into();
+            }
+            return super::tunnel::open(req).await.into();
         }
         if !host_matches(&self.shared.intercept, req.uri().host().unwrap_or("")) {
             return req.into();
@@ -310,9 +317,13 @@ impl HttpHandler for Handler {
             .expect("valid 502 response")
     }
 
+    /// Decrypt a CONNECT tunnel only for hosts `--intercept` selects that
+    /// are also inside the CA's name constraints; the rest never gets here
+    /// ([`super::tunnel`] carries them untouched: the client sees the host's
+    /// own certificate), so this is a second guard.
     async fn should_intercept_connect(&mut self, _ctx: &HttpContext, req: &Request<Body>) -> bool {
         let host = req.uri().host().unwrap_or("");
-        host_matches(&self.shared.intercept, host)
+        host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host)
     }
 }
 

@@ -8,7 +8,9 @@
 
 pub mod failure;
 pub mod handler;
+pub mod limits;
 pub mod tee;
+pub mod tunnel;
 pub mod upstream;
 
 use crate::ca::{Authority, LocalCa};
@@ -32,6 +34,10 @@ pub struct ProxyConfig {
     pub upstream_ca: Vec<PathBuf>,
     /// Capture limit per body, in bytes.
     pub max_body: usize,
+    /// How long a client may take to send a whole request head (HTTP/1.1,
+    /// also while a keep-alive connection sits idle); slower connections
+    /// (slowloris, half-open) are closed.
+    pub header_timeout: std::time::Duration,
 }
 
 impl Default for ProxyConfig {
@@ -41,11 +47,13 @@ impl Default for ProxyConfig {
             intercept: Vec::new(),
             upstream_ca: Vec::new(),
             max_body: 1024 * 1024,
+            header_timeout: limits::HEADER_TIMEOUT,
         }
     }
 }
 
-/// Called after each exchange is stored (the live log).
+/// Called after each exchange is stored (the live log), on a thread of its
+/// own: a slow observer delays neither storing nor flushing.
 pub type Observer = Arc<dyn Fn(&Store, &Record) + Send + Sync>;
 
 /// Errors starting the proxy.
@@ -110,12 +118,11 @@ pub async fn start(
     store: Arc<Store>,
     observer: Option<Observer>,
 ) -> Result<RunningProxy, ProxyError> {
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|source| ProxyError::Bind {
-            addr: cfg.listen,
-            source,
-        })?;
+    limits::raise_open_files();
+    let listener = limits::listener(cfg.listen).map_err(|source| ProxyError::Bind {
+        addr: cfg.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| ProxyError::Bind {
         addr: cfg.listen,
         source,
@@ -130,6 +137,7 @@ pub async fn start(
         records: tx,
         h2_hosts: h2_hosts.clone(),
         known: Default::default(),
+        scope: ca.scope().clone(),
     }));
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let proxy = hudsucker::Proxy::builder()
@@ -137,6 +145,7 @@ pub async fn start(
         .with_ca(Authority(ca))
         .with_http_connector(upstream::connector(client_cfg.clone(), h2_hosts))
         .with_http_handler(handler)
+        .with_server(limits::server_builder(cfg.header_timeout))
         .with_websocket_connector(hudsucker::tokio_tungstenite::Connector::Rustls(Arc::new(
             client_cfg,
         )))
@@ -160,7 +169,18 @@ pub async fn start(
                 .enable_time()
                 .build()
             {
-                Ok(rt) => rt.block_on(record_loop(rx, drain_rx, store, observer)),
+                Ok(rt) => {
+                    let live = observer.and_then(|obs| live_thread(store.clone(), obs));
+                    let (live_tx, live_join) = match live {
+                        Some((tx, join)) => (Some(tx), Some(join)),
+                        None => (None, None),
+                    };
+                    rt.block_on(record_loop(rx, drain_rx, store, live_tx));
+                    // The live log shows what was stored before `run` says it stopped.
+                    if let Some(join) = live_join {
+                        let _ = join.join();
+                    }
+                }
                 Err(e) => tracing::error!("cannot start the recorder: {e}"),
             }
             let _ = done_tx.send(());
@@ -173,6 +193,38 @@ pub async fn start(
         proxy,
         recorder_done,
     })
+}
+
+/// Live lines waiting to be shown; past this many the oldest waiting ones
+/// are not shown (the records are stored all the same).
+const LIVE_QUEUE: usize = 4096;
+
+/// The thread that calls the observer (the live log) with each stored
+/// record, so that showing, however slow, never delays storing and flushing.
+fn live_thread(
+    store: Arc<Store>,
+    observer: Observer,
+) -> Option<(
+    std::sync::mpsc::SyncSender<Record>,
+    std::thread::JoinHandle<()>,
+)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Record>(LIVE_QUEUE);
+    let join = std::thread::Builder::new()
+        .name("oauthscope-live".into())
+        .spawn(move || {
+            for rec in rx {
+                // A bug in the live view must not stop it.
+                let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    observer(&store, &rec)
+                }));
+                if shown.is_err() {
+                    tracing::error!("showing exchange {} failed (a bug); it is stored", rec.id);
+                }
+            }
+        })
+        .map_err(|e| tracing::error!("cannot start the live log: {e}"))
+        .ok()?;
+    Some((tx, join))
 }
 
 /// Most exchanges stored between two flushes when traffic is heavy.
@@ -193,7 +245,7 @@ async fn record_loop(
     mut rx: mpsc::UnboundedReceiver<Record>,
     mut drain: oneshot::Receiver<()>,
     store: Arc<Store>,
-    observer: Option<Observer>,
+    live: Option<std::sync::mpsc::SyncSender<Record>>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_flush = tokio::time::Instant::now();
@@ -231,7 +283,7 @@ async fn record_loop(
                 Err(_) => break,
             }
         }
-        dirty |= store_batch(&mut batch, &store, observer.as_ref());
+        dirty |= store_batch(&mut batch, &store, live.as_ref());
         if last {
             break;
         }
@@ -250,20 +302,24 @@ async fn flush(store: &Store) {
     }
 }
 
-/// Store a batch of exchanges (see [`record_loop`]) and show them; true
-/// when anything was stored (and so needs a flush).
-fn store_batch(batch: &mut Vec<Record>, store: &Store, observer: Option<&Observer>) -> bool {
+/// Store a batch of exchanges (see [`record_loop`]) and pass them to the
+/// live log; true when anything was stored (and so needs a flush).
+fn store_batch(
+    batch: &mut Vec<Record>,
+    store: &Store,
+    live: Option<&std::sync::mpsc::SyncSender<Record>>,
+) -> bool {
     let mut stored = false;
     for mut rec in batch.drain(..) {
         match store.insert_new(&mut rec) {
             Ok(()) => {
                 stored = true;
-                if let Some(obs) = observer {
-                    // A bug in the live view must not stop the recorder.
-                    let shown =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| obs(store, &rec)));
-                    if shown.is_err() {
-                        tracing::error!("showing exchange {} failed (a bug); it is stored", rec.id);
+                if let Some(live) = live {
+                    if let Err(std::sync::mpsc::TrySendError::Full(rec)) = live.try_send(rec) {
+                        tracing::debug!(
+                            "live log behind; exchange {} not shown (it is stored)",
+                            rec.id
+                        );
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //!
 //! Layout (one sled database under `HOME/store/`):
 //! - tree `records`: big-endian `u64` id key (microseconds, time-ordered) → record JSON;
-//! - tree `by_key`: `tag 0x00 value 0x00 id` → `[]` for every correlation key
+//! - tree `by_key`: `tag 0x00 value 0x00 id` → the record's flow id for every correlation key
 //!   ([`Key`]: `state`, `code`, `refresh_token`) a record carries;
 //! - tree `by_flow`: `flow 0x00 id` → `[]`;
 //! - tree `meta`: `format_version` → [`RECORD_FORMAT_VERSION`] (big-endian `u32`).
@@ -76,6 +76,14 @@ pub struct Query {
     pub since: Option<OffsetDateTime>,
     /// Only records before this time.
     pub before: Option<OffsetDateTime>,
+    /// Only records whose id sorts after this one (exclusive; 16 hex digits).
+    pub after_id: Option<String>,
+    /// Only records whose id sorts before this one (exclusive; 16 hex digits).
+    pub before_id: Option<String>,
+    /// At most this many records (the first ones in the order asked for).
+    pub limit: Option<usize>,
+    /// Newest first instead of oldest first (with `limit`: the latest records).
+    pub newest_first: bool,
 }
 
 impl Query {
@@ -87,6 +95,27 @@ impl Query {
             && self.kind.is_none_or(|k| r.kind == k)
             && self.since.is_none_or(|t| r.time >= t)
             && self.before.is_none_or(|t| r.time < t)
+            && self.after_id.as_deref().is_none_or(|a| r.id.as_str() > a)
+            && self.before_id.as_deref().is_none_or(|b| r.id.as_str() < b)
+    }
+
+    /// The id keys the query can cover, as a half-open range `[lo, hi)`:
+    /// ids are microseconds, so time bounds narrow it too.
+    fn key_range(&self) -> (u64, u64) {
+        let mut lo = self.since.map(keys::time_key).unwrap_or(0);
+        if let Some(a) = self.after_id.as_deref().and_then(id_key) {
+            lo = lo.max(a.saturating_add(1));
+        }
+        let mut hi = u64::MAX;
+        if let Some(b) = self.before_id.as_deref().and_then(id_key) {
+            hi = hi.min(b);
+        }
+        if let Some(t) = self.before {
+            // Ids are bumped past their time when several arrive in the same
+            // microsecond, so the time bound alone is checked by `matches`.
+            hi = hi.min(keys::time_key(t).saturating_add(1_000_000));
+        }
+        (lo, hi.max(lo))
     }
 }
 
@@ -129,6 +158,8 @@ impl Store {
             .cache_capacity(CACHE_CAPACITY)
             .open()
             .map_err(sled_err)?;
+        // Captures hold live secrets: the store is readable by its owner only.
+        crate::home::make_private(dir);
         let meta = db.open_tree("meta").map_err(sled_err)?;
         match meta.get("format_version").map_err(sled_err)? {
             Some(v) if v.len() == 4 => {
@@ -187,26 +218,47 @@ impl Store {
             id: rec.id.clone(),
             source,
         })?;
-        if self
+        let replaced = self
             .records
-            .contains_key(key.to_be_bytes())
-            .map_err(|e| self.sled(e))?
-        {
-            self.remove_ids(&[key])?;
-        }
-        self.records
             .insert(key.to_be_bytes(), json)
             .map_err(|e| self.sled(e))?;
-        self.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match replaced {
+            Some(old) => {
+                // Replacing a record: its old index entries go first.
+                if let Ok(old) = self.decode(key, &old) {
+                    self.remove_index_entries(&old, key)?;
+                }
+            }
+            None => {
+                self.count
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        // The index value is the record's flow, so finding the flow of a new
+        // exchange reads one index entry, never a record.
+        let flow = rec.flow.as_deref().unwrap_or("").as_bytes();
         for k in keys {
             self.by_key
-                .insert(index_key(k, key), &[])
+                .insert(index_key(k, key), flow)
                 .map_err(|e| self.sled(e))?;
         }
         if let Some(flow) = &rec.flow {
             self.by_flow
                 .insert(flow_index_key(flow, key), &[])
+                .map_err(|e| self.sled(e))?;
+        }
+        Ok(())
+    }
+
+    fn remove_index_entries(&self, old: &Record, key: u64) -> Result<(), StoreError> {
+        for k in correlate::keys(old) {
+            self.by_key
+                .remove(index_key(&k, key))
+                .map_err(|e| self.sled(e))?;
+        }
+        if let Some(flow) = &old.flow {
+            self.by_flow
+                .remove(flow_index_key(flow, key))
                 .map_err(|e| self.sled(e))?;
         }
         Ok(())
@@ -224,6 +276,12 @@ impl Store {
     /// Flush synchronously (shutdown paths without a runtime).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.sled(e))
+    }
+
+    /// Make every file sled created since [`Store::open`] owner-only again
+    /// (directories 0700, files 0600); call after a long run, before exit.
+    pub fn restrict_permissions(&self) {
+        crate::home::make_private(&self.path);
     }
 
     fn decode(&self, key: u64, bytes: &[u8]) -> Result<Record, StoreError> {
@@ -280,30 +338,72 @@ impl Store {
         Ok(out)
     }
 
-    /// Call `f` with each record matching the query, oldest first, without
-    /// collecting them (the API streams large listings this way).
+    /// Call `f` with each record matching the query, oldest first (newest
+    /// first with [`Query::newest_first`]), without collecting them: memory
+    /// stays at one record whatever the store holds. With a flow, only that
+    /// flow's index entries are read (cost proportional to what is returned,
+    /// plus a `log n` seek). A record that cannot be decoded is skipped with a
+    /// warning, so one damaged record never hides the rest.
     pub fn query_each(
         &self,
         q: &Query,
         mut f: impl FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let (lo, hi) = q.key_range();
+        let limit = q.limit.unwrap_or(usize::MAX);
+        if limit == 0 || lo >= hi {
+            return Ok(());
+        }
+        let mut sent = 0usize;
+        let mut visit = |key: u64, bytes: &[u8]| -> Result<bool, StoreError> {
+            match self.decode(key, bytes) {
+                Ok(r) if q.matches(&r) => {
+                    f(r)?;
+                    sent += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("skipping a damaged record in {}: {e}", self.path.display())
+                }
+            }
+            Ok(sent < limit)
+        };
         if let Some(flow) = &q.flow {
-            for k in self.by_flow.scan_prefix(keys::flow_prefix(flow)).keys() {
-                let k = k.map_err(|e| self.sled(e))?;
-                if let Some(r) = self.get_key(id_from_index_key(&k))? {
-                    if q.matches(&r) {
-                        f(r)?;
-                    }
+            let start = flow_index_key(flow, lo);
+            let end = flow_index_key(flow, hi);
+            let mut iter = self.by_flow.range(start..end).keys();
+            loop {
+                let next = if q.newest_first {
+                    iter.next_back()
+                } else {
+                    iter.next()
+                };
+                let Some(k) = next else { break };
+                let key = id_from_index_key(&k.map_err(|e| self.sled(e))?);
+                let Some(bytes) = self
+                    .records
+                    .get(key.to_be_bytes())
+                    .map_err(|e| self.sled(e))?
+                else {
+                    continue;
+                };
+                if !visit(key, &bytes)? {
+                    break;
                 }
             }
             return Ok(());
         }
-        let start = q.since.map(keys::time_key).unwrap_or(0);
-        for item in self.records.range(start.to_be_bytes()..) {
+        let mut iter = self.records.range(lo.to_be_bytes()..hi.to_be_bytes());
+        loop {
+            let next = if q.newest_first {
+                iter.next_back()
+            } else {
+                iter.next()
+            };
+            let Some(item) = next else { break };
             let (k, v) = item.map_err(|e| self.sled(e))?;
-            let r = self.decode(keys::u64_of(&k), &v)?;
-            if q.matches(&r) {
-                f(r)?;
+            if !visit(keys::u64_of(&k), &v)? {
+                break;
             }
         }
         Ok(())
@@ -353,32 +453,37 @@ impl Store {
     pub fn flow_for(&self, keys: &[Key]) -> Result<Option<String>, StoreError> {
         // Index keys end in the big-endian id: the first entry under each
         // key is its earliest record, and only the overall earliest is read.
-        let mut earliest: Option<u64> = None;
+        // The entry's value is that record's flow (empty in stores written
+        // before it was kept there: then the record itself is read).
+        let mut earliest: Option<(u64, sled::IVec)> = None;
         for k in keys {
-            if let Some(first) = self.by_key.scan_prefix(index_prefix(k)).keys().next() {
-                let id = id_from_index_key(&first.map_err(|e| self.sled(e))?);
-                earliest = Some(earliest.map_or(id, |e| e.min(id)));
+            if let Some(first) = self.by_key.scan_prefix(index_prefix(k)).next() {
+                let (ikey, flow) = first.map_err(|e| self.sled(e))?;
+                let id = id_from_index_key(&ikey);
+                if earliest.as_ref().is_none_or(|(e, _)| id < *e) {
+                    earliest = Some((id, flow));
+                }
             }
         }
         Ok(match earliest {
-            Some(id) => self.get_key(id)?.map(|r| r.flow.unwrap_or(r.id)),
+            Some((_, flow)) if !flow.is_empty() => {
+                Some(String::from_utf8_lossy(&flow).into_owned())
+            }
+            Some((id, _)) => self.get_key(id)?.map(|r| r.flow.unwrap_or(r.id)),
             None => None,
         })
     }
 
     fn remove_ids(&self, ids: &[u64]) -> Result<(), StoreError> {
         for &key in ids {
-            if let Some(old) = self.get_key(key)? {
-                for k in correlate::keys(&old) {
-                    self.by_key
-                        .remove(index_key(&k, key))
-                        .map_err(|e| self.sled(e))?;
-                }
-                if let Some(flow) = &old.flow {
-                    self.by_flow
-                        .remove(flow_index_key(flow, key))
-                        .map_err(|e| self.sled(e))?;
-                }
+            let old = match self.get_key(key) {
+                Ok(old) => old,
+                // A damaged record has no readable keys: drop the record alone.
+                Err(StoreError::Corrupt { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(old) = old {
+                self.remove_index_entries(&old, key)?;
             }
             if self
                 .records
@@ -394,12 +499,13 @@ impl Store {
     }
 
     /// Remove the records matching the query; returns how many were removed.
+    /// Only the ids are held in memory (8 bytes a record).
     pub fn clear(&self, q: &Query) -> Result<usize, StoreError> {
-        let ids: Vec<u64> = self
-            .query(q)?
-            .iter()
-            .filter_map(|r| id_key(&r.id))
-            .collect();
+        let mut ids: Vec<u64> = Vec::new();
+        self.query_each(q, |r| {
+            ids.extend(id_key(&r.id));
+            Ok(())
+        })?;
         self.remove_ids(&ids)?;
         self.db.flush().map_err(|e| self.sled(e))?;
         Ok(ids.len())

@@ -192,3 +192,157 @@ fn pages_are_read_newest_first_from_any_point() {
     .unwrap();
     assert_eq!(older, vec![ids[1].clone(), ids[0].clone()]);
 }
+
+#[test]
+fn flow_queries_read_ranges_of_the_flow_index_in_either_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = rec(
+            Kind::TokenRequest,
+            "https://idp/token",
+            &format!("grant_type=refresh_token&refresh_token=r{i}"),
+            Some(if i % 2 == 0 { "even" } else { "odd" }),
+        );
+        s.insert(&r).unwrap();
+        ids.push(r.id);
+    }
+    let even: Vec<String> = ids.iter().step_by(2).cloned().collect();
+    let q = |extra: Query| {
+        s.query(&Query {
+            flow: Some("even".into()),
+            ..extra
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(q(Query::default()), even);
+    assert_eq!(
+        q(Query {
+            limit: Some(3),
+            ..Query::default()
+        }),
+        even[..3].to_vec()
+    );
+    // The three latest before the 8th record of the flow, newest first.
+    assert_eq!(
+        q(Query {
+            before_id: Some(even[7].clone()),
+            newest_first: true,
+            limit: Some(3),
+            ..Query::default()
+        }),
+        vec![even[6].clone(), even[5].clone(), even[4].clone()]
+    );
+    assert_eq!(
+        q(Query {
+            after_id: Some(even[7].clone()),
+            ..Query::default()
+        }),
+        even[8..].to_vec()
+    );
+    // The same bounds over the whole store.
+    let all: Vec<String> = s
+        .query(&Query {
+            after_id: Some(ids[2].clone()),
+            before_id: Some(ids[6].clone()),
+            ..Query::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all, ids[3..6].to_vec());
+    let newest: Vec<String> = s
+        .query(&Query {
+            newest_first: true,
+            limit: Some(2),
+            ..Query::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(newest, vec![ids[19].clone(), ids[18].clone()]);
+}
+
+#[test]
+fn a_damaged_record_is_skipped_not_a_failed_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let a = rec(
+        Kind::TokenRequest,
+        "https://idp/token",
+        "grant_type=x",
+        Some("f"),
+    );
+    s.insert(&a).unwrap();
+    let bad_id = id_key(&new_id(OffsetDateTime::now_utc())).unwrap();
+    s.records
+        .insert(bad_id.to_be_bytes(), &b"{\"id\": not json"[..])
+        .unwrap();
+    s.by_flow.insert(flow_index_key("f", bad_id), &[]).unwrap();
+    let b = rec(
+        Kind::TokenRequest,
+        "https://idp/token",
+        "grant_type=y",
+        Some("f"),
+    );
+    s.insert(&b).unwrap();
+    let ids =
+        |q: Query| -> Vec<String> { s.query(&q).unwrap().into_iter().map(|r| r.id).collect() };
+    assert_eq!(ids(Query::default()), vec![a.id.clone(), b.id.clone()]);
+    assert_eq!(
+        ids(Query {
+            flow: Some("f".into()),
+            ..Query::default()
+        }),
+        vec![a.id.clone(), b.id.clone()]
+    );
+    // Asked for by id, the damage is reported; clearing removes it too.
+    assert!(matches!(
+        s.get(&crate::record::format_id(bad_id)),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert_eq!(s.clear(&Query::default()).unwrap(), 2);
+    assert_eq!(
+        s.records.len(),
+        1,
+        "the damaged record is not a listed one, so it stays"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn store_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let s = Store::open(&path).unwrap();
+    s.insert(&rec(
+        Kind::TokenRequest,
+        "https://idp/token",
+        "grant_type=x",
+        None,
+    ))
+    .unwrap();
+    s.flush().unwrap();
+    s.restrict_permissions();
+    let mut seen = 0;
+    let mut stack = vec![path.clone()];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", p.display());
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", p.display());
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "sled wrote files");
+}

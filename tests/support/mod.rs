@@ -255,9 +255,9 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<RespBody>
     Ok(resp)
 }
 
-/// Start the provider on 127.0.0.1:0 with a certificate for 127.0.0.1 and localhost.
-pub async fn start_provider() -> Provider {
-    let dir = tempfile::tempdir().unwrap();
+/// A throwaway CA (written to `dir/provider-ca.pem`) and a TLS server
+/// configuration (ALPN `alpn`) with a leaf for 127.0.0.1 and localhost.
+pub fn server_tls(dir: &std::path::Path, alpn: &[&[u8]]) -> (rustls::ServerConfig, PathBuf) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -265,7 +265,7 @@ pub async fn start_provider() -> Provider {
         .distinguished_name
         .push(rcgen::DnType::CommonName, "test provider CA");
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let ca_pem_path = dir.path().join("provider-ca.pem");
+    let ca_pem_path = dir.join("provider-ca.pem");
     std::fs::write(&ca_pem_path, ca_cert.pem()).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().unwrap();
@@ -282,7 +282,14 @@ pub async fn start_provider() -> Provider {
     .with_no_client_auth()
     .with_single_cert(vec![leaf_cert.der().clone()], key)
     .unwrap();
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (cfg, ca_pem_path)
+}
+
+/// Start the provider on 127.0.0.1:0 with a certificate for 127.0.0.1 and localhost.
+pub async fn start_provider() -> Provider {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, ca_pem_path) = server_tls(dir.path(), &[b"h2", b"http/1.1"]);
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -335,15 +342,35 @@ impl Harness {
 
     /// Start the proxy decrypting only the `intercept` hosts (empty: all).
     pub async fn start_intercepting(upstream_ca: Vec<PathBuf>, intercept: Vec<String>) -> Harness {
+        Harness::start_with(upstream_ca, intercept, &[], ProxyConfig::default()).await
+    }
+
+    /// Start the proxy with a CA constrained to `name_constraints` (as
+    /// `ca init --name-constraint` makes it) and `base` settings.
+    pub async fn start_with(
+        upstream_ca: Vec<PathBuf>,
+        intercept: Vec<String>,
+        name_constraints: &[&str],
+        base: ProxyConfig,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::new(dir.path());
+        let scope = oauthscope::ca::NameScope::parse(
+            &name_constraints
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        // The session loads the CA this creates (constrained or not).
+        LocalCa::init(&home, &scope).unwrap();
         let session = Session::start(SessionConfig {
             home: home.clone(),
             proxy: ProxyConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 upstream_ca,
                 intercept,
-                ..ProxyConfig::default()
+                ..base
             },
             web: Some("127.0.0.1:0".parse().unwrap()),
             analyze: AnalyzeOptions::default(),
@@ -437,4 +464,113 @@ pub async fn sha256_stream(resp: reqwest::Response) -> (usize, Vec<u8>) {
         h.update(&chunk);
     }
     (n, h.finalize().to_vec())
+}
+
+/// A real `oauthscope run` process with its own data directory, killed
+/// (SIGKILL) when dropped.
+pub struct RunProcess {
+    pub child: std::process::Child,
+    pub home: PathBuf,
+    pub listen: SocketAddr,
+    pub state: serde_json::Value,
+    _dir: tempfile::TempDir,
+}
+
+impl RunProcess {
+    /// Start `oauthscope run` trusting `upstream_ca`, with `extra` arguments,
+    /// and wait (bounded) until it announced itself in proxy.json.
+    pub fn start(upstream_ca: &std::path::Path, extra: &[&str]) -> RunProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen: SocketAddr = ([127, 0, 0, 1], port).into();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(&home)
+            .args([
+                "run",
+                "--listen",
+                &listen.to_string(),
+                "--web",
+                "127.0.0.1:0",
+            ])
+            .arg("--upstream-ca")
+            .arg(upstream_ca)
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut p = RunProcess {
+            child,
+            home,
+            listen,
+            state: serde_json::Value::Null,
+            _dir: dir,
+        };
+        for _ in 0..600 {
+            if let Ok(bytes) = std::fs::read(p.home.join("proxy.json")) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    if std::net::TcpStream::connect(listen).is_ok() {
+                        p.state = v;
+                        return p;
+                    }
+                }
+            }
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!("oauthscope run exited early: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("oauthscope run did not announce itself within 15 s");
+    }
+
+    /// The loopback API's address and bearer token, from proxy.json.
+    pub fn api(&self) -> (SocketAddr, String) {
+        (
+            self.state["api"].as_str().unwrap().parse().unwrap(),
+            self.state["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The CA certificate (PEM) this proxy issues leaves from.
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.home.join("ca").join("ca.pem")).unwrap()
+    }
+
+    /// A client sending everything through this proxy, trusting only its CA.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(format!("http://{}", self.listen)).unwrap())
+            .tls_certs_only([reqwest::Certificate::from_pem(self.ca_pem().as_bytes()).unwrap()])
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// Send SIGTERM and wait (bounded) for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = self.child.kill();
+        panic!("oauthscope run did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for RunProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
