@@ -246,7 +246,6 @@ pub fn annotate(_records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::analyze::testkit::{prepare, token};
 
     const FIXED: &str = r#"{"access_token":"same","token_type":"Bearer","expires_in":60}"#;
