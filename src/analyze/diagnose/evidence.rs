@@ -47,6 +47,7 @@ pub fn diagnose(records: &[Record]) -> Vec<Finding> {
         out.extend(client_auth(&login, ex));
         out.extend(clock_skew(&login, ex));
         out.extend(secret_jwt_lifetime(&login, ex));
+        out.extend(grant_type_missing(&login, ex));
     }
     out.extend(polling_too_fast(&login));
     out.extend(endpoint_version_mismatch(&login));
@@ -993,4 +994,35 @@ fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// `diagnosis.grant_type_missing`: the request named no `grant_type` (a
+/// provider dialect: GitHub, Slack) and this provider says it needs one
+/// (RFC 6749 §4.1.3 makes it REQUIRED).
+fn grant_type_missing(login: &Login, ex: &Exchange) -> Option<Finding> {
+    if !failed(ex) || ex.get("grant_type").is_some() {
+        return None;
+    }
+    let says = ex.failure.says(&["grant_type"])?;
+    let rec = &login.records[ex.record];
+    Some(Finding::new(
+        ex.record,
+        Annotation::new(
+            "diagnosis.grant_type_missing",
+            Severity::Error,
+            "The token request sent no grant_type, and this provider requires it",
+            format!(
+                "Record {} exchanged a code without grant_type, as GitHub and Slack accept; this provider \
+                 follows RFC 6749 §4.1.3 and says \"{says}\". Add grant_type=authorization_code (or the grant \
+                 meant) to the form body.",
+                rec.id
+            ),
+            json!({
+                "token_request": rec.id,
+                "implied_grant": ex.grant,
+                "provider_says": says,
+                "fields": ["request.body.grant_type", "response.body.error_description"],
+            }),
+        ),
+    ))
 }

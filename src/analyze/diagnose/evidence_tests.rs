@@ -526,3 +526,28 @@ fn a_state_cookie_set_on_localhost_does_not_reach_127_0_0_1() {
     ];
     assert!(found(&run(recs), "diagnosis.cookie_host_mismatch").is_empty());
 }
+
+#[test]
+fn a_code_exchange_without_grant_type_at_an_rfc_server_is_grant_type_missing() {
+    let mut t = token("t1", 12, "client_id=app&client_secret=s&code=c1", "");
+    t.grant_type = Some("authorization_code".into());
+    let t = answer(
+        t,
+        400,
+        r#"{"error":"invalid_request","error_description":"Missing parameter: grant_type"}"#,
+    );
+    let out = run(vec![t]);
+    assert_eq!(found(&out, "diagnosis.grant_type_missing").len(), 1);
+    // Near miss: grant_type was sent; the provider complains about something else.
+    let t = answer(
+        token(
+            "t1",
+            12,
+            "grant_type=authorization_code&client_id=app&client_secret=s&code=c1",
+            "",
+        ),
+        400,
+        r#"{"error":"invalid_request","error_description":"Missing parameter: redirect_uri"}"#,
+    );
+    assert!(found(&run(vec![t]), "diagnosis.grant_type_missing").is_empty());
+}
