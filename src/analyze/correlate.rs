@@ -49,16 +49,13 @@ pub fn keys(rec: &Record) -> Vec<Key> {
         match k.as_str() {
             "state" if !v.is_empty() => out.push(Key::State(v.clone())),
             "code" if !v.is_empty() => out.push(Key::Code(v.clone())),
-            "refresh_token" if !v.is_empty() => {
-                out.push(Key::RefreshToken(v.clone()));
-                // Also as a token: a value sent as the refresh token may
-                // have been issued as another kind (an access token).
-                out.push(Key::Token(v.clone()));
-            }
-            "device_code" if !v.is_empty() => out.push(Key::Token(v.clone())),
+            "refresh_token" if !v.is_empty() => out.push(Key::RefreshToken(v.clone())),
             _ => {}
         }
     }
+    // Values sent back (also as plain tokens: a value sent as the refresh
+    // token may have been issued as another kind) and values issued.
+    out.extend(sent_tokens(rec).into_iter().map(Key::Token));
     out.extend(issued_tokens(rec).into_iter().map(Key::Token));
     if matches!(rec.kind, Kind::TokenRequest | Kind::DeviceAuthorization) {
         if let Some(json) = params::response_json(rec) {
@@ -88,16 +85,6 @@ pub fn keys(rec: &Record) -> Vec<Key> {
                     out.push(Key::State(v.to_string()));
                 }
             }
-        }
-    }
-    if rec.kind == Kind::Userinfo {
-        if let Some(token) = rec
-            .request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.trim().strip_prefix("Bearer "))
-        {
-            out.push(Key::Token(token.trim().to_string()));
         }
     }
     out.sort();

@@ -138,10 +138,11 @@ const MISSING: &[&str] = &[
 ];
 
 fn basic_sent(rec: &Record) -> bool {
-    rec.request
-        .headers
-        .get("authorization")
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
+    use crate::analyze::flavour::{authorization, AuthHeader};
+    matches!(
+        authorization(&rec.request.headers),
+        AuthHeader::Basic(_) | AuthHeader::Malformed(_)
+    )
 }
 
 fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
