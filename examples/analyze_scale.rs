@@ -125,9 +125,16 @@ fn per_rule(recs: &[Record]) {
         ("correlate", correlate::annotate),
         ("diagnose", diagnose::annotate),
     ];
+    let t = Instant::now();
+    let login = oauthscope::analyze::login::Login::build(&out);
+    println!(
+        "  {:<14} {:>8.1} ms",
+        "login model",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     for (name, rule) in rules {
         let t = Instant::now();
-        let n = rule(&out, &o).len();
+        let n = rule(&login, &o).len();
         println!(
             "  {name:<14} {:>8.1} ms  {n}",
             t.elapsed().as_secs_f64() * 1e3

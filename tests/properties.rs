@@ -4,7 +4,7 @@
 //! whole analysis. Each property is "returns without panicking", plus a
 //! round trip where one exists.
 
-use oauthscope::analyze::{self, classify, flavour, jwt, params, AnalyzeOptions};
+use oauthscope::analyze::{self, classify, flavour, jose, params, AnalyzeOptions};
 use oauthscope::record::{format_id, Body, HeaderList, Kind, Record, Request, Response};
 use oauthscope::redact::Redactor;
 use proptest::prelude::*;
@@ -152,15 +152,15 @@ proptest! {
         json_part in "\\{\"(alg|typ|exp|aud|iss|nonce)\": ?(\"[ -~]{0,20}\"|-?[0-9]{0,12}|\\[\\]|null)\\}",
     ) {
         use base64::Engine as _;
-        let _ = jwt::decode_unverified(&parts.join("."));
+        let _ = jose::decode_unverified(&parts.join("."));
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let token = format!("{}.{}.{}", b64.encode(&json_part), b64.encode(&json_part), parts.join(""));
-        let _ = jwt::decode_unverified(&token);
+        let _ = jose::decode_unverified(&token);
         let mut rec = rec;
         rec.kind = Kind::TokenRequest;
         rec.request.headers.push("Authorization", auth);
         let _ = flavour::detect(&rec);
-        let _ = jwt::request_client_id(&rec);
+        let _ = oauthscope::analyze::client_id::of_request(&rec);
         let _ = Redactor::new().authorization(rec.request.headers.get("Authorization").unwrap_or(""));
     }
 

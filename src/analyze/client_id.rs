@@ -7,6 +7,7 @@
 //! body's `client_id`; a request carrying both is also checked against itself.
 
 use super::flavour::{self, AuthHeader};
+use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
@@ -99,6 +100,17 @@ impl Leg {
             Leg::BasicUser => "basic_user",
         }
     }
+
+    /// The record field a diagnosis names as its evidence:
+    /// `request.query.client_id`, `request.body.client_id` or
+    /// `request.headers.authorization`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Leg::Query => "request.query.client_id",
+            Leg::Body => "request.body.client_id",
+            Leg::BasicUser => "request.headers.authorization",
+        }
+    }
 }
 
 /// Every client id a request carries, with where it was found.
@@ -146,10 +158,6 @@ pub fn of_request(rec: &Record) -> Option<(Leg, String)> {
         .or_else(|| nonempty(Leg::Query))
 }
 
-fn token_client_id(rec: &Record) -> Option<(Leg, String)> {
-    of_request(rec)
-}
-
 /// The client id an authorize request names (query, or a PAR body / Basic header).
 fn authorize_client_id(rec: &Record) -> Option<String> {
     match rec.kind {
@@ -157,7 +165,7 @@ fn authorize_client_id(rec: &Record) -> Option<String> {
             let q = params::query_params(&rec.request.url);
             params::get(&q, "client_id").map(str::to_string)
         }
-        Kind::Par => token_client_id(rec).map(|(_, v)| v),
+        Kind::Par => of_request(rec).map(|(_, v)| v),
         _ => None,
     }
 }
@@ -186,7 +194,8 @@ fn shown(v: &str) -> Value {
 }
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if !carries_client_id(rec.kind) {
@@ -276,7 +285,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         let Some(flow) = rec.flow.as_deref() else {
             continue;
         };
-        let Some((leg, actual)) = token_client_id(rec) else {
+        let Some((leg, actual)) = of_request(rec) else {
             continue;
         };
         // The authorize leg of this flow: the latest one before this request,
@@ -341,7 +350,7 @@ mod tests {
         "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
 
     fn run(records: &[Record]) -> Vec<Finding> {
-        annotate(records, &AnalyzeOptions::default())
+        crate::analyze::testkit::findings(annotate, records)
     }
 
     fn auth(id: &str) -> Record {

@@ -1,5 +1,6 @@
 //! Flow correlation: link authorize → callback → token → refresh.
 
+use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Kind, Record};
@@ -227,7 +228,7 @@ pub fn assign_flows(records: &mut [Record]) {
 }
 
 /// Findings about correlation itself (none yet).
-pub fn annotate(_records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn annotate(_login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
     Vec::new()
 }
 

@@ -10,6 +10,7 @@
 //! well-known provider HTML error pages, the `Location` of authorization
 //! responses and callback parameters. [`provider`] names the provider.
 
+use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
 use crate::catalog;
@@ -653,7 +654,8 @@ fn has_prompt_none(rec: &Record) -> bool {
 /// Findings of this rule family over records in time order: `error.<code>`
 /// for every error seen (with the catalog's meaning, the provider's variant
 /// when recognised), and `error.hidden_in_success` for a 2xx carrying one.
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let flow_of = |r: &Record| r.flow.clone().unwrap_or_else(|| r.id.clone());
     let mut flow_provider: HashMap<String, &'static str> = HashMap::new();
     let mut silent_flows: HashSet<String> = HashSet::new();
@@ -1013,7 +1015,7 @@ mod tests {
         assert_eq!(e[0].source, ErrorSource::FormBody);
         assert!(e[0].in_success);
         assert_eq!(provider(&r), Some("github"));
-        let f = annotate(std::slice::from_ref(&r), &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, std::slice::from_ref(&r));
         let codes: Vec<_> = f.iter().map(|f| f.annotation.code.as_str()).collect();
         assert_eq!(
             codes,
@@ -1039,7 +1041,7 @@ mod tests {
         let mut other_host = r.clone();
         other_host.request.url = "https://proxy.internal/slack".into();
         assert_eq!(provider(&other_host), Some("slack"), "by shape");
-        let f = annotate(&[r], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[r]);
         assert!(
             f[0].annotation.title.contains("(Slack)"),
             "{}",
@@ -1071,7 +1073,7 @@ mod tests {
             JSON,
             r#"{"error":{"message":"Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request","type":"OAuthException","code":100,"fbtrace_id":"x"}}"#,
         );
-        let f = annotate(&[r2], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[r2]);
         assert_eq!(f[0].annotation.code, "error.facebook_100");
         assert!(
             f[0].annotation.title.contains("redirect_uri"),
@@ -1100,7 +1102,7 @@ mod tests {
             codes(&chained),
             ["invalid_client", "AADSTS70002", "AADSTS7000215"]
         );
-        let f = annotate(&[r], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[r]);
         let a = &f[1].annotation;
         assert_eq!(a.code, "error.AADSTS70008");
         assert_eq!(a.severity, Severity::Error);
@@ -1159,7 +1161,7 @@ mod tests {
         let e = extract(&google);
         assert_eq!(e[0].code, "redirect_uri_mismatch");
         assert_eq!(e[0].source, ErrorSource::Html);
-        let f = annotate(&[google], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[google]);
         assert!(
             f[0].annotation.title.contains("(Google)"),
             "{}",
@@ -1191,7 +1193,7 @@ mod tests {
         );
         assert_eq!(codes(&keycloak), ["redirect_uri_mismatch"]);
         assert_eq!(provider(&keycloak), Some("keycloak"));
-        let f = annotate(&[keycloak], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[keycloak]);
         assert!(f[0].annotation.title.contains("Keycloak"));
 
         let salesforce = rec(
@@ -1248,7 +1250,7 @@ mod tests {
             r#"{"error":"invalid_grant","error_description":"ip restricted or invalid login hours"}"#,
         );
         tok.id = "0000000000000003".into();
-        let f = annotate(&[auth, cb, tok], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[auth, cb, tok]);
         let by_code = |c: &str| f.iter().find(|f| f.annotation.code == c).unwrap();
         // The callback (on the app's host) gets the flow's provider.
         let denied = by_code("error.access-denied");
@@ -1279,7 +1281,7 @@ mod tests {
             "",
         );
         auth.id = "0000000000000001".into();
-        let f = annotate(std::slice::from_ref(&auth), &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, std::slice::from_ref(&auth));
         assert_eq!(f[0].annotation.severity, Severity::Info);
         assert!(f[0]
             .annotation
@@ -1289,7 +1291,7 @@ mod tests {
         let mut loud = auth.clone();
         loud.request.url =
             "https://idp.example/authorize?response_type=code&client_id=a&state=s".into();
-        let f = annotate(&[loud], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[loud]);
         assert_eq!(f[0].annotation.severity, Severity::Error);
         let poll = token(
             "https://idp.example/token",
@@ -1297,7 +1299,7 @@ mod tests {
             JSON,
             r#"{"error":"authorization_pending"}"#,
         );
-        let f = annotate(&[poll], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[poll]);
         assert_eq!(f[0].annotation.severity, Severity::Info);
     }
 
@@ -1309,7 +1311,7 @@ mod tests {
             JSON,
             r#"{"error":"invalid_grnat"}"#,
         );
-        let f = annotate(&[r], &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &[r]);
         let a = &f[0].annotation;
         assert_eq!(a.code, "error.invalid_grnat");
         assert_eq!(a.severity, Severity::Error);
@@ -1433,6 +1435,6 @@ mod tests {
         for r in &recs {
             assert!(extract(r).is_empty(), "{}", r.request.url);
         }
-        assert!(annotate(&recs, &AnalyzeOptions::default()).is_empty());
+        assert!(crate::analyze::testkit::findings(annotate, &recs).is_empty());
     }
 }

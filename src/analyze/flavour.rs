@@ -14,6 +14,7 @@
 //! [`BasicEncoding`]. [`authorization`] and [`client_id`] are public so other
 //! rules read the header the same way.
 
+use super::login::Login;
 use super::params::{self, BodyFormat, Params};
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Flavour, HeaderList, Kind, Record, Severity};
@@ -555,7 +556,8 @@ fn flavour_title(f: &Flavour) -> String {
 
 /// Findings about client authentication and body encoding, on token
 /// requests (and PAR, device authorization, revocation, introspection).
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         let Some(ins) = inspect(rec) else { continue };

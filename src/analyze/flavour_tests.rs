@@ -15,14 +15,14 @@ fn flav(r: &Record) -> Flavour {
 }
 
 fn codes(r: &Record) -> Vec<(String, Severity)> {
-    annotate(std::slice::from_ref(r), &AnalyzeOptions::default())
+    crate::analyze::testkit::findings(annotate, std::slice::from_ref(r))
         .into_iter()
         .map(|f| (f.annotation.code, f.annotation.severity))
         .collect()
 }
 
 fn finding(r: &Record, code: &str) -> Annotation {
-    annotate(std::slice::from_ref(r), &AnalyzeOptions::default())
+    crate::analyze::testkit::findings(annotate, std::slice::from_ref(r))
         .into_iter()
         .map(|f| f.annotation)
         .find(|a| a.code == code)
@@ -385,7 +385,7 @@ fn other_body_has_no_number() {
 fn only_client_authenticating_kinds_are_flavoured() {
     let r = super::testkit::authorize("az", 0, "response_type=code&client_id=app");
     assert_eq!(detect(&r), None);
-    assert!(annotate(&[r], &AnalyzeOptions::default()).is_empty());
+    assert!(crate::analyze::testkit::findings(annotate, &[r]).is_empty());
 }
 
 #[test]

@@ -13,120 +13,20 @@
 //! anything, so redacted exports (`header.claims.«redacted:..»`) are still
 //! checked. The token itself never goes into evidence; claims do.
 
+use super::authorize::leg_for;
+use super::jose::{decode_unverified, human_duration, JwtError};
+use super::login::Login;
 use super::params;
-use super::redirect_uri::{authorize_legs, diff, diff_evidence, leg_for};
+use super::redirect_uri::{diff, diff_evidence};
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
 use crate::redact::is_redacted;
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
-
-/// Why a JWT could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwtError {
-    /// Not `header.claims.signature` (or the five parts of a JWE).
-    #[error("{0} dot-separated parts (a signed JWT has 3)")]
-    Parts(usize),
-    /// A segment is not base64url.
-    #[error("the {0} is not base64url")]
-    Base64(&'static str),
-    /// A segment does not hold a JSON object.
-    #[error("the {0} is not a JSON object")]
-    Json(&'static str),
-    /// A JWE (encrypted): its claims cannot be read without the client's key.
-    #[error("the token is encrypted (JWE, alg {alg}, enc {enc})")]
-    Encrypted {
-        /// Key management algorithm.
-        alg: String,
-        /// Content encryption algorithm.
-        enc: String,
-    },
-}
-
-/// The readable parts of a compact JWT; the signature is not checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
-    /// The JOSE header.
-    pub header: Map<String, Value>,
-    /// The claims.
-    pub claims: Map<String, Value>,
-}
-
-fn b64_segment(seg: &str) -> Option<Vec<u8>> {
-    let s = seg.trim().trim_end_matches('=');
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(s))
-        .ok()
-}
-
-fn json_segment(seg: &str, name: &'static str) -> Result<Map<String, Value>, JwtError> {
-    let bytes = b64_segment(seg).ok_or(JwtError::Base64(name))?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(JwtError::Json(name)),
-    }
-}
-
-/// Decode a compact JWT's header and claims without verifying anything.
-/// Tolerates base64 padding and ignores the signature segment entirely.
-pub fn decode_unverified(token: &str) -> Result<Decoded, JwtError> {
-    let parts: Vec<&str> = token.trim().split('.').collect();
-    if parts.len() == 5 {
-        let header = json_segment(parts[0], "header")?;
-        if let Some(enc) = header.get("enc").and_then(Value::as_str) {
-            return Err(JwtError::Encrypted {
-                alg: header
-                    .get("alg")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string(),
-                enc: enc.to_string(),
-            });
-        }
-        return Err(JwtError::Parts(5));
-    }
-    if !(2..=3).contains(&parts.len()) {
-        return Err(JwtError::Parts(parts.len()));
-    }
-    Ok(Decoded {
-        header: json_segment(parts[0], "header")?,
-        claims: json_segment(parts[1], "claims")?,
-    })
-}
-
-/// A duration in words: `45 s`, `12 min 5 s`, `3 h 2 min`, `2 d 4 h`.
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.unsigned_abs();
-    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    if d > 0 {
-        format!("{d} d {h} h")
-    } else if h > 0 {
-        format!("{h} h {m} min")
-    } else if m > 0 {
-        format!("{m} min {sec} s")
-    } else {
-        format!("{sec} s")
-    }
-}
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-/// The client_id a token request identified itself with ([`super::client_id::of_request`]),
-/// and where it was found (`basic` or `body`).
-pub fn request_client_id(rec: &Record) -> Option<(String, &'static str)> {
-    use super::client_id::{of_request, Leg};
-    of_request(rec).map(|(leg, v)| {
-        let source = match leg {
-            Leg::BasicUser => "basic",
-            Leg::Body | Leg::Query => "body",
-        };
-        (v, source)
-    })
 }
 
 fn num(v: Option<&Value>) -> Option<i64> {
@@ -138,8 +38,9 @@ fn num(v: Option<&Value>) -> Option<i64> {
 }
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
-    let legs = authorize_legs(records);
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
+    let legs = &login.legs;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if rec.kind == Kind::Discovery {
@@ -214,13 +115,12 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         out.extend(check_exp(rec, i, c));
         if rec.kind == Kind::TokenRequest {
             out.extend(check_aud(rec, i, c));
-        } else if let Some(client_id) = leg_for(records, &legs, i).and_then(|l| l.get("client_id"))
-        {
+        } else if let Some(client_id) = leg_for(records, legs, i).and_then(|l| l.get("client_id")) {
             out.extend(check_aud_for(rec, i, c, client_id, "authorize.client_id"));
         }
         if rec.grant_type.as_deref() == Some("authorization_code") || rec.kind != Kind::TokenRequest
         {
-            out.extend(check_nonce(records, &legs, i, c));
+            out.extend(check_nonce(records, legs, i, c));
         }
         out.extend(check_iss(records, i, c));
     }
@@ -267,8 +167,8 @@ fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> 
 }
 
 fn check_aud(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> {
-    let (client_id, source) = request_client_id(rec)?;
-    check_aud_for(rec, i, c, &client_id, source)
+    let (leg, client_id) = super::client_id::of_request(rec)?;
+    check_aud_for(rec, i, c, &client_id, leg.as_str())
 }
 
 fn check_aud_for(
@@ -333,7 +233,7 @@ fn check_aud_for(
 
 fn check_nonce(
     records: &[Record],
-    legs: &[super::redirect_uri::AuthorizeLeg],
+    legs: &[super::authorize::AuthorizeLeg],
     i: usize,
     c: &Map<String, Value>,
 ) -> Option<Finding> {

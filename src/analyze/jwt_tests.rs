@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::analyze::testkit::*;
+use base64::Engine as _;
 
 const ISSUER: &str = "https://idp.example.com";
 const DISCO: &str = "https://idp.example.com/.well-known/openid-configuration";
@@ -147,7 +148,7 @@ fn aud_checked_against_basic_user() {
         .push("Authorization", format!("Basic {basic}"));
     let f = findings(recs);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0].annotation.evidence["client_id_source"], "basic");
+    assert_eq!(f[0].annotation.evidence["client_id_source"], "basic_user");
 }
 
 #[test]

@@ -1,7 +1,11 @@
-//! The model of one login: built once per flow, read by the diagnoses.
+//! The model of one login: built once per flow, read by every rule family
+//! and by the diagnoses.
 //!
 //! [`Login::build`] reads a flow's records (in time order) once and answers
-//! the questions every evidence-first diagnosis asks: which authorization
+//! the questions the rules ask: the authorization requests with their PAR
+//! bodies and request objects merged ([`Login::legs`], RFC 9126 §4 / RFC
+//! 9101 precedence) and which one a later record belongs to
+//! ([`Login::leg_for`]), which authorization
 //! responses delivered which code and when (RFC 6749 §4.1.2), which token
 //! requests were made (their grant, client id and where it came from, what
 //! they sent, whether they succeeded), and — the index the diagnoses lean
@@ -9,6 +13,7 @@
 //! codes) with the record and field that issued it. Pure, linear in the
 //! flow's size.
 
+use super::authorize::{self, AuthorizeLeg};
 use super::diagnose::{grant_type, response_params, token_client_id, token_succeeded, Failure};
 use super::params::{self, Params};
 use crate::record::{Kind, Record};
@@ -110,6 +115,9 @@ impl Exchange {
 pub struct Login<'a> {
     /// The flow's records, in time order.
     pub records: &'a [Record],
+    /// Every authorization request (PAR and request object merged), in
+    /// time order ([`authorize::authorize_legs`]).
+    pub legs: Vec<AuthorizeLeg>,
     /// Authorization responses and callbacks, in time order.
     pub deliveries: Vec<Delivery>,
     /// Token requests, in time order.
@@ -125,10 +133,18 @@ pub fn received_at(rec: &Record) -> OffsetDateTime {
 }
 
 impl<'a> Login<'a> {
+    /// The authorization request record `index` belongs to
+    /// ([`authorize::leg_for`]: same flow, same `state`, else the latest
+    /// earlier one).
+    pub fn leg_for(&self, index: usize) -> Option<&AuthorizeLeg> {
+        authorize::leg_for(self.records, &self.legs, index)
+    }
+
     /// Read the records once.
     pub fn build(records: &'a [Record]) -> Login<'a> {
         let mut login = Login {
             records,
+            legs: authorize::authorize_legs(records),
             deliveries: Vec::new(),
             exchanges: Vec::new(),
             issued: HashMap::new(),

@@ -7,12 +7,14 @@
 //! 4. [`diagnose`] looks at the whole flow, with the first findings attached,
 //!    and says what caused an error.
 
+pub mod authorize;
 pub mod classify;
 pub mod client_id;
 pub mod correlate;
 pub mod diagnose;
 pub mod errors;
 pub mod flavour;
+pub mod jose;
 pub mod jwt;
 pub mod login;
 pub mod params;
@@ -50,8 +52,9 @@ impl Finding {
     }
 }
 
-/// A rule family: records in time order (flows and flavours set) → findings.
-pub type Rule = fn(&[Record], &AnalyzeOptions) -> Vec<Finding>;
+/// A rule family: one login (its records in time order, flows and flavours
+/// set, read once into [`login::Login`]) → findings.
+pub type Rule = fn(&login::Login, &AnalyzeOptions) -> Vec<Finding>;
 
 /// Analyse records (in time order): set `flow` and `flavour`, and replace
 /// `annotations` with everything the rules find, most severe first.
@@ -73,7 +76,7 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     // compare records within one login, so they run flow by flow, with the
     // capture's discovery documents as context: a long capture of unrelated
     // exchanges then costs linear time, not quadratic.
-    let state_findings = state::annotate(&out, opts);
+    let state_findings = state::annotate(&login::Login::build(&out), opts);
     attach(&mut out, state_findings);
     let groups = flow_groups(&out);
     if groups.members.len() <= 1 {
@@ -117,12 +120,17 @@ const PER_FLOW: [Rule; 8] = [
 /// Run the per-flow rules over one flow (plus context), attach what they
 /// find, then diagnose the flow with those findings attached.
 fn analyze_flow(records: &mut [Record], opts: &AnalyzeOptions) {
+    let login = login::Login::build(records);
     let mut findings = Vec::new();
     for rule in PER_FLOW {
-        findings.extend(rule(records, opts));
+        findings.extend(rule(&login, opts));
     }
+    drop(login);
     attach(records, findings);
-    let diagnoses = diagnose::annotate(records, opts);
+    // The diagnoses read the first findings, so the login is read again
+    // with them attached.
+    let login = login::Login::build(records);
+    let diagnoses = diagnose::annotate(&login, opts);
     attach(records, diagnoses);
 }
 

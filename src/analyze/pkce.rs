@@ -11,8 +11,9 @@
 //! [`crate::redact::is_redacted`] recognises are never judged, so
 //! re-analysing an export gives no false findings.
 
+use super::authorize::{leg_for, AuthorizeLeg};
+use super::login::Login;
 use super::params;
-use super::redirect_uri::{authorize_legs, leg_for, AuthorizeLeg};
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
 use crate::redact::is_redacted;
@@ -79,16 +80,17 @@ pub fn s256_challenge_problem(challenge: &str) -> Option<String> {
 }
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
-    let legs = authorize_legs(records);
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
+    let legs = &login.legs;
     let mut out = Vec::new();
-    for leg in &legs {
+    for leg in legs {
         out.extend(challenge_checks(records, leg));
     }
     for (i, rec) in records.iter().enumerate() {
         if rec.kind == Kind::TokenRequest && rec.grant_type.as_deref() == Some("authorization_code")
         {
-            out.extend(token_checks(records, &legs, i));
+            out.extend(token_checks(records, legs, i));
         }
     }
     out

@@ -1,6 +1,7 @@
 //! Tests for the redirect_uri diff and rule.
 
 use super::*;
+use crate::analyze::authorize::strip_response_params;
 use crate::analyze::testkit::*;
 
 fn kinds(e: &str, a: &str) -> Vec<&'static str> {

@@ -15,7 +15,8 @@
 //!   all, or one whose parameters are hidden behind an uncaptured PAR
 //!   `request_uri` or an encrypted request object).
 
-use super::redirect_uri::{authorization_response, authorize_legs, leg_for, AuthorizeLeg};
+use super::authorize::{authorization_response, leg_for, AuthorizeLeg};
+use super::login::Login;
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Record, Severity};
 use crate::redact::is_redacted;
@@ -29,10 +30,11 @@ fn nonempty(v: Option<&str>) -> Option<&str> {
 }
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
-    let legs = authorize_legs(records);
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
+    let legs = &login.legs;
     let mut out = Vec::new();
-    for leg in &legs {
+    for leg in legs {
         if let Some(f) = request_check(records, leg) {
             out.push(f);
         }
@@ -56,7 +58,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         };
         match nonempty(super::params::get(&resp.params, "state")) {
             None => {
-                let leg = leg_for(records, &legs, i).or_else(|| {
+                let leg = leg_for(records, legs, i).or_else(|| {
                     // Without state (and before a code links it to a token
                     // request) the response is alone in its flow: take the
                     // latest earlier request for the same redirect URI.

@@ -150,7 +150,7 @@ pub fn run(
     opts: &AnalyzeOptions,
 ) -> (Vec<Record>, Vec<Finding>) {
     let recs = prepare(records);
-    let f = rule(&recs, opts);
+    let f = rule(&crate::analyze::login::Login::build(&recs), opts);
     (recs, f)
 }
 
@@ -164,4 +164,13 @@ pub fn problems(f: &[Finding]) -> Vec<&Finding> {
     f.iter()
         .filter(|x| x.annotation.severity >= crate::record::Severity::Warning)
         .collect()
+}
+
+/// Run one rule family over `records` as they are (already in time order,
+/// flows as given): the login read once, default options.
+pub fn findings(rule: crate::analyze::Rule, records: &[Record]) -> Vec<Finding> {
+    rule(
+        &crate::analyze::login::Login::build(records),
+        &AnalyzeOptions::default(),
+    )
 }

@@ -8,8 +8,8 @@
 //! Error responses (and 2xx responses carrying an `error`) are left to
 //! [`super::errors`].
 
+use super::login::Login;
 use super::params;
-use super::redirect_uri;
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
 use serde_json::{json, Map, Value};
@@ -49,18 +49,19 @@ pub fn offline_params(p: &params::Params) -> Vec<String> {
 }
 
 /// The authorize leg of record `index`'s flow (PAR body and request object
-/// merged in, see [`redirect_uri::leg_for`]) and what it asked about offline
+/// merged in, see [`Login::leg_for`]) and what it asked about offline
 /// access; `None` when the flow's authorize request was not captured, or
 /// when it is opaque and asked nothing visible.
-pub fn offline_ask(records: &[Record], index: usize) -> Option<OfflineAsk> {
-    let legs = redirect_uri::authorize_legs(records);
-    let leg = redirect_uri::leg_for(records, &legs, index)?;
+pub fn offline_ask(login: &Login, index: usize) -> Option<OfflineAsk> {
+    let leg = login.leg_for(index)?;
     let asked_by = offline_params(&leg.params);
     if asked_by.is_empty() && leg.opaque {
         return None;
     }
     Some(OfflineAsk {
-        record: records[leg.source_of(records, "scope")].id.clone(),
+        record: login.records[leg.source_of(login.records, "scope")]
+            .id
+            .clone(),
         asked_by,
     })
 }
@@ -111,7 +112,8 @@ fn body_shape(text: Option<&str>) -> &'static str {
 }
 
 /// Findings of this rule family over records in time order.
-pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if rec.kind != Kind::TokenRequest || !is_success(rec) {
@@ -148,7 +150,7 @@ pub fn annotate(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             // An error in a 2xx: errors.rs reports it (error.hidden_in_success).
             continue;
         }
-        lint_object(i, rec, obj, records, &mut out);
+        lint_object(i, rec, obj, login, &mut out);
     }
     out
 }
@@ -157,7 +159,7 @@ fn lint_object(
     i: usize,
     rec: &Record,
     obj: &Map<String, Value>,
-    records: &[Record],
+    login: &Login,
     out: &mut Vec<Finding>,
 ) {
     let resp = rec.response.as_ref().expect("checked by the caller");
@@ -272,7 +274,7 @@ fn lint_object(
         .and_then(Value::as_str)
         .is_some_and(|s| !s.is_empty());
     if !refresh && grant_type(rec).as_deref() == Some("authorization_code") {
-        let ask = offline_ask(records, i);
+        let ask = offline_ask(login, i);
         let mut asked = ask.as_ref().map(|a| a.asked_by.clone()).unwrap_or_default();
         // Some clients repeat the scope at the token leg.
         let token_params = params::body_params(&rec.request.headers, &rec.request.body);
@@ -385,7 +387,7 @@ mod tests {
     }
 
     fn run(records: &[Record]) -> Vec<Annotation> {
-        annotate(records, &AnalyzeOptions::default())
+        crate::analyze::testkit::findings(annotate, records)
             .into_iter()
             .map(|f| f.annotation)
             .collect()
@@ -662,9 +664,9 @@ mod tests {
                 r#"{"access_token":"a","token_type":"Bearer","expires_in":3600}"#,
             ),
         ]);
-        let ask = offline_ask(&recs, 3).expect("the PAR leg is found");
+        let ask = offline_ask(&Login::build(&recs), 3).expect("the PAR leg is found");
         assert_eq!(ask.asked_by, ["scope=offline_access"]);
-        let f = annotate(&recs, &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &recs);
         let no_rt: Vec<_> = f
             .iter()
             .filter(|x| x.annotation.code == "token_response.no_refresh_token")

@@ -5,7 +5,7 @@
 //! two aligned URIs with the differing characters marked).
 
 use super::html::{annotation_head, esc, frame, seg, severity_badge};
-use crate::analyze::jwt::{decode_unverified, human_duration};
+use crate::analyze::jose::{decode_unverified, human_duration};
 use crate::analyze::params::{self, BodyFormat};
 use crate::record::{Annotation, Body, HeaderList, Record};
 use crate::redact;

@@ -13,6 +13,7 @@ use super::{
     authorize_for, authorize_params, code_deliveries, fingerprint, grant_type, token_client_id,
     token_succeeded, Failure,
 };
+use crate::analyze::login::Login;
 use crate::analyze::params::{self, Params};
 use crate::analyze::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
@@ -60,6 +61,7 @@ struct Cause {
 
 /// Everything known about one failing code exchange.
 struct Ctx<'a> {
+    login: &'a Login<'a>,
     records: &'a [Record],
     index: usize,
     failure: Failure,
@@ -92,7 +94,8 @@ impl Ctx<'_> {
 }
 
 /// Diagnose every failing authorization-code exchange in `records`.
-pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn diagnose(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if rec.kind != Kind::TokenRequest
@@ -129,7 +132,7 @@ pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
             .unwrap_or_default();
         let authorize = deliveries
             .iter()
-            .find_map(|&d| authorize_for(records, d))
+            .find_map(|&d| authorize_for(login, d))
             .or_else(|| {
                 let flow = rec.flow.as_ref()?;
                 (0..i).rev().find(|&j| {
@@ -138,9 +141,10 @@ pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                 })
             });
         let authorize_params = authorize
-            .map(|a| authorize_params(records, a))
+            .map(|a| authorize_params(login, a))
             .unwrap_or_default();
         let ctx = Ctx {
+            login,
             records,
             index: i,
             failure,
@@ -387,7 +391,7 @@ fn altered_from(records: &[Record], sent: &str, before: usize) -> Option<Alterat
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            crate::analyze::redirect_uri::authorization_response(r).and_then(|a| {
+            crate::analyze::authorize::authorization_response(r).and_then(|a| {
                 params::get(&a.params, "code")
                     .filter(|c| !c.is_empty())
                     .map(|c| (i, c.to_string()))
@@ -904,6 +908,7 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
 
 fn access_denied(ctx: &Ctx) -> Option<Cause> {
     let records = ctx.records;
+    let login = ctx.login;
     // The latest authorization result (code or error delivered) before the token request.
     let last = (0..ctx.index).rev().find(|&j| {
         let r = &records[j];
@@ -921,8 +926,8 @@ fn access_denied(ctx: &Ctx) -> Option<Cause> {
         return None;
     }
     // Another client's login is not this one's.
-    let denial_client = authorize_for(records, last)
-        .and_then(|a| params::get(&authorize_params(records, a), "client_id").map(str::to_string));
+    let denial_client = authorize_for(login, last)
+        .and_then(|a| params::get(&authorize_params(login, a), "client_id").map(str::to_string));
     let token_client = token_client_id(ctx.token()).map(|t| t.0);
     if let (Some(a), Some(b)) = (&denial_client, &token_client) {
         if a != b {

@@ -3,6 +3,7 @@
 //! `diagnosis.grant_type_not_enabled` and `diagnosis.silent_auth_failed`.
 
 use super::{authorize_for, authorize_params, basic_credentials, grant_type, provider, Failure};
+use crate::analyze::login::Login;
 use crate::analyze::params::{self, BodyFormat};
 use crate::analyze::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
@@ -22,7 +23,8 @@ pub const KNOWN_GRANT_TYPES: &[&str] = &[
 ];
 
 /// Diagnose endpoint, client and silent-login failures in `records`.
-pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn diagnose(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         match rec.kind {
@@ -39,7 +41,7 @@ pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
                 }
             }
             Kind::AuthorizationResponse | Kind::Callback => {
-                if let Some(a) = silent_auth_failed(records, i) {
+                if let Some(a) = silent_auth_failed(login, i) {
                     out.push(Finding::new(i, a));
                 }
             }
@@ -303,12 +305,13 @@ const SILENT_ERRORS: &[&str] = &[
     "account_selection_required",
 ];
 
-fn silent_auth_failed(records: &[Record], i: usize) -> Option<Annotation> {
+fn silent_auth_failed(login: &Login, i: usize) -> Option<Annotation> {
+    let records = login.records;
     let rec = &records[i];
     let f = Failure::of(rec);
     let code = f.has(SILENT_ERRORS)?.to_string();
-    let authorize = authorize_for(records, i)?;
-    let ap = authorize_params(records, authorize);
+    let authorize = authorize_for(login, i)?;
+    let ap = authorize_params(login, authorize);
     let prompt = params::get(&ap, "prompt")?;
     if !prompt.split(' ').any(|p| p == "none") {
         return None;
@@ -319,7 +322,7 @@ fn silent_auth_failed(records: &[Record], i: usize) -> Option<Annotation> {
         && records[..i].iter().enumerate().any(|(j, r)| {
             r.kind == Kind::AuthorizationResponse
                 && super::delivered_state(r) == state
-                && authorize_for(records, j) == Some(authorize)
+                && authorize_for(login, j) == Some(authorize)
                 && Failure::of(r).has(&[code.as_str()]).is_some()
         })
     {

@@ -29,7 +29,7 @@
 //!   JWT, as Sign in with Apple requires: at most six months).
 
 use super::{fingerprint, ids, Failure};
-use crate::analyze::jwt::decode_unverified;
+use crate::analyze::jose::decode_unverified;
 use crate::analyze::login::{Exchange, IssuedKind, Login};
 use crate::analyze::params;
 use crate::analyze::Finding;
@@ -39,21 +39,20 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 /// Every evidence-first diagnosis over one flow.
-pub fn diagnose(records: &[Record]) -> Vec<Finding> {
-    let login = Login::build(records);
+pub fn diagnose(login: &Login) -> Vec<Finding> {
     let mut out = Vec::new();
     for ex in &login.exchanges {
-        out.extend(token_kind_swapped(&login, ex));
-        out.extend(client_auth(&login, ex));
-        out.extend(clock_skew(&login, ex));
-        out.extend(secret_jwt_lifetime(&login, ex));
-        out.extend(grant_type_missing(&login, ex));
+        out.extend(token_kind_swapped(login, ex));
+        out.extend(client_auth(login, ex));
+        out.extend(clock_skew(login, ex));
+        out.extend(secret_jwt_lifetime(login, ex));
+        out.extend(grant_type_missing(login, ex));
     }
-    out.extend(polling_too_fast(&login));
-    out.extend(endpoint_version_mismatch(&login));
-    out.extend(authorize_leg_errors(&login));
-    out.extend(concurrent_logins(&login));
-    out.extend(cookie_host_mismatch(&login));
+    out.extend(polling_too_fast(login));
+    out.extend(endpoint_version_mismatch(login));
+    out.extend(authorize_leg_errors(login));
+    out.extend(concurrent_logins(login));
+    out.extend(cookie_host_mismatch(login));
     out
 }
 
@@ -649,9 +648,9 @@ fn authorize_leg_errors(login: &Login) -> Vec<Finding> {
             continue;
         }
         let rec = &records[d.record];
-        let authorize = super::authorize_for(records, d.record);
+        let authorize = super::authorize_for(login, d.record);
         let ap = authorize
-            .map(|a| super::authorize_params(records, a))
+            .map(|a| super::authorize_params(login, a))
             .unwrap_or_default();
         let response_type = params::get(&ap, "response_type").unwrap_or("code");
         let grant = match response_type {
@@ -722,7 +721,7 @@ fn cookies(rec: &Record) -> Vec<(String, String)> {
 
 fn concurrent_logins(login: &Login) -> Vec<Finding> {
     let records = login.records;
-    let legs = crate::analyze::redirect_uri::authorize_legs(records);
+    let legs = &login.legs;
     let mut out = Vec::new();
     for d in login.deliveries.iter().filter(|d| d.is_callback) {
         let Some(state) = d.get("state") else {
@@ -783,8 +782,9 @@ fn concurrent_logins(login: &Login) -> Vec<Finding> {
 
 /// `diagnosis.pkce_required` for a failure that asks for PKCE when the
 /// authorize request sent no `code_challenge` (checked, not guessed).
-pub fn pkce_required(records: &[Record]) -> Vec<Finding> {
-    let legs = crate::analyze::redirect_uri::authorize_legs(records);
+pub fn pkce_required(login: &Login) -> Vec<Finding> {
+    let records = login.records;
+    let legs = &login.legs;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if !matches!(
@@ -814,7 +814,7 @@ pub fn pkce_required(records: &[Record]) -> Vec<Finding> {
         if asks.is_none() && !quirk {
             continue;
         }
-        let Some(leg) = crate::analyze::redirect_uri::leg_for(records, &legs, i) else {
+        let Some(leg) = crate::analyze::authorize::leg_for(records, legs, i) else {
             continue;
         };
         if leg.opaque || leg.get("code_challenge").is_some() {

@@ -33,6 +33,7 @@ mod evidence_tests;
 
 use super::errors;
 use super::flavour::{self, AuthHeader};
+use super::login::Login;
 use super::params::{self, Params};
 use super::{AnalyzeOptions, Finding};
 use crate::record::{Kind, Record};
@@ -41,13 +42,13 @@ use sha2::{Digest, Sha256};
 
 /// Findings of this rule family over records in time order (flows,
 /// flavours and first-pass annotations already set).
-pub fn annotate(records: &[Record], opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     let mut out = Vec::new();
-    out.extend(code_grant::diagnose(records, opts));
-    out.extend(refresh::diagnose(records, opts));
-    out.extend(endpoint::diagnose(records, opts));
-    out.extend(evidence::diagnose(records));
-    out.extend(evidence::pkce_required(records));
+    out.extend(code_grant::diagnose(login, opts));
+    out.extend(refresh::diagnose(login, opts));
+    out.extend(endpoint::diagnose(login, opts));
+    out.extend(evidence::diagnose(login));
+    out.extend(evidence::pkce_required(login));
     settle(out)
 }
 
@@ -233,15 +234,7 @@ pub fn fingerprint(secret: &str) -> String {
 /// `client_id` of a token request ([`crate::analyze::client_id::of_request`]:
 /// the Basic user first, else the body, else the query) and the field it came from.
 pub fn token_client_id(rec: &Record) -> Option<(String, &'static str)> {
-    use crate::analyze::client_id::{of_request, Leg};
-    of_request(rec).map(|(leg, v)| {
-        let field = match leg {
-            Leg::BasicUser => "request.headers.authorization",
-            Leg::Body => "request.body.client_id",
-            Leg::Query => "request.query.client_id",
-        };
-        (v, field)
-    })
+    crate::analyze::client_id::of_request(rec).map(|(leg, v)| (v, leg.field()))
 }
 
 /// The `(id, secret)` of a Basic `Authorization` header, decoded the way
@@ -257,13 +250,14 @@ pub fn basic_credentials(rec: &Record) -> Option<(String, String)> {
 /// The parameters of an authorize request, with those of the PAR request
 /// its `request_uri` points to and of its request object merged in (RFC 9126
 /// §4 and RFC 9101 precedence: theirs win), as the other rules read them
-/// ([`crate::analyze::redirect_uri::authorize_legs`]).
-pub fn authorize_params(records: &[Record], authorize: usize) -> Params {
-    crate::analyze::redirect_uri::authorize_legs(records)
-        .into_iter()
+/// ([`Login::legs`]).
+pub fn authorize_params(login: &Login, authorize: usize) -> Params {
+    login
+        .legs
+        .iter()
         .find(|l| l.index == authorize)
-        .map(|l| l.params)
-        .unwrap_or_else(|| params::request_params(&records[authorize]))
+        .map(|l| l.params.clone())
+        .unwrap_or_else(|| params::request_params(&login.records[authorize]))
 }
 
 /// The records (indices) that delivered an authorization code to the
@@ -307,7 +301,8 @@ pub fn delivered_state(rec: &Record) -> Option<String> {
 /// The authorize request behind an authorization response or callback at
 /// `leg`: the latest earlier authorize request with the same `state`, else
 /// the latest earlier one in the same flow.
-pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
+pub fn authorize_for(login: &Login, leg: usize) -> Option<usize> {
+    let records = login.records;
     if records[leg].kind == Kind::AuthorizeRequest {
         return Some(leg);
     }
@@ -321,7 +316,7 @@ pub fn authorize_for(records: &[Record], leg: usize) -> Option<usize> {
     };
     if let Some(s) = &state {
         if let Some((i, _)) = earlier()
-            .find(|(i, _)| params::get(&authorize_params(records, *i), "state") == Some(s.as_str()))
+            .find(|(i, _)| params::get(&authorize_params(login, *i), "state") == Some(s.as_str()))
         {
             return Some(i);
         }

@@ -8,6 +8,7 @@ use super::{
     authorize_for, authorize_params, code_deliveries, fingerprint, grant_type, provider,
     response_params, token_client_id, token_succeeded, Failure,
 };
+use crate::analyze::login::Login;
 use crate::analyze::params;
 use crate::analyze::{AnalyzeOptions, Finding};
 use crate::record::{Annotation, Kind, Record, Severity};
@@ -17,7 +18,8 @@ use serde_json::json;
 const REFRESH_ERRORS: &[&str] = &["invalid_grant", "bad_refresh_token", "invalid_token"];
 
 /// Diagnose refresh failures and missing refresh tokens in `records`.
-pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
+pub fn diagnose(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
+    let records = login.records;
     let mut out = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         if rec.kind != Kind::TokenRequest {
@@ -25,7 +27,7 @@ pub fn diagnose(records: &[Record], _opts: &AnalyzeOptions) -> Vec<Finding> {
         }
         match grant_type(rec).as_deref() {
             Some("refresh_token") => out.extend(refresh_failure(records, i)),
-            Some("authorization_code") => out.extend(missing_offline_access(records, i)),
+            Some("authorization_code") => out.extend(missing_offline_access(login, i)),
             _ => {}
         }
     }
@@ -213,7 +215,8 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
     ))
 }
 
-fn missing_offline_access(records: &[Record], i: usize) -> Option<Finding> {
+fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
+    let records = login.records;
     let rec = &records[i];
     if !token_succeeded(rec) || issued_refresh_token(rec).is_some() {
         return None;
@@ -231,8 +234,8 @@ fn missing_offline_access(records: &[Record], i: usize) -> Option<Finding> {
     let code = params::get(&params::request_params(rec), "code")?.to_string();
     let authorize = code_deliveries(records, &code, i)
         .iter()
-        .find_map(|&d| authorize_for(records, d))?;
-    let ap = authorize_params(records, authorize);
+        .find_map(|&d| authorize_for(login, d))?;
+    let ap = authorize_params(login, authorize);
     let scope = params::get(&ap, "scope").unwrap_or("");
     let access_type = params::get(&ap, "access_type");
     let (asked, foreign) = crate::providers::offline_asks(offline, &ap);

@@ -168,7 +168,7 @@ impl Capture {
 
     fn run(mut self) -> (Vec<Record>, Vec<Finding>) {
         correlate::assign_flows(&mut self.records);
-        let f = annotate(&self.records, &AnalyzeOptions::default());
+        let f = crate::analyze::testkit::findings(annotate, &self.records);
         (self.records, f)
     }
 }
