@@ -333,6 +333,20 @@ impl Annotation {
             evidence,
         }
     }
+
+    /// Append what this case is about to the declared title:
+    /// `"<title>: <specifics>"` (`redirect_uri differs between the legs:
+    /// trailing slash`).
+    pub fn about(mut self, specifics: impl std::fmt::Display) -> Annotation {
+        self.title = format!("{}: {specifics}", self.title);
+        self
+    }
+
+    /// Override the declared default severity.
+    pub fn with_severity(mut self, severity: Severity) -> Annotation {
+        self.severity = severity;
+        self
+    }
 }
 
 /// How a token request authenticated its client, and how its body was encoded.

@@ -10,7 +10,8 @@ use super::flavour::{self, AuthHeader};
 use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record};
 use serde_json::{json, Value};
 
 /// One suspicious character in a client id.
@@ -217,32 +218,31 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 .collect();
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "client_id.whitespace",
-                    Severity::Error,
-                    format!(
-                        "client_id in the {} {} holds {}",
-                        rec.kind,
-                        leg.as_str().replace('_', " "),
-                        names.join(", ")
-                    ),
-                    "Servers compare client ids exactly, so an invisible character (usually \
+                code::CLIENT_ID_WHITESPACE
+                    .annotation(
+                        "Servers compare client ids exactly, so an invisible character (usually \
                      pasted from a console, a .env file or a YAML block) makes the client \
                      unknown: invalid_client, unauthorized_client, or an error page at the \
                      authorization endpoint. Remove it from the configured client id.",
-                    json!({
-                        "record": rec.id,
-                        "where": leg.as_str(),
-                        "field": "client_id",
-                        "client_id": shown(&id),
-                        "characters": odd.iter().map(|o| json!({
-                            "index": o.index,
-                            "char": format!("U+{:04X}", o.ch as u32),
-                            "name": o.name,
-                            "position": o.position,
-                        })).collect::<Vec<_>>(),
-                    }),
-                ),
+                        json!({
+                            "record": rec.id,
+                            "where": leg.as_str(),
+                            "field": "client_id",
+                            "client_id": shown(&id),
+                            "characters": odd.iter().map(|o| json!({
+                                "index": o.index,
+                                "char": format!("U+{:04X}", o.ch as u32),
+                                "name": o.name,
+                                "position": o.position,
+                            })).collect::<Vec<_>>(),
+                        }),
+                    )
+                    .about(format!(
+                        "{} {}: {}",
+                        rec.kind,
+                        leg.as_str().replace('_', " "),
+                        names.join(", ")
+                    )),
             ));
         }
 
@@ -255,15 +255,12 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 if b != p {
                     out.push(Finding::new(
                         i,
-                        Annotation::new(
-                            "client_id.mismatch",
-                            Severity::Error,
-                            "The Basic header and the body name different client ids",
-                            "The request authenticates as one client in the Authorization \
+                        code::CLIENT_ID_MISMATCH.annotation(
+"The request authenticates as one client in the Authorization \
                              header and names another in the body's client_id. Servers \
                              reject this (invalid_client / invalid_request). Send the same \
                              client id in both, or drop the body client_id.",
-                            json!({
+json!({
                                 "record": rec.id,
                                 "where": "basic_vs_body",
                                 "expected": shown(b),
@@ -272,7 +269,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                                 "expected_from": {"record": rec.id, "field": "authorization (basic user)"},
                                 "actual_from": {"record": rec.id, "field": "client_id (body)"},
                             }),
-                        ),
+),
                     ));
                     continue;
                 }
@@ -309,20 +306,14 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         let diff = difference(expected, &actual);
         out.push(Finding::new(
             i,
-            Annotation::new(
-                "client_id.mismatch",
-                Severity::Error,
-                format!(
-                    "Token request client_id differs from the {} ({diff})",
-                    auth_rec.kind
-                ),
-                "The authorization code was issued to the client named at the authorize \
+            code::CLIENT_ID_MISMATCH.annotation(
+"The authorization code was issued to the client named at the authorize \
                  request; exchanging it as another client fails (invalid_grant \"issued to \
                  another client\", Keycloak \"Found different client_id in clientSession\", \
                  or invalid_client). \
                  Use the same client id in both legs; check for two app registrations, a \
                  stale environment variable, or stray whitespace.",
-                json!({
+json!({
                     "record": rec.id,
                     "where": leg.as_str(),
                     "expected": shown(expected),
@@ -335,7 +326,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                         Leg::Query => "client_id (query)",
                     }},
                 }),
-            ),
+).about(format!("token request vs {} ({diff})", auth_rec.kind)),
         ));
     }
     out
@@ -345,6 +336,8 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::analyze::flavour::testkit::{authorize, basic, token_form, token_json};
+    #[allow(unused_imports)]
+    use crate::record::{Annotation, Severity};
 
     const BODY: &str =
         "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";

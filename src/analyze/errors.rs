@@ -14,6 +14,7 @@ use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
 use crate::catalog;
+use crate::catalog::annotations as code;
 use crate::record::{Annotation, HeaderList, Kind, Record, Severity};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -770,14 +771,8 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             let codes: Vec<&str> = hidden.iter().map(|e| e.code.as_str()).collect();
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "error.hidden_in_success",
-                    if all_normal {
-                        Severity::Info
-                    } else {
-                        Severity::Warning
-                    },
-                    format!("HTTP {st} response carries OAuth error `{}`", first.code),
+                code::ERROR_HIDDEN_IN_SUCCESS
+                    .annotation(
                     format!(
                         "The provider answered with a success status but {} holds `error={}`{}. Clients that check only the HTTP status treat this as success and then fail with \"no access_token\" or a parse error (GitHub and Slack do this by design). Check the body for `error` (and Slack's `ok`) before using the response.",
                         first.source.describe(),
@@ -792,7 +787,9 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                         "source": first.source.as_str(),
                         "provider": prov,
                     }),
-                ),
+                )
+                .about(format!("HTTP {st}, `{}`", first.code))
+                .with_severity(if all_normal { Severity::Info } else { Severity::Warning }),
             ));
         }
     }

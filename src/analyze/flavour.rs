@@ -17,7 +17,8 @@
 use super::login::Login;
 use super::params::{self, BodyFormat, Params};
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Flavour, HeaderList, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Flavour, HeaderList, Kind, Record, Severity};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -549,8 +550,8 @@ fn flavour_title(f: &Flavour) -> String {
         _ => "unrecognised body",
     };
     match f.number {
-        Some(n) => format!("Flavour {n}: {auth} + {body}"),
-        None => format!("No numbered flavour: {auth} + {body}"),
+        Some(n) => format!("{n}, {auth} + {body}"),
+        None => format!("none of the six, {auth} + {body}"),
     }
 }
 
@@ -571,22 +572,21 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         if rec.kind == Kind::TokenRequest {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "flavour.detected",
-                    Severity::Info,
-                    flavour_title(&flavour),
-                    "How this token request authenticated its client and encoded its body \
+                code::FLAVOUR_DETECTED
+                    .annotation(
+                        "How this token request authenticated its client and encoded its body \
                      (the six common flavours, listed in the README). When a provider rejects the \
                      client, compare with the flavours it accepts.",
-                    json!({
-                        "record": rec.id,
-                        "number": flavour.number,
-                        "client_auth": flavour.client_auth,
-                        "body": flavour.body,
-                        "note": flavour.note,
-                        "client_id": client,
-                    }),
-                ),
+                        json!({
+                            "record": rec.id,
+                            "number": flavour.number,
+                            "client_auth": flavour.client_auth,
+                            "body": flavour.body,
+                            "note": flavour.note,
+                            "client_id": client,
+                        }),
+                    )
+                    .about(flavour_title(&flavour)),
             ));
         }
 
@@ -596,44 +596,42 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         if (basic_sent && (secret || has_assertion)) || (secret && has_assertion) {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "client_auth.multiple_methods",
-                    Severity::Error,
-                    format!("The {what} uses more than one client authentication method"),
-                    "RFC 6749 §2.3: a client MUST NOT use more than one authentication method \
+                code::CLIENT_AUTH_MULTIPLE_METHODS
+                    .annotation(
+                        "RFC 6749 §2.3: a client MUST NOT use more than one authentication method \
                      in each request. Servers such as Okta refuse it (\"Cannot supply multiple \
                      client credentials\"). Send the credentials one way only: either the \
                      Authorization: Basic header or client_id/client_secret in the body (or \
                      a client_assertion).",
-                    json!({
-                        "record": rec.id,
-                        "methods": methods(&ins.header, secret, has_assertion),
-                        "client_id": client,
-                    }),
-                ),
+                        json!({
+                            "record": rec.id,
+                            "methods": methods(&ins.header, secret, has_assertion),
+                            "client_id": client,
+                        }),
+                    )
+                    .about(what),
             ));
         }
 
         if let AuthHeader::Malformed(m) = ins.header {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "client_auth.basic_malformed",
-                    Severity::Error,
-                    format!("Unreadable Authorization: Basic header ({})", m.as_str()),
-                    format!(
-                        "The server cannot read the client credentials: {}. Build the header \
+                code::CLIENT_AUTH_BASIC_MALFORMED
+                    .annotation(
+                        format!(
+                            "The server cannot read the client credentials: {}. Build the header \
                          as `Basic base64(urlencode(client_id) + \":\" + urlencode(secret))` \
                          (RFC 6749 §2.3.1, RFC 7617), with the standard base64 alphabet.",
-                        m.explain()
-                    ),
-                    json!({
-                        "record": rec.id,
-                        "reason": m.as_str(),
-                        "header": "Authorization",
-                        "scheme": "Basic",
-                    }),
-                ),
+                            m.explain()
+                        ),
+                        json!({
+                            "record": rec.id,
+                            "reason": m.as_str(),
+                            "header": "Authorization",
+                            "scheme": "Basic",
+                        }),
+                    )
+                    .about(m.as_str()),
             ));
         }
 
@@ -660,7 +658,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 let (severity, title, detail) = if differs {
                     (
                         Severity::Warning,
-                        "Basic credentials are not URL-encoded; a strict server reads a different secret or id",
+                        "a strict server reads a different secret or id",
                         "RFC 6749 §2.3.1 says to form-urlencode the client id and secret before \
                          base64-encoding them. This header carries them raw, and they hold '+' \
                          or '%', which a server decoding per §2.3.1 (Keycloak since 20, Spring \
@@ -672,7 +670,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 } else {
                     (
                         Severity::Info,
-                        "Basic credentials are not URL-encoded (harmless characters only)",
+                        "harmless characters only",
                         "RFC 6749 §2.3.1 says to form-urlencode the client id and secret before \
                          base64-encoding them. This header carries characters an encoder would \
                          escape, but decoding leaves them unchanged, so both decoding and \
@@ -682,18 +680,18 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 };
                 out.push(Finding::new(
                     i,
-                    Annotation::new(
-                        "client_auth.basic_not_urlencoded",
-                        severity,
-                        title,
-                        detail,
-                        json!({
-                            "record": rec.id,
-                            "client_id": c.user,
-                            "changes_value_when_decoded": differs,
-                            "parts": parts,
-                        }),
-                    ),
+                    code::CLIENT_AUTH_BASIC_NOT_URLENCODED
+                        .annotation(
+                            detail,
+                            json!({
+                                "record": rec.id,
+                                "client_id": c.user,
+                                "changes_value_when_decoded": differs,
+                                "parts": parts,
+                            }),
+                        )
+                        .about(title)
+                        .with_severity(severity),
                 ));
             }
         }
@@ -701,10 +699,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         if let Some(Assertion::Unreadable(why)) = &ins.assertion {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "client_auth.assertion_malformed",
-                    Severity::Warning,
-                    "client_assertion is not a JWT signed with a usable algorithm",
+                code::CLIENT_AUTH_ASSERTION_MALFORMED.annotation(
                     "RFC 7523 §3: the client_assertion must be a signed JWT (RS256/ES256/PS256/\
                      EdDSA for private_key_jwt, HS256 for client_secret_jwt). Servers reject an \
                      unreadable header, alg none, or an unknown alg with invalid_client.",
@@ -717,10 +712,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             if ty != Some(JWT_BEARER) {
                 out.push(Finding::new(
                     i,
-                    Annotation::new(
-                        "client_auth.assertion_type",
-                        Severity::Warning,
-                        "client_assertion_type is missing or not the JWT-bearer type",
+                    code::CLIENT_AUTH_ASSERTION_TYPE.annotation(
                         format!(
                             "RFC 7521 §4.2 / RFC 7523 §2.2: a client_assertion needs \
                              client_assertion_type={JWT_BEARER}; servers reject the request \
@@ -740,39 +732,33 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         if ins.body_format == BodyFormat::Json {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "token_request.json_body",
-                    Severity::Warning,
-                    format!("The {what} body is JSON, not application/x-www-form-urlencoded"),
-                    "RFC 6749 (§4.1.3, §6, Appendix B) and its extensions define these requests \
+                code::TOKEN_REQUEST_JSON_BODY.annotation(
+"RFC 6749 (§4.1.3, §6, Appendix B) and its extensions define these requests \
                      as application/x-www-form-urlencoded. Many servers (Entra ID, Discord, \
                      HubSpot, Cognito, ...) reject a JSON body, often with a misleading \
                      \"missing grant_type\" error. Send a form body.",
-                    json!({
+json!({
                         "record": rec.id,
                         "content_type": rec.request.headers.get("content-type"),
                         "body": "json",
                     }),
-                ),
+).about(what),
             ));
         }
         if ins.body_format == BodyFormat::Multipart {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "token_request.multipart_body",
-                    Severity::Warning,
-                    format!("The {what} body is multipart/form-data, not application/x-www-form-urlencoded"),
-                    "RFC 6749 §4.1.3 defines token requests as application/x-www-form-urlencoded. \
+                code::TOKEN_REQUEST_MULTIPART_BODY.annotation(
+"RFC 6749 §4.1.3 defines token requests as application/x-www-form-urlencoded. \
                      PHP cURL given an array, and `curl -F`, send multipart/form-data, which many \
                      servers do not read (the parameters look missing). Send a form-urlencoded \
                      body (http_build_query, curl -d).",
-                    json!({
+json!({
                         "record": rec.id,
                         "content_type": rec.request.headers.get("content-type"),
                         "body": "multipart",
                     }),
-                ),
+).about(what),
             ));
         }
         if rec.kind == Kind::TokenRequest
@@ -781,20 +767,17 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "token_request.grant_type_implied",
-                    Severity::Info,
-                    "No grant_type: read as an authorization-code exchange (provider dialect)",
-                    "The request sends a code with client credentials and no grant_type, as GitHub, \
+                code::TOKEN_REQUEST_GRANT_TYPE_IMPLIED.annotation(
+"The request sends a code with client credentials and no grant_type, as GitHub, \
                      Slack's oauth.access / oauth.v2.access, Strava (before 2018) and Facebook's Graph \
                      API accept. oauthscope recorded the grant as authorization_code, implied. A server \
                      that follows RFC 6749 §4.1.3 needs grant_type=authorization_code.",
-                    json!({
+json!({
                         "record": rec.id,
                         "grant_type": crate::analyze::classify::IMPLIED_GRANT,
                         "implied": true,
                     }),
-                ),
+),
             ));
         }
     }

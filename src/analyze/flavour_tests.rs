@@ -2,7 +2,7 @@
 
 use super::testkit::{basic, token, token_form, token_json};
 use super::*;
-use crate::record::Severity;
+use crate::record::{Annotation, Severity};
 
 const SECRET_RAW: &str = "p+s/=% x:9";
 /// `SECRET_RAW` form-urlencoded per RFC 6749 §2.3.1.

@@ -19,7 +19,8 @@ use super::login::Login;
 use super::params;
 use super::redirect_uri::{diff, diff_evidence};
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record};
 use crate::redact::is_redacted;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -75,10 +76,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             Err(e @ JwtError::Encrypted { .. }) => {
                 out.push(Finding::new(
                     i,
-                    Annotation::new(
-                        "jwt.encrypted",
-                        Severity::Info,
-                        "ID token is encrypted (JWE): claims not checked",
+                    code::JWT_ENCRYPTED.annotation(
                         "The provider encrypts ID tokens for this client, so exp, aud, nonce \
                          and iss cannot be read without the client's private key.",
                         json!({ "reason": e.to_string(), "token_record": rec.id }),
@@ -90,10 +88,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             Err(e) => {
                 out.push(Finding::new(
                     i,
-                    Annotation::new(
-                        "jwt.malformed",
-                        Severity::Warning,
-                        "id_token does not decode as a JWT",
+                    code::JWT_MALFORMED.annotation(
                         format!(
                             "An ID token is a JWT: base64url(header).base64url(claims).signature \
                              with JSON objects in the first two parts (OIDC Core §2, RFC 7519). \
@@ -149,20 +144,16 @@ fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> 
     }
     Some(Finding::new(
         i,
-        Annotation::new(
-            "jwt.expired",
-            Severity::Error,
-            format!(
-                "ID token already expired when it arrived ({} ago)",
-                human_duration(ago)
-            ),
-            "The ID token's exp lies before the time the token response was received, so \
+        code::JWT_EXPIRED
+            .annotation(
+                "The ID token's exp lies before the time the token response was received, so \
              clients reject it (OIDC Core §3.1.3.7). A fresh token response with an expired \
              token points at a clock difference between provider and client (or this \
              machine), or a cached/replayed response; compare the clocks (NTP) and make sure \
              the response is not served from a cache.",
-            ev,
-        ),
+                ev,
+            )
+            .about(format!("{} before it arrived", human_duration(ago))),
     ))
 }
 
@@ -198,10 +189,7 @@ fn check_aud_for(
     if !aud.contains(&client_id) {
         return Some(Finding::new(
             i,
-            Annotation::new(
-                "jwt.aud_mismatch",
-                Severity::Error,
-                "ID token aud does not contain the client_id",
+            code::JWT_AUD_MISMATCH.annotation(
                 "The client must reject an ID token whose aud does not list its own client_id \
                  (OIDC Core §3.1.3.7 step 3). Either the token was issued to another client \
                  (two apps sharing a session or a token cache), or the client_id the app \
@@ -215,16 +203,15 @@ fn check_aud_for(
         if let Some(azp) = azp.filter(|a| *a != client_id) {
             return Some(Finding::new(
                 i,
-                Annotation::new(
-                    "jwt.aud_mismatch",
-                    Severity::Error,
-                    format!("ID token azp is {azp:?}, not the client_id"),
-                    "With several audiences the azp claim names the party the ID token was \
+                code::JWT_AUD_MISMATCH
+                    .annotation(
+                        "With several audiences the azp claim names the party the ID token was \
                      issued to, and it must be this client (OIDC Core §3.1.3.7 steps 4-5). The \
                      token was issued to another client; check which client_id started the \
                      login.",
-                    ev,
-                ),
+                        ev,
+                    )
+                    .about(format!("azp is {azp:?}")),
             ));
         }
     }
@@ -246,25 +233,24 @@ fn check_nonce(
     let rec = &records[i];
     Some(Finding::new(
         i,
-        Annotation::new(
-            "jwt.nonce_mismatch",
-            Severity::Error,
-            match got {
-                Some(_) => "ID token nonce differs from the authorization request's",
-                None => "ID token has no nonce although the authorization request sent one",
-            },
-            "When the authorization request sends a nonce, the ID token must carry the same \
+        code::JWT_NONCE_MISMATCH
+            .annotation(
+                "When the authorization request sends a nonce, the ID token must carry the same \
              value and the client must check it (OIDC Core §3.1.3.7 step 11, replay \
              protection). A different nonce means the token belongs to another login \
              attempt (another tab, a retried login, a nonce kept in a lost session); a \
              missing one means the provider ignored the parameter.",
-            json!({
-                "expected": sent,
-                "actual": got,
-                "authorize_record": records[leg.source_of(records, "nonce")].id,
-                "token_record": rec.id,
+                json!({
+                    "expected": sent,
+                    "actual": got,
+                    "authorize_record": records[leg.source_of(records, "nonce")].id,
+                    "token_record": rec.id,
+                }),
+            )
+            .about(match got {
+                Some(_) => "another value",
+                None => "the token has none although the authorization request sent one",
             }),
-        ),
     ))
 }
 
@@ -279,22 +265,19 @@ fn issuer_template(rec: &Record, i: usize) -> Option<Finding> {
     }
     Some(Finding::new(
         i,
-        Annotation::new(
-            "jwt.issuer_template",
-            Severity::Warning,
-            format!("The discovery issuer is a template: {issuer}"),
-            "OpenID Connect Discovery §4.3 says the issuer must be identical to the iss of the \
+        code::JWT_ISSUER_TEMPLATE.annotation(
+"OpenID Connect Discovery §4.3 says the issuer must be identical to the iss of the \
              tokens; this document publishes a placeholder instead (Entra's /common and \
              /organizations documents do). A client that compares iss literally rejects every \
              token; one that accepts any value accepts other tenants' tokens. Validate iss \
              against the tenant-specific issuer (the placeholder replaced by the token's tid), \
              or configure the tenant's own discovery document.",
-            json!({
+json!({
                 "discovery_record": rec.id,
                 "issuer": issuer,
                 "fields": ["response.body.issuer"],
             }),
-        ),
+).about(issuer),
     ))
 }
 
@@ -357,23 +340,19 @@ fn check_iss(records: &[Record], i: usize, c: &Map<String, Value>) -> Option<Fin
     }
     Some(Finding::new(
         i,
-        Annotation::new(
-            "jwt.iss_mismatch",
-            Severity::Error,
-            format!(
-                "ID token iss differs from the discovery issuer: {}",
-                d.words()
-            ),
-            format!(
-                "The iss claim must equal the issuer of the provider's discovery document \
+        code::JWT_ISS_MISMATCH
+            .annotation(
+                format!(
+                    "The iss claim must equal the issuer of the provider's discovery document \
                  exactly (OIDC Core §3.1.3.7 step 2, OIDC Discovery §4.3: simple string \
                  comparison), so {} is enough for clients to reject the token. Configure the \
                  client with the issuer string exactly as the discovery document publishes it \
                  (multi-tenant providers: the tenant-specific issuer).",
-                d.words()
-            ),
-            Value::Object(ev),
-        ),
+                    d.words()
+                ),
+                Value::Object(ev),
+            )
+            .about(d.words()),
     ))
 }
 

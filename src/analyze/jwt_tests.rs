@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::analyze::testkit::*;
+#[allow(unused_imports)]
+use crate::record::{Annotation, Severity};
 use base64::Engine as _;
 
 const ISSUER: &str = "https://idp.example.com";

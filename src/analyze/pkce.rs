@@ -15,7 +15,8 @@ use super::authorize::{leg_for, AuthorizeLeg};
 use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record};
 use crate::redact::is_redacted;
 use base64::Engine as _;
 use serde_json::json;
@@ -107,34 +108,30 @@ fn challenge_checks(records: &[Record], leg: &AuthorizeLeg) -> Vec<Finding> {
     match method {
         None | Some("plain") => out.push(Finding::new(
             idx,
-            Annotation::new(
-                "pkce.plain_method",
-                Severity::Warning,
-                match method {
-                    None => "PKCE without code_challenge_method: plain is assumed",
-                    Some(_) => "PKCE uses the plain method",
-                },
-                "With plain, the challenge is the verifier itself, so anyone who sees the \
+            code::PKCE_PLAIN_METHOD
+                .annotation(
+                    "With plain, the challenge is the verifier itself, so anyone who sees the \
                  authorization request can redeem the code. RFC 7636 §4.2 says clients capable \
                  of S256 MUST use it, and an absent code_challenge_method means plain (§4.3); \
                  some providers (OAuth 2.1, Entra, Okta) reject plain. Send \
                  code_challenge_method=S256 with BASE64URL(SHA256(verifier)).",
-                json!({
-                    "code_challenge_method": method,
-                    "absent_means": "plain",
-                    "authorize_record": id,
+                    json!({
+                        "code_challenge_method": method,
+                        "absent_means": "plain",
+                        "authorize_record": id,
+                    }),
+                )
+                .about(match method {
+                    None => "no code_challenge_method, so plain is assumed",
+                    Some(_) => "code_challenge_method=plain",
                 }),
-            ),
         )),
         Some("S256") => {
             if !is_redacted(challenge) {
                 if let Some(why) = s256_challenge_problem(challenge) {
                     out.push(Finding::new(
                         idx,
-                        Annotation::new(
-                            "pkce.challenge_malformed",
-                            Severity::Warning,
-                            "S256 code_challenge is not base64url-without-padding of a SHA-256",
+                        code::PKCE_CHALLENGE_MALFORMED.annotation(
                             format!(
                                 "An S256 challenge is BASE64URL-NOPAD(SHA256(verifier)): 43 \
                                  characters of [A-Za-z0-9-_] (RFC 7636 §4.2). This one has {why}. \
@@ -154,15 +151,14 @@ fn challenge_checks(records: &[Record], leg: &AuthorizeLeg) -> Vec<Finding> {
         }
         Some(other) => out.push(Finding::new(
             idx,
-            Annotation::new(
-                "pkce.method_unknown",
-                Severity::Warning,
-                format!("unknown code_challenge_method {other:?}"),
-                "RFC 7636 defines exactly \"S256\" and \"plain\", and the values are \
+            code::PKCE_METHOD_UNKNOWN
+                .annotation(
+                    "RFC 7636 defines exactly \"S256\" and \"plain\", and the values are \
                  case-sensitive (\"s256\" is not S256); servers answer invalid_request. Send \
                  code_challenge_method=S256.",
-                json!({ "code_challenge_method": other, "authorize_record": id }),
-            ),
+                    json!({ "code_challenge_method": other, "authorize_record": id }),
+                )
+                .about(format!("{other:?}")),
         )),
     }
     out
@@ -180,10 +176,7 @@ fn token_checks(records: &[Record], legs: &[AuthorizeLeg], i: usize) -> Vec<Find
         if let Some(why) = verifier_problem(v) {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "pkce.verifier_malformed",
-                    Severity::Warning,
-                    "code_verifier breaks RFC 7636 §4.1",
+                code::PKCE_VERIFIER_MALFORMED.annotation(
                     format!(
                         "A code_verifier is 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 \
                          §4.1); this one has {why}. Strict servers answer invalid_request or \
@@ -204,10 +197,7 @@ fn token_checks(records: &[Record], legs: &[AuthorizeLeg], i: usize) -> Vec<Find
         if let (Some(leg), Some(_)) = (leg.filter(|l| !l.opaque), verifier) {
             out.push(Finding::new(
                 i,
-                Annotation::new(
-                    "pkce.verifier_without_challenge",
-                    Severity::Warning,
-                    "code_verifier sent, but the authorization request had no code_challenge",
+                code::PKCE_VERIFIER_WITHOUT_CHALLENGE.annotation(
                     "The token request carries a code_verifier although the authorization \
                      request sent no code_challenge. Most servers ignore it, but some reject the \
                      exchange (invalid_grant: no challenge bound to the code). Send the \
@@ -226,10 +216,7 @@ fn token_checks(records: &[Record], legs: &[AuthorizeLeg], i: usize) -> Vec<Find
     let Some(verifier) = verifier else {
         out.push(Finding::new(
             i,
-            Annotation::new(
-                "pkce.verifier_missing",
-                Severity::Error,
-                "code_verifier missing from the token request",
+            code::PKCE_VERIFIER_MISSING.annotation(
                 "The authorization request sent a code_challenge, so the server bound the code \
                  to it and requires the matching code_verifier in the token request (RFC 7636 \
                  §4.5, §4.6); without it the answer is invalid_grant (or invalid_request). \
@@ -253,32 +240,31 @@ fn token_checks(records: &[Record], legs: &[AuthorizeLeg], i: usize) -> Vec<Find
     if computed != challenge {
         out.push(Finding::new(
             i,
-            Annotation::new(
-                "pkce.mismatch",
-                Severity::Error,
-                format!("code_verifier does not match the {method} code_challenge"),
-                format!(
-                    "{} of the token request's code_verifier is not the code_challenge the \
+            code::PKCE_MISMATCH
+                .annotation(
+                    format!(
+                        "{} of the token request's code_verifier is not the code_challenge the \
                      authorization request sent, so the server answers invalid_grant (RFC 7636 \
                      §4.6). The client most likely sent the verifier of another login attempt \
                      (several tabs, a retried login, a verifier kept in a shared session) or \
                      encoded the challenge differently. Keep one verifier per authorization \
                      request and send that one.",
-                    if method == "S256" {
-                        "BASE64URL-NOPAD(SHA256(verifier))"
-                    } else {
-                        "The plain value"
-                    }
-                ),
-                json!({
-                    "code_challenge_method": method,
-                    "sent_challenge": challenge,
-                    "computed_challenge": computed,
-                    "verifier_length": verifier.chars().count(),
-                    "authorize_record": auth_id,
-                    "token_record": tok.id,
-                }),
-            ),
+                        if method == "S256" {
+                            "BASE64URL-NOPAD(SHA256(verifier))"
+                        } else {
+                            "The plain value"
+                        }
+                    ),
+                    json!({
+                        "code_challenge_method": method,
+                        "sent_challenge": challenge,
+                        "computed_challenge": computed,
+                        "verifier_length": verifier.chars().count(),
+                        "authorize_record": auth_id,
+                        "token_record": tok.id,
+                    }),
+                )
+                .about(method),
         ));
     }
     out

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::analyze::testkit::*;
+#[allow(unused_imports)]
+use crate::record::{Annotation, Severity};
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -30,7 +30,8 @@ use super::authorize::{authorization_response, leg_for, AuthorizationResponse, A
 use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------
@@ -464,10 +465,6 @@ pub fn diff_evidence(expected: &str, actual: &str, d: &Diff) -> serde_json::Map<
 // The rule
 // ---------------------------------------------------------------------------
 
-fn kinds_title(d: &Diff) -> String {
-    format!("redirect_uri differs: {}", d.words())
-}
-
 fn mismatch_detail(d: &Diff, what: &str) -> String {
     let mut s = format!(
         "{what} RFC 6749 §4.1.3 requires the token request's redirect_uri to be identical to \
@@ -544,17 +541,16 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
             }
             Some(Finding::new(
                 i,
-                Annotation::new(
-                    "redirect_uri.mismatch",
-                    Severity::Error,
-                    kinds_title(&d),
-                    mismatch_detail(
-                        &d,
-                        "The token request's redirect_uri is not the one the authorization \
+                code::REDIRECT_URI_MISMATCH
+                    .annotation(
+                        mismatch_detail(
+                            &d,
+                            "The token request's redirect_uri is not the one the authorization \
                          request sent.",
-                    ),
-                    Value::Object(ev),
-                ),
+                        ),
+                        Value::Object(ev),
+                    )
+                    .about(d.words()),
             ))
         }
         (Some(_), None)
@@ -567,10 +563,7 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
         }
         (Some(expected), None) => Some(Finding::new(
             i,
-            Annotation::new(
-                "redirect_uri.missing",
-                Severity::Error,
-                "redirect_uri missing from the token request",
+            code::REDIRECT_URI_MISSING.annotation(
                 "The authorization request sent a redirect_uri, so RFC 6749 §4.1.3 requires the \
                  authorization_code token request to send the identical value; servers answer \
                  invalid_request or invalid_grant (Keycloak \"Incorrect redirect_uri\", Auth0 \
@@ -585,10 +578,7 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
         (None, Some(_)) if leg.opaque => None,
         (None, Some(actual)) => Some(Finding::new(
             i,
-            Annotation::new(
-                "redirect_uri.token_only",
-                Severity::Warning,
-                "redirect_uri sent to the token endpoint but not in the authorization request",
+            code::REDIRECT_URI_TOKEN_ONLY.annotation(
                 "The authorization request omitted redirect_uri, so the provider used its \
                  default (registered) one; some providers (Discord, GitHub) reject a token \
                  request whose redirect_uri is not identical to what the authorization request \
@@ -680,20 +670,19 @@ fn response_check(
     };
     Some(Finding::new(
         i,
-        Annotation::new(
-            "redirect_uri.mismatch",
-            Severity::Error,
-            kinds_title(&d),
-            format!(
+        code::REDIRECT_URI_MISMATCH
+            .annotation(
+                format!(
                 "{what} Either the provider rewrote it (Entra appends '/' to path-less URIs) or \
                  a different redirect URI was used; the token request must then still send the \
                  authorization request's value. {}",
                 d.note.as_deref().unwrap_or("")
             )
-            .trim_end()
-            .to_string(),
-            Value::Object(ev),
-        ),
+                .trim_end()
+                .to_string(),
+                Value::Object(ev),
+            )
+            .about(d.words()),
     ))
 }
 
@@ -757,10 +746,7 @@ fn registered_check(
         );
         return Some(Finding::new(
             idx,
-            Annotation::new(
-                "redirect_uri.loopback_port",
-                Severity::Info,
-                "redirect_uri matches a registered loopback URI except for its port (allowed)",
+            code::REDIRECT_URI_LOOPBACK_PORT.annotation(
                 "Native apps listen on an ephemeral loopback port; RFC 8252 §7.3 (and OAuth 2.1) \
                  make servers accept any port for http://127.0.0.1 and http://[::1] redirect \
                  URIs. Servers that ignore this rule (Supabase, older Fosite) would reject it; \
@@ -781,13 +767,9 @@ fn registered_check(
     }
     Some(Finding::new(
         idx,
-        Annotation::new(
-            "redirect_uri.not_registered",
-            Severity::Error,
-            format!("redirect_uri not registered: {}", d.words()),
-            detail,
-            Value::Object(ev),
-        ),
+        code::REDIRECT_URI_NOT_REGISTERED
+            .annotation(detail, Value::Object(ev))
+            .about(d.words()),
     ))
 }
 

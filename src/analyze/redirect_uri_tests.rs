@@ -3,6 +3,8 @@
 use super::*;
 use crate::analyze::authorize::strip_response_params;
 use crate::analyze::testkit::*;
+#[allow(unused_imports)]
+use crate::record::{Annotation, Severity};
 
 fn kinds(e: &str, a: &str) -> Vec<&'static str> {
     diff(e, a).kind_codes()
@@ -186,7 +188,10 @@ fn token_trailing_slash_is_a_mismatch_with_evidence() {
     assert_eq!(recs[f[0].record].kind, Kind::TokenRequest);
     assert_eq!(a.code, "redirect_uri.mismatch");
     assert_eq!(a.severity, Severity::Error);
-    assert_eq!(a.title, "redirect_uri differs: trailing slash");
+    assert_eq!(
+        a.title,
+        "redirect_uri differs between the legs: trailing slash"
+    );
     assert_eq!(a.evidence["kinds"], json!(["trailing_slash"]));
     assert_eq!(a.evidence["expected"], "http://localhost:8000/callback");
     assert_eq!(a.evidence["actual"], "http://localhost:8000/callback/");

@@ -18,7 +18,8 @@
 use super::authorize::{authorization_response, leg_for, AuthorizeLeg};
 use super::login::Login;
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Record, Severity};
 use crate::redact::is_redacted;
 use serde_json::json;
 
@@ -72,23 +73,20 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 };
                 out.push(Finding::new(
                     i,
-                    Annotation::new(
-                        "state.missing",
-                        Severity::Warning,
-                        format!(
-                            "{where_} does not return the state the authorization request sent"
-                        ),
-                        "RFC 6749 §4.1.2 requires the authorization server to return the exact \
+                    code::STATE_MISSING.annotation(
+"RFC 6749 §4.1.2 requires the authorization server to return the exact \
                          state the client sent; a client that checks state (as it must, \
                          RFC 6749 §10.12) rejects this response as a possible CSRF attack. If \
                          the provider dropped it, check its response_mode; if a proxy or \
                          framework rewrote the redirect, keep the query intact.",
-                        json!({
+json!({
                             "expected_state": sent,
                             "authorize_record": records[leg.source_of(records, "state")].id,
                             "response_record": rec.id,
                         }),
-                    ),
+).about(format!(
+                            "the {where_} does not return the one the authorization request sent"
+                        )),
                 ));
             }
             Some(state) if is_redacted(state) => {}
@@ -99,19 +97,14 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 if legs.is_empty() || legs.iter().any(|l| l.opaque) {
                     out.push(Finding::new(
                         i,
-                        Annotation::new(
-                            "state.unverified",
-                            Severity::Info,
-                            format!(
-                                "{where_} state not checked: no readable authorization request"
-                            ),
-                            "The capture holds no authorization request whose state can be read \
+                        code::STATE_UNVERIFIED.annotation(
+"The capture holds no authorization request whose state can be read \
                              (none captured, a request_uri whose PAR request was not captured, or \
                              an encrypted request object), so the state this response carries \
                              cannot be compared with the one the client sent. Capture the whole \
                              login, from its first request, to check it.",
-                            json!({ "state": state, "response_record": rec.id }),
-                        ),
+json!({ "state": state, "response_record": rec.id }),
+).about(format!("{where_}, no readable authorization request")),
                     ));
                     continue;
                 }
@@ -134,18 +127,17 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 }
                 out.push(Finding::new(
                     i,
-                    Annotation::new(
-                        "state.mismatch",
-                        Severity::Error,
-                        format!("{where_} state matches no authorization request"),
-                        "No captured authorization request sent this state, so a client that \
+                    code::STATE_MISMATCH
+                        .annotation(
+                            "No captured authorization request sent this state, so a client that \
                          checks state (RFC 6749 §10.12) rejects the response: a stale or \
                          bookmarked callback, a login started in another tab or browser, a \
                          session cookie lost between the authorization request and the \
                          callback (SameSite, another host name), or a forged response. Start \
                          the login again from the application and keep one host name.",
-                        ev,
-                    ),
+                            ev,
+                        )
+                        .about(where_),
                 ));
             }
         }
@@ -186,17 +178,16 @@ fn request_check(records: &[Record], leg: &AuthorizeLeg) -> Option<Finding> {
     };
     Some(Finding::new(
         leg.index,
-        Annotation::new(
-            "state.missing",
-            severity,
-            "authorization request without state",
-            detail,
-            json!({
-                "authorize_record": records[leg.index].id,
-                "pkce": pkce,
-                "nonce": nonce,
-            }),
-        ),
+        code::STATE_MISSING
+            .annotation(
+                detail,
+                json!({
+                    "authorize_record": records[leg.index].id,
+                    "pkce": pkce,
+                    "nonce": nonce,
+                }),
+            )
+            .with_severity(severity),
     ))
 }
 

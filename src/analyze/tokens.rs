@@ -11,7 +11,8 @@
 use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record, Severity};
 use serde_json::{json, Map, Value};
 
 /// What the authorize leg of a flow asked about offline access.
@@ -79,17 +80,6 @@ fn grant_type(rec: &Record) -> Option<String> {
     })
 }
 
-fn finding(
-    i: usize,
-    code: &str,
-    severity: Severity,
-    title: impl Into<String>,
-    detail: impl Into<String>,
-    evidence: Value,
-) -> Finding {
-    Finding::new(i, Annotation::new(code, severity, title, detail, evidence))
-}
-
 /// What a body that is not a JSON object looks like.
 fn body_shape(text: Option<&str>) -> &'static str {
     let Some(t) = text.map(str::trim) else {
@@ -126,22 +116,23 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
         let Some(json) = params::response_json(rec) else {
             let shape = body_shape(resp.body.as_text());
             let accept = rec.request.headers.get("accept");
-            out.push(finding(
+            out.push(Finding::new(
                 i,
-                "token_response.not_json",
-                Severity::Warning,
-                format!("Successful token response is not a JSON object ({shape})"),
-                "RFC 6749 §5.1: the token response is an application/json object. Clients \
+                code::TOKEN_RESPONSE_NOT_JSON
+                    .annotation(
+                        "RFC 6749 §5.1: the token response is an application/json object. Clients \
                  that parse JSON fail on anything else. GitHub answers form-encoded \
                  (access_token=...&token_type=bearer) unless the request sends \
                  Accept: application/json; send that header, or parse the form body.",
-                json!({
-                    "record": rec.id,
-                    "status": resp.status,
-                    "content_type": content_type,
-                    "body_shape": shape,
-                    "request_accept": accept,
-                }),
+                        json!({
+                            "record": rec.id,
+                            "status": resp.status,
+                            "content_type": content_type,
+                            "body_shape": shape,
+                            "request_accept": accept,
+                        }),
+                    )
+                    .about(shape),
             ));
             continue;
         };
@@ -169,27 +160,22 @@ fn lint_object(
         .is_some_and(|s| !s.is_empty());
 
     if !has_access_token {
-        out.push(finding(
-            i,
-            "token_response.access_token_missing",
-            Severity::Warning,
-            "Successful token response has no access_token",
-            "RFC 6749 §5.1 requires access_token in a successful token response. \
+        out.push(Finding::new(i, code::TOKEN_RESPONSE_ACCESS_TOKEN_MISSING.annotation(
+"RFC 6749 §5.1 requires access_token in a successful token response. \
              Clients treat this response as a failure; check the grant and the endpoint.",
-            json!({"record": rec.id, "field": "access_token", "members": obj.keys().collect::<Vec<_>>()}),
-        ));
+json!({"record": rec.id, "field": "access_token", "members": obj.keys().collect::<Vec<_>>()}),
+)));
     }
 
     match obj.get("token_type") {
-        None | Some(Value::Null) => out.push(finding(
+        None | Some(Value::Null) => out.push(Finding::new(
             i,
-            "token_response.token_type_missing",
-            Severity::Warning,
-            "Token response has no token_type",
-            "RFC 6749 §5.1 requires token_type (usually \"Bearer\"). Strict clients \
+            code::TOKEN_RESPONSE_TOKEN_TYPE_MISSING.annotation(
+                "RFC 6749 §5.1 requires token_type (usually \"Bearer\"). Strict clients \
              (oauthlib, openid-client, Spring) reject the response; lenient ones assume \
              Bearer. If you control the server, add \"token_type\":\"Bearer\".",
-            json!({"record": rec.id, "field": "token_type", "actual": null}),
+                json!({"record": rec.id, "field": "token_type", "actual": null}),
+            ),
         )),
         Some(Value::String(t)) => {
             let lower = t.to_ascii_lowercase();
@@ -212,59 +198,61 @@ fn lint_object(
                 ),
             };
             if let Some(severity) = severity {
-                out.push(finding(
+                out.push(Finding::new(
                     i,
-                    "token_response.token_type_unusual",
-                    severity,
-                    format!("Token response has an unusual token_type {t:?}"),
-                    format!(
+                    code::TOKEN_RESPONSE_TOKEN_TYPE_UNUSUAL
+                        .annotation(
+                            format!(
                         "token_type is case-insensitive (RFC 6749 §5.1), and the usual values \
                          are Bearer, DPoP and N_A (token exchange). {why}"
                     ),
-                    json!({"record": rec.id, "field": "token_type", "actual": t,
+                            json!({"record": rec.id, "field": "token_type", "actual": t,
                            "expected_one_of": ["Bearer", "DPoP", "N_A"]}),
+                        )
+                        .about(format!("{t:?}"))
+                        .with_severity(severity),
                 ));
             }
         }
-        Some(other) => out.push(finding(
+        Some(other) => out.push(Finding::new(
             i,
-            "token_response.token_type_unusual",
-            Severity::Warning,
-            "Token response token_type is not a string",
-            "RFC 6749 §5.1: token_type is a string such as \"Bearer\". Clients reject \
+            code::TOKEN_RESPONSE_TOKEN_TYPE_UNUSUAL.annotation(
+                "RFC 6749 §5.1: token_type is a string such as \"Bearer\". Clients reject \
              other JSON types.",
-            json!({"record": rec.id, "field": "token_type", "actual": other}),
+                json!({"record": rec.id, "field": "token_type", "actual": other}),
+            ),
         )),
     }
 
     match obj.get("expires_in") {
-        Some(Value::String(s)) => out.push(finding(
+        Some(Value::String(s)) => out.push(Finding::new(
             i,
-            "token_response.expires_in_string",
-            Severity::Warning,
-            format!("expires_in is a JSON string ({s:?}), not a number"),
-            "RFC 6749 §5.1: \"Numerical values are included as JSON numbers\". Strict \
+            code::TOKEN_RESPONSE_EXPIRES_IN_STRING
+                .annotation(
+                    "RFC 6749 §5.1: \"Numerical values are included as JSON numbers\". Strict \
              clients (typed deserialisers in Rust, Go, Java, Swift) fail to parse the \
              whole response; lenient ones may never refresh. Send expires_in as a number.",
-            json!({"record": rec.id, "field": "expires_in", "actual": s,
+                    json!({"record": rec.id, "field": "expires_in", "actual": s,
                    "parses_as_number": s.trim().parse::<u64>().is_ok()}),
+                )
+                .about(format!("{s:?}")),
         )),
-        Some(Value::Number(n)) if n.as_u64().is_none() => out.push(finding(
+        Some(Value::Number(n)) if n.as_u64().is_none() => out.push(Finding::new(
             i,
-            "token_response.expires_in_invalid",
-            Severity::Warning,
-            format!("expires_in is {n}, not a non-negative whole number of seconds"),
-            "RFC 6749 §5.1: expires_in is the lifetime in seconds. Negative or \
+            code::TOKEN_RESPONSE_EXPIRES_IN_INVALID
+                .annotation(
+                    "RFC 6749 §5.1: expires_in is the lifetime in seconds. Negative or \
              fractional values break clients that store it as an unsigned integer.",
-            json!({"record": rec.id, "field": "expires_in", "actual": n}),
+                    json!({"record": rec.id, "field": "expires_in", "actual": n}),
+                )
+                .about(n),
         )),
-        Some(v @ (Value::Bool(_) | Value::Array(_) | Value::Object(_))) => out.push(finding(
+        Some(v @ (Value::Bool(_) | Value::Array(_) | Value::Object(_))) => out.push(Finding::new(
             i,
-            "token_response.expires_in_invalid",
-            Severity::Warning,
-            "expires_in is not a number",
-            "RFC 6749 §5.1: expires_in is the lifetime in seconds, as a JSON number.",
-            json!({"record": rec.id, "field": "expires_in", "actual": v}),
+            code::TOKEN_RESPONSE_EXPIRES_IN_INVALID.annotation(
+                "RFC 6749 §5.1: expires_in is the lifetime in seconds, as a JSON number.",
+                json!({"record": rec.id, "field": "expires_in", "actual": v}),
+            ),
         )),
         _ => {}
     }
@@ -294,41 +282,39 @@ fn lint_object(
         if asked.is_empty() {
             let (title, detail) = match &ask {
                 Some(_) => (
-                    "No refresh_token: the authorize request did not ask for offline access",
+                    "the authorize request did not ask for offline access",
                     "Providers issue a refresh token only when asked: scope offline_access \
                      (OIDC, Entra ID, Okta, Auth0, Atlassian), access_type=offline (Google), \
                      token_access_type=offline (Dropbox), scope refresh_token (Salesforce). \
                      Expected if the app never refreshes; otherwise add the parameter.",
                 ),
                 None => (
-                    "No refresh_token in the token response (authorize request not captured)",
+                    "authorize request not captured",
                     "The authorize request of this flow was not captured, so whether it \
                      asked for offline access (scope offline_access, access_type=offline, \
                      token_access_type=offline) is unknown. Providers issue a refresh token \
                      only when asked.",
                 ),
             };
-            out.push(finding(
+            out.push(Finding::new(
                 i,
-                "token_response.no_refresh_token",
-                Severity::Info,
-                title,
-                detail,
-                evidence,
+                code::TOKEN_RESPONSE_NO_REFRESH_TOKEN
+                    .annotation(detail, evidence)
+                    .about(title)
+                    .with_severity(Severity::Info),
             ));
         } else {
-            out.push(finding(
+            out.push(Finding::new(
                 i,
-                "token_response.no_refresh_token",
-                Severity::Warning,
-                "Offline access was requested but no refresh_token came back",
-                "The authorize request asked for a refresh token, and the provider did not \
+                code::TOKEN_RESPONSE_NO_REFRESH_TOKEN.annotation(
+                    "The authorize request asked for a refresh token, and the provider did not \
                  issue one. Google issues it only on a consent screen (add prompt=consent \
                  when re-authorizing, or revoke the grant); Entra ID, Okta and Auth0 need \
                  offline_access allowed for the app or API (\"Allow Offline Access\", \
                  refresh token grant enabled); Dropbox needs token_access_type=offline on \
                  /oauth2/authorize.",
-                evidence,
+                    evidence,
+                ),
             ));
         }
     }
@@ -343,17 +329,16 @@ fn lint_object(
             .split(',')
             .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
         if !no_store {
-            out.push(finding(
+            out.push(Finding::new(
                 i,
-                "token_response.cache_headers",
-                Severity::Info,
-                "Token response lacks Cache-Control: no-store",
-                "RFC 6749 §5.1: the authorization server MUST send Cache-Control: no-store \
+                code::TOKEN_RESPONSE_CACHE_HEADERS.annotation(
+                    "RFC 6749 §5.1: the authorization server MUST send Cache-Control: no-store \
                  (and Pragma: no-cache) with tokens, so no cache between keeps them. Harmless \
                  for the login itself; worth fixing on the server.",
-                json!({"record": rec.id, "header": "Cache-Control",
+                    json!({"record": rec.id, "header": "Cache-Control",
                        "actual": if cache.is_empty() { None } else { Some(cache) },
                        "expected": "no-store"}),
+                ),
             ));
         }
     }
@@ -363,6 +348,8 @@ fn lint_object(
 mod tests {
     use super::*;
     use crate::analyze::flavour::testkit::{authorize, basic, respond, token_form};
+    #[allow(unused_imports)]
+    use crate::record::{Annotation, Severity};
 
     const BODY: &str =
         "grant_type=authorization_code&code=c0de&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";

@@ -186,6 +186,10 @@ pub fn normalize(code: &str) -> &str {
 /// Look up a code: the exact code first, then case-insensitively, then by
 /// alias; standard entries win over provider variants.
 pub fn lookup(code: &str) -> Option<&'static Entry> {
+    if let Some(own) = all().find(|e| e.code == code.trim()) {
+        // oauthscope's own `error.hidden_in_success` keeps its prefix.
+        return Some(own);
+    }
     let code = &with_aadsts(normalize(code));
     all()
         .find(|e| e.code == code)
@@ -208,6 +212,10 @@ fn with_aadsts(code: &str) -> String {
 /// Every entry answering to `code` (by code or alias, case-insensitive):
 /// the standard meaning and all provider variants, in catalog order.
 pub fn lookup_all(code: &str) -> Vec<&'static Entry> {
+    let own: Vec<&'static Entry> = all().filter(|e| e.answers_to(code.trim())).collect();
+    if !own.is_empty() {
+        return own;
+    }
     let code = with_aadsts(normalize(code));
     all().filter(|e| e.answers_to(&code)).collect()
 }

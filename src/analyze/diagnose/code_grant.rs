@@ -16,7 +16,8 @@ use super::{
 use crate::analyze::login::Login;
 use crate::analyze::params::{self, Params};
 use crate::analyze::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations::{self as code, Code};
+use crate::record::{Annotation, Kind, Record};
 use serde_json::{json, Value};
 
 /// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
@@ -52,9 +53,10 @@ pub fn is_grant_failure(f: &Failure) -> bool {
 
 /// One cause the evidence supports.
 struct Cause {
-    code: &'static str,
+    code: Code,
     score: u32,
-    title: String,
+    /// What this case is about, appended to the code's declared title.
+    about: String,
     detail: String,
     evidence: Value,
 }
@@ -186,7 +188,7 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
     }
     // Most likely first; stable so the check order breaks ties.
     causes.sort_by_key(|c| std::cmp::Reverse(c.score));
-    let ranked: Vec<&str> = causes.iter().map(|c| c.code).collect();
+    let ranked: Vec<&str> = causes.iter().map(|c| c.code.code).collect();
     let n = causes.len();
     causes
         .into_iter()
@@ -197,11 +199,11 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
             evidence["error"] = ctx.failure.to_json();
             evidence["most_likely"] = Value::from(rank == 0);
             evidence["supported_causes"] = json!(ranked);
-            let (title, detail) = if n == 1 {
-                (c.title, c.detail)
+            let (about, detail) = if n == 1 {
+                (c.about, c.detail)
             } else if rank == 0 {
                 (
-                    format!("{} (most likely cause)", c.title),
+                    format!("{} (most likely cause)", c.about),
                     format!(
                         "{}\n\nThe evidence supports {n} causes ({}); this one is the most likely.",
                         c.detail,
@@ -210,7 +212,7 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
                 )
             } else {
                 (
-                    c.title,
+                    c.about,
                     format!(
                         "{}\n\nThe evidence supports {n} causes ({}); {} is more likely, fix that first and check this one too.",
                         c.detail,
@@ -221,7 +223,7 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
             };
             Finding::new(
                 ctx.index,
-                Annotation::new(c.code, Severity::Error, title, detail, evidence),
+                c.code.annotation(detail, evidence).about(about),
             )
         })
         .collect()
@@ -291,20 +293,14 @@ fn code_expired(
     }
     let (title, score) = match age {
         Some(a) if supported_by_age => (
-            format!(
-                "The authorization code was {} old when exchanged",
-                describe_age(a)
-            ),
+            format!("{} old when exchanged", describe_age(a)),
             if a > 2 * limit { 70 } else { 60 } + hint(ctx, &["expired"], &[]),
         ),
         Some(a) => (
-            format!("The provider says the authorization code expired ({a} s after it was issued)"),
+            format!("the provider says so, {a} s after it was issued"),
             80,
         ),
-        None => (
-            "The provider says the authorization code expired".to_string(),
-            80,
-        ),
+        None => ("the provider says so".to_string(), 80),
     };
     let age_text = match (age, &issued_id) {
         (Some(a), Some(id)) => format!(
@@ -314,9 +310,9 @@ fn code_expired(
         _ => String::new(),
     };
     Some(Cause {
-        code: "diagnosis.code_expired",
+        code: code::DIAGNOSIS_CODE_EXPIRED,
         score,
-        title,
+        about: title,
         detail: format!(
             "{age_text}Authorization codes are short-lived and must be exchanged right after the callback. \
              Exchange the code as soon as the callback arrives (no user interaction, queue or retry in between), \
@@ -456,9 +452,9 @@ fn code_altered(ctx: &Ctx) -> Option<Cause> {
     };
     let delivery = &ctx.records[alt.delivery];
     Some(Cause {
-        code: "diagnosis.code_altered",
+        code: code::DIAGNOSIS_CODE_ALTERED,
         score: 97,
-        title: format!("The code sent is not the code delivered: it was sent {what}"),
+        about: format!("it was sent {what}"),
         detail: format!(
             "Record {} delivered the authorization code; the token request sent it {what}. The provider              cannot find a code that was never issued. Take the `code` parameter from the callback with a URL              parser (not by cutting the URL by hand), decode it exactly once, and send it unchanged.",
             delivery.id
@@ -513,12 +509,12 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
         let ok = true;
         let status = first_rec.response.as_ref().map(|r| r.status);
         return Some(Cause {
-            code: "diagnosis.code_reused",
+            code: code::DIAGNOSIS_CODE_REUSED,
             score: if ok { 95 } else { 80 } + hint(ctx, &["already"], &[54005]),
-            title: if ok {
-                "The authorization code had already been exchanged successfully".to_string()
+            about: if ok {
+                "an earlier exchange of it succeeded".to_string()
             } else {
-                "The authorization code had already been exchanged once".to_string()
+                "an earlier exchange of it failed".to_string()
             },
             detail: format!(
                 "Record {} exchanged the same code {} s earlier{}. A code is single-use (RFC 6749 §4.1.2): \
@@ -542,9 +538,9 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     }
     if let Some(s) = said {
         return Some(Cause {
-            code: "diagnosis.code_reused",
+            code: code::DIAGNOSIS_CODE_REUSED,
             score: 85,
-            title: "The provider says the authorization code was already redeemed".to_string(),
+            about: "the provider says so".to_string(),
             detail: format!(
                 "The error says \"{s}\", but the earlier exchange is not in the capture (it went another way, \
                  e.g. a server-side middleware). Exchange each code once: often a framework (ASP.NET OIDC \
@@ -669,19 +665,16 @@ fn redirect_uri(
         75
     };
     let title = if kinds.iter().any(|k| k == "missing") {
-        "The token request left out the redirect_uri the authorize request sent".to_string()
+        "the token request left it out".to_string()
     } else if only_default {
-        "The token request sent a redirect_uri the authorize request did not".to_string()
+        "the token request sent one the authorize request did not".to_string()
     } else {
-        format!(
-            "The token request's redirect_uri differs from the authorize request's ({})",
-            kinds.join(", ")
-        )
+        kinds.join(", ")
     };
     Some(Cause {
-        code: "diagnosis.redirect_uri_mismatch",
+        code: code::DIAGNOSIS_REDIRECT_URI_MISMATCH,
         score: base + hint(ctx, &["redirect"], &[]),
-        title,
+        about: title,
         detail: format!(
             "The code is bound to the redirect_uri of the authorize request, and the token request must send \
              the identical string (RFC 6749 §4.1.3), character for character. Authorize sent {}, the token \
@@ -725,9 +718,9 @@ fn redirect_reported(ctx: &Ctx, legs_identical: bool) -> Option<Cause> {
         )
     };
     Some(Cause {
-        code: "diagnosis.redirect_uri_mismatch",
+        code: code::DIAGNOSIS_REDIRECT_URI_MISMATCH,
         score: 75,
-        title: format!("The provider says the redirect_uri does not match ({code})"),
+        about: format!("the provider says so ({code})"),
         detail,
         evidence: json!({
             "authorize_request": ctx.authorize_id(),
@@ -771,9 +764,9 @@ fn client_id(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) 
         return None;
     }
     Some(Cause {
-        code: "diagnosis.client_id_mismatch",
+        code: code::DIAGNOSIS_CLIENT_ID_MISMATCH,
         score: 70 + hint(ctx, &["client"], &[700005]),
-        title: "The code was exchanged with a different client_id than it was issued to".to_string(),
+        about: "the code was issued to another client".to_string(),
         detail: format!(
             "The authorize request used client_id {:?} and the token request {:?}{}. A code is bound to the \
              client it was issued to; use the same application's credentials in both legs (check for \
@@ -841,7 +834,7 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
             (
                 "mismatch",
                 85 + hinted,
-                "The code_verifier does not match the code_challenge sent at authorize".to_string(),
+                "the verifier's hash is not the challenge".to_string(),
                 format!(
                     "{method}(code_verifier) is {computed:?} but the authorize request sent code_challenge {c:?}. \
                      The verifier must be the exact one generated for this login: it is often regenerated on a \
@@ -853,7 +846,7 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
         (true, Some(c), None) => (
             "verifier_missing",
             80 + hinted,
-            "The token request sent no code_verifier, but authorize sent a code_challenge".to_string(),
+            "no code_verifier sent".to_string(),
             format!(
                 "The authorize request sent code_challenge {c:?}, so the server requires the matching \
                  code_verifier at the token endpoint (RFC 7636 §4.5). Keep the verifier generated for this \
@@ -863,7 +856,7 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
         (true, None, Some(_)) => (
             "verifier_without_challenge",
             35 + hinted,
-            "The token request sent a code_verifier, but authorize sent no code_challenge".to_string(),
+            "a code_verifier without a code_challenge at authorize".to_string(),
             "Some servers (Keycloak: \"PKCE code verifier specified but challenge not present in authorization\") \
              refuse a verifier the authorize request did not announce. Send the code_challenge at authorize, \
              or no verifier."
@@ -880,7 +873,11 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
             (
                 if missing { "verifier_missing" } else { "mismatch" },
                 80 + hinted,
-                a.title.clone(),
+                if missing {
+                    "no code_verifier sent".to_string()
+                } else {
+                    "the verifier's hash is not the challenge".to_string()
+                },
                 a.detail.clone(),
             )
         }
@@ -898,9 +895,9 @@ fn pkce(ctx: &Ctx, unchecked: &mut Vec<Value>, ruled_out: &mut Vec<Value>) -> Op
     };
     evidence["kind"] = json!(kind);
     Some(Cause {
-        code: "diagnosis.pkce_mismatch",
+        code: code::DIAGNOSIS_PKCE_MISMATCH,
         score,
-        title,
+        about: title,
         detail,
         evidence,
     })
@@ -935,9 +932,9 @@ fn access_denied(ctx: &Ctx) -> Option<Cause> {
         }
     }
     Some(Cause {
-        code: "diagnosis.access_denied",
+        code: code::DIAGNOSIS_ACCESS_DENIED,
         score: 90,
-        title: "The user refused consent, yet the app exchanged a code".to_string(),
+        about: "yet the app exchanged a code".to_string(),
         detail: format!(
             "Record {} carried error={said} back to the app{}: the user (or a policy, e.g. a Google app in \
              Testing mode and a user who is not a test user) refused the request, so no code was issued for \
@@ -985,14 +982,11 @@ fn undetermined(ctx: &Ctx, mut unchecked: Vec<Value>, ruled_out: Vec<Value>) -> 
     } else {
         ""
     };
-    Annotation::new(
-        "diagnosis.undetermined",
-        Severity::Info,
-        super::undetermined_title(ctx.token(), &ctx.failure, "The code exchange", &checked),
-        format!(
+    code::DIAGNOSIS_UNDETERMINED.annotation(
+format!(
             "None of the known causes of {code} is supported by the captured records. Not checked: {list}.{capture_more}"
         ),
-        json!({
+json!({
             "token_request": ctx.token().id,
             "error": ctx.failure.to_json(),
             "code": ctx.code.as_deref().map(fingerprint),
@@ -1000,5 +994,5 @@ fn undetermined(ctx: &Ctx, mut unchecked: Vec<Value>, ruled_out: Vec<Value>) -> 
             "unchecked": unchecked,
             "ruled_out": ruled_out,
         }),
-    )
+).about(super::undetermined_about(ctx.token(), &ctx.failure, "The code exchange", &checked))
 }

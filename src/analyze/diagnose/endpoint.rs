@@ -6,7 +6,8 @@ use super::{authorize_for, authorize_params, basic_credentials, grant_type, prov
 use crate::analyze::login::Login;
 use crate::analyze::params::{self, BodyFormat};
 use crate::analyze::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Annotation, Kind, Record};
 use serde_json::json;
 
 /// Grant types the token endpoint standardly knows (RFC 6749, 7523, 8628, 8693).
@@ -110,17 +111,14 @@ fn token_url_not_found(records: &[Record], i: usize) -> Option<Annotation> {
                   (/.well-known/openid-configuration) instead of building the URL by hand."
             .to_string(),
     };
-    Some(Annotation::new(
-        "diagnosis.token_url_not_found",
-        Severity::Error,
-        format!("The token URL answered {}: it is not the token endpoint", resp.status),
-        format!(
+    Some(code::DIAGNOSIS_TOKEN_URL_NOT_FOUND.annotation(
+format!(
             "POST {url} returned HTTP {}{}, so nothing handles token requests there: a typo, a missing path \
              segment (tenant, realm, /v2.0, /oauth2), or the authorize URL used as the token URL.{suggestion}",
             resp.status,
             if resp.status == 405 { " with an HTML page" } else { "" },
         ),
-        json!({
+json!({
             "token_request": rec.id,
             "status": resp.status,
             "url": url,
@@ -128,7 +126,7 @@ fn token_url_not_found(records: &[Record], i: usize) -> Option<Annotation> {
             "discovered_token_endpoint": disc.map(|(_, te)| te.clone()),
             "fields": ["request.url", "response.status"],
         }),
-    ))
+).about(format!("it answered {}", resp.status)))
 }
 
 /// Characters of `secret` that `application/x-www-form-urlencoded` changes.
@@ -219,11 +217,8 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
         "oauthscope probe --token-url {token_url} --client-id {} --client-secret '…'",
         client_id.as_deref().unwrap_or("ID")
     );
-    Some(Annotation::new(
-        "diagnosis.invalid_client_credentials",
-        Severity::Error,
-        format!("The provider rejected the client's credentials ({code})"),
-        format!(
+    Some(code::DIAGNOSIS_INVALID_CLIENT_CREDENTIALS.annotation(
+format!(
             "The token endpoint did not accept the client_id/secret{}. Check the values against the app \
              registration (right app, right environment, secret not expired or rotated){}. To find which way of \
              sending them the provider accepts, run `{probe}`.",
@@ -236,7 +231,7 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
                 .unwrap_or_default(),
             if tips.is_empty() { String::new() } else { format!("; {}", tips.join("; ")) },
         ),
-        json!({
+json!({
             "token_request": rec.id,
             "error": f.to_json(),
             "flavour": flavour,
@@ -248,7 +243,7 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
             "probe": probe,
             "fields": ["request.headers.authorization", "request.body.client_id", "request.body.client_secret", "response.body.error"],
         }),
-    ))
+).about(code))
 }
 
 fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
@@ -277,17 +272,14 @@ fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
         notes.push("the body is JSON: some providers (Discord) answer unsupported_grant_type when they cannot parse a non-form body; send application/x-www-form-urlencoded".to_string());
     }
     let g = grant.clone().unwrap_or_else(|| "(none)".into());
-    Some(Annotation::new(
-        "diagnosis.grant_type_not_enabled",
-        Severity::Error,
-        format!("The provider does not allow the {g} grant for this client ({code})"),
-        format!(
+    Some(code::DIAGNOSIS_GRANT_TYPE_NOT_ENABLED.annotation(
+format!(
             "{code} answers a grant the client may not use: enable the \"{g}\" grant type in the app's \
              registration (Okta grant types, Auth0 application type and grants, Entra public/confidential client \
              settings), or use the grant the app is set up for.{}",
             if notes.is_empty() { String::new() } else { format!(" Also: {}.", notes.join("; ")) }
         ),
-        json!({
+json!({
             "token_request": rec.id,
             "error": f.to_json(),
             "grant_type": grant,
@@ -295,7 +287,7 @@ fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
             "body_format": format.as_str(),
             "fields": ["request.body.grant_type", "response.body.error"],
         }),
-    ))
+).about(format!("{g} ({code})")))
 }
 
 const SILENT_ERRORS: &[&str] = &[
@@ -328,11 +320,8 @@ fn silent_auth_failed(login: &Login, i: usize) -> Option<Annotation> {
     {
         return None;
     }
-    Some(Annotation::new(
-        "diagnosis.silent_auth_failed",
-        Severity::Info,
-        format!("Silent sign-in (prompt=none) needs the user: {code}"),
-        format!(
+    Some(code::DIAGNOSIS_SILENT_AUTH_FAILED.annotation(
+format!(
             "The authorize request (record {}) asked for no interaction (prompt=none), and the provider answered \
              {code}: it cannot complete without the user (no session, consent or MFA needed, or several accounts). \
              This is expected, not a misconfiguration: fall back to an interactive login (without prompt=none).{}",
@@ -343,12 +332,12 @@ fn silent_auth_failed(login: &Login, i: usize) -> Option<Annotation> {
                 ""
             }
         ),
-        json!({
+json!({
             "record": rec.id,
             "authorize_request": records[authorize].id,
             "prompt": prompt,
             "error": f.to_json(),
             "fields": ["authorize.query.prompt", "location.error"],
         }),
-    ))
+).about(code))
 }

@@ -33,8 +33,9 @@ use crate::analyze::jose::decode_unverified;
 use crate::analyze::login::{Exchange, IssuedKind, Login};
 use crate::analyze::params;
 use crate::analyze::Finding;
+use crate::catalog::annotations as code;
 use crate::providers::{self, Quirk};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::record::{Kind, Record, Severity};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -96,11 +97,8 @@ fn token_kind_swapped(login: &Login, ex: &Exchange) -> Option<Finding> {
         let rec = &login.records[ex.record];
         return Some(Finding::new(
             ex.record,
-            Annotation::new(
-                "diagnosis.token_kind_swapped",
-                Severity::Error,
-                format!("The value sent as {param} was issued as the {issued_as}"),
-                format!(
+            code::DIAGNOSIS_TOKEN_KIND_SWAPPED.annotation(
+format!(
                     "Record {} issued this value in {} ({issued_as}); record {} sent it back as `{param}`. \
                      The provider cannot accept one kind of token for another, so it refuses the request. \
                      The app stores or reads its tokens under the wrong names: persist the refresh_token \
@@ -108,7 +106,7 @@ fn token_kind_swapped(login: &Login, ex: &Exchange) -> Option<Finding> {
                      token), then send the stored refresh token.",
                     issuer.id, first.field, rec.id
                 ),
-                json!({
+json!({
                     "kinds": [format!("{issued_as}_as_{param}")],
                     "sent_as": param,
                     "issued_as": issued_as,
@@ -118,7 +116,7 @@ fn token_kind_swapped(login: &Login, ex: &Exchange) -> Option<Finding> {
                     "error": ex.failure.to_json(),
                     "fields": [format!("request.body.{param}"), first.field.to_string()],
                 }),
-            ),
+).about(format!("sent as {param}, issued as the {issued_as}")),
         ));
     }
     None
@@ -168,11 +166,8 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
         let aad = f.has_aadsts(&[7000218]).map(|n| format!("AADSTS{n}"));
         return Some(Finding::new(
             ex.record,
-            Annotation::new(
-                "diagnosis.public_client_not_allowed",
-                Severity::Warning,
-                "The app is registered as a confidential client but authenticates as a public one",
-                format!(
+            code::DIAGNOSIS_PUBLIC_CLIENT_NOT_ALLOWED.annotation(
+format!(
                     "Record {} sent no client secret or assertion (a public client: {}), and the provider \
                      answered {}. Nothing is wrong with a secret: none was sent, and a public client (device, \
                      desktop, mobile, SPA) must not hold one. Fix the app registration instead: {}.",
@@ -188,7 +183,7 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
                             .to_string(),
                     }
                 ),
-                json!({
+json!({
                     "kinds": ["public_client"],
                     "token_request": rec.id,
                     "grant_type": grant,
@@ -197,7 +192,7 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
                     "provider": profile.map(|p| p.id),
                     "fields": ["request.headers.authorization", "request.body.client_secret", "response.body.error"],
                 }),
-            ),
+),
         ));
     }
 
@@ -277,11 +272,8 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
     let flavour = rec.flavour.as_ref();
     Some(Finding::new(
         ex.record,
-        Annotation::new(
-            "diagnosis.client_auth_method_rejected",
-            Severity::Error,
-            "The provider rejected how the client authenticated, not the credentials",
-            format!(
+        code::DIAGNOSIS_CLIENT_AUTH_METHOD_REJECTED.annotation(
+format!(
                 "Record {} authenticated as {}; {why}. Send the same id and secret the other way (Basic header \
                  vs client_id/client_secret in the form body); `oauthscope probe` tries all six ways against \
                  the token URL.",
@@ -294,7 +286,7 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
                     ))
                     .unwrap_or_else(|| "an unknown method".into())
             ),
-            json!({
+json!({
                 "kinds": ["auth_method"],
                 "token_request": rec.id,
                 "sent_as": flavour.map(|f| f.client_auth.clone()),
@@ -305,7 +297,7 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
                 "provider": profile.map(|p| p.id),
                 "fields": ["request.headers.authorization", "request.body.client_secret", "response.body.error_description"],
             }),
-        ),
+),
     ))
 }
 
@@ -367,18 +359,15 @@ fn clock_skew(login: &Login, ex: &Exchange) -> Option<Finding> {
         };
         return Some(Finding::new(
             ex.record,
-            Annotation::new(
-                "diagnosis.clock_skew",
-                Severity::Error,
-                format!("The client's clock is off: its {field} JWT was {what}"),
-                format!(
+            code::DIAGNOSIS_CLOCK_SKEW.annotation(
+format!(
                     "The {field} was made by the client with its own clock; the server's clock (response Date \
                      {}) disagrees by {} s. Servers refuse JWTs not yet valid or expired (RFC 7523 §3). Sync \
                      the client's clock (NTP), and keep assertion lifetimes short but above the skew.",
                     server.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
                     skew.abs()
                 ),
-                json!({
+json!({
                     "kinds": [if skew > 0 { "client_ahead" } else { "client_behind" }],
                     "jwt": field,
                     "iat": iat, "nbf": nbf, "exp": exp,
@@ -387,7 +376,7 @@ fn clock_skew(login: &Login, ex: &Exchange) -> Option<Finding> {
                     "error": ex.failure.to_json(),
                     "fields": [format!("request.body.{field}"), "response.headers.date".to_string()],
                 }),
-            ),
+).about(format!("its {field} JWT was {what}")),
         ));
     }
     None
@@ -429,17 +418,14 @@ fn secret_jwt_lifetime(login: &Login, ex: &Exchange) -> Option<Finding> {
     };
     Some(Finding::new(
         ex.record,
-        Annotation::new(
-            "client_auth.secret_jwt_lifetime",
-            if failed(ex) { Severity::Error } else { Severity::Warning },
-            format!("The client_secret JWT {problem}"),
-            format!(
+        code::CLIENT_AUTH_SECRET_JWT_LIFETIME.annotation(
+format!(
                 "This provider's client_secret is a JWT the client signs itself (Sign in with Apple: ES256, \
                  iss = team id, sub = client id, aud = https://appleid.apple.com, exp at most six months after \
                  iat). This one {problem}. Generate a new client secret JWT with a valid iat/exp and rotate it \
                  before it expires."
             ),
-            json!({
+json!({
                 "token_request": rec.id,
                 "iat": iat, "exp": exp,
                 "lifetime_seconds": lifetime,
@@ -447,7 +433,7 @@ fn secret_jwt_lifetime(login: &Login, ex: &Exchange) -> Option<Finding> {
                 "alg": dec.header.get("alg"),
                 "fields": ["request.body.client_secret"],
             }),
-        ),
+).about(format!("it {problem}")).with_severity(if failed(ex) { Severity::Error } else { Severity::Warning }),
     ))
 }
 
@@ -519,16 +505,8 @@ fn polling_too_fast(login: &Login) -> Vec<Finding> {
         let Some(&at) = early.last() else { continue };
         out.push(Finding::new(
             at,
-            Annotation::new(
-                "diagnosis.polling_too_fast",
-                Severity::Warning,
-                format!(
-                    "The device-flow client polled too early {} of {} times{}",
-                    early.len(),
-                    polls.len().saturating_sub(usize::from(issuer.is_none())),
-                    if slow_downs > 0 { format!(" ({slow_downs} slow_down answers)") } else { String::new() }
-                ),
-                format!(
+            code::DIAGNOSIS_POLLING_TOO_FAST.annotation(
+format!(
                     "RFC 8628 §3.5: the client must wait at least `interval` seconds between polls ({} s to \
                      start{}), and add 5 s after every slow_down (GitHub sends the new interval). {} poll(s) came \
                      sooner; each gap is in the evidence. The provider answers slow_down, and may end the flow \
@@ -540,7 +518,7 @@ fn polling_too_fast(login: &Login) -> Vec<Finding> {
                     if issuer.is_none() { ", the default: the device authorization response was not captured" } else { "" },
                     early.len()
                 ),
-                json!({
+json!({
                     "device_authorization": issuer.map(|i| records[i.record].id.clone()),
                     "device_code": fingerprint(&dc),
                     "polls": polls.len(),
@@ -549,7 +527,12 @@ fn polling_too_fast(login: &Login) -> Vec<Finding> {
                     "gaps": gaps,
                     "fields": ["time", "response.body.interval"],
                 }),
-            ),
+).about(format!(
+                    "{} of {} polls too early{}",
+                    early.len(),
+                    polls.len().saturating_sub(usize::from(issuer.is_none())),
+                    if slow_downs > 0 { format!(" ({slow_downs} slow_down answers)") } else { String::new() }
+                )),
         ));
     }
     out
@@ -588,13 +571,8 @@ fn endpoint_version_mismatch(login: &Login) -> Vec<Finding> {
         }
         out.push(Finding::new(
             ex.record,
-            Annotation::new(
-                "diagnosis.endpoint_version_mismatch",
-                Severity::Error,
-                format!(
-                    "The login started at the {auth_v} authorize endpoint but the code was redeemed at the {token_v} token endpoint"
-                ),
-                format!(
+            code::DIAGNOSIS_ENDPOINT_VERSION_MISMATCH.annotation(
+format!(
                     "Record {} sent the user to {}'s {auth_v} authorization endpoint; record {} redeemed the code at \
                      the {token_v} token endpoint. {} codes are bound to the endpoint family that issued them. Use \
                      one version for both legs{}.",
@@ -608,7 +586,7 @@ fn endpoint_version_mismatch(login: &Login) -> Vec<Finding> {
                         _ => "",
                     }
                 ),
-                json!({
+json!({
                     "authorize_request": records[a].id,
                     "token_request": rec.id,
                     "authorize_version": auth_v,
@@ -617,7 +595,7 @@ fn endpoint_version_mismatch(login: &Login) -> Vec<Finding> {
                     "error": ex.failure.to_json(),
                     "fields": ["authorize.url.path", "request.url.path"],
                 }),
-            ),
+).about(format!("{auth_v} authorize, {token_v} token endpoint")),
         ));
     }
     out
@@ -675,17 +653,14 @@ fn authorize_leg_errors(login: &Login) -> Vec<Finding> {
         };
         out.push(Finding::new(
             d.record,
-            Annotation::new(
-                "diagnosis.grant_type_not_enabled",
-                Severity::Error,
-                format!("The application is not allowed the {grant} grant (response_type={response_type})"),
-                format!(
+            code::DIAGNOSIS_GRANT_TYPE_NOT_ENABLED.annotation(
+format!(
                     "The authorization endpoint redirected back with `{err}`{} before any login happened: the \
                      application's registration does not allow response_type={response_type} (the {grant} grant). \
                      The user did not refuse anything. Enable the grant in {where_}.",
                     d.get("error_description").map(|x| format!(" (\"{x}\")")).unwrap_or_default()
                 ),
-                json!({
+json!({
                     "authorize_request": authorize.map(|a| records[a].id.clone()),
                     "response_record": rec.id,
                     "error": err,
@@ -695,7 +670,7 @@ fn authorize_leg_errors(login: &Login) -> Vec<Finding> {
                     "provider": profile.map(|p| p.id),
                     "fields": ["response.headers.location.error", "authorize.query.response_type"],
                 }),
-            ),
+).about(format!("{grant} (response_type={response_type})")),
         ));
     }
     out
@@ -752,11 +727,8 @@ fn concurrent_logins(login: &Login) -> Vec<Finding> {
         };
         out.push(Finding::new(
             d.record,
-            Annotation::new(
-                "diagnosis.concurrent_logins",
-                Severity::Error,
-                "A second login in the same browser replaced the state this callback needed",
-                format!(
+            code::DIAGNOSIS_CONCURRENT_LOGINS.annotation(
+format!(
                     "Record {} started a login with state {state:?}; record {} started another one from the same \
                      browser, and the app stored its state in the cookie `{cookie}`, replacing the first. This \
                      callback answers the first login (its state is the first one's) but arrives with the second \
@@ -766,7 +738,7 @@ fn concurrent_logins(login: &Login) -> Vec<Finding> {
                     records[own.index].id,
                     records[later.index].id
                 ),
-                json!({
+json!({
                     "authorize_requests": [records[own.index].id, records[later.index].id],
                     "callback": rec.id,
                     "cookie": cookie,
@@ -774,7 +746,7 @@ fn concurrent_logins(login: &Login) -> Vec<Finding> {
                     "cookie_holds": later.get("state").filter(|s| cookies(rec).iter().any(|(_, v)| v == s)).unwrap_or_else(|| later.get("nonce").unwrap_or("")),
                     "fields": ["request.headers.cookie", "request.body.state", "authorize.query.state"],
                 }),
-            ),
+),
         ));
     }
     out
@@ -822,25 +794,22 @@ pub fn pkce_required(login: &Login) -> Vec<Finding> {
         }
         out.push(Finding::new(
             i,
-            Annotation::new(
-                "diagnosis.pkce_required",
-                Severity::Error,
-                "The provider requires PKCE and the authorize request sent no code_challenge",
-                format!(
+            code::DIAGNOSIS_PKCE_REQUIRED.annotation(
+format!(
                     "Record {} started the login without code_challenge; the provider {}. Send \
                      code_challenge=BASE64URL(SHA256(code_verifier)) with code_challenge_method=S256 at authorize and \
                      the code_verifier at the token endpoint (RFC 7636 §4).",
                     records[leg.index].id,
                     asks.as_deref().map(|s| format!("says \"{s}\"")).unwrap_or_else(|| "requires PKCE for this client".to_string())
                 ),
-                json!({
+json!({
                     "authorize_request": records[leg.index].id,
                     "record": rec.id,
                     "provider_says": asks,
                     "error": f.to_json(),
                     "fields": ["authorize.query.code_challenge", "response.body.error_description"],
                 }),
-            ),
+),
         ));
     }
     out
@@ -962,11 +931,8 @@ fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
             let at = callback.map(|d| d.record).unwrap_or(i);
             out.push(Finding::new(
                 at,
-                Annotation::new(
-                    "diagnosis.cookie_host_mismatch",
-                    Severity::Error,
-                    format!("The app's login cookie `{}` will not come back with the callback", c.name),
-                    format!(
+                code::DIAGNOSIS_COOKIE_HOST_MISMATCH.annotation(
+format!(
                         "Record {} started the login and set `{}` to remember it; {why}. The callback{} then \
                          arrives without it, and the app rejects a valid response (\"state mismatch\", \"missing \
                          session\"). Start the login on the same host as the redirect_uri (localhost and 127.0.0.1 \
@@ -977,7 +943,7 @@ fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
                             .map(|d| format!(" (record {})", records[d.record].id))
                             .unwrap_or_default()
                     ),
-                    json!({
+json!({
                         "kinds": [kind],
                         "login_start": start.id,
                         "cookie": c.name,
@@ -989,7 +955,7 @@ fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
                         "callback_without_cookie": arrived_without,
                         "fields": ["response.headers.set-cookie", "response.headers.location.redirect_uri", "request.headers.cookie"],
                     }),
-                ),
+).about(format!("`{}`", c.name)),
             ));
             break;
         }
@@ -1008,22 +974,19 @@ fn grant_type_missing(login: &Login, ex: &Exchange) -> Option<Finding> {
     let rec = &login.records[ex.record];
     Some(Finding::new(
         ex.record,
-        Annotation::new(
-            "diagnosis.grant_type_missing",
-            Severity::Error,
-            "The token request sent no grant_type, and this provider requires it",
-            format!(
+        code::DIAGNOSIS_GRANT_TYPE_MISSING.annotation(
+format!(
                 "Record {} exchanged a code without grant_type, as GitHub and Slack accept; this provider \
                  follows RFC 6749 §4.1.3 and says \"{says}\". Add grant_type=authorization_code (or the grant \
                  meant) to the form body.",
                 rec.id
             ),
-            json!({
+json!({
                 "token_request": rec.id,
                 "implied_grant": ex.grant,
                 "provider_says": says,
                 "fields": ["request.body.grant_type", "response.body.error_description"],
             }),
-        ),
+),
     ))
 }

@@ -336,7 +336,7 @@ pub fn provider(url: &str) -> Option<&'static str> {
 /// The title of a `diagnosis.undetermined`: what the provider's code means
 /// (from the catalog, as that provider means it) and what was checked —
 /// never "the capture does not show why" next to a definitive code.
-pub fn undetermined_title(rec: &Record, f: &Failure, what: &str, checked: &[String]) -> String {
+pub fn undetermined_about(rec: &Record, f: &Failure, what: &str, checked: &[String]) -> String {
     let code = f.main_code();
     let profile = crate::providers::of_url(&rec.request.url).map(|p| p.id);
     let meaning =
@@ -348,8 +348,8 @@ pub fn undetermined_title(rec: &Record, f: &Failure, what: &str, checked: &[Stri
         format!("; ruled out: {}", checked.join(", "))
     };
     match meaning {
-        Some(m) => format!("{what} failed with {code} ({m}){checked}; no cause proven"),
-        None => format!("{what} failed with {code}{checked}; no cause proven by the capture"),
+        Some(m) => format!("{what} failed with {code} ({m}){checked}"),
+        None => format!("{what} failed with {code}{checked}"),
     }
 }
 

@@ -11,7 +11,8 @@ use super::{
 use crate::analyze::login::Login;
 use crate::analyze::params;
 use crate::analyze::{AnalyzeOptions, Finding};
-use crate::record::{Annotation, Kind, Record, Severity};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record, Severity};
 use serde_json::json;
 
 /// Errors that mean "this refresh token is not valid (any more)".
@@ -94,18 +95,15 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
         };
         return Some(Finding::new(
             i,
-            Annotation::new(
-                "diagnosis.refresh_token_reused",
-                Severity::Error,
-                "A refresh token was sent again after the provider rotated it",
-                format!(
+            code::DIAGNOSIS_REFRESH_TOKEN_REUSED.annotation(
+format!(
                     "Record {} already refreshed with this token and got a new refresh token back; the provider \
                      then invalidated the old one (rotation, RFC 6749 §6){entra_note}. Store the refresh token from \
                      every refresh response, replacing the old one, and serialise refreshes so two workers do not \
                      race with the same token.",
                     first.id
                 ),
-                json!({
+json!({
                     "refresh_request": rec.id,
                     "error": failure.to_json(),
                     "pattern": "rotation",
@@ -116,7 +114,7 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
                     "provider": prov,
                     "fields": ["request.body.refresh_token", "response.body.refresh_token"],
                 }),
-            ),
+),
         ));
     }
     // (b) The first refresh with a token a good code exchange just issued.
@@ -132,11 +130,8 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
         let sf = prov == Some("salesforce");
         return Some(Finding::new(
             i,
-            Annotation::new(
-                "diagnosis.refresh_token_reused",
-                Severity::Error,
-                format!("The first refresh failed {age} s after the code exchange issued the refresh token"),
-                format!(
+            code::DIAGNOSIS_REFRESH_TOKEN_REUSED.annotation(
+format!(
                     "Record {} issued this refresh token and this is its first use, yet the provider refused it. \
                      The token was expired or revoked by policy as soon as it was issued: {}. The same failure \
                      follows when another client already used and rotated this token outside the capture.",
@@ -151,7 +146,7 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
                          an app in Testing mode), and make it keep refresh tokens valid"
                     }
                 ),
-                json!({
+json!({
                     "refresh_request": rec.id,
                     "error": failure.to_json(),
                     "pattern": "first_refresh_failed",
@@ -161,7 +156,7 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
                     "provider": prov,
                     "fields": ["request.body.refresh_token", "issued_by.response.body.refresh_token"],
                 }),
-            ),
+).about(format!("the first refresh failed {age} s after the code exchange issued it")),
         ));
     }
     // Nothing supports a cause: say what could not be checked.
@@ -193,25 +188,22 @@ fn refresh_failure(records: &[Record], i: usize) -> Option<Finding> {
     }));
     Some(Finding::new(
         i,
-        Annotation::new(
-            "diagnosis.undetermined",
-            Severity::Info,
-            super::undetermined_title(rec, &failure, "The refresh", &[]),
-            format!(
+        code::DIAGNOSIS_UNDETERMINED.annotation(
+format!(
                 "The refresh token was refused, and the captured records support no specific cause.{} \
                  Usual causes: the token expired (inactivity or a fixed lifetime), was revoked (user, admin, \
                  password change), was rotated by another client, or belongs to another client_id. Start a new \
                  login to get a fresh refresh token.",
                 hint.map(|h| format!(" The provider's message points at: {h}.")).unwrap_or_default()
             ),
-            json!({
+json!({
                 "refresh_request": rec.id,
                 "error": failure.to_json(),
                 "refresh_token": fingerprint(&sent),
                 "provider_hint": hint,
                 "unchecked": unchecked,
             }),
-        ),
+).about(super::undetermined_about(rec, &failure, "The refresh", &[])),
     ))
 }
 
@@ -282,19 +274,8 @@ fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
     };
     Some(Finding::new(
         i,
-        Annotation::new(
-            "diagnosis.missing_offline_access",
-            if later_failure.is_some() { Severity::Warning } else { Severity::Info },
-            match name {
-                Some(n) if !foreign.is_empty() => format!(
-                    "No refresh token was issued: {} asks {n} nothing ({n} wants {})",
-                    foreign.join(" and "),
-                    wanted.join(" or ")
-                ),
-                Some(n) => format!("No refresh token was issued: the login did not ask {n} for offline access ({})", wanted.join(" or ")),
-                None => "No refresh token was issued: the login did not ask for offline access".to_string(),
-            },
-            format!(
+        code::DIAGNOSIS_MISSING_OFFLINE_ACCESS.annotation(
+format!(
                 "The code exchange succeeded without a refresh_token, and the authorize request (record {}) did not \
                  ask for offline access the way {} expects.{foreign_text} Without a refresh token the app must send \
                  the user through login again when the access token expires{}. If the app needs to refresh: {how}.",
@@ -304,7 +285,7 @@ fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
                     .map(|r| format!("; record {} tried to refresh and failed", r.id))
                     .unwrap_or_default()
             ),
-            json!({
+json!({
                 "token_request": rec.id,
                 "authorize_request": records[authorize].id,
                 "scope": scope,
@@ -315,6 +296,14 @@ fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
                 "provider": prov,
                 "fields": ["authorize.query.scope", "authorize.query.access_type", "response.body.refresh_token"],
             }),
-        ),
+).about(match name {
+                Some(n) if !foreign.is_empty() => format!(
+                    "{} asks {n} nothing ({n} wants {})",
+                    foreign.join(" and "),
+                    wanted.join(" or ")
+                ),
+                Some(n) => format!("{n} wants {}", wanted.join(" or ")),
+                None => "the login did not ask for it".to_string(),
+            }).with_severity(if later_failure.is_some() { Severity::Warning } else { Severity::Info }),
     ))
 }

@@ -273,7 +273,7 @@ fn code_exchanged_eleven_minutes_late_is_expired() {
     assert_eq!(a.severity, Severity::Error);
     assert_eq!(
         a.title,
-        "The authorization code was 11 min old when exchanged"
+        "The authorization code expired before it was redeemed: 11 min old when exchanged"
     );
     assert_eq!(a.evidence["code_age_seconds"], 660);
     assert_eq!(a.evidence["limit_seconds"], 600);
@@ -1102,7 +1102,7 @@ fn code_delivery_time_is_rfc3339() {
     assert_eq!(a.evidence["code_delivered_at"], "2026-03-02T09:15:20.12Z");
     assert_eq!(
         a.title,
-        "The authorization code was 15 min old when exchanged"
+        "The authorization code expired before it was redeemed: 15 min old when exchanged"
     );
 }
 
