@@ -231,6 +231,12 @@ fn dropbox_access_type_is_another_providers_parameter() {
     );
     assert!(a.title.contains("token_access_type=offline"), "{}", a.title);
     assert!(!a.title.contains("was requested"));
+    // The token response's own note agrees with the diagnosis: the app did
+    // not ask Dropbox for a refresh token, so none missing is not a warning.
+    let (_, n) = one(&recs, "token_response.no_refresh_token");
+    assert_eq!(n.severity, Severity::Info, "{}", n.title);
+    assert!(n.title.contains("does not read"), "{}", n.title);
+    assert_eq!(n.evidence["asked_for_offline"], false);
     no_false_errors(&recs, &[]);
 }
 

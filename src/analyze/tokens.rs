@@ -22,7 +22,13 @@ pub struct OfflineAsk {
     pub record: String,
     /// The parameters that asked for a refresh token (`scope=offline_access`,
     /// `access_type=offline`, `token_access_type=offline`), empty when none did.
+    /// For a recognised provider only its own parameter counts.
     pub asked_by: Vec<String>,
+    /// Other providers' offline parameters the request carried instead
+    /// (`access_type=offline` sent to Dropbox), for a recognised provider.
+    pub foreign: Vec<String>,
+    /// The recognised provider's display name.
+    pub provider: Option<&'static str>,
 }
 
 /// Which parameters of `p` ask for a refresh token: `offline_access` (OIDC,
@@ -55,8 +61,16 @@ pub fn offline_params(p: &params::Params) -> Vec<String> {
 /// when it is opaque and asked nothing visible.
 pub fn offline_ask(login: &Login, index: usize) -> Option<OfflineAsk> {
     let leg = login.leg_for(index)?;
-    let asked_by = offline_params(&leg.params);
-    if asked_by.is_empty() && leg.opaque {
+    let profile = crate::providers::of_url(&login.records[index].request.url)
+        .or_else(|| crate::providers::of_url(&login.records[leg.index].request.url));
+    let (asked_by, foreign) = match profile.map(|p| p.offline) {
+        // The provider's own parameter is what counts (profiles in src/providers/).
+        Some(own @ crate::providers::Offline::Ask(_)) => {
+            crate::providers::offline_asks(own, &leg.params)
+        }
+        _ => (offline_params(&leg.params), Vec::new()),
+    };
+    if asked_by.is_empty() && foreign.is_empty() && leg.opaque {
         return None;
     }
     Some(OfflineAsk {
@@ -64,6 +78,8 @@ pub fn offline_ask(login: &Login, index: usize) -> Option<OfflineAsk> {
             .id
             .clone(),
         asked_by,
+        foreign,
+        provider: profile.map(|p| p.name),
     })
 }
 
@@ -279,7 +295,32 @@ json!({"record": rec.id, "field": "access_token", "members": obj.keys().collect:
             "asked_for_offline": !asked.is_empty(),
             "asked_by": asked,
         });
-        if asked.is_empty() {
+        let foreign = ask.as_ref().map(|a| a.foreign.clone()).unwrap_or_default();
+        let provider = ask.as_ref().and_then(|a| a.provider);
+        if asked.is_empty() && !foreign.is_empty() {
+            // Asked the way another provider wants: diagnosis.missing_offline_access
+            // names this provider's parameter; here it is context.
+            out.push(Finding::new(
+                i,
+                code::TOKEN_RESPONSE_NO_REFRESH_TOKEN
+                    .annotation(
+                        format!(
+                            "The authorize request asked with {}, which {} does not read, so no \
+                             refresh token was issued (see diagnosis.missing_offline_access for \
+                             the parameter it wants).",
+                            foreign.join(" and "),
+                            provider.unwrap_or("this provider"),
+                        ),
+                        evidence,
+                    )
+                    .about(format!(
+                        "asked with {}, which {} does not read",
+                        foreign.join(" and "),
+                        provider.unwrap_or("this provider")
+                    ))
+                    .with_severity(Severity::Info),
+            ));
+        } else if asked.is_empty() {
             let (title, detail) = match &ask {
                 Some(_) => (
                     "the authorize request did not ask for offline access",
@@ -508,6 +549,56 @@ mod tests {
         let a = only(&recs, "token_response.no_refresh_token");
         assert_eq!(a.severity, Severity::Warning);
         assert_eq!(a.evidence["asked_by"][0], "access_type=offline");
+    }
+
+    /// A recognised provider's own offline parameter is what counts: Dropbox
+    /// reads token_access_type=offline, not Google's access_type=offline.
+    #[test]
+    fn no_refresh_token_reads_the_providers_own_parameter() {
+        let at = |host: &str, authorize_path: &str, token_path: &str, ask: &str| {
+            let mut a = authorize(
+                "a1",
+                0,
+                &format!("response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state=s1&{ask}"),
+            );
+            a.request.url = a.request.url.replace(
+                "https://login.example.com/oauth2/authorize",
+                &format!("https://{host}{authorize_path}"),
+            );
+            let mut t = token(r#"{"access_token":"a","token_type":"bearer","expires_in":60}"#);
+            t.request.url = format!("https://{host}{token_path}");
+            run(&[a, t])
+                .into_iter()
+                .find(|a| a.code == "token_response.no_refresh_token")
+                .expect("a no_refresh_token note")
+        };
+        let foreign = at(
+            "www.dropbox.com",
+            "/oauth2/authorize",
+            "/oauth2/token",
+            "access_type=offline",
+        );
+        assert_eq!(foreign.severity, Severity::Info);
+        assert!(
+            foreign.title.contains("which Dropbox does not read"),
+            "{}",
+            foreign.title
+        );
+        assert_eq!(foreign.evidence["asked_for_offline"], false);
+        let own = at(
+            "www.dropbox.com",
+            "/oauth2/authorize",
+            "/oauth2/token",
+            "token_access_type=offline",
+        );
+        assert_eq!(own.severity, Severity::Warning, "{}", own.title);
+        let google = at(
+            "accounts.google.com",
+            "/o/oauth2/v2/auth",
+            "/token",
+            "access_type=offline",
+        );
+        assert_eq!(google.severity, Severity::Warning, "{}", google.title);
     }
 
     #[test]
