@@ -335,7 +335,9 @@ json!({
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::flavour::testkit::{authorize, basic, token_form, token_json};
+    use crate::analyze::testkit::{
+        authorize_query as authorize, basic, token_form_auth, token_json_auth,
+    };
     #[allow(unused_imports)]
     use crate::record::{Annotation, Severity};
 
@@ -360,12 +362,12 @@ mod tests {
     fn clean_flow_has_no_findings() {
         let recs = [
             auth("app-123"),
-            token_form("t1", 5, Some(&basic("app-123", "s3cret")), BODY),
+            token_form_auth("t1", 5, Some(&basic("app-123", "s3cret")), BODY),
         ];
         assert!(run(&recs).is_empty());
         let recs = [
             auth("app-123"),
-            token_form(
+            token_form_auth(
                 "t1",
                 5,
                 None,
@@ -376,7 +378,7 @@ mod tests {
         // URL-encoded Basic user decodes to the authorize client_id.
         let recs = [
             auth("my%3Aapp"),
-            token_form("t1", 5, Some(&basic("my%3Aapp", "s%2B1")), BODY),
+            token_form_auth("t1", 5, Some(&basic("my%3Aapp", "s%2B1")), BODY),
         ];
         assert!(run(&recs).is_empty(), "{:?}", run(&recs));
     }
@@ -396,7 +398,7 @@ mod tests {
         assert_eq!(a.evidence["characters"][0]["name"], "space");
 
         // Tab and newline in the token body.
-        let r = token_form("t1", 5, None, &format!("{BODY}&client_id=%09app-123%0A"));
+        let r = token_form_auth("t1", 5, None, &format!("{BODY}&client_id=%09app-123%0A"));
         let f = run(&[r]);
         let a = &f[0].annotation;
         assert_eq!(a.code, "client_id.whitespace");
@@ -411,7 +413,7 @@ mod tests {
         assert_eq!(a.evidence["client_id"]["escaped"], "\\tapp-123\\n");
 
         // Zero-width space inside the Basic user part (raw UTF-8).
-        let r = token_form("t2", 5, Some(&basic("app\u{200B}-123", "s3cret")), BODY);
+        let r = token_form_auth("t2", 5, Some(&basic("app\u{200B}-123", "s3cret")), BODY);
         let f = run(&[r]);
         let a = &f
             .iter()
@@ -426,7 +428,7 @@ mod tests {
             .contains("zero-width"));
 
         // No-break space, leading, in a JSON body.
-        let r = token_json(
+        let r = token_json_auth(
             "t3",
             5,
             None,
@@ -446,7 +448,7 @@ mod tests {
     fn token_client_id_differs_from_authorize() {
         let recs = [
             auth("app-123"),
-            token_form("t1", 5, Some(&basic("app-456", "s3cret")), BODY),
+            token_form_auth("t1", 5, Some(&basic("app-456", "s3cret")), BODY),
         ];
         let f = run(&recs);
         assert_eq!(f.len(), 1);
@@ -469,7 +471,7 @@ mod tests {
     fn mismatch_kinds_and_body_leg() {
         let recs = [
             auth("App-123"),
-            token_form(
+            token_form_auth(
                 "t1",
                 5,
                 None,
@@ -483,7 +485,7 @@ mod tests {
         // Whitespace: both a whitespace finding (token) and a mismatch.
         let recs = [
             auth("app-123"),
-            token_form("t1", 5, None, &format!("{BODY}&client_id=app-123%20")),
+            token_form_auth("t1", 5, None, &format!("{BODY}&client_id=app-123%20")),
         ];
         let f = run(&recs);
         let codes: Vec<_> = f.iter().map(|f| f.annotation.code.as_str()).collect();
@@ -493,14 +495,14 @@ mod tests {
 
     #[test]
     fn other_flows_are_not_compared() {
-        let mut t = token_form("t1", 5, Some(&basic("other-app", "s")), BODY);
+        let mut t = token_form_auth("t1", 5, Some(&basic("other-app", "s")), BODY);
         t.flow = Some("flow2".into());
         assert!(run(&[auth("app-123"), t]).is_empty());
     }
 
     #[test]
     fn basic_and_body_disagree() {
-        let r = token_form(
+        let r = token_form_auth(
             "t1",
             5,
             Some(&basic("app-123", "s")),

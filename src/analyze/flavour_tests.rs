@@ -1,7 +1,7 @@
 //! Unit tests of the `flavour` rule family.
 
-use super::testkit::{basic, token, token_form, token_json};
 use super::*;
+use crate::analyze::testkit::{basic, token_form_auth, token_json_auth, token_request};
 use crate::record::{Annotation, Severity};
 
 const SECRET_RAW: &str = "p+s/=% x:9";
@@ -39,7 +39,7 @@ fn no_warnings(r: &Record) {
 
 #[test]
 fn flavour_1_basic_urlencoded_form() {
-    let r = token_form("t1", 0, Some(&basic("app", SECRET_ENC)), CODE_BODY);
+    let r = token_form_auth("t1", 0, Some(&basic("app", SECRET_ENC)), CODE_BODY);
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str(), f.body.as_str()),
@@ -55,7 +55,7 @@ fn flavour_1_basic_urlencoded_form() {
 
 #[test]
 fn flavour_2_basic_urlencoded_json() {
-    let r = token_json("t2", 0, Some(&basic("app", SECRET_ENC)), CODE_JSON);
+    let r = token_json_auth("t2", 0, Some(&basic("app", SECRET_ENC)), CODE_JSON);
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str(), f.body.as_str()),
@@ -70,7 +70,7 @@ fn flavour_2_basic_urlencoded_json() {
 
 #[test]
 fn flavour_3_body_form() {
-    let r = token_form(
+    let r = token_form_auth(
         "t3",
         0,
         None,
@@ -86,7 +86,7 @@ fn flavour_3_body_form() {
 
 #[test]
 fn flavour_4_body_json() {
-    let r = token_json(
+    let r = token_json_auth(
         "t4",
         0,
         None,
@@ -104,7 +104,7 @@ fn flavour_4_body_json() {
 
 #[test]
 fn flavour_5_basic_raw_form_warns_about_each_character() {
-    let r = token_form("t5", 0, Some(&basic("app", SECRET_RAW)), CODE_BODY);
+    let r = token_form_auth("t5", 0, Some(&basic("app", SECRET_RAW)), CODE_BODY);
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str(), f.body.as_str()),
@@ -144,7 +144,7 @@ fn flavour_5_basic_raw_form_warns_about_each_character() {
 
 #[test]
 fn flavour_6_basic_raw_json() {
-    let r = token_json("t6", 0, Some(&basic("app", "abc+def/ghi=")), CODE_JSON);
+    let r = token_json_auth("t6", 0, Some(&basic("app", "abc+def/ghi=")), CODE_JSON);
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str(), f.body.as_str()),
@@ -157,7 +157,7 @@ fn flavour_6_basic_raw_json() {
 
 #[test]
 fn plain_credentials_are_both_1_and_5_and_say_so() {
-    let r = token_form("a1", 0, Some(&basic("app-1", "S3cr3t_Value.9~")), CODE_BODY);
+    let r = token_form_auth("a1", 0, Some(&basic("app-1", "S3cr3t_Value.9~")), CODE_BODY);
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str()),
@@ -177,7 +177,7 @@ fn plain_credentials_are_both_1_and_5_and_say_so() {
         .unwrap()
         .contains("1 and 5 are the same bytes"));
 
-    let r = token_json("a2", 0, Some(&basic("app-1", "S3cr3tValue")), CODE_JSON);
+    let r = token_json_auth("a2", 0, Some(&basic("app-1", "S3cr3tValue")), CODE_JSON);
     let f = flav(&r);
     assert_eq!(f.number, Some(2));
     assert!(f
@@ -189,12 +189,12 @@ fn plain_credentials_are_both_1_and_5_and_say_so() {
 
 #[test]
 fn plus_alone_is_raw_but_plus_with_escapes_is_urlencoded() {
-    let r = token_form("p1", 0, Some(&basic("app", "abc+def")), CODE_BODY);
+    let r = token_form_auth("p1", 0, Some(&basic("app", "abc+def")), CODE_BODY);
     assert_eq!(flav(&r).number, Some(5));
-    let r = token_form("p2", 0, Some(&basic("app", "abc%2Bdef+x")), CODE_BODY);
+    let r = token_form_auth("p2", 0, Some(&basic("app", "abc%2Bdef+x")), CODE_BODY);
     assert_eq!(flav(&r).number, Some(1));
     // A stray '%' cannot come from an encoder: raw.
-    let r = token_form("p3", 0, Some(&basic("app", "100%zz")), CODE_BODY);
+    let r = token_form_auth("p3", 0, Some(&basic("app", "100%zz")), CODE_BODY);
     assert_eq!(flav(&r).number, Some(5));
     assert_eq!(
         finding(&r, "client_auth.basic_not_urlencoded").severity,
@@ -205,7 +205,7 @@ fn plus_alone_is_raw_but_plus_with_escapes_is_urlencoded() {
 #[test]
 fn harmless_raw_characters_are_only_info() {
     // '/' and '=' are left alone by decoding: both kinds of server read the same.
-    let r = token_form("h1", 0, Some(&basic("app", "abc/def==")), CODE_BODY);
+    let r = token_form_auth("h1", 0, Some(&basic("app", "abc/def==")), CODE_BODY);
     assert_eq!(flav(&r).number, Some(5));
     let a = finding(&r, "client_auth.basic_not_urlencoded");
     assert_eq!(a.severity, Severity::Info);
@@ -214,7 +214,7 @@ fn harmless_raw_characters_are_only_info() {
 
 #[test]
 fn urlencoded_client_id_is_decoded() {
-    let r = token_form("u1", 0, Some(&basic("my%20app", "x%2By")), CODE_BODY);
+    let r = token_form_auth("u1", 0, Some(&basic("my%20app", "x%2By")), CODE_BODY);
     match authorization(&r.request.headers) {
         AuthHeader::Basic(c) => {
             assert_eq!(c.encoding, BasicEncoding::UrlEncoded);
@@ -249,7 +249,7 @@ fn urlenc(s: &str) -> String {
 #[test]
 fn private_key_jwt_and_client_secret_jwt() {
     for alg in ["RS256", "ES384", "PS256", "EdDSA"] {
-        let r = token_form("j1", 0, None, &assertion_body(alg));
+        let r = token_form_auth("j1", 0, None, &assertion_body(alg));
         let f = flav(&r);
         assert_eq!(
             (f.number, f.client_auth.as_str()),
@@ -258,7 +258,7 @@ fn private_key_jwt_and_client_secret_jwt() {
         );
         no_warnings(&r);
     }
-    let r = token_form("j2", 0, None, &assertion_body("HS256"));
+    let r = token_form_auth("j2", 0, None, &assertion_body("HS256"));
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str()),
@@ -270,12 +270,12 @@ fn private_key_jwt_and_client_secret_jwt() {
 
 #[test]
 fn broken_assertions_are_flagged() {
-    let r = token_form("j3", 0, None, &assertion_body("none"));
+    let r = token_form_auth("j3", 0, None, &assertion_body("none"));
     assert_eq!(
         finding(&r, "client_auth.assertion_malformed").evidence["reason"],
         "alg_none"
     );
-    let r = token_form(
+    let r = token_form_auth(
         "j4",
         0,
         None,
@@ -293,7 +293,7 @@ fn broken_assertions_are_flagged() {
 
 #[test]
 fn public_pkce_client() {
-    let r = token_form("pk", 0, None, &format!("{CODE_BODY}&client_id=spa-app"));
+    let r = token_form_auth("pk", 0, None, &format!("{CODE_BODY}&client_id=spa-app"));
     let f = flav(&r);
     assert_eq!(
         (f.number, f.client_auth.as_str(), f.body.as_str()),
@@ -306,7 +306,7 @@ fn public_pkce_client() {
 
 #[test]
 fn basic_and_body_secret_is_multiple_methods() {
-    let r = token_form(
+    let r = token_form_auth(
         "m1",
         0,
         Some(&basic("app", "s3cret")),
@@ -320,7 +320,7 @@ fn basic_and_body_secret_is_multiple_methods() {
     assert!(!serde_json::to_string(&a).unwrap().contains("s3cret"));
 
     // Basic + client_assertion is also two methods.
-    let r = token_form(
+    let r = token_form_auth(
         "m2",
         0,
         Some(&basic("app", "s3cret")),
@@ -328,7 +328,7 @@ fn basic_and_body_secret_is_multiple_methods() {
     );
     assert_eq!(flav(&r).client_auth, "multiple");
     // Basic + a client_id in the body (no secret) is fine (RFC 6749 §4.1.3).
-    let r = token_form(
+    let r = token_form_auth(
         "m3",
         0,
         Some(&basic("app", "s3cret")),
@@ -346,7 +346,7 @@ fn each_malformed_basic_case() {
         ("Basic //79", "not_utf8"),         // ff fe fd
     ];
     for (h, reason) in cases {
-        let r = token_form("b1", 0, Some(h), CODE_BODY);
+        let r = token_form_auth("b1", 0, Some(h), CODE_BODY);
         let f = flav(&r);
         assert_eq!(
             (f.number, f.client_auth.as_str()),
@@ -358,13 +358,13 @@ fn each_malformed_basic_case() {
         assert_eq!(a.evidence["reason"], reason, "{h}");
     }
     // Missing padding is tolerated; lower-case scheme too.
-    let r = token_form("b2", 0, Some("basic YXBwOnNlY3JldA"), CODE_BODY);
+    let r = token_form_auth("b2", 0, Some("basic YXBwOnNlY3JldA"), CODE_BODY);
     assert_eq!(flav(&r).number, Some(1));
 }
 
 #[test]
 fn bearer_header_is_not_a_flavour() {
-    let r = token_form(
+    let r = token_form_auth(
         "o1",
         0,
         Some("Bearer abc.def"),
@@ -376,21 +376,21 @@ fn bearer_header_is_not_a_flavour() {
 
 #[test]
 fn other_body_has_no_number() {
-    let r = token("x1", 0, Some(&basic("app", "s")), "text/plain", "hello");
+    let r = token_request("x1", 0, Some(&basic("app", "s")), "text/plain", "hello");
     let f = flav(&r);
     assert_eq!((f.number, f.body.as_str()), (None, "other"));
 }
 
 #[test]
 fn only_client_authenticating_kinds_are_flavoured() {
-    let r = super::testkit::authorize("az", 0, "response_type=code&client_id=app");
+    let r = crate::analyze::testkit::authorize_query("az", 0, "response_type=code&client_id=app");
     assert_eq!(detect(&r), None);
     assert!(crate::analyze::testkit::findings(annotate, &[r]).is_empty());
 }
 
 #[test]
 fn analyze_sets_the_flavour_on_token_requests() {
-    let r = token_form("t1", 0, Some(&basic("app", SECRET_ENC)), CODE_BODY);
+    let r = token_form_auth("t1", 0, Some(&basic("app", SECRET_ENC)), CODE_BODY);
     let out = crate::analyze::analyze(&[r], &AnalyzeOptions::default());
     assert_eq!(out[0].flavour.as_ref().unwrap().number, Some(1));
     assert!(out[0]

@@ -388,7 +388,7 @@ json!({"record": rec.id, "field": "access_token", "members": obj.keys().collect:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::flavour::testkit::{authorize, basic, respond, token_form};
+    use crate::analyze::testkit::{authorize_query as authorize, basic, respond, token_form_auth};
     #[allow(unused_imports)]
     use crate::record::{Annotation, Severity};
 
@@ -409,7 +409,7 @@ mod tests {
     }
 
     fn token(body: &str) -> Record {
-        let mut t = token_form("t1", 5, Some(&basic("app", "s3cret")), BODY);
+        let mut t = token_form_auth("t1", 5, Some(&basic("app", "s3cret")), BODY);
         respond(&mut t, 200, JSON_HEADERS, body);
         t
     }
@@ -610,7 +610,7 @@ mod tests {
         assert_eq!(a.severity, Severity::Info);
         assert_eq!(a.evidence["authorize_record"], Value::Null);
         // client_credentials never expects a refresh token.
-        let mut t = token_form(
+        let mut t = token_form_auth(
             "t2",
             5,
             Some(&basic("app", "s")),
@@ -627,7 +627,7 @@ mod tests {
 
     #[test]
     fn github_form_encoded_response_is_not_json() {
-        let mut t = token_form(
+        let mut t = token_form_auth(
             "t1",
             5,
             None,
@@ -684,7 +684,7 @@ mod tests {
 
     #[test]
     fn whole_clean_flow_through_analyze_has_no_warning_from_these_rules() {
-        use crate::analyze::flavour::testkit::rec;
+        use crate::analyze::testkit::record as rec;
         let a = auth("openid+offline_access");
         let mut cb = rec(
             "c1",

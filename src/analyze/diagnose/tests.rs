@@ -2,176 +2,10 @@
 //! evidence each diagnosis needs.
 
 use super::*;
-use crate::analyze::correlate;
 use crate::analyze::pkce::s256_challenge as s256;
-use crate::record::{Annotation, Body, Flavour, HeaderList, Request, Response, Severity};
+use crate::analyze::testkit::{hdrs, Capture, APP_CB, IDP, VERIFIER};
+use crate::record::{Annotation, Flavour, HeaderList, Severity};
 use serde_json::json;
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
-
-const IDP: &str = "https://idp.example.com";
-const APP_CB: &str = "https://app.example.com/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn t0() -> OffsetDateTime {
-    datetime!(2026-03-02 09:15:00 UTC)
-}
-
-/// A small capture builder: records get time-ordered ids from their offset.
-struct Capture {
-    records: Vec<Record>,
-}
-
-fn hdrs(pairs: &[(&str, &str)]) -> HeaderList {
-    HeaderList(
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
-    )
-}
-
-impl Capture {
-    fn new() -> Capture {
-        Capture {
-            records: Vec::new(),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        secs: i64,
-        kind: Kind,
-        method: &str,
-        url: &str,
-        req_headers: HeaderList,
-        req_body: &str,
-        status: u16,
-        resp_headers: HeaderList,
-        resp_body: &str,
-    ) -> usize {
-        let time = t0() + Duration::seconds(secs);
-        let micros = (time.unix_timestamp_nanos() / 1000) as u64 + self.records.len() as u64;
-        let grant_type = if kind == Kind::TokenRequest {
-            params::get(&params::form_params(req_body), "grant_type").map(str::to_string)
-        } else {
-            None
-        };
-        self.records.push(Record {
-            id: format!("{micros:016x}"),
-            time,
-            flow: None,
-            kind,
-            grant_type,
-            request: Request {
-                method: method.into(),
-                url: url.into(),
-                headers: req_headers,
-                body: Body::from_bytes(req_body.as_bytes()),
-            },
-            response: Some(Response {
-                status,
-                headers: resp_headers,
-                body: Body::from_bytes(resp_body.as_bytes()),
-            }),
-            duration_ms: 120,
-            error: None,
-            flavour: None,
-            annotations: Vec::new(),
-        });
-        self.records.len() - 1
-    }
-
-    /// GET /authorize (the provider's login page).
-    fn authorize(&mut self, secs: i64, query: &str) -> usize {
-        self.push(
-            secs,
-            Kind::AuthorizeRequest,
-            "GET",
-            &format!("{IDP}/authorize?{query}"),
-            hdrs(&[("Accept", "text/html")]),
-            "",
-            200,
-            hdrs(&[("Content-Type", "text/html; charset=utf-8")]),
-            "<html><form method=post action=/login>...</form></html>",
-        )
-    }
-
-    /// The login POST answered with a redirect back to the app.
-    fn auth_response(&mut self, secs: i64, location: &str) -> usize {
-        self.push(
-            secs,
-            Kind::AuthorizationResponse,
-            "POST",
-            &format!("{IDP}/login"),
-            hdrs(&[("Content-Type", "application/x-www-form-urlencoded")]),
-            "username=ada&password=hunter2",
-            302,
-            hdrs(&[("Location", location)]),
-            "",
-        )
-    }
-
-    fn callback(&mut self, secs: i64, url: &str) -> usize {
-        self.push(
-            secs,
-            Kind::Callback,
-            "GET",
-            url,
-            HeaderList::default(),
-            "",
-            200,
-            hdrs(&[("Content-Type", "text/html")]),
-            "<html>signed in</html>",
-        )
-    }
-
-    fn token_at(&mut self, secs: i64, url: &str, body: &str, status: u16, resp: &str) -> usize {
-        self.push(
-            secs,
-            Kind::TokenRequest,
-            "POST",
-            url,
-            hdrs(&[
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Accept", "application/json"),
-            ]),
-            body,
-            status,
-            hdrs(&[
-                ("Content-Type", "application/json"),
-                ("Cache-Control", "no-store"),
-            ]),
-            resp,
-        )
-    }
-
-    fn token(&mut self, secs: i64, body: &str, status: u16, resp: &str) -> usize {
-        self.token_at(secs, &format!("{IDP}/token"), body, status, resp)
-    }
-
-    /// authorize → login redirect → callback, delivering `code` for `state`.
-    fn login(&mut self, secs: i64, state: &str, code: &str, extra: &str) -> usize {
-        self.authorize(
-            secs,
-            &format!(
-                "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback\
-                 &scope=openid%20profile%20offline_access&state={state}&code_challenge={}&code_challenge_method=S256{extra}",
-                s256(VERIFIER)
-            ),
-        );
-        let r = self.auth_response(secs + 20, &format!("{APP_CB}?code={code}&state={state}"));
-        self.callback(secs + 21, &format!("{APP_CB}?code={code}&state={state}"));
-        r
-    }
-
-    fn run(mut self) -> (Vec<Record>, Vec<Finding>) {
-        correlate::assign_flows(&mut self.records);
-        let f = crate::analyze::testkit::findings(annotate, &self.records);
-        (self.records, f)
-    }
-}
 
 fn code_body(code: &str) -> String {
     format!(
@@ -238,7 +72,7 @@ fn clean_flow() -> Capture {
 
 #[test]
 fn clean_code_and_refresh_flow_has_no_diagnosis() {
-    let (records, findings) = clean_flow().run();
+    let (records, findings) = clean_flow().findings(annotate);
     assert!(findings.is_empty(), "{findings:#?}");
     // Correlation put every leg of the login and the refresh chain in one flow.
     let flow = records[1].flow.clone();
@@ -266,7 +100,7 @@ fn code_exchanged_eleven_minutes_late_is_expired() {
     let mut c = Capture::new();
     let resp = c.login(0, "st-1", "code-abc", "");
     let t = c.token(20 + 660, &code_body("code-abc"), 400, INVALID_GRANT);
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.code_expired"]);
     let a = one(&findings, "diagnosis.code_expired");
     assert_eq!(findings[0].record, t);
@@ -288,7 +122,7 @@ fn code_exchanged_quickly_is_not_expired_and_the_rest_is_undetermined() {
     let mut c = Capture::new();
     c.login(0, "st-1", "code-abc", "");
     c.token(50, &code_body("code-abc"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
     let a = &findings[0].annotation;
     assert_eq!(a.severity, Severity::Info);
@@ -321,7 +155,7 @@ fn keycloak_code_lifetime_is_sixty_seconds() {
         400,
         r#"{"error":"invalid_grant","error_description":"Code not valid"}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.code_expired");
     assert_eq!(a.evidence["limit_seconds"], 60);
     assert_eq!(a.evidence["provider"], "keycloak");
@@ -336,7 +170,7 @@ fn second_exchange_of_a_code_is_reuse() {
     c.login(0, "st-1", "code-abc", "");
     let first = c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
     let second = c.token(24, &code_body("code-abc"), 400, INVALID_GRANT);
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.code_reused"]);
     assert_eq!(findings[0].record, second);
     let a = &findings[0].annotation;
@@ -363,7 +197,7 @@ fn a_second_login_with_a_new_code_is_not_reuse() {
     c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
     c.login(100, "st-2", "code-def", "");
     c.token(122, &code_body("code-def"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.code_reused").is_empty());
     assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
 }
@@ -378,7 +212,7 @@ fn entra_already_redeemed_is_reuse_without_the_first_exchange() {
         400,
         r#"{"error":"invalid_grant","error_description":"AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.","error_codes":[54005]}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.code_reused");
     assert!(a.evidence["provider_says"]
         .as_str()
@@ -394,7 +228,7 @@ fn trailing_slash_at_the_token_leg_is_a_redirect_mismatch() {
     c.login(0, "st-1", "code-abc", "");
     let body = code_body("code-abc").replace("%2Fcallback", "%2Fcallback%2F");
     c.token(22, &body, 400, INVALID_GRANT);
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.redirect_uri_mismatch"]);
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["kinds"], json!(["trailing_slash"]));
@@ -408,7 +242,7 @@ fn identical_redirect_uri_is_no_mismatch() {
     let mut c = Capture::new();
     c.login(0, "st-1", "code-abc", "");
     c.token(22, &code_body("code-abc"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.redirect_uri_mismatch").is_empty());
 }
 
@@ -428,7 +262,7 @@ fn first_pass_redirect_annotation_is_used_when_authorize_is_not_captured() {
         "",
         json!({"kinds": ["scheme"], "expected": APP_CB, "actual": "http://app.example.com/callback"}),
     ));
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.redirect_uri_mismatch");
     assert_eq!(a.evidence["kinds"], json!(["scheme"]));
     assert_eq!(a.evidence["expected"], APP_CB);
@@ -464,7 +298,7 @@ fn token_leg_with_another_client_id_is_a_client_mismatch() {
     c.login(0, "st-1", "code-abc", "");
     let body = code_body("code-abc").replace("client_id=app-123", "client_id=app-456");
     c.token(22, &body, 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.client_id_mismatch"]);
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["expected"], "app-123");
@@ -488,7 +322,7 @@ fn client_id_in_basic_header_matching_authorize_is_no_mismatch() {
         .request
         .headers
         .push("Authorization", format!("Basic {basic}"));
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.client_id_mismatch").is_empty());
 }
 
@@ -505,7 +339,7 @@ fn wrong_verifier_is_a_pkce_mismatch() {
         400,
         r#"{"error":"invalid_grant","error_description":"PKCE verification failed: Code mismatch"}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.pkce_mismatch"]);
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["kind"], "mismatch");
@@ -519,7 +353,7 @@ fn missing_verifier_is_a_pkce_mismatch() {
     c.login(0, "st-1", "code-abc", "");
     let body = code_body("code-abc").replace(&format!("&code_verifier={VERIFIER}"), "");
     c.token(22, &body, 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.pkce_mismatch");
     assert_eq!(a.evidence["kind"], "verifier_missing");
     assert_eq!(a.evidence["verifier_sent"], false);
@@ -544,7 +378,7 @@ fn first_pass_pkce_annotation_is_used_when_authorize_is_not_captured() {
         "S256(verifier) differs from the challenge sent at authorize",
         json!({"expected": "abc", "computed": "def"}),
     ));
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.pkce_mismatch");
     assert_eq!(a.evidence["first_pass"], "pkce.mismatch");
     assert_eq!(a.evidence["expected"], "abc");
@@ -572,7 +406,7 @@ fn token_request_after_denied_consent_is_access_denied() {
         400,
         INVALID_GRANT,
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.access_denied");
     assert_eq!(a.evidence["most_likely"], true);
     // The callback repeats the redirect's error: the latest authorization result names it.
@@ -593,7 +427,7 @@ fn consent_given_on_a_second_try_is_not_access_denied() {
     c.auth_response(15, &format!("{APP_CB}?error=access_denied&state=st-0"));
     c.login(30, "st-1", "code-abc", "");
     c.token(52, &code_body("code-abc"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.access_denied").is_empty());
 }
 
@@ -605,7 +439,7 @@ fn several_supported_causes_are_all_emitted_and_one_is_most_likely() {
     c.login(0, "st-1", "code-abc", "");
     let body = code_body("code-abc").replace("%2Fcallback", "%2FCallback");
     c.token(20 + 700, &body, 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let mut got = codes(&findings);
     got.sort();
     assert_eq!(
@@ -638,7 +472,7 @@ fn invalid_grant_with_no_evidence_is_only_undetermined() {
         400,
         r#"{"error":"invalid_grant","error_description":"Bad Request"}"#,
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
     assert_eq!(findings[0].record, t);
     let a = &findings[0].annotation;
@@ -691,7 +525,7 @@ fn old_refresh_token_after_rotation_is_reuse() {
         400,
         r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#,
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.refresh_token_reused"]);
     assert_eq!(findings[0].record, again);
     let a = &findings[0].annotation;
@@ -713,7 +547,7 @@ fn reusing_a_non_rotating_refresh_token_is_not_reuse() {
         400,
         r#"{"error":"invalid_grant","error_description":"Token is not active"}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.refresh_token_reused").is_empty());
     assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
 }
@@ -728,7 +562,7 @@ fn salesforce_first_refresh_failing_is_the_immediately_expire_policy() {
             r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
         ),
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.refresh_token_reused"]);
     assert_eq!(findings[0].record, r);
     let a = &findings[0].annotation;
@@ -747,7 +581,7 @@ fn first_refresh_succeeding_has_no_diagnosis() {
             r#"{"access_token":"at-2","token_type":"Bearer","issued_at":"1772442000000"}"#,
         ),
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -761,7 +595,7 @@ fn refresh_with_a_token_from_outside_the_capture_is_undetermined() {
         400,
         r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
     let a = &findings[0].annotation;
     assert!(a.evidence["provider_hint"]
@@ -792,7 +626,7 @@ fn login_without_offline(scope: &str) -> Capture {
 
 #[test]
 fn no_refresh_token_and_no_offline_access_is_info() {
-    let (records, findings) = login_without_offline("openid%20profile").run();
+    let (records, findings) = login_without_offline("openid%20profile").findings(annotate);
     let a = one(&findings, "diagnosis.missing_offline_access");
     assert_eq!(findings.len(), 1);
     assert_eq!(a.severity, Severity::Info);
@@ -810,7 +644,7 @@ fn no_offline_access_and_a_failed_refresh_is_a_warning() {
         400,
         r#"{"error":"invalid_request","error_description":"Missing parameter: refresh_token"}"#,
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.missing_offline_access");
     assert_eq!(a.severity, Severity::Warning);
     assert_eq!(a.evidence["failed_refresh"], records[r].id.as_str());
@@ -818,9 +652,10 @@ fn no_offline_access_and_a_failed_refresh_is_a_warning() {
 
 #[test]
 fn offline_access_asked_or_google_access_type_offline_is_not_flagged() {
-    let (_, findings) = login_without_offline("openid%20offline_access").run();
+    let (_, findings) = login_without_offline("openid%20offline_access").findings(annotate);
     assert!(findings.is_empty(), "{findings:#?}");
-    let (_, findings) = login_without_offline("openid%20email&access_type=offline").run();
+    let (_, findings) =
+        login_without_offline("openid%20email&access_type=offline").findings(annotate);
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -847,7 +682,7 @@ fn token_url_answering_404_suggests_the_discovered_endpoint() {
         404,
         "Not Found",
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.token_url_not_found"]);
     assert_eq!(findings[0].record, t);
     let a = &findings[0].annotation;
@@ -873,7 +708,7 @@ fn html_405_is_not_found_but_json_405_and_400_are_not() {
         hdrs(&[("Content-Type", "text/html")]),
         "<html><body>Method Not Allowed</body></html>",
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.token_url_not_found"]);
 
     let mut c = Capture::new();
@@ -884,7 +719,7 @@ fn html_405_is_not_found_but_json_405_and_400_are_not() {
         r#"{"error":"invalid_request","error_description":"use POST"}"#,
     );
     c.token(1, &code_body("x"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.token_url_not_found").is_empty());
 }
 
@@ -918,7 +753,7 @@ fn invalid_client_with_a_plus_in_a_raw_basic_secret() {
         "",
         json!({}),
     ));
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.invalid_client_credentials"]);
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["flavour"]["number"], 5);
@@ -944,7 +779,7 @@ fn entra_secret_id_instead_of_value() {
         401,
         r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.","error_codes":[7000215]}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.invalid_client_credentials");
     assert!(a.detail.contains("secret's ID"), "{}", a.detail);
     assert_eq!(a.evidence["error"]["aadsts"], json!([7000215]));
@@ -960,7 +795,7 @@ fn accepted_credentials_and_grant_errors_are_not_client_errors() {
         r#"{"access_token":"at","token_type":"Bearer","expires_in":300}"#,
     );
     c.token(1, &code_body("x"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.invalid_client_credentials").is_empty());
 }
 
@@ -975,7 +810,7 @@ fn unauthorized_client_for_client_credentials_is_grant_not_enabled() {
         400,
         r#"{"error":"unauthorized_client","error_description":"The client is not authorized to use this grant type"}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.grant_type_not_enabled"]);
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["grant_type"], "client_credentials");
@@ -993,7 +828,7 @@ fn keycloak_401_unauthorized_client_is_credentials_not_grant() {
         401,
         r#"{"error":"unauthorized_client","error_description":"Invalid client or Invalid client credentials"}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.invalid_client_credentials"]);
 }
 
@@ -1021,7 +856,7 @@ fn login_required_after_prompt_none_is_silent_auth_failed_once() {
         "",
     );
     c.callback(1, &format!("{APP_CB}?error=login_required&state=st-9"));
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.silent_auth_failed"]);
     assert_eq!(findings[0].record, r);
     let a = &findings[0].annotation;
@@ -1038,7 +873,7 @@ fn login_required_without_prompt_none_is_not_silent_auth() {
         "response_type=code&client_id=app-123&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&scope=openid&state=st-9&prompt=login",
     );
     c.auth_response(3, &format!("{APP_CB}?error=login_required&state=st-9"));
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -1084,7 +919,7 @@ fn google_token_leg_redirect_mismatch_with_identical_legs_points_at_registration
         400,
         r#"{"error":"redirect_uri_mismatch","error_description":"Bad Request"}"#,
     );
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     assert_eq!(codes(&findings), ["diagnosis.redirect_uri_mismatch"]);
     let a = &findings[0].annotation;
     assert_eq!(a.evidence["legs_identical"], true);
@@ -1096,7 +931,7 @@ fn code_delivery_time_is_rfc3339() {
     let mut c = Capture::new();
     c.login(0, "st-1", "code-abc", "");
     c.token(20 + 900, &code_body("code-abc"), 400, INVALID_GRANT);
-    let (_, findings) = c.run();
+    let (_, findings) = c.findings(annotate);
     let a = one(&findings, "diagnosis.code_expired");
     // Delivered when the redirect's response arrived (request time + duration).
     assert_eq!(a.evidence["code_delivered_at"], "2026-03-02T09:15:20.12Z");
@@ -1134,7 +969,7 @@ fn github_error_hidden_in_a_200_form_body_is_diagnosed() {
         23,
         "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.",
     );
-    let (records, findings) = c.run();
+    let (records, findings) = c.findings(annotate);
     // GitHub issues no refresh token without an offline scope: no missing_offline_access either.
     assert_eq!(codes(&findings), ["diagnosis.code_reused"]);
     let a = &findings[0].annotation;
