@@ -669,7 +669,11 @@ fn redirect_uri(
     } else if only_default {
         "the token request sent one the authorize request did not".to_string()
     } else {
-        kinds.join(", ")
+        kinds
+            .iter()
+            .map(|k| k.replace('_', " "))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     Some(Cause {
         code: code::DIAGNOSIS_REDIRECT_URI_MISMATCH,
