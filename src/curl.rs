@@ -88,7 +88,10 @@ pub fn command(rec: &Record) -> String {
             (Some(fields), _) if !req.body.truncated => {
                 skip_content_type = true;
                 for (k, v) in fields {
-                    body_opts.push(format!("--form-string {}", shell_quote(&format!("{k}={v}"))));
+                    body_opts.push(format!(
+                        "--form-string {}",
+                        shell_quote(&format!("{k}={v}"))
+                    ));
                 }
             }
             (_, Some(t)) if !t.contains(['\r', '\0']) => {
@@ -134,8 +137,7 @@ pub fn command(rec: &Record) -> String {
         if k.eq_ignore_ascii_case("accept-encoding") {
             compressed = true;
         }
-        if !is_replayed_header(k) || (skip_content_type && k.eq_ignore_ascii_case("content-type"))
-        {
+        if !is_replayed_header(k) || (skip_content_type && k.eq_ignore_ascii_case("content-type")) {
             continue;
         }
         parts.push(format!("-H {}", shell_quote(&format!("{k}: {v}"))));
@@ -226,7 +228,10 @@ mod tests {
         r.request.body = Body::from_bytes(&raw);
         let c = command(&r);
         assert!(c.starts_with("printf '"), "{c}");
-        assert!(c.contains("curl -X 'PUT' 'https://idp.example/token'"), "{c}");
+        assert!(
+            c.contains("curl -X 'PUT' 'https://idp.example/token'"),
+            "{c}"
+        );
         assert!(c.ends_with("--data-binary @-"), "{c}");
         let script = format!("curl() {{ cat; }}\n{c}\n");
         let out = std::process::Command::new("sh")

@@ -176,12 +176,7 @@ pub fn build_request(
     if let Some(s) = &cfg.scope {
         params.push(("scope".into(), s.clone()));
     }
-    encode(
-        flavour,
-        &cfg.client_id,
-        Some(&cfg.client_secret),
-        &params,
-    )
+    encode(flavour, &cfg.client_id, Some(&cfg.client_secret), &params)
 }
 
 /// Encode a token request in `flavour` (DESIGN.md numbering, 1–6): the

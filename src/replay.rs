@@ -46,13 +46,17 @@ pub enum ReplayError {
     #[error("--set {0:?}: expected NAME=VALUE (e.g. --set scope=openid)")]
     BadSet(String),
     /// A flavour number outside 1–6.
-    #[error("--flavour {0}: the six flavours are numbered 1 to 6 (see `oauthscope replay --help`)")]
+    #[error(
+        "--flavour {0}: the six flavours are numbered 1 to 6 (see `oauthscope replay --help`)"
+    )]
     BadFlavour(u8),
     /// A Basic flavour asked for without a secret to put in it.
     #[error("flavour {0} sends the client secret in an Authorization: Basic header, but the captured request has none; give it with --set client_secret=VALUE, or use --flavour 3 or 4")]
     NoSecret(u8),
     /// Re-encoding needs a client id.
-    #[error("the captured request names no client_id to re-encode; give it with --set client_id=VALUE")]
+    #[error(
+        "the captured request names no client_id to re-encode; give it with --set client_id=VALUE"
+    )]
     NoClientId,
     /// `--set`/`--unset` on a body replay cannot edit.
     #[error("the captured body is {0}, so --set/--unset cannot change it in place; re-encode it with --flavour N (form or JSON) to change parameters")]
@@ -151,7 +155,11 @@ impl Prepared {
     /// The authorization code this request would spend, when it is an
     /// `authorization_code` grant (sent or implied, GitHub style) with a `code`.
     pub fn single_use_code(&self) -> Option<String> {
-        let r = self.as_record("0000000000000000", OffsetDateTime::UNIX_EPOCH, Kind::TokenRequest);
+        let r = self.as_record(
+            "0000000000000000",
+            OffsetDateTime::UNIX_EPOCH,
+            Kind::TokenRequest,
+        );
         if r.kind != Kind::TokenRequest || r.grant_type.as_deref() != Some("authorization_code") {
             return None;
         }
@@ -336,11 +344,7 @@ fn edit_in_place(rec: &Record, url: String, ch: &Changes) -> Result<Prepared, Re
     let mut body_params = params::body_params(&req.headers, &req.body);
     let mut query = params::query_params(&url);
     let mut basic = match flavour::authorization(&req.headers) {
-        AuthHeader::Basic(c) => Some((
-            c.client_id(),
-            c.secret(),
-            c.encoding != BasicEncoding::Raw,
-        )),
+        AuthHeader::Basic(c) => Some((c.client_id(), c.secret(), c.encoding != BasicEncoding::Raw)),
         _ => None,
     };
     // Body edits, in order: (name, Some(value)) sets, (name, None) removes.
@@ -351,19 +355,20 @@ fn edit_in_place(rec: &Record, url: String, ch: &Changes) -> Result<Prepared, Re
         format,
         BodyFormat::Form | BodyFormat::Json | BodyFormat::Multipart
     ) || (body.is_empty() && req.method.eq_ignore_ascii_case("POST"));
-    let place = |k: &str, body_params: &[(String, String)], query: &[(String, String)], basic: bool| {
-        if basic && is_credential(k) {
-            Place::Basic
-        } else if has(body_params, k) {
-            Place::Body
-        } else if has(query, k) {
-            Place::Query
-        } else if editable {
-            Place::Body
-        } else {
-            Place::Query
-        }
-    };
+    let place =
+        |k: &str, body_params: &[(String, String)], query: &[(String, String)], basic: bool| {
+            if basic && is_credential(k) {
+                Place::Basic
+            } else if has(body_params, k) {
+                Place::Body
+            } else if has(query, k) {
+                Place::Query
+            } else if editable {
+                Place::Body
+            } else {
+                Place::Query
+            }
+        };
     let mut drop_basic = false;
     for k in &ch.unset {
         match place(k, &body_params, &query, basic.is_some()) {
@@ -579,7 +584,12 @@ pub async fn send(
     let headers: Vec<(String, String)> = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let from_proxy = resp.headers().contains_key("x-oauthscope-error");
     let body = resp

@@ -72,10 +72,7 @@ pub struct ReplayArgs {
 fn confirm_code(code: &str) -> anyhow::Result<()> {
     use std::io::{BufRead as _, IsTerminal as _, Write as _};
     let shown: String = code.chars().take(6).collect();
-    eprintln!(
-        "warning: {} (code {shown}…)",
-        replay::code_warning()
-    );
+    eprintln!("warning: {} (code {shown}…)", replay::code_warning());
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "not sent: the request carries a single-use authorization code and stdin is not a terminal to confirm; add --yes to send it anyway"
@@ -93,7 +90,11 @@ fn confirm_code(code: &str) -> anyhow::Result<()> {
 }
 
 /// Wait (bounded) for the running proxy to store the exchange it forwarded.
-fn find_recorded(records: &Records, after_id: &str, p: &Prepared) -> anyhow::Result<Option<Record>> {
+fn find_recorded(
+    records: &Records,
+    after_id: &str,
+    p: &Prepared,
+) -> anyhow::Result<Option<Record>> {
     let same_url = |r: &Record| match (url::Url::parse(&r.request.url), url::Url::parse(&p.url)) {
         (Ok(a), Ok(b)) => a == b,
         _ => r.request.url == p.url,
@@ -234,7 +235,10 @@ pub fn run(a: ReplayArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let (new, recorded) = match &records {
         Records::Remote(client) => match find_recorded(&records, &after_id, &prepared)? {
-            Some(r) => (r, format!("recorded by the running proxy at {}", client.state().proxy)),
+            Some(r) => (
+                r,
+                format!("recorded by the running proxy at {}", client.state().proxy),
+            ),
             None => {
                 eprintln!(
                     "warning: the running proxy forwarded the request but did not record it (is the host outside its --intercept list?)"
