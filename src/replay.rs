@@ -650,3 +650,221 @@ pub fn record_of(
     r.duration_ms = answer.duration_ms;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::flavour::detect;
+
+    fn basic(pair: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+
+    fn token(headers: &[(&str, &str)], body: &str) -> Record {
+        let mut r = Record::bare(
+            "0000000000000001",
+            OffsetDateTime::UNIX_EPOCH,
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+        );
+        for (k, v) in headers {
+            r.request.headers.push(*k, *v);
+        }
+        r.request.body = Body::from_bytes(body.as_bytes());
+        r
+    }
+
+    fn sent(p: &Prepared) -> Record {
+        p.as_record(
+            "0000000000000002",
+            OffsetDateTime::UNIX_EPOCH,
+            Kind::TokenRequest,
+        )
+    }
+
+    fn set(pairs: &[(&str, &str)]) -> Changes {
+        Changes {
+            set: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Changes::default()
+        }
+    }
+
+    #[test]
+    fn every_flavour_round_trips_through_detection() {
+        let rec = token(
+            &[
+                ("Host", "idp.example"),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Authorization", &basic("app:p%2Bs%2F")),
+                ("Content-Length", "40"),
+                ("X-Request-Id", "7"),
+            ],
+            "grant_type=client_credentials&scope=read",
+        );
+        assert_eq!(detect(&rec).unwrap().number, Some(1));
+        for n in 1..=6u8 {
+            let p = prepare(
+                &rec,
+                &Changes {
+                    flavour: Some(n),
+                    ..Changes::default()
+                },
+            )
+            .unwrap();
+            let r = sent(&p);
+            assert_eq!(detect(&r).unwrap().number, Some(n), "{p:?}");
+            let params = params::request_params(&r);
+            assert_eq!(params::get(&params, "scope"), Some("read"), "{n}");
+            assert_eq!(
+                crate::analyze::flavour::client_id(&r).as_deref(),
+                Some("app")
+            );
+            assert_eq!(r.request.headers.get("x-request-id"), Some("7"));
+            assert!(r.request.headers.get("host").is_none());
+            assert!(r.request.headers.get("content-length").is_none());
+            assert_eq!(r.request.headers.get_all("content-type").count(), 1);
+        }
+        let four = sent(
+            &prepare(
+                &rec,
+                &Changes {
+                    flavour: Some(4),
+                    ..Changes::default()
+                },
+            )
+            .unwrap(),
+        );
+        let v: Value = serde_json::from_str(four.request.body.as_text().unwrap()).unwrap();
+        assert_eq!(v["client_secret"], "p+s/");
+    }
+
+    #[test]
+    fn set_and_unset_edit_where_the_parameter_lives() {
+        // Raw Basic (flavour 5): the secret changes inside the header, raw.
+        let rec = token(
+            &[("Authorization", &basic("app:a+b"))],
+            "grant_type=client_credentials&scope=read&resource=x",
+        );
+        let p = prepare(
+            &rec,
+            &Changes {
+                unset: vec!["resource".into()],
+                ..set(&[
+                    ("client_secret", "c+d"),
+                    ("scope", "write"),
+                    ("audience", "api"),
+                ])
+            },
+        )
+        .unwrap();
+        let r = sent(&p);
+        assert_eq!(
+            r.request.headers.get("authorization"),
+            Some(basic("app:c+d").as_str())
+        );
+        assert_eq!(
+            std::str::from_utf8(&p.body).unwrap(),
+            "grant_type=client_credentials&scope=write&audience=api"
+        );
+        // JSON bodies stay JSON, other members untouched.
+        let rec = token(
+            &[("Content-Type", "application/json")],
+            r#"{"grant_type":"client_credentials","client_id":"app","client_secret":"s","n":3}"#,
+        );
+        let p = prepare(&rec, &set(&[("client_secret", "t")])).unwrap();
+        let v: Value = serde_json::from_slice(&p.body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"grant_type":"client_credentials","client_id":"app","client_secret":"t","n":3})
+        );
+        // Unchanged: the captured bytes.
+        let p = prepare(&rec, &Changes::default()).unwrap();
+        assert_eq!(p.body, rec.request.body.bytes());
+        // Query credentials (Facebook's GET) move to the body when re-encoded.
+        let mut fb = token(&[], "");
+        fb.request.method = "GET".into();
+        fb.request.url = "https://graph.example/oauth/access_token?client_id=app&client_secret=s&code=c&redirect_uri=https%3A%2F%2Fa%2F".into();
+        let p = prepare(
+            &fb,
+            &Changes {
+                flavour: Some(3),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(p.method, "POST");
+        assert_eq!(
+            p.url,
+            "https://graph.example/oauth/access_token?code=c&redirect_uri=https%3A%2F%2Fa%2F"
+        );
+        assert!(std::str::from_utf8(&p.body)
+            .unwrap()
+            .contains("client_secret=s"));
+        let p = prepare(&fb, &set(&[("code", "d")])).unwrap();
+        assert!(p.url.contains("code=d"), "{}", p.url);
+    }
+
+    #[test]
+    fn codes_are_noticed_and_impossible_requests_refused() {
+        let rec = token(&[], "grant_type=authorization_code&code=abc&client_id=app");
+        let p = prepare(&rec, &Changes::default()).unwrap();
+        assert_eq!(p.single_use_code().as_deref(), Some("abc"));
+        // GitHub's dialect: no grant_type, a code and a secret.
+        let gh = token(&[], "client_id=app&client_secret=s&code=xyz");
+        assert_eq!(
+            prepare(&gh, &Changes::default())
+                .unwrap()
+                .single_use_code()
+                .as_deref(),
+            Some("xyz")
+        );
+        let cc = token(
+            &[],
+            "grant_type=client_credentials&client_id=app&client_secret=s",
+        );
+        assert_eq!(
+            prepare(&cc, &Changes::default()).unwrap().single_use_code(),
+            None
+        );
+        let public = token(
+            &[],
+            "grant_type=refresh_token&refresh_token=r&client_id=app",
+        );
+        assert!(matches!(
+            prepare(
+                &public,
+                &Changes {
+                    flavour: Some(2),
+                    ..Changes::default()
+                }
+            ),
+            Err(ReplayError::NoSecret(2))
+        ));
+        assert!(prepare(
+            &public,
+            &Changes {
+                flavour: Some(4),
+                ..Changes::default()
+            }
+        )
+        .is_ok());
+        let mut auth = token(&[], "");
+        auth.kind = Kind::AuthorizeRequest;
+        assert!(matches!(
+            prepare(&auth, &Changes::default()),
+            Err(ReplayError::NotReplayable { .. })
+        ));
+        assert!(Changes::parse_sets(&["novalue".into()]).is_err());
+        assert_eq!(
+            Changes::parse_sets(&["scope=a=b".into()]).unwrap(),
+            vec![("scope".to_string(), "a=b".to_string())]
+        );
+    }
+}
