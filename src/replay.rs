@@ -167,9 +167,12 @@ impl Prepared {
     }
 }
 
-/// What to say before sending an authorization code again.
-pub fn code_warning() -> &'static str {
-    "this request exchanges an authorization code, and a code is single-use (RFC 6749 §4.1.2): if it was exchanged before, expect `invalid_grant`, and the provider may revoke the tokens already issued from it (the running app may be logged out). Pass --yes to send it anyway."
+/// What to say before sending the authorization code `code` again.
+pub fn code_warning(code: &str) -> String {
+    let shown: String = code.chars().take(6).collect();
+    format!(
+        "this request exchanges the authorization code {shown}…, and a code is single-use (RFC 6749 §4.1.2): if it was exchanged before, expect `invalid_grant`, and the provider may revoke the tokens already issued from it (the app that logged in may lose its session)"
+    )
 }
 
 fn is_credential(name: &str) -> bool {

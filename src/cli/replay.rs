@@ -71,8 +71,7 @@ pub struct ReplayArgs {
 /// Ask on the terminal, or refuse when stdin is not one.
 fn confirm_code(code: &str) -> anyhow::Result<()> {
     use std::io::{BufRead as _, IsTerminal as _, Write as _};
-    let shown: String = code.chars().take(6).collect();
-    eprintln!("warning: {} (code {shown}…)", replay::code_warning());
+    eprintln!("warning: {}", replay::code_warning(code));
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "not sent: the request carries a single-use authorization code and stdin is not a terminal to confirm; add --yes to send it anyway"
@@ -192,7 +191,7 @@ pub fn run(a: ReplayArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let prepared = replay::prepare(&original, &changes)?;
     if let Some(code) = prepared.single_use_code() {
         if a.yes {
-            eprintln!("warning: {}", replay::code_warning());
+            eprintln!("warning: {}", replay::code_warning(&code));
         } else {
             confirm_code(&code)?;
         }
