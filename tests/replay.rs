@@ -16,13 +16,31 @@ use support::{start_provider, RunProcess};
 const SECRET: &str = "s3cr+t/'x";
 
 /// Run `cmd` with stdin closed; fail the test if it takes over 60 s.
-async fn bounded(mut cmd: Command) -> Output {
-    cmd.stdin(Stdio::null());
-    let child = cmd
+async fn bounded(cmd: Command) -> Output {
+    bounded_with_input(cmd, None).await
+}
+
+/// Run `cmd` with `input` on stdin (closed when `None`), bounded in time.
+async fn bounded_with_input(mut cmd: Command, input: Option<&str>) -> Output {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    if let Some(text) = input {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
     let pid = child.id();
     let waited = tokio::time::timeout(
         Duration::from_secs(60),
@@ -344,13 +362,46 @@ async fn an_authorization_code_is_not_sent_again_without_yes() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(list(&run.home).await.len(), 1, "something was sent");
 
+    // On a terminal (`script` gives it one) it asks; "n" sends nothing, "y" sends.
+    let on_a_terminal = |answer: &'static str| {
+        let line = [
+            env!("CARGO_BIN_EXE_oauthscope"),
+            "--home",
+            run.home.to_str().unwrap(),
+            "replay",
+            &id,
+        ]
+        .map(oauthscope::curl::shell_quote)
+        .join(" ");
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]);
+        bounded_with_input(c, Some(answer))
+    };
+    let out = on_a_terminal("n\n").await;
+    let said = text(&out.stdout);
+    assert!(said.contains("Send it anyway? [y/N]"), "{said}");
+    assert!(said.contains("not sent (answered no)"), "{said}");
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(list(&run.home).await.len(), 1, "sent after answering no");
+    let out = on_a_terminal("y\n").await;
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("recorded by the running proxy"), "{said}");
+    wait_for(&run.home, 2).await;
+
     let out = cli(&run.home, &["replay", &id, "--yes"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("single-use"));
-    let recs = wait_for(&run.home, 2).await;
-    assert_eq!(form(&recs[1]), form(&recs[0]));
-    // The same code exchanged twice: the analysis of the flow says so.
-    assert_eq!(recs[1].flow, recs[0].flow);
+    let recs = wait_for(&run.home, 3).await;
+    assert_eq!(form(&recs[2]), form(&recs[0]));
+    // The same code exchanged again: the same flow.
+    assert_eq!(recs[2].flow, recs[0].flow);
+    assert!(
+        text(&out.stdout).contains("\"access_token\""),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
