@@ -498,3 +498,76 @@ async fn replay_errors_are_one_line_and_say_what_to_do() {
     let store = Store::open(&run.home.join("store")).unwrap();
     assert_eq!(store.len(), 2);
 }
+
+/// Against `oauthscope mock`, which enforces single-use codes: the replayed
+/// code exchange is refused, and the analysis over the flow it came from
+/// explains why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_code_is_refused_by_the_mock_and_explained_from_the_flow() {
+    use oauthscope::mock::{self, Client, MockConfig};
+    const CB: &str = "http://127.0.0.1:8000/callback";
+    let m = mock::start(MockConfig {
+        clients: vec![Client::new("app", SECRET, &[CB])],
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let provider = start_provider().await;
+    let run = RunProcess::start(&provider.ca_pem_path, &[]);
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://{}", run.listen)).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut authorize = url::Url::parse(&m.authorize_url()).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "app")
+        .append_pair("redirect_uri", CB)
+        .append_pair("state", "st-1");
+    let r = client.get(authorize).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let loc = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let r = client
+        .post(m.token_url())
+        .header("authorization", basic("app", SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let recs = wait_for(&run.home, 2).await;
+    let token = recs
+        .iter()
+        .find(|r| r.kind == oauthscope::record::Kind::TokenRequest)
+        .unwrap();
+
+    let out = cli(&run.home, &["replay", &token.id, "--yes"]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("HTTP 400"), "{stdout}");
+    assert!(stdout.contains("error.invalid_grant"), "{stdout}");
+    assert!(stdout.contains("diagnosis.code_reused"), "{stdout}");
+    // The provider's view: the same code at the token endpoint twice.
+    let tokens: Vec<_> = m
+        .history()
+        .into_iter()
+        .filter(|h| h.path.starts_with("/token"))
+        .collect();
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert_eq!(tokens[0].status, 200);
+    assert_eq!(tokens[1].status, 400);
+    assert!(tokens[1].outcome.contains("invalid_grant"), "{tokens:?}");
+    wait_for(&run.home, 3).await;
+}
