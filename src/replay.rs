@@ -602,8 +602,11 @@ pub async fn send(
         .to_vec();
     if from_proxy && matches!(route, Route::Proxy { .. }) {
         let text = String::from_utf8_lossy(&body);
-        let text = text.trim().trim_start_matches("oauthscope: ");
-        return Err(ReplayError::Proxy(text.to_owned()));
+        let mut text = text.trim().trim_start_matches("oauthscope: ").to_owned();
+        if text.contains("--upstream-ca") {
+            text.push_str(" (the running proxy trusts what it was started with: restart `oauthscope run --upstream-ca FILE`)");
+        }
+        return Err(ReplayError::Proxy(text));
     }
     Ok(Answer {
         status,

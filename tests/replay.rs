@@ -442,8 +442,6 @@ async fn replay_errors_are_one_line_and_say_what_to_do() {
         .iter()
         .find(|r| r.kind == oauthscope::record::Kind::TokenRequest)
         .unwrap();
-    assert!(run.terminate().success());
-
     let one_line = |out: &Output, wants: &[&str]| {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -452,6 +450,23 @@ async fn replay_errors_are_one_line_and_say_what_to_do() {
             assert!(stderr.contains(w), "{w:?} not in {stderr}");
         }
     };
+    // Through the running proxy, to a provider whose CA the proxy does not trust.
+    let stranger = start_provider().await;
+    one_line(
+        &cli(
+            &run.home,
+            &["replay", &token.id, "--url", &stranger.url("/token")],
+        )
+        .await,
+        &[
+            "the running proxy could not reach the provider",
+            "not trusted",
+            "restart `oauthscope run --upstream-ca FILE`",
+        ],
+    );
+    // The proxy recorded its failed attempt.
+    wait_for(&run.home, 3).await;
+    assert!(run.terminate().success());
     one_line(
         &cli(&run.home, &["replay", "ffffffffffff"]).await,
         &["no exchange with id", "flows list"],
@@ -494,9 +509,9 @@ async fn replay_errors_are_one_line_and_say_what_to_do() {
         .await,
         &["--set client_secret="],
     );
-    // None of them recorded anything.
+    // None of the others recorded anything.
     let store = Store::open(&run.home.join("store")).unwrap();
-    assert_eq!(store.len(), 2);
+    assert_eq!(store.len(), 3);
 }
 
 /// Against `oauthscope mock`, which enforces single-use codes: the replayed

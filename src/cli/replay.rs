@@ -106,7 +106,11 @@ fn find_recorded(
                 ..Query::default()
             })?
             .into_iter()
-            .find(|r| same_url(r) && r.request.method.eq_ignore_ascii_case(&p.method));
+            .find(|r| {
+                same_url(r)
+                    && r.request.method.eq_ignore_ascii_case(&p.method)
+                    && r.request.body.bytes() == p.body
+            });
         if found.is_some() || std::time::Instant::now() > deadline {
             return Ok(found);
         }
