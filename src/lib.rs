@@ -32,6 +32,7 @@ pub mod providers;
 pub mod proxy;
 pub mod record;
 pub mod redact;
+pub mod replay;
 pub mod report;
 pub mod rolling;
 pub mod session;

@@ -156,51 +156,63 @@ pub fn build_request(
     flavour: u8,
     refresh_token: Option<&str>,
 ) -> FlavourRequest {
-    let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let mut params: Vec<(&str, String)> = vec![("grant_type", cfg.grant.as_str().into())];
+    let mut params: Vec<(String, String)> = vec![("grant_type".into(), cfg.grant.as_str().into())];
     match cfg.grant {
         Grant::ClientCredentials => {}
         Grant::RefreshToken => {
             let rt = refresh_token.or(cfg.refresh_token.as_deref()).unwrap_or("");
-            params.push(("refresh_token", rt.into()));
+            params.push(("refresh_token".into(), rt.into()));
         }
         Grant::AuthorizationCode => {
-            params.push(("code", cfg.code.clone().unwrap_or_default()));
+            params.push(("code".into(), cfg.code.clone().unwrap_or_default()));
             if let Some(r) = &cfg.redirect_uri {
-                params.push(("redirect_uri", r.clone()));
+                params.push(("redirect_uri".into(), r.clone()));
             }
             if let Some(v) = &cfg.code_verifier {
-                params.push(("code_verifier", v.clone()));
+                params.push(("code_verifier".into(), v.clone()));
             }
         }
     }
     if let Some(s) = &cfg.scope {
-        params.push(("scope", s.clone()));
+        params.push(("scope".into(), s.clone()));
     }
+    encode(flavour, &cfg.client_id, Some(&cfg.client_secret), &params)
+}
+
+/// Encode a token request in `flavour` (DESIGN.md numbering, 1–6): the
+/// client credentials in an `Authorization: Basic` header (URL-encoded for
+/// 1/2, raw for 5/6) or as `client_id`/`client_secret` body members (3/4),
+/// and `params` (without the credentials) as a form (1/3/5) or JSON (2/4/6)
+/// body, in their order. Pure. With no `secret` the body flavours send
+/// `client_id` alone (a public client) and the Basic ones an empty password.
+pub fn encode(
+    flavour: u8,
+    client_id: &str,
+    secret: Option<&str>,
+    params: &[(String, String)],
+) -> FlavourRequest {
+    let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let mut params: Vec<(String, String)> = params.to_vec();
+    let secret_or_empty = secret.unwrap_or("");
     let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
     match flavour {
         1 | 2 => headers.push((
             "authorization".into(),
             format!(
                 "Basic {}",
-                b64(format!(
-                    "{}:{}",
-                    enc(&cfg.client_id),
-                    enc(&cfg.client_secret)
-                ))
+                b64(format!("{}:{}", enc(client_id), enc(secret_or_empty)))
             ),
         )),
         5 | 6 => headers.push((
             "authorization".into(),
-            format!(
-                "Basic {}",
-                b64(format!("{}:{}", cfg.client_id, cfg.client_secret))
-            ),
+            format!("Basic {}", b64(format!("{client_id}:{secret_or_empty}"))),
         )),
         _ => {
-            params.push(("client_id", cfg.client_id.clone()));
-            params.push(("client_secret", cfg.client_secret.clone()));
+            params.push(("client_id".into(), client_id.to_owned()));
+            if let Some(s) = secret {
+                params.push(("client_secret".into(), s.to_owned()));
+            }
         }
     }
     let json = matches!(flavour, 2 | 4 | 6);
@@ -208,7 +220,7 @@ pub fn build_request(
         headers.push(("content-type".into(), "application/json".into()));
         let m: serde_json::Map<String, Value> = params
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), Value::String(v)))
+            .map(|(k, v)| (k, Value::String(v)))
             .collect();
         Value::Object(m).to_string()
     } else {

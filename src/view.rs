@@ -201,7 +201,9 @@ pub fn list_row(r: &Record, color: bool) -> String {
     out
 }
 
-fn body_block(out: &mut String, body: &crate::record::Body) {
+/// A body for a terminal, indented: JSON pretty-printed, binary summarised,
+/// truncation said.
+pub fn body_block(out: &mut String, body: &crate::record::Body) {
     if body.is_empty() {
         return;
     }

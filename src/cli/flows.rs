@@ -45,13 +45,21 @@ pub struct ListArgs {
 
 /// Arguments of `flows show`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Example:\n  oauthscope flows show 18a3f2c4d5e6f708 --json")]
+#[command(
+    after_help = "Examples:\n  oauthscope flows show 18a3f2c4d5e6f708 --json\n  oauthscope flows show 18a3f2c4d5e6f708 --curl            # the request as a curl command, real values\n  oauthscope flows show 18a3f2c4d5e6f708 --curl --redact   # secrets masked, to share\n  oauthscope exec -- sh -c \"$(oauthscope flows show 18a3f2c4d5e6f708 --curl)\"   # run it through the proxy\n\nThe curl command names no proxy and no CA: add --cacert FILE when the provider's certificate is\nnot publicly trusted, or run it under `oauthscope exec` to capture it again."
+)]
 pub struct ShowArgs {
     /// The exchange id (or a unique prefix or suffix of it).
     pub id: String,
     /// Print the record as one JSON object.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "curl")]
     pub json: bool,
+    /// Print the request as a curl command that sends it again (real values: secrets included).
+    #[arg(long)]
+    pub curl: bool,
+    /// With --curl: mask secrets as exports do (`«redacted:…»`), to share the command.
+    #[arg(long, requires = "curl")]
+    pub redact: bool,
     /// A redirect URI registered with the provider, to check against. Repeatable.
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
@@ -160,6 +168,17 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
         FlowsCommand::Show(a) => {
             let records = open_records(g)?;
             let wanted = records.get(&a.id)?;
+            if a.curl {
+                let rec = if a.redact {
+                    crate::redact::Redactor::new()
+                        .redact_records(std::slice::from_ref(&wanted))
+                        .remove(0)
+                } else {
+                    wanted
+                };
+                println!("{}", crate::curl::command(&rec));
+                return Ok(ExitCode::SUCCESS);
+            }
             let opts = AnalyzeOptions {
                 registered_redirects: a.registered_redirect.clone(),
             };

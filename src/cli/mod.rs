@@ -10,6 +10,7 @@ pub mod export;
 pub mod flows;
 pub mod mock;
 pub mod probe;
+pub mod replay;
 pub mod run;
 pub mod ui;
 
@@ -85,6 +86,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Open the web UI: the running proxy's, the stored capture's, or a HAR file's.
     Ui(ui::UiArgs),
+    /// Send a captured token request again (as captured, in another flavour, or changed) and record it.
+    Replay(replay::ReplayArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -143,6 +146,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Probe(a) => probe::run(a, &g),
         Command::Demo(a) => demo::run(a, &g),
         Command::Ui(a) => ui::run(a, &g),
+        Command::Replay(a) => replay::run(a, &g),
     }
 }
 
