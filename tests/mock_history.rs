@@ -256,3 +256,39 @@ fn a_mock_without_history_leaves_the_store_alone() {
     assert!(!dir.path().join("proxy.json").exists());
     assert!(!dir.path().join("store").exists());
 }
+
+#[test]
+fn a_second_mock_on_a_held_store_serves_without_history_and_says_so() {
+    let first = Mock::start(&[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err_path = first.home.with_file_name("second.err");
+    let mut second = Command::new(EXE)
+        .arg("--home")
+        .arg(&first.home)
+        .args(["mock", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..600 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+    assert!(up, "the second mock serves all the same");
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert!(err.contains("not keeping history"), "{err}");
+    assert!(
+        err.contains(&format!("listening on 127.0.0.1:{}", first.port)),
+        "{err}"
+    );
+}

@@ -175,7 +175,7 @@ pub fn run(args: MockArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     let holder = crate::api::ProxyState::read(&g.home)
                         .ok()
                         .flatten()
-                        .map(|s| format!(" (by the oauthscope process {} on {})", s.pid, s.proxy))
+                        .map(|s| format!(" (pid {}, listening on {})", s.pid, s.proxy))
                         .unwrap_or_default();
                     eprintln!(
                         "warning: not keeping history: {e}{holder}. Give the mock its own \
@@ -213,7 +213,7 @@ async fn serve_recorded(
         g.home.root().display()
     );
     println!(
-        "  schemes    http:// and https:// on port {} (https trusts {})",
+        "  schemes    http:// and https:// on port {} (for https, trust {})",
         recorded.session.proxy_addr().port(),
         recorded.session.ca.cert_path().display()
     );
@@ -257,7 +257,12 @@ fn print_banner(m: &mock::RunningMock, cfg: &MockConfig) {
     println!("  authorize  {i}/authorize");
     println!("  token      {i}/token");
     println!("  jwks       {i}/jwks    userinfo {i}/userinfo");
-    for c in &cfg.clients {
+    let clients = if cfg.quirks.any_client {
+        &[][..]
+    } else {
+        cfg.clients.as_slice()
+    };
+    for c in clients {
         println!(
             "  client     {} {} redirect_uris: {}",
             c.id,

@@ -305,8 +305,14 @@ fn print_reverse_banner(session: &Session, upstream: &url::Url) {
     let upstream = upstream.as_str().trim_end_matches('/');
     eprintln!("oauthscope reverse mode: forwarding http(s)://{addr} → {upstream}");
     eprintln!("  use instead of {upstream}:");
-    for pair in session.reverse_urls().chunks(2) {
-        eprintln!("                  {}", pair.join("   "));
+    let urls = session.reverse_urls();
+    let width = urls.iter().map(String::len).max().unwrap_or(0);
+    for pair in urls.chunks(2) {
+        eprintln!(
+            "                  {:<width$}   {}",
+            pair[0],
+            pair.get(1).map(String::as_str).unwrap_or("")
+        );
     }
     eprintln!("  paths are kept: http://{addr}/oauth2/token → {upstream}/oauth2/token");
     eprintln!("  https:// needs the CA below trusted; for a public URL, tunnel to http://localhost:{port}");

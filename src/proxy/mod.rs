@@ -5,6 +5,10 @@
 //! [`handler::Handler`], and runs a recorder task that stores each finished
 //! exchange (flow from the store's indexes, then `flush_async`) and calls the
 //! observer (the live log).
+//!
+//! In reverse mode ([`ProxyConfig::reverse`]) the listener is served by
+//! [`reverse`] on hyper directly, with the same handler code, upstream
+//! connector, limits and recorder.
 
 pub mod failure;
 pub mod handler;
