@@ -137,6 +137,19 @@ fn flavours(recs: &[serde_json::Value]) -> Vec<u64> {
 #[test]
 fn any_client_gets_tokens_in_every_flavour_and_each_attempt_is_listed() {
     let mut m = Mock::start(&["--any-client"]);
+    // It announces itself as `run` does: the API, the web UI, and that this
+    // port is a reverse proxy (to its internal port), not a forward one.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(m.home.join("proxy.json")).unwrap()).unwrap();
+    assert_eq!(state["proxy"], format!("127.0.0.1:{}", m.port).as_str());
+    assert!(state["reverse"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert!(
+        state["web_url"].as_str().unwrap().contains("token="),
+        "{state}"
+    );
     assert_eq!(probe(&m.token_url("http"), &m.home), 0, "flavours accepted");
     // HTTPS on the same port, trusting only the data directory's CA.
     let ca = std::fs::read(m.home.join("ca").join("ca.pem")).unwrap();

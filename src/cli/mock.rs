@@ -212,6 +212,9 @@ async fn serve_recorded(
         g.home.store_dir().display(),
         g.home.root().display()
     );
+    if let Some(url) = recorded.session.web_url() {
+        println!("  web UI     {url}");
+    }
     println!(
         "  schemes    http:// and https:// on port {} (for https, trust {})",
         recorded.session.proxy_addr().port(),

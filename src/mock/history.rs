@@ -3,7 +3,7 @@
 //!
 //! The mock binds an internal loopback port; on the port its clients use
 //! runs a whole [`Session`] in reverse mode in front of it (store, recorder,
-//! loopback API and `proxy.json`), so `flows list --home H` reaches the
+//! loopback API, web UI on a free port and `proxy.json`), so `flows list --home H` reaches the
 //! records while the mock runs (through the API, as with `run`) and after
 //! it stopped (the store). Records carry the URLs the clients used
 //! ([`ReverseConfig::record_client_url`]), and the port answers plain HTTP
@@ -67,7 +67,8 @@ impl RecordedMock {
                 reverse: Some(reverse),
                 ..ProxyConfig::default()
             },
-            web: None,
+            // On a free port: `oauthscope ui --home H` finds it in proxy.json.
+            web: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             analyze: Default::default(),
             observer,
         })
