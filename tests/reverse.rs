@@ -322,3 +322,40 @@ fn reverse_needs_an_http_url_and_reverse_host_needs_reverse() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--reverse"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_slow_clients_are_closed_as_by_the_forward_proxy() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rev = ReverseConfig::new("https://127.0.0.1:1".parse().unwrap());
+    let h = Harness::start_with(
+        Vec::new(),
+        Vec::new(),
+        &[],
+        ProxyConfig {
+            reverse: Some(rev),
+            header_timeout: Duration::from_secs(1),
+            ..ProxyConfig::default()
+        },
+    )
+    .await;
+    let addr = h.proxy_addr();
+    // Never a byte; half a head; a TLS hello cut short.
+    let partial: [&[u8]; 3] = [
+        b"",
+        b"POST /token HTTP/1.1\r\nHost: x\r\n",
+        &[0x16, 0x03, 0x01],
+    ];
+    for sent in partial {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(sent).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+        assert!(read.is_ok(), "still open after 10 s having sent {sent:?}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "closed early having sent {sent:?}"
+        );
+    }
+    h.shutdown().await;
+}
