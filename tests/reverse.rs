@@ -126,9 +126,13 @@ async fn one_port_answers_http_and_https_and_records_flavours() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_upstream_is_a_502_that_says_why_and_is_recorded() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = closed.local_addr().unwrap();
-    drop(closed);
+    // Bound but not listening: nobody else can take the port while the
+    // test runs, and connecting to it is refused.
+    let closed = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    closed
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let dead = closed.local_addr().unwrap().as_socket().unwrap();
     let h = reverse_to(&format!("https://{dead}"), Vec::new()).await;
     let port = h.proxy_addr().port();
     let c = direct(&h);
