@@ -45,6 +45,11 @@ pub struct ProxyState {
     /// when `run` serves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_url: Option<String>,
+    /// In reverse mode (`run --reverse`, and `mock`, which records through
+    /// it), the upstream everything arriving at `proxy` goes to: `proxy` is
+    /// then not a forward proxy to point `HTTPS_PROXY` at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<String>,
 }
 
 /// Errors reaching or serving the API.
@@ -99,6 +104,7 @@ impl ProxyState {
             api: api.to_string(),
             token: hex::encode(token),
             web_url: None,
+            reverse: None,
         }
     }
 

@@ -395,25 +395,44 @@ impl LocalCa {
     /// signed by the CA, with the authority's own leaf key. Fails with
     /// [`CaError::OutsideScope`] for a host outside the name constraints.
     pub fn issue_leaf(&self, host: &str) -> Result<CertificateDer<'static>, CaError> {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if !self.permits(host) {
-            return Err(CaError::OutsideScope {
-                host: host.to_string(),
-                scope: self.scope.describe(),
-            });
-        }
+        self.issue_leaf_for(&[host])
+    }
+
+    /// Issue one leaf valid for every name in `hosts` (the first is its
+    /// common name; none: `localhost`), each an IP SAN or a DNS SAN; fails
+    /// when a name is outside the name constraints.
+    pub fn issue_leaf_for(&self, hosts: &[&str]) -> Result<CertificateDer<'static>, CaError> {
+        let hosts: Vec<&str> = hosts
+            .iter()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .collect();
+        let hosts = if hosts.is_empty() {
+            vec!["localhost"]
+        } else {
+            hosts
+        };
+        let first = hosts[0];
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, host);
+        dn.push(DnType::CommonName, first);
         params.distinguished_name = dn;
-        params.subject_alt_names = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![SanType::IpAddress(ip)],
-            Err(_) => {
-                vec![SanType::DnsName(host.to_string().try_into().map_err(
-                    cert_err(format!("{host:?} is not a valid DNS name")),
-                )?)]
+        for host in &hosts {
+            if !self.permits(host) {
+                return Err(CaError::OutsideScope {
+                    host: host.to_string(),
+                    scope: self.scope.describe(),
+                });
             }
-        };
+            params.subject_alt_names.push(match host.parse::<IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(
+                    host.to_string()
+                        .try_into()
+                        .map_err(cert_err(format!("{host:?} is not a valid DNS name")))?,
+                ),
+            });
+        }
+        let host = hosts.join(", ");
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
@@ -431,11 +450,22 @@ impl LocalCa {
     /// A rustls server configuration (ALPN h2 and http/1.1) presenting a leaf
     /// for `host`, cached per host.
     pub fn server_config_for(&self, host: &str) -> Result<Arc<ServerConfig>, CaError> {
-        let key = host.to_ascii_lowercase();
+        self.server_config_for_names(&[host])
+    }
+
+    /// A rustls server configuration (ALPN h2 and http/1.1) presenting one
+    /// leaf for all of `hosts` (see [`LocalCa::issue_leaf_for`]), cached.
+    pub fn server_config_for_names(&self, hosts: &[&str]) -> Result<Arc<ServerConfig>, CaError> {
+        let key = hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ");
         if let Some(c) = self.leaves.lock().expect("leaf cache").get(&key) {
             return Ok(c.clone());
         }
-        let leaf = self.issue_leaf(&key)?;
+        let names: Vec<&str> = key.split(' ').collect();
+        let leaf = self.issue_leaf_for(&names)?;
         let tls = |source| CaError::Tls {
             host: key.clone(),
             source,

@@ -2,6 +2,10 @@
 //! recorder, the loopback API and the web UI, in that order, announced in
 //! `HOME/proxy.json`; and stopped in the reverse order.
 //!
+//! The proxy is a forward proxy, or in reverse mode (`run --reverse`, and
+//! `mock`, which records what it receives through it) forwards everything
+//! to one upstream; the rest of the session is the same.
+//!
 //! `run`, `demo` (through [`crate::mock::rig`]), the examples and the tests
 //! all start through [`Session::start`], so what they exercise is what users run.
 //!
@@ -103,6 +107,8 @@ pub struct Session {
     pub store: Arc<Store>,
     /// What `proxy.json` says (proxy and API address, API token, web URL).
     pub state: ProxyState,
+    /// Reverse mode's settings, when the proxy runs in it.
+    pub reverse: Option<crate::proxy::reverse::ReverseConfig>,
     proxy: RunningProxy,
     api: JoinHandle<()>,
     web: Option<RunningWeb>,
@@ -136,6 +142,7 @@ impl Session {
         };
         let api_addr = api_listener.local_addr().map_err(SessionError::Api)?;
         let mut state = ProxyState::new(proxy.addr, api_addr);
+        state.reverse = cfg.proxy.reverse.as_ref().map(|r| r.upstream.to_string());
         let api = tokio::spawn(api::serve(store.clone(), api_listener, state.token.clone()));
         let web = match cfg.web {
             None => None,
@@ -176,6 +183,7 @@ impl Session {
             ca_created,
             store,
             state,
+            reverse: cfg.proxy.reverse.clone(),
             proxy,
             api,
             web,
@@ -190,6 +198,27 @@ impl Session {
     /// The proxy's URL (`http://127.0.0.1:PORT`), for `HTTPS_PROXY`.
     pub fn proxy_url(&self) -> String {
         format!("http://{}", self.proxy.addr)
+    }
+
+    /// In reverse mode, the URLs that reach the listener: `http://` and
+    /// `https://` (one port answers both) for each name its certificate
+    /// holds, e.g. `https://127.0.0.1:8080`; empty for a forward proxy.
+    pub fn reverse_urls(&self) -> Vec<String> {
+        let Some(rev) = &self.reverse else {
+            return Vec::new();
+        };
+        let port = self.proxy.addr.port();
+        let mut urls = Vec::new();
+        for name in rev.certificate_names(self.proxy.addr) {
+            let host = if name.contains(':') {
+                format!("[{name}]")
+            } else {
+                name
+            };
+            urls.push(format!("http://{host}:{port}"));
+            urls.push(format!("https://{host}:{port}"));
+        }
+        urls
     }
 
     /// The web UI's address, when it runs.

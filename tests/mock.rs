@@ -591,6 +591,8 @@ fn the_cli_prints_every_request_and_rejects_bad_config() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a uri"));
 
     let mut child = Command::new(exe)
+        .arg("--home")
+        .arg(dir.path().join("home"))
         .args([
             "mock",
             "--listen",

@@ -1,9 +1,13 @@
 //! `oauthscope mock`: a local provider with real-world quirks.
 
 use super::{ExitCode, Globals};
+use crate::mock::history::{HistoryError, RecordedMock};
 use crate::mock::{
     self, Client, ConfigFile, ErrorsIn200, MockConfig, Quirks, RedirectMatch, RefreshPolicy,
 };
+use crate::proxy::ProxyError;
+use crate::session::SessionError;
+use crate::store::StoreError;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
@@ -15,7 +19,7 @@ use std::path::PathBuf;
 ///   oauthscope mock --client app:s3cret+/=:http://127.0.0.1:8000/callback --accept-flavours 1,3 --rotate-refresh-tokens
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope mock                                   # demo-client / demo-secret, redirect http://127.0.0.1:8000/callback\n  oauthscope mock --client app:s3cret:http://127.0.0.1:8000/cb --accept-flavours 3\n  oauthscope mock --refresh-policy immediate-expire  # first refresh fails, like Salesforce\n  oauthscope mock --errors-in-200 slack --require-pkce\n\nEvery request is printed on stdout: time, method, path, status, outcome."
+    after_help = "Examples:\n  oauthscope mock                                   # demo-client / demo-secret, redirect http://127.0.0.1:8000/callback\n  oauthscope mock --client app:s3cret:http://127.0.0.1:8000/cb --accept-flavours 3\n  oauthscope mock --refresh-policy immediate-expire  # first refresh fails, like Salesforce\n  oauthscope mock --errors-in-200 slack --require-pkce\n  oauthscope mock --home ./mock-home --any-client    # any id and secret get tokens\n  oauthscope mock --home ./mock-home --fail-all 401  # every token request refused\n  oauthscope flows list --home ./mock-home           # its history, running or stopped\n\nEvery request is printed on stdout: time, method, path, status, outcome. What the mock\nreceives is also stored in the data directory's capture store (--home) and annotated like\nproxied traffic; the port then answers http:// and https:// (a certificate from that\ndirectory's CA). --no-history serves without a store."
 )]
 pub struct MockArgs {
     /// Address to listen on.
@@ -54,6 +58,19 @@ pub struct MockArgs {
     /// Refuse authorize requests without a PKCE code_challenge.
     #[arg(long)]
     pub require_pkce: bool,
+    /// Accept any client id and secret, in any of the six flavours, and any
+    /// redirect URI: answer with tokens whoever asks.
+    #[arg(long)]
+    pub any_client: bool,
+    /// Answer every token request with this HTTP status (400-599) and an
+    /// OAuth error body, so a client that tries flavours one by one shows
+    /// each attempt in `flows list`.
+    #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(400..=599))]
+    pub fail_all: Option<u16>,
+    /// Do not keep history: serve without opening the data directory's
+    /// capture store (what the mock receives is then only printed).
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 /// `--redirect-match` values.
@@ -119,10 +136,13 @@ impl MockArgs {
                 StyleArg::Slack => ErrorsIn200::Slack,
             }),
             require_pkce: self.require_pkce,
+            any_client: self.any_client,
+            fail_all: self.fail_all,
         };
         Ok(MockConfig {
             listen: self.listen,
             public_host: self.host.clone(),
+            issuer: None,
             tls: None,
             clients,
             quirks,
@@ -137,15 +157,85 @@ pub fn tls_config(g: &Globals, host: &str) -> anyhow::Result<std::sync::Arc<rust
     Ok(ca.server_config_for(host)?)
 }
 
-/// Run the mock provider.
+/// Run the mock provider until Ctrl-C / SIGTERM.
 pub fn run(args: MockArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    let mut cfg = args.to_config()?;
+    let cfg = args.to_config()?;
     if !cfg.listen.ip().is_loopback() {
         eprintln!(
             "warning: listening on {} (not loopback): anyone who can reach it can get tokens from this mock",
             cfg.listen
         );
     }
+    let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    rt.block_on(async move {
+        if !args.no_history {
+            match RecordedMock::start(cfg.clone(), g.home.clone(), args.tls, None).await {
+                Ok(recorded) => return serve_recorded(recorded, &cfg, g).await,
+                Err(HistoryError::Session(SessionError::Store(e @ StoreError::Locked { .. }))) => {
+                    let holder = crate::api::ProxyState::read(&g.home)
+                        .ok()
+                        .flatten()
+                        .map(|s| format!(" (pid {}, listening on {})", s.pid, s.proxy))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "warning: not keeping history: {e}{holder}. Give the mock its own \
+                         data directory (--home DIR) to keep it; serving without."
+                    );
+                }
+                Err(HistoryError::Session(SessionError::Proxy(e @ ProxyError::Bind { .. }))) => {
+                    anyhow::bail!("{e}. Is something already listening there? Pick another port with --listen 127.0.0.1:PORT")
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)).with_context(|| {
+                        format!(
+                            "keeping the mock's history in {} (--no-history serves without)",
+                            g.home.root().display()
+                        )
+                    })
+                }
+            }
+        }
+        serve_plain(cfg, &args, g).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The mock behind its recording front (see [`crate::mock::history`]).
+async fn serve_recorded(
+    recorded: RecordedMock,
+    cfg: &MockConfig,
+    g: &Globals,
+) -> anyhow::Result<()> {
+    print_banner(&recorded.mock, cfg);
+    println!(
+        "  history    {}: `oauthscope flows list --home {}` (while it runs, and after)",
+        g.home.store_dir().display(),
+        g.home.root().display()
+    );
+    if let Some(url) = recorded.session.web_url() {
+        println!("  web UI     {url}");
+    }
+    println!(
+        "  schemes    http:// and https:// on port {} (for https, trust {})",
+        recorded.session.proxy_addr().port(),
+        recorded.session.ca.cert_path().display()
+    );
+    println!("Ctrl-C stops. Requests:");
+    super::run::wait_for_shutdown().await;
+    let store = recorded.session.store.clone();
+    recorded.shutdown().await?;
+    store.restrict_permissions();
+    let n = store.len();
+    eprintln!(
+        "stopped; {n} exchange{} in {}",
+        if n == 1 { "" } else { "s" },
+        g.home.store_dir().display()
+    );
+    Ok(())
+}
+
+/// The mock alone, printing what it receives.
+async fn serve_plain(mut cfg: MockConfig, args: &MockArgs, g: &Globals) -> anyhow::Result<()> {
     if args.tls {
         let host = args
             .host
@@ -153,17 +243,14 @@ pub fn run(args: MockArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| cfg.listen.ip().to_string());
         cfg.tls = Some(tls_config(g, &host)?);
     }
-    let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-    rt.block_on(async move {
-        let running = mock::start(cfg.clone()).await?;
-        print_banner(&running, &cfg);
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = running.wait() => {}
-        }
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+    let running = mock::start(cfg.clone()).await?;
+    print_banner(&running, &cfg);
+    println!("Ctrl-C stops. Requests:");
+    tokio::select! {
+        _ = super::run::wait_for_shutdown() => {}
+        _ = running.wait() => {}
+    }
+    Ok(())
 }
 
 fn print_banner(m: &mock::RunningMock, cfg: &MockConfig) {
@@ -173,7 +260,12 @@ fn print_banner(m: &mock::RunningMock, cfg: &MockConfig) {
     println!("  authorize  {i}/authorize");
     println!("  token      {i}/token");
     println!("  jwks       {i}/jwks    userinfo {i}/userinfo");
-    for c in &cfg.clients {
+    let clients = if cfg.quirks.any_client {
+        &[][..]
+    } else {
+        cfg.clients.as_slice()
+    };
+    for c in clients {
         println!(
             "  client     {} {} redirect_uris: {}",
             c.id,
@@ -199,5 +291,10 @@ fn print_banner(m: &mock::RunningMock, cfg: &MockConfig) {
         q.errors_in_200,
         q.require_pkce
     );
-    println!("Ctrl-C stops. Requests:");
+    if q.any_client {
+        println!("  any-client any id and secret, every flavour and redirect URI get tokens");
+    }
+    if let Some(status) = q.fail_all {
+        println!("  fail-all   every token request is answered {status}");
+    }
 }

@@ -3,6 +3,7 @@
 use super::{ExitCode, Globals};
 use crate::analyze::AnalyzeOptions;
 use crate::ca::LocalCa;
+use crate::proxy::reverse::ReverseConfig;
 use crate::proxy::{Observer, ProxyConfig, ProxyError};
 use crate::record::Record;
 use crate::session::{Session, SessionConfig, SessionError};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 /// Arguments of `oauthscope run`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope run\n  oauthscope run --intercept login.microsoftonline.com,*.okta.com\n  oauthscope run --upstream-ca ./idp-ca.pem --listen 127.0.0.1:9090\n  oauthscope run --web 127.0.0.1:9091\n  oauthscope run --no-web"
+    after_help = "Examples:\n  oauthscope run\n  oauthscope run --intercept login.microsoftonline.com,*.okta.com\n  oauthscope run --upstream-ca ./idp-ca.pem --listen 127.0.0.1:9090\n  oauthscope run --web 127.0.0.1:9091\n  oauthscope run --no-web\n\nReverse mode (a service whose token URL you can set, but not its proxy):\n  oauthscope run --reverse https://login.example.com\n      then give the service http://127.0.0.1:8080/oauth2/token (or https://, or a\n      tunnel to it: ngrok http 8080, cloudflared tunnel --url http://localhost:8080)\n  oauthscope run --reverse https://idp.internal --upstream-ca idp-ca.pem --reverse-host idp.test"
 )]
 pub struct RunArgs {
     /// Address to listen on. Only loopback unless --allow-remote is given.
@@ -43,6 +44,18 @@ pub struct RunArgs {
     /// A redirect URI registered with the provider; checked against what the app sends. Repeatable.
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
+    /// Reverse mode: forward every request that arrives on --listen to this
+    /// URL (http or https; a path is a prefix for every request's path),
+    /// recorded like proxied traffic. The port answers plain HTTP and HTTPS
+    /// (a certificate from the oauthscope CA). Point a service's token URL
+    /// here, directly or through a tunnel.
+    #[arg(long, value_name = "URL", value_parser = crate::proxy::reverse::parse_upstream, conflicts_with = "intercept")]
+    pub reverse: Option<url::Url>,
+    /// In reverse mode, another name for the HTTPS certificate (besides the
+    /// listen address and localhost), e.g. the name a tunnel or /etc/hosts
+    /// gives this port. Repeatable.
+    #[arg(long, value_name = "NAME", requires = "reverse")]
+    pub reverse_host: Vec<String>,
     /// Seconds a client may take to send a request head (also on idle keep-alive connections); slower connections are closed.
     #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
@@ -126,6 +139,11 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 upstream_ca: args.upstream_ca.clone(),
                 max_body,
                 header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                reverse: args.reverse.clone().map(|upstream| ReverseConfig {
+                    upstream,
+                    hosts: args.reverse_host.clone(),
+                    record_client_url: false,
+                }),
             },
             web: (!args.no_web).then_some(args.web),
             analyze: opts,
@@ -156,6 +174,10 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 return Err(e)
                     .with_context(|| format!("loading the CA in {}", g.home.ca_dir().display()))
             }
+            Err(SessionError::Proxy(e @ ProxyError::Certificate(_))) => anyhow::bail!(
+                "{e}. Each --reverse-host must be a DNS name (or IP address) inside the CA's \
+                 name constraints (`oauthscope ca path`, `ca init --name-constraint`)"
+            ),
             Err(SessionError::Proxy(e @ ProxyError::Bind { .. })) => anyhow::bail!(
                 "{e}. Is something (another `oauthscope run`?) already listening on {}? \
                  Stop it or pick another port with --listen 127.0.0.1:PORT",
@@ -246,12 +268,19 @@ pub fn live_view(store: &Store, rec: &Record, opts: &AnalyzeOptions, color: bool
 
 fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {
     let addr = &session.proxy_addr();
-    eprintln!("oauthscope proxy listening on http://{addr}");
+    match &args.reverse {
+        Some(upstream) => print_reverse_banner(session, upstream),
+        None => eprintln!("oauthscope proxy listening on http://{addr}"),
+    }
     if let Some(url) = session.web_url() {
         eprintln!("  web UI          {url}");
     }
     eprintln!("  CA certificate  {}", session.ca.cert_path().display());
     eprintln!("  capture store   {}", g.home.store_dir().display());
+    if args.reverse.is_some() {
+        eprintln!("Press Ctrl-C to stop.\n");
+        return;
+    }
     if args.intercept.is_empty() {
         eprintln!("  intercepting    every host (use --intercept HOST,... to narrow)");
     } else {
@@ -269,7 +298,29 @@ fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {
     eprintln!("Press Ctrl-C to stop.\n");
 }
 
-async fn wait_for_shutdown() {
+/// What reverse mode does and the URLs to give the service.
+fn print_reverse_banner(session: &Session, upstream: &url::Url) {
+    let addr = session.proxy_addr();
+    let port = addr.port();
+    let upstream = upstream.as_str().trim_end_matches('/');
+    eprintln!("oauthscope reverse mode: forwarding http(s)://{addr} → {upstream}");
+    eprintln!("  use instead of {upstream}:");
+    let urls = session.reverse_urls();
+    let width = urls.iter().map(String::len).max().unwrap_or(0);
+    for pair in urls.chunks(2) {
+        eprintln!(
+            "                  {:<width$}   {}",
+            pair[0],
+            pair.get(1).map(String::as_str).unwrap_or("")
+        );
+    }
+    eprintln!("  paths are kept: http://{addr}/oauth2/token → {upstream}/oauth2/token");
+    eprintln!("  https:// needs the CA below trusted; for a public URL, tunnel to http://localhost:{port}");
+    eprintln!("  (`ngrok http {port}` or `cloudflared tunnel --url http://localhost:{port}`)");
+}
+
+/// Until Ctrl-C or SIGTERM.
+pub(super) async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -14,11 +14,14 @@
 //! | refresh policy immediate-expire | Salesforce | `invalid_grant` "expired access/refresh token" |
 //! | errors in 200 | GitHub / Slack | HTTP 200 + `bad_verification_code` / `{"ok":false}` |
 //! | require PKCE | RFC 7636, Keycloak | `invalid_request` "code challenge required" / `invalid_grant` "PKCE ..." |
+//! | any client | a sink for apps being set up: every id, secret and flavour gets tokens | — |
+//! | fail all | a provider that refuses everything, so a client shows each flavour it tries | the status asked for, RFC 6749 §5.2 body |
 //!
 //! Start one in-process with [`start`]; it binds (port 0 works), serves until
 //! [`RunningMock::shutdown`], and keeps a history of every request it saw.
 
 pub mod clients;
+pub mod history;
 pub mod jwt;
 pub mod quirks;
 pub mod rig;
@@ -123,6 +126,12 @@ pub struct Quirks {
     pub errors_in_200: Option<ErrorsIn200>,
     /// Refuse authorize requests without a `code_challenge`.
     pub require_pkce: bool,
+    /// Accept any client id (any redirect URI) and any secret, in every
+    /// flavour: answer with tokens whoever asks (`--any-client`).
+    pub any_client: bool,
+    /// Answer every token request with this HTTP status and an OAuth error
+    /// body (`--fail-all STATUS`), whatever it holds.
+    pub fail_all: Option<u16>,
 }
 
 impl Default for Quirks {
@@ -135,6 +144,8 @@ impl Default for Quirks {
             refresh_policy: RefreshPolicy::Normal,
             errors_in_200: None,
             require_pkce: false,
+            any_client: false,
+            fail_all: None,
         }
     }
 }
@@ -172,6 +183,10 @@ pub struct MockConfig {
     pub listen: SocketAddr,
     /// Host name used in the issuer and endpoint URLs (default: the listen IP).
     pub public_host: Option<String>,
+    /// The issuer (base URL) in full, when clients reach the mock through
+    /// another address than the one it binds (its recording front, see
+    /// [`history`]); overrides `public_host`.
+    pub issuer: Option<String>,
     /// Serve HTTPS with this configuration (a certificate for `public_host`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Registered clients.
@@ -187,6 +202,7 @@ impl Default for MockConfig {
         MockConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_host: None,
+            issuer: None,
             tls: None,
             clients: Vec::new(),
             quirks: Quirks::default(),
@@ -306,25 +322,46 @@ impl Drop for RunningMock {
 
 /// Bind and start serving in the current tokio runtime.
 pub async fn start(cfg: MockConfig) -> Result<RunningMock, MockError> {
-    for c in &cfg.clients {
-        if c.id.is_empty() {
-            return Err(MockError::Config("a client has an empty id".into()));
-        }
-    }
-    let _ = parse_flavours(
-        &cfg.quirks
-            .accept_flavours
-            .iter()
-            .map(u8::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-    )?;
+    validate(&cfg)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|source| MockError::Bind {
             addr: cfg.listen,
             source,
         })?;
+    start_on(listener, cfg).await
+}
+
+fn validate(cfg: &MockConfig) -> Result<(), MockError> {
+    for c in &cfg.clients {
+        if c.id.is_empty() {
+            return Err(MockError::Config("a client has an empty id".into()));
+        }
+    }
+    if let Some(status) = cfg.quirks.fail_all {
+        if !(400..=599).contains(&status) {
+            return Err(MockError::Config(format!(
+                "--fail-all {status}: give an error status from 400 to 599"
+            )));
+        }
+    }
+    parse_flavours(
+        &cfg.quirks
+            .accept_flavours
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+    .map(|_| ())
+}
+
+/// Serve on a listener already bound (`cfg.listen` is not used).
+pub async fn start_on(
+    listener: tokio::net::TcpListener,
+    cfg: MockConfig,
+) -> Result<RunningMock, MockError> {
+    validate(&cfg)?;
     let addr = listener.local_addr().map_err(|source| MockError::Bind {
         addr: cfg.listen,
         source,
@@ -334,7 +371,10 @@ pub async fn start(cfg: MockConfig) -> Result<RunningMock, MockError> {
         ip => ip.to_string(),
     });
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
-    let issuer = format!("{scheme}://{host}:{}", addr.port());
+    let issuer = cfg
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{host}:{}", addr.port()));
     let history = Arc::new(Mutex::new(Vec::new()));
     let state = server::State::new(cfg.clone(), issuer.clone(), history.clone())?;
     let (tx, rx) = tokio::sync::oneshot::channel();

@@ -440,6 +440,62 @@ pub fn authenticate(
     }
 }
 
+/// `--any-client`: the client a token request presents, as if registered
+/// with the credentials it sent (Basic decoded as RFC 6749 §2.3.1 says, or
+/// `client_id` / `client_secret` from the body; `client_id` alone is a
+/// public client). Nothing presented, or a Basic header that does not
+/// decode: none, and [`authenticate`] says what is wrong.
+pub fn presented_client(authorization: Option<&str>, params: &Params) -> Vec<Client> {
+    let basic = authorization.and_then(|h| {
+        let (scheme, value) = h.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (user, pass) = text.split_once(':')?;
+        Some((form_decode(user), form_decode(pass)))
+    });
+    let (id, secret) = match basic {
+        Some((id, secret)) => (id, Some(secret)),
+        None => match get(params, "client_id") {
+            Some(id) => (
+                id.to_owned(),
+                get(params, "client_secret").map(str::to_owned),
+            ),
+            None => return Vec::new(),
+        },
+    };
+    vec![Client {
+        id,
+        secret,
+        redirect_uris: Vec::new(),
+    }]
+}
+
+/// `--fail-all STATUS`: the OAuth error every token request gets, with the
+/// status asked for (RFC 6749 §5.2 vocabulary: 401 `invalid_client`, with
+/// `WWW-Authenticate` after Basic; 503 `temporarily_unavailable`; other 5xx
+/// `server_error`; other statuses `invalid_request`).
+pub fn fail_all_error(status: u16, basic: bool) -> TokenError {
+    let error = match status {
+        401 => "invalid_client",
+        503 => "temporarily_unavailable",
+        500..=599 => "server_error",
+        _ => "invalid_request",
+    };
+    TokenError {
+        status,
+        error: error.into(),
+        description: format!("oauthscope mock --fail-all {status}: every token request is refused"),
+        kind: ErrKind::Other,
+        www_authenticate: status == 401 && basic,
+        why: format!("--fail-all {status}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +509,43 @@ mod tests {
 
     fn clients() -> Vec<Client> {
         vec![Client::new("app", "p+s/=%", &[])]
+    }
+
+    #[test]
+    fn any_client_is_whoever_the_request_says() {
+        let form: Params = vec![
+            ("client_id".into(), "who".into()),
+            ("client_secret".into(), "ever".into()),
+        ];
+        let c = presented_client(None, &form);
+        assert_eq!(c[0].id, "who");
+        assert_eq!(c[0].secret.as_deref(), Some("ever"));
+        let ok = authenticate(None, BodyFormat::Json, &form, &c, &[1, 2, 3, 4, 5, 6]).unwrap();
+        assert_eq!(ok.flavours, vec![4]);
+        let hdr = basic("a%20b", "p%2B");
+        let c = presented_client(Some(&hdr), &Vec::new());
+        assert_eq!(
+            (c[0].id.as_str(), c[0].secret.as_deref()),
+            ("a b", Some("p+"))
+        );
+        let ok = authenticate(Some(&hdr), BodyFormat::Form, &Vec::new(), &c, &[1, 5]).unwrap();
+        assert_eq!(ok.flavours, vec![1]);
+        assert!(presented_client(Some("Basic !!"), &Vec::new()).is_empty());
+        let public: Params = vec![("client_id".into(), "spa".into())];
+        assert_eq!(presented_client(None, &public)[0].secret, None);
+    }
+
+    #[test]
+    fn fail_all_speaks_oauth() {
+        let e = fail_all_error(401, true);
+        assert_eq!(
+            (e.status, e.error.as_str(), e.www_authenticate),
+            (401, "invalid_client", true)
+        );
+        assert_eq!(fail_all_error(503, false).error, "temporarily_unavailable");
+        assert_eq!(fail_all_error(500, false).error, "server_error");
+        assert_eq!(fail_all_error(400, true).error, "invalid_request");
+        assert!(!fail_all_error(400, true).www_authenticate);
     }
 
     #[test]

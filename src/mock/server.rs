@@ -89,8 +89,21 @@ impl State {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn client(&self, id: &str) -> Option<&Client> {
-        self.cfg.clients.iter().find(|c| c.id == id)
+    /// A registered client, or with `any_client` whoever `id` is (a public
+    /// client that may use any redirect URI).
+    fn client(&self, id: &str) -> Option<std::borrow::Cow<'_, Client>> {
+        if self.cfg.quirks.any_client {
+            return Some(std::borrow::Cow::Owned(Client {
+                id: id.to_owned(),
+                secret: None,
+                redirect_uris: Vec::new(),
+            }));
+        }
+        self.cfg
+            .clients
+            .iter()
+            .find(|c| c.id == id)
+            .map(std::borrow::Cow::Borrowed)
     }
 }
 
@@ -450,16 +463,33 @@ fn token(state: &State, parts: &http::request::Parts, body: &Bytes) -> (Resp, St
         (rendered(quirks::render_error(&e, style, aj)), outcome)
     };
     let headers = header_list(&parts.headers);
+    let authorization = headers.get("authorization");
+    if let Some(status) = state.cfg.quirks.fail_all {
+        let basic = authorization.is_some_and(|a| {
+            a.trim()
+                .get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case("basic "))
+        });
+        let e = quirks::fail_all_error(status, basic);
+        let outcome = format!("{}: {} ({})", e.error, e.description, e.why);
+        return (rendered(quirks::render_error(&e, None, aj)), outcome);
+    }
     let body = Body::from_bytes(body);
     let fmt = params::body_format(&headers, &body);
     let p: Params = params::body_params(&headers, &body);
-    let auth = match quirks::authenticate(
-        headers.get("authorization"),
-        fmt,
-        &p,
-        &state.cfg.clients,
-        &state.cfg.quirks.accept_flavours,
-    ) {
+    let q = &state.cfg.quirks;
+    let (clients, accept) = if q.any_client {
+        (
+            std::borrow::Cow::Owned(quirks::presented_client(authorization, &p)),
+            &[1, 2, 3, 4, 5, 6][..],
+        )
+    } else {
+        (
+            std::borrow::Cow::Borrowed(state.cfg.clients.as_slice()),
+            q.accept_flavours.as_slice(),
+        )
+    };
+    let auth = match quirks::authenticate(authorization, fmt, &p, &clients, accept) {
         Ok(a) => a,
         Err(e) => return fail(e, ""),
     };

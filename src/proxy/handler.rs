@@ -51,16 +51,6 @@ impl Shared {
     }
 }
 
-/// State of the exchange in flight (hudsucker clones the handler per request,
-/// so this lives from `handle_request` to `handle_response` of one exchange).
-#[derive(Clone)]
-struct Pending {
-    head: RequestHead,
-    class: Option<Classified>,
-    request_body: StoredBody,
-    started: Instant,
-}
-
 /// The per-request handler.
 #[derive(Clone)]
 pub struct Handler {
@@ -167,28 +157,22 @@ async fn read_prefix(
     (cap, Body::from_stream(prefix.chain(rest)))
 }
 
-impl HttpHandler for Handler {
-    async fn handle_request(
-        &mut self,
-        _ctx: &HttpContext,
-        req: Request<Body>,
-    ) -> RequestOrResponse {
-        self.pending = None;
-        if req.method() == Method::CONNECT {
-            let host = req.uri().host().unwrap_or("");
-            if host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host) {
-                // hudsucker decides between TLS interception and a raw tunnel.
-                return req.into();
-            }
-            return super::tunnel::open(req).await.into();
-        }
-        if !host_matches(&self.shared.intercept, req.uri().host().unwrap_or("")) {
-            return req.into();
-        }
-        self.shared.h2_hosts.note(
-            req.uri(),
-            req.version() == hudsucker::hyper::Version::HTTP_2,
-        );
+/// An exchange on its way: what [`Shared::begin`] learnt from the request,
+/// for [`Shared::finish`] or [`Shared::failed`].
+#[derive(Clone)]
+pub struct Pending {
+    head: RequestHead,
+    class: Option<Classified>,
+    request_body: StoredBody,
+    started: Instant,
+}
+
+impl Shared {
+    /// Look at a request on its way upstream: read (bounded) the body of
+    /// requests that may be OAuth, classify, and give back the request to
+    /// forward (its body whole) with what [`Shared::finish`] needs. The URL
+    /// recorded is the request's URI, which must be absolute.
+    pub async fn begin(&self, req: Request<Body>) -> (Request<Body>, Option<Pending>) {
         let url = req.uri().to_string();
         let headers = header_list(req.headers());
         let method = req.method().as_str().to_string();
@@ -196,7 +180,7 @@ impl HttpHandler for Handler {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         let (captured, body) =
-            match classify::request_body_limit(&head.method, &head.headers, self.shared.max_body) {
+            match classify::request_body_limit(&head.method, &head.headers, self.max_body) {
                 Some(limit) => {
                     let cl = head
                         .headers
@@ -208,7 +192,7 @@ impl HttpHandler for Handler {
             };
         // Classification must never cost the app its request: a bug there
         // means "not recorded", and the request goes on untouched.
-        let max_body = self.shared.max_body;
+        let max_body = self.max_body;
         let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let request_body = capture::body(&head.headers, &captured, max_body);
             let class = classify::classify_request_in(
@@ -216,7 +200,7 @@ impl HttpHandler for Handler {
                 &head.url,
                 &head.headers,
                 (!request_body.is_empty()).then_some(&request_body),
-                &self.shared.known(),
+                &self.known(),
             );
             (request_body, class)
         }));
@@ -225,33 +209,33 @@ impl HttpHandler for Handler {
                 "classifying {} failed (a bug); forwarded unrecorded",
                 head.url
             );
-            return Request::from_parts(parts, body).into();
+            return (Request::from_parts(parts, body), None);
         };
-        self.pending = Some(Pending {
+        let pending = Pending {
             head,
             class,
             request_body,
             started,
-        });
-        Request::from_parts(parts, body).into()
+        };
+        (Request::from_parts(parts, body), Some(pending))
     }
 
-    async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
-        let Some(p) = self.take_pending() else {
-            return res;
-        };
+    /// The upstream's answer to a request [`Shared::begin`] saw: OAuth
+    /// exchanges get their response body teed, and the record goes to the
+    /// recorder when it has streamed past; the rest passes untouched.
+    pub fn finish(self: &Arc<Self>, p: Pending, res: Response<Body>) -> Response<Body> {
         let status = res.status().as_u16();
         let headers = header_list(res.headers());
         let class = match p.class.clone().or_else(|| {
-            classify::classify_response_in(&p.head.url, status, &headers, &self.shared.known())
+            classify::classify_response_in(&p.head.url, status, &headers, &self.known())
         }) {
             Some(c) => c,
             None => return res,
         };
         let duration_ms = p.started.elapsed().as_millis() as u64;
-        let limit = self.shared.max_body;
-        let tx = self.shared.records.clone();
-        let shared = self.shared.clone();
+        let limit = self.max_body;
+        let tx = self.records.clone();
+        let shared = self.clone();
         let done: OnDone = Box::new(move |cap: Captured| {
             let body = capture::body(&headers, &cap, limit);
             let error = cap
@@ -275,12 +259,13 @@ impl HttpHandler for Handler {
         Response::from_parts(parts, Body::from(BoxBody::new(tee)))
     }
 
-    async fn handle_error(
-        &mut self,
-        _ctx: &HttpContext,
-        err: hudsucker::hyper_util::client::legacy::Error,
+    /// The upstream could not be reached: a `502` that says why and what to
+    /// do, and for an OAuth request a record with that message as its error.
+    pub fn failed(
+        &self,
+        pending: Option<Pending>,
+        err: &hudsucker::hyper_util::client::legacy::Error,
     ) -> Response<Body> {
-        let pending = self.take_pending();
         let target = pending
             .as_ref()
             .and_then(|p| url::Url::parse(&p.head.url).ok())
@@ -292,7 +277,7 @@ impl HttpHandler for Handler {
                 )
             })
             .unwrap_or_else(|| "the upstream".into());
-        let message = failure::describe(&err, &target);
+        let message = failure::describe(err, &target);
         if let Some(p) = pending {
             tracing::debug!("{message}");
             if let Some(class) = &p.class {
@@ -304,7 +289,7 @@ impl HttpHandler for Handler {
                     p.started.elapsed().as_millis() as u64,
                     Some(message.clone()),
                 );
-                let _ = self.shared.records.send(rec);
+                let _ = self.records.send(rec);
             }
         } else {
             tracing::warn!("{message}");
@@ -315,6 +300,50 @@ impl HttpHandler for Handler {
             .header("x-oauthscope-error", "upstream")
             .body(Body::from(format!("oauthscope: {message}\n")))
             .expect("valid 502 response")
+    }
+}
+
+impl HttpHandler for Handler {
+    async fn handle_request(
+        &mut self,
+        _ctx: &HttpContext,
+        req: Request<Body>,
+    ) -> RequestOrResponse {
+        self.pending = None;
+        if req.method() == Method::CONNECT {
+            let host = req.uri().host().unwrap_or("");
+            if host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host) {
+                // hudsucker decides between TLS interception and a raw tunnel.
+                return req.into();
+            }
+            return super::tunnel::open(req).await.into();
+        }
+        if !host_matches(&self.shared.intercept, req.uri().host().unwrap_or("")) {
+            return req.into();
+        }
+        self.shared.h2_hosts.note(
+            req.uri(),
+            req.version() == hudsucker::hyper::Version::HTTP_2,
+        );
+        let (req, pending) = self.shared.begin(req).await;
+        self.pending = pending;
+        req.into()
+    }
+
+    async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
+        match self.take_pending() {
+            Some(p) => self.shared.finish(p, res),
+            None => res,
+        }
+    }
+
+    async fn handle_error(
+        &mut self,
+        _ctx: &HttpContext,
+        err: hudsucker::hyper_util::client::legacy::Error,
+    ) -> Response<Body> {
+        let pending = self.take_pending();
+        self.shared.failed(pending, &err)
     }
 
     /// Decrypt a CONNECT tunnel only for hosts `--intercept` selects that

@@ -5,10 +5,15 @@
 //! [`handler::Handler`], and runs a recorder task that stores each finished
 //! exchange (flow from the store's indexes, then `flush_async`) and calls the
 //! observer (the live log).
+//!
+//! In reverse mode ([`ProxyConfig::reverse`]) the listener is served by
+//! [`reverse`] on hyper directly, with the same handler code, upstream
+//! connector, limits and recorder.
 
 pub mod failure;
 pub mod handler;
 pub mod limits;
+pub mod reverse;
 pub mod tee;
 pub mod tunnel;
 pub mod upstream;
@@ -38,6 +43,9 @@ pub struct ProxyConfig {
     /// also while a keep-alive connection sits idle); slower connections
     /// (slowloris, half-open) are closed.
     pub header_timeout: std::time::Duration,
+    /// Reverse mode: forward everything that arrives to this upstream
+    /// instead of acting as a forward proxy (see [`reverse`]).
+    pub reverse: Option<reverse::ReverseConfig>,
 }
 
 impl Default for ProxyConfig {
@@ -48,6 +56,7 @@ impl Default for ProxyConfig {
             upstream_ca: Vec::new(),
             max_body: 1024 * 1024,
             header_timeout: limits::HEADER_TIMEOUT,
+            reverse: None,
         }
     }
 }
@@ -73,6 +82,9 @@ pub enum ProxyError {
     /// The recorder thread could not be started.
     #[error("starting the recorder thread: {0}")]
     Recorder(std::io::Error),
+    /// Reverse mode's TLS certificate could not be issued.
+    #[error("issuing the reverse-mode certificate: {0}")]
+    Certificate(#[from] crate::ca::CaError),
     /// hudsucker refused the configuration.
     #[error("building the proxy: {0}")]
     Build(#[from] hudsucker::Error),
@@ -131,33 +143,63 @@ pub async fn start(
     let client_cfg = upstream::client_config(&cfg.upstream_ca, Some(ca.cert_der().clone()))?;
     let (tx, rx) = mpsc::unbounded_channel();
     let h2_hosts = upstream::H2Hosts::default();
-    let handler = Handler::new(Arc::new(Shared {
+    let shared = Arc::new(Shared {
         max_body: cfg.max_body,
         intercept: cfg.intercept.clone(),
         records: tx,
         h2_hosts: h2_hosts.clone(),
         known: Default::default(),
         scope: ca.scope().clone(),
-    }));
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let proxy = hudsucker::Proxy::builder()
-        .with_listener(listener)
-        .with_ca(Authority(ca))
-        .with_http_connector(upstream::connector(client_cfg.clone(), h2_hosts))
-        .with_http_handler(handler)
-        .with_server(limits::server_builder(cfg.header_timeout))
-        .with_websocket_connector(hudsucker::tokio_tungstenite::Connector::Rustls(Arc::new(
-            client_cfg,
-        )))
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.await;
-        })
-        .build()?;
-    let proxy = tokio::spawn(async move {
-        if let Err(e) = proxy.start().await {
-            tracing::error!("proxy stopped: {e}");
-        }
     });
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let connector = upstream::connector(client_cfg.clone(), h2_hosts);
+    let proxy = match &cfg.reverse {
+        Some(rev) => {
+            let names = rev.certificate_names(addr);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let tls = ca.server_config_for_names(&names)?;
+            let client = hudsucker::hyper_util::client::legacy::Client::builder(
+                hudsucker::hyper_util::rt::TokioExecutor::new(),
+            )
+            .http1_title_case_headers(true)
+            .http1_preserve_header_case(true)
+            .build(connector);
+            let forwarder = Arc::new(reverse::Forwarder {
+                shared,
+                client,
+                config: rev.clone(),
+                listen: addr,
+            });
+            tokio::spawn(reverse::serve(
+                listener,
+                tls,
+                forwarder,
+                limits::server_builder(cfg.header_timeout),
+                cfg.header_timeout,
+                stop_rx,
+            ))
+        }
+        None => {
+            let proxy = hudsucker::Proxy::builder()
+                .with_listener(listener)
+                .with_ca(Authority(ca))
+                .with_http_connector(connector)
+                .with_http_handler(Handler::new(shared))
+                .with_server(limits::server_builder(cfg.header_timeout))
+                .with_websocket_connector(hudsucker::tokio_tungstenite::Connector::Rustls(
+                    Arc::new(client_cfg),
+                ))
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .build()?;
+            tokio::spawn(async move {
+                if let Err(e) = proxy.start().await {
+                    tracing::error!("proxy stopped: {e}");
+                }
+            })
+        }
+    };
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
     // The recorder runs on a thread of its own, so that storing and the live
     // log never take a worker away from forwarding traffic.
