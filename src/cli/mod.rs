@@ -2,6 +2,7 @@
 //! each subcommand's behaviour lives in its own file.
 
 pub mod analyze;
+pub mod browser;
 pub mod ca;
 pub mod demo;
 pub mod env;
@@ -85,6 +86,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Open the web UI: the running proxy's, the stored capture's, or a HAR file's.
     Ui(ui::UiArgs),
+    /// Start a browser with a throw-away profile that uses the proxy and trusts the CA (nothing system-wide).
+    Browser(browser::BrowserArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -143,6 +146,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Probe(a) => probe::run(a, &g),
         Command::Demo(a) => demo::run(a, &g),
         Command::Ui(a) => ui::run(a, &g),
+        Command::Browser(a) => browser::run(a, &g),
     }
 }
 
