@@ -500,7 +500,9 @@ mod tests {
         let got = spki_sha256_base64(ck.cert.der()).unwrap();
         // rcgen gives the SubjectPublicKeyInfo DER of the key directly.
         let want = base64::engine::general_purpose::STANDARD
-            .encode(sha2::Sha256::digest(ck.signing_key.public_key_der()));
+            .encode(sha2::Sha256::digest(
+                rcgen::PublicKeyData::subject_public_key_info(&ck.signing_key),
+            ));
         assert_eq!(got, want);
         assert!(spki_sha256_base64(b"not a certificate").is_err());
     }
