@@ -499,10 +499,9 @@ mod tests {
         let ck = rcgen::generate_simple_self_signed(vec!["a.example".into()]).unwrap();
         let got = spki_sha256_base64(ck.cert.der()).unwrap();
         // rcgen gives the SubjectPublicKeyInfo DER of the key directly.
-        let want = base64::engine::general_purpose::STANDARD
-            .encode(sha2::Sha256::digest(
-                rcgen::PublicKeyData::subject_public_key_info(&ck.signing_key),
-            ));
+        let want = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(
+            rcgen::PublicKeyData::subject_public_key_info(&ck.signing_key),
+        ));
         assert_eq!(got, want);
         assert!(spki_sha256_base64(b"not a certificate").is_err());
     }
@@ -551,7 +550,10 @@ mod tests {
     fn names_and_paths_map_to_kinds() {
         assert_eq!(Kind::parse("Chrome"), Some(Kind::Chrome));
         assert_eq!(Kind::parse("opera"), None);
-        assert_eq!(kind_of_path(Path::new("/usr/bin/firefox-esr")), Kind::Firefox);
+        assert_eq!(
+            kind_of_path(Path::new("/usr/bin/firefox-esr")),
+            Kind::Firefox
+        );
         assert_eq!(kind_of_path(Path::new("/usr/bin/chromium")), Kind::Chromium);
         assert_eq!(
             kind_of_path(Path::new("/opt/google/chrome/google-chrome")),

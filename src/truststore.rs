@@ -168,12 +168,16 @@ pub fn decode_jks(bytes: &[u8], password: &str) -> Result<Vec<TrustedCert>, Trus
     let mut certs = Vec::new();
     for _ in 0..count {
         if r.u32()? != TAG_TRUSTED_CERT {
-            return Err(TrustStoreError::Malformed("an entry that is not a trusted certificate"));
+            return Err(TrustStoreError::Malformed(
+                "an entry that is not a trusted certificate",
+            ));
         }
         let alias = r.utf()?;
         r.take(8)?; // creation time
         if r.utf()? != "X.509" {
-            return Err(TrustStoreError::Malformed("a certificate that is not X.509"));
+            return Err(TrustStoreError::Malformed(
+                "a certificate that is not X.509",
+            ));
         }
         let len = r.u32()? as usize;
         let der = r.take(len)?.to_vec();
@@ -317,7 +321,10 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(text.contains("2 entries"), "{text}");
-        assert!(text.contains("oauthscope,") && text.contains("trustedCertEntry"), "{text}");
+        assert!(
+            text.contains("oauthscope,") && text.contains("trustedCertEntry"),
+            "{text}"
+        );
         let out = std::process::Command::new(keytool)
             .args(["-list", "-storepass", "not-it", "-keystore"])
             .arg(&path)

@@ -244,5 +244,8 @@ fn a_headless_run_without_a_proxy_or_url_says_what_to_do() {
     let out = run(&["browser", "--browser", "no-such-browser-here"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("chromium, chrome, edge, brave, firefox"), "{err}");
+    assert!(
+        err.contains("chromium, chrome, edge, brave, firefox"),
+        "{err}"
+    );
 }

@@ -138,7 +138,10 @@ fn help_covers_the_browser_and_the_runtimes() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("browser"), "browser missing from --help:\n{text}");
+    assert!(
+        text.contains("browser"),
+        "browser missing from --help:\n{text}"
+    );
     let out = run(dir.path(), &["browser", "--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
@@ -150,7 +153,10 @@ fn help_covers_the_browser_and_the_runtimes() {
         "removed when it exits",
         "proxy.json",
     ] {
-        assert!(help.contains(want), "{want} missing from browser --help:\n{help}");
+        assert!(
+            help.contains(want),
+            "{want} missing from browser --help:\n{help}"
+        );
     }
     let out = run(dir.path(), &["env", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
@@ -166,11 +172,19 @@ fn help_covers_the_browser_and_the_runtimes() {
         "--network host",
         "proxy.json",
     ] {
-        assert!(help.contains(want), "{want} missing from env --help:\n{help}");
+        assert!(
+            help.contains(want),
+            "{want} missing from env --help:\n{help}"
+        );
     }
     let out = run(dir.path(), &["ca", "init"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    for want in ["JAVA_TOOL_OPTIONS", "oauthscope browser", "--shell docker", "Go never proxies"] {
+    for want in [
+        "JAVA_TOOL_OPTIONS",
+        "oauthscope browser",
+        "--shell docker",
+        "Go never proxies",
+    ] {
         assert!(text.contains(want), "{want} missing from ca init:\n{text}");
     }
 }
@@ -193,7 +207,13 @@ fn env_and_exec_default_to_the_running_proxys_address() {
     announce(dir.path(), "127.0.0.1:18431");
     let out = run(
         dir.path(),
-        &["exec", "--", "sh", "-c", "echo $HTTPS_PROXY; echo $JAVA_TOOL_OPTIONS"],
+        &[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo $HTTPS_PROXY; echo $JAVA_TOOL_OPTIONS",
+        ],
     );
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
@@ -210,13 +230,27 @@ fn env_and_exec_default_to_the_running_proxys_address() {
         text.contains("export HTTPS_PROXY='http://127.0.0.1:18431'"),
         "{text}"
     );
-    assert!(text.contains("from proxy.json"), "says where it came from:\n{text}");
+    assert!(
+        text.contains("from proxy.json"),
+        "says where it came from:\n{text}"
+    );
     // --proxy still wins.
     let out = run(
         dir.path(),
-        &["exec", "--proxy", "127.0.0.1:9", "--", "sh", "-c", "echo $HTTPS_PROXY"],
+        &[
+            "exec",
+            "--proxy",
+            "127.0.0.1:9",
+            "--",
+            "sh",
+            "-c",
+            "echo $HTTPS_PROXY",
+        ],
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "http://127.0.0.1:9");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "http://127.0.0.1:9"
+    );
     // The trust store exec points Java at holds our CA (and the system's roots).
     let jks = std::fs::read(dir.path().join("ca").join("truststore.jks")).unwrap();
     let entries = oauthscope::truststore::decode_jks(&jks, "changeit").unwrap();

@@ -73,6 +73,11 @@ async fn a_java_token_request_run_through_exec_is_captured() {
     assert!(rec.request.url.starts_with(&provider.url("/token")));
     let ua = rec.request.headers.get("user-agent").unwrap_or("");
     assert!(ua.starts_with("Java/"), "sent by the JDK: {ua:?}");
-    assert!(rec.request.body.as_text().unwrap_or("").contains("client_id=java-app"));
+    assert!(rec
+        .request
+        .body
+        .as_text()
+        .unwrap_or("")
+        .contains("client_id=java-app"));
     h.shutdown().await;
 }

@@ -206,7 +206,10 @@ pub fn run(args: BrowserArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let timeout = args.headless.then(|| Duration::from_secs(args.timeout));
     let ended = launch.wait(timeout)?;
     match &ended.remove_error {
-        None => eprintln!("browser exited; removed its profile {}", ended.profile.display()),
+        None => eprintln!(
+            "browser exited; removed its profile {}",
+            ended.profile.display()
+        ),
         Some(e) => eprintln!(
             "browser exited; could not remove its profile {}: {e}",
             ended.profile.display()

@@ -333,8 +333,7 @@ fn quote_sh(v: &str) -> String {
 /// Quote for sh only when needed (docker flags stay readable).
 fn quote_sh_min(v: &str) -> String {
     if !v.is_empty()
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+".contains(c))
     {
         return v.to_string();
@@ -377,7 +376,9 @@ pub fn run_env(args: EnvArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|f| quote_sh_min(f))
                 .collect();
-            eprintln!("# {about}; usage: eval \"docker run $(oauthscope env --shell docker) IMAGE\"");
+            eprintln!(
+                "# {about}; usage: eval \"docker run $(oauthscope env --shell docker) IMAGE\""
+            );
             println!("{}", flags.join(" "));
             return Ok(ExitCode::SUCCESS);
         }
