@@ -399,6 +399,32 @@ pub struct Ended {
     pub remove_error: Option<std::io::Error>,
 }
 
+/// The command-line arguments (after the executable) for `spec` with its
+/// profile at `profile`; no side effects.
+///
+/// Errors: [`BrowserError::BadCa`] when the CA does not parse.
+pub fn args_for(spec: &LaunchSpec, profile: &Path) -> Result<Vec<String>, BrowserError> {
+    if spec.browser.kind.is_chromium_family() {
+        let spki = spki_sha256_base64(&spec.ca_der)?;
+        return Ok(chromium_args(spec, profile, &spki));
+    }
+    let mut a = vec![
+        "-profile".to_string(),
+        profile.display().to_string(),
+        "-no-remote".into(),
+        "-new-instance".into(),
+    ];
+    if spec.headless {
+        a.push("-headless".into());
+        a.push("-screenshot".into());
+        a.push(profile.join("page.png").display().to_string());
+    }
+    if let Some(u) = &spec.url {
+        a.push(u.clone());
+    }
+    Ok(a)
+}
+
 /// Prepare the profile and start the browser.
 ///
 /// Errors: [`BrowserError::BadCa`] when the CA does not parse,
@@ -406,30 +432,13 @@ pub struct Ended {
 /// [`BrowserError::Spawn`] when the executable does not start.
 pub fn launch(spec: &LaunchSpec) -> Result<Launch, BrowserError> {
     let profile = Profile::create()?;
+    let args = args_for(spec, profile.path())?;
     let mut ca_trusted = true;
-    let args = if spec.browser.kind.is_chromium_family() {
-        let spki = spki_sha256_base64(&spec.ca_der)?;
-        chromium_args(spec, profile.path(), &spki)
-    } else {
+    if spec.browser.kind == Kind::Firefox {
         std::fs::write(profile.path().join("user.js"), firefox_user_js(&spec.proxy))
             .map_err(BrowserError::Profile)?;
         ca_trusted = firefox_trust_ca(profile.path(), &spec.ca_pem_path);
-        let mut a = vec![
-            "-profile".to_string(),
-            profile.path().display().to_string(),
-            "-no-remote".into(),
-            "-new-instance".into(),
-        ];
-        if spec.headless {
-            a.push("-headless".into());
-            a.push("-screenshot".into());
-            a.push(profile.path().join("page.png").display().to_string());
-        }
-        if let Some(u) = &spec.url {
-            a.push(u.clone());
-        }
-        a
-    };
+    }
     let mut cmd = Command::new(&spec.browser.path);
     cmd.args(&args).stdin(Stdio::null());
     if !spec.show_log {

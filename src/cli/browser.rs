@@ -172,12 +172,7 @@ pub fn run(args: BrowserArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     if args.dry_run {
         let profile = browser::Profile::create()?;
-        let line = if chosen.kind.is_chromium_family() {
-            let spki = browser::spki_sha256_base64(ca.cert_der())?;
-            browser::chromium_args(&spec, profile.path(), &spki)
-        } else {
-            vec!["-profile".into(), profile.path().display().to_string()]
-        };
+        let line = browser::args_for(&spec, profile.path())?;
         println!("{} {}", chosen.path.display(), line.join(" "));
         profile.remove().context("removing the profile")?;
         return Ok(ExitCode::SUCCESS);

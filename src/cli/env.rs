@@ -33,8 +33,9 @@ Runtimes (what the variables do for each; `oauthscope exec -- CMD` sets them for
                      otherwise never proxies localhost and 127.*) and -Djavax.net.ssl.trustStore= a JKS file
                      oauthscope writes (system roots + our CA, password changeit). HttpURLConnection,
                      java.net.http.HttpClient, Spring RestTemplate/WebClient (JDK proxy selector), OkHttp.
-  Node.js            NODE_EXTRA_CA_CERTS (our CA). Proxy: Node 24+ and 22.21+ honour HTTPS_PROXY when
-                     NODE_USE_ENV_PROXY=1 (set). Older Node ignores proxy variables: npm i global-agent, then
+  Node.js            NODE_EXTRA_CA_CERTS (our CA). Proxy: Node 22.21+ and 24+ honour HTTPS_PROXY when
+                     NODE_USE_ENV_PROXY=1 (set; fetch() from 24.0, the http/https modules from 24.5).
+                     Older Node ignores proxy variables: npm i global-agent, then
                      NODE_OPTIONS='-r global-agent/bootstrap' (GLOBAL_AGENT_HTTP_PROXY is set), or in code
                      undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent()); axios and got read them.
   Go                 HTTPS_PROXY + SSL_CERT_FILE. Go never proxies localhost or 127.0.0.1/::1, whatever NO_PROXY
