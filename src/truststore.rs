@@ -227,10 +227,25 @@ pub fn write_java_truststore(
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     let bytes = encode_jks(&certs, PASSWORD, now)?;
-    std::fs::write(path, bytes).map_err(|source| TrustStoreError::Io {
+    // Written beside and renamed over, so a JVM started by a concurrent
+    // `exec` never reads half a file.
+    let io = |source| TrustStoreError::Io {
         path: path.display().to_string(),
         source,
-    })?;
+    };
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut tmp, &bytes).map_err(io)?;
+    // Public certificates only: readable by others (a container's user
+    // reading it through `env --shell docker`'s mount).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
+    tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(certs.len())
 }
 

@@ -31,7 +31,7 @@ pub struct BrowserArgs {
     /// Which browser: chromium, chrome, edge, brave, firefox, or the path of its executable [default: the first one installed, in that order].
     #[arg(long, value_name = "NAME|PATH")]
     pub browser: Option<String>,
-    /// No window: load URL, print the page it ends on (Chromium: its DOM, on stdout) and exit.
+    /// No window: load URL, follow its redirects, print the page it ends on (Chromium: its DOM, on stdout; Firefox prints nothing) and exit.
     #[arg(long)]
     pub headless: bool,
     /// With --headless: stop the browser after this many seconds.
