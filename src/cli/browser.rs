@@ -26,7 +26,7 @@ Examples:
   oauthscope browser https://app.example.com/login
   oauthscope browser --browser firefox
   oauthscope browser --browser /opt/google/chrome/chrome https://localhost:3000
-  oauthscope browser --headless 'https://127.0.0.1:9443/authorize?client_id=demo-client&response_type=code&state=s1'")]
+  oauthscope browser --headless https://localhost:3000/login")]
 pub struct BrowserArgs {
     /// Which browser: chromium, chrome, edge, brave, firefox, or the path of its executable [default: the first one installed, in that order].
     #[arg(long, value_name = "NAME|PATH")]

@@ -26,31 +26,45 @@ pub enum Shell {
 macro_rules! runtimes_help {
     () => {
         "\
-Runtimes (what the variables do for each; `oauthscope exec -- CMD` sets them for one command):
-  curl, git, cargo   HTTPS_PROXY + CURL_CA_BUNDLE / GIT_SSL_CAINFO / CARGO_HTTP_CAINFO (system roots + our CA).
-  Python             requests: REQUESTS_CA_BUNDLE; urllib, httpx, aiohttp(trust_env): SSL_CERT_FILE.
-  Java (JDK 8+)      JAVA_TOOL_OPTIONS: -Dhttp(s).proxyHost/Port, -Dhttp.nonProxyHosts= (empty: the JDK
-                     otherwise never proxies localhost and 127.*) and -Djavax.net.ssl.trustStore= a JKS file
-                     oauthscope writes (system roots + our CA, password changeit). HttpURLConnection,
-                     java.net.http.HttpClient, Spring RestTemplate/WebClient (JDK proxy selector), OkHttp.
-  Node.js            NODE_EXTRA_CA_CERTS (our CA). Proxy: Node 22.21+ and 24+ honour HTTPS_PROXY when
-                     NODE_USE_ENV_PROXY=1 (set; fetch() from 24.0, the http/https modules from 24.5).
-                     Older Node ignores proxy variables: npm i global-agent, then
-                     NODE_OPTIONS='-r global-agent/bootstrap' (GLOBAL_AGENT_HTTP_PROXY is set), or in code
-                     undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent()); axios and got read them.
-  Go                 HTTPS_PROXY + SSL_CERT_FILE. Go never proxies localhost or 127.0.0.1/::1, whatever NO_PROXY
-                     says: reach a local provider by another name for 127.0.0.1 (your machine's hostname, or a
-                     line `127.0.0.1 idp.test` in /etc/hosts) or put `oauthscope run --reverse` in front of it.
-  .NET (Linux)       HttpClient reads HTTPS_PROXY; trust from SSL_CERT_FILE (OpenSSL).
-  Ruby               SSL_CERT_FILE; Net::HTTP reads https_proxy but skips it for hosts that resolve to a
-                     loopback address (use a hostname, as for Go).
-  PHP                PHP_INI_SCAN_DIR adds an ini with curl.cainfo and openssl.cafile (the bundle); curl
-                     and Guzzle read https_proxy.
-  Docker             `oauthscope env --shell docker` prints `docker run` flags: --network host (so the
-                     container reaches 127.0.0.1), the variables, and the bundle, CA and trust store mounted
-                     read-only (never the CA key). On Docker Desktop use host.docker.internal with
-                     `run --listen 0.0.0.0:8080 --allow-remote` instead.
-  Browsers           `oauthscope browser` (a throw-away profile: nothing system-wide).\n"
+Runtimes (`oauthscope exec -- CMD` sets the same for one command):
+  curl, git, cargo, Python
+      HTTPS_PROXY; CURL_CA_BUNDLE, GIT_SSL_CAINFO, CARGO_HTTP_CAINFO,
+      REQUESTS_CA_BUNDLE, SSL_CERT_FILE: the system roots + our CA.
+  Java (JDK 8+)
+      JAVA_TOOL_OPTIONS: -Dhttp(s).proxyHost/Port, -Dhttp.nonProxyHosts=
+      set empty (unset, the JDK never proxies localhost and 127.*), and
+      -Djavax.net.ssl.trustStore= a JKS file oauthscope writes (system
+      roots + our CA, password changeit). HttpURLConnection, HttpClient,
+      Spring and OkHttp all follow them.
+  Node.js
+      NODE_EXTRA_CA_CERTS (our CA). NODE_USE_ENV_PROXY=1 makes Node 22.21+
+      and 24+ use HTTPS_PROXY (fetch(); http/https modules from 24.5).
+      Older Node ignores proxy variables: npm i global-agent and run with
+      NODE_OPTIONS='-r global-agent/bootstrap' (GLOBAL_AGENT_HTTP_PROXY is
+      set), or in code undici.setGlobalDispatcher(new EnvHttpProxyAgent()).
+  Go
+      HTTPS_PROXY, SSL_CERT_FILE. Go never proxies localhost, 127.0.0.1 or
+      ::1, whatever NO_PROXY says: reach a local provider by another name
+      for 127.0.0.1 (the machine's hostname, or `127.0.0.1 idp.test` in
+      /etc/hosts), or put `oauthscope run --reverse URL` in front of it.
+  .NET (Linux)
+      HttpClient reads HTTPS_PROXY; trust from SSL_CERT_FILE (OpenSSL).
+  Ruby
+      SSL_CERT_FILE; Net::HTTP reads https_proxy but not for hosts that
+      resolve to a loopback address (use a hostname, as for Go).
+  PHP
+      PHP_INI_SCAN_DIR adds an ini setting curl.cainfo and openssl.cafile
+      to the bundle; curl and Guzzle read https_proxy.
+  Docker
+      eval \"docker run $(oauthscope env --shell docker) IMAGE\" gives
+      --network host (the container reaches the proxy on 127.0.0.1), the
+      variables, and the bundle, CA and trust store mounted read-only
+      (never the CA key). Docker Desktop (no host network): `run --listen
+      0.0.0.0:8080 --allow-remote`, `env --shell docker --proxy
+      host.docker.internal:8080`, and drop --network host.
+  Browsers
+      oauthscope browser [URL]: a throw-away profile, nothing system-wide.
+"
     };
 }
 
@@ -61,7 +75,7 @@ pub const RUNTIMES_HELP: &str = runtimes_help!();
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = concat!(
-        "The proxy address defaults to the running proxy's (HOME/proxy.json, written by `oauthscope run`), else 127.0.0.1:8080.\n\n",
+        "The proxy address defaults to the running proxy's (HOME/proxy.json,\nwritten by `oauthscope run`), else 127.0.0.1:8080.\n\n",
         "Examples:\n  eval \"$(oauthscope env)\"\n  oauthscope env --shell fish | source\n  oauthscope env --shell powershell | Invoke-Expression\n  eval \"docker run $(oauthscope env --shell docker) my-image\"\n\n",
         runtimes_help!()
     )
@@ -78,7 +92,7 @@ pub struct EnvArgs {
 /// Arguments of `oauthscope exec`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "The proxy address defaults to the running proxy's (HOME/proxy.json), else 127.0.0.1:8080.\nSee `oauthscope env --help` for what each runtime (Java, Node, Go, .NET, Ruby, PHP) gets.\n\nExamples:\n  oauthscope exec -- curl https://login.example.com/.well-known/openid-configuration\n  oauthscope exec -- python app.py\n  oauthscope exec -- java -jar app.jar\n  oauthscope exec -- ./gradlew bootRun"
+    after_help = "The proxy address defaults to the running proxy's (HOME/proxy.json),\nelse 127.0.0.1:8080. `oauthscope env --help` says what each runtime\n(Java, Node, Go, .NET, Ruby, PHP, Docker) gets.\n\nExamples:\n  oauthscope exec -- curl https://login.example.com/.well-known/openid-configuration\n  oauthscope exec -- python app.py\n  oauthscope exec -- java -jar app.jar\n  oauthscope exec -- ./gradlew bootRun"
 )]
 pub struct ExecArgs {
     /// The proxy address the command is pointed at [default: the running proxy's, else 127.0.0.1:8080].
