@@ -280,3 +280,25 @@ fn env_prints_a_docker_run_fragment_without_the_ca_key() {
     }
     assert!(!text.contains("ca.key"), "the CA key is never mounted");
 }
+
+#[test]
+fn exec_keeps_the_callers_java_options_after_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+        .arg("--home")
+        .arg(dir.path())
+        .args(["exec", "--", "sh", "-c", "echo $JAVA_TOOL_OPTIONS"])
+        .env_remove("OAUTHSCOPE_HOME")
+        .env("JAVA_TOOL_OPTIONS", "-Xmx64m -Dhttps.proxyPort=1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let opts = String::from_utf8_lossy(&out.stdout);
+    let ours = opts.find("-Dhttps.proxyPort=8080").expect("ours");
+    let theirs = opts.rfind("-Dhttps.proxyPort=1");
+    assert!(opts.contains("-Xmx64m"), "{opts}");
+    assert!(
+        theirs.is_some_and(|t| t > ours),
+        "theirs come last and win: {opts}"
+    );
+}
