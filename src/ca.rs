@@ -549,8 +549,12 @@ One program at a time (nothing system-wide; `oauthscope env` prints all of these
   curl:    curl --proxy http://127.0.0.1:8080 --cacert {c} https://...
   Python:  REQUESTS_CA_BUNDLE=<bundle> (requests), SSL_CERT_FILE=<bundle> (urllib, httpx)
   Node:    NODE_EXTRA_CA_CERTS={c}
-  Java:    keytool -importcert -alias oauthscope -file {c} -cacerts -storepass changeit -noprompt
-  Go:      SSL_CERT_FILE=<bundle>
+  Java:    JAVA_TOOL_OPTIONS (`oauthscope env`: proxy flags and a trust store of its own, HOME/ca/truststore.jks)
+           or system-wide: keytool -importcert -alias oauthscope -file {c} -cacerts -storepass changeit -noprompt
+  Go:      SSL_CERT_FILE=<bundle> (Go never proxies localhost/127.0.0.1: see `oauthscope env --help`)
+  .NET:    SSL_CERT_FILE=<bundle> (Linux), Ruby: SSL_CERT_FILE=<bundle>, PHP: curl.cainfo=<bundle>
+  Docker:  eval \"docker run $(oauthscope env --shell docker) IMAGE\"
+  Browser: oauthscope browser [URL]   (a throw-away profile that trusts the CA; nothing system-wide)
   Rust:    SSL_CERT_FILE=<bundle> (native-tls/openssl), CARGO_HTTP_CAINFO=<bundle> (cargo)
 
 <bundle> is a file holding the system roots plus this CA, so hosts the proxy only

@@ -12,11 +12,14 @@
 //! - [`session`]: starts CA, store, proxy, recorder, API and web UI in order; stops them in order.
 //! - [`web`]: the web UI (axum): live list, exchange and login pages.
 //! - [`rolling`]: analysis of captures of any size in bounded windows.
+//! - [`browser`]: finding installed browsers and starting one with a throw-away profile.
+//! - [`truststore`]: Java trust stores (JKS) for `env`/`exec`.
 //! - [`cli`]: clap definitions and one file per subcommand.
 
 pub mod access;
 pub mod analyze;
 pub mod api;
+pub mod browser;
 pub mod ca;
 pub mod capture;
 pub mod catalog;
@@ -37,5 +40,6 @@ pub mod report;
 pub mod rolling;
 pub mod session;
 pub mod store;
+pub mod truststore;
 pub mod view;
 pub mod web;

@@ -132,3 +132,173 @@ fn run_refuses_a_non_loopback_address_without_the_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn help_covers_the_browser_and_the_runtimes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("browser"),
+        "browser missing from --help:\n{text}"
+    );
+    let out = run(dir.path(), &["browser", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "--browser",
+        "--headless",
+        "--proxy",
+        "chromium, chrome, edge, brave, firefox",
+        "removed when it exits",
+        "proxy.json",
+    ] {
+        assert!(
+            help.contains(want),
+            "{want} missing from browser --help:\n{help}"
+        );
+    }
+    let out = run(dir.path(), &["env", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "JAVA_TOOL_OPTIONS",
+        "-Dhttp.nonProxyHosts=",
+        "NODE_USE_ENV_PROXY=1",
+        "global-agent",
+        "Go never proxies localhost",
+        ".NET",
+        "Ruby",
+        "PHP",
+        "--network host",
+        "proxy.json",
+    ] {
+        assert!(
+            help.contains(want),
+            "{want} missing from env --help:\n{help}"
+        );
+    }
+    let out = run(dir.path(), &["ca", "init"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "JAVA_TOOL_OPTIONS",
+        "oauthscope browser",
+        "--shell docker",
+        "Go never proxies",
+    ] {
+        assert!(text.contains(want), "{want} missing from ca init:\n{text}");
+    }
+}
+
+/// A proxy.json the way `oauthscope run` writes it, announcing `proxy`.
+fn announce(home: &std::path::Path, proxy: &str) {
+    let state = serde_json::json!({
+        "pid": std::process::id(),
+        "proxy": proxy,
+        "api": "127.0.0.1:1",
+        "token": "t",
+    });
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(home.join("proxy.json"), state.to_string()).unwrap();
+}
+
+#[test]
+fn env_and_exec_default_to_the_running_proxys_address() {
+    let dir = tempfile::tempdir().unwrap();
+    announce(dir.path(), "127.0.0.1:18431");
+    let out = run(
+        dir.path(),
+        &[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo $HTTPS_PROXY; echo $JAVA_TOOL_OPTIONS",
+        ],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("http://127.0.0.1:18431"), "{text}");
+    let java = lines.next().unwrap_or("");
+    assert!(
+        java.contains("-Dhttps.proxyPort=18431") && java.contains("-Dhttp.nonProxyHosts= "),
+        "{java}"
+    );
+    let out = run(dir.path(), &["env"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("export HTTPS_PROXY='http://127.0.0.1:18431'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from proxy.json"),
+        "says where it came from:\n{text}"
+    );
+    // --proxy still wins.
+    let out = run(
+        dir.path(),
+        &[
+            "exec",
+            "--proxy",
+            "127.0.0.1:9",
+            "--",
+            "sh",
+            "-c",
+            "echo $HTTPS_PROXY",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "http://127.0.0.1:9"
+    );
+    // The trust store exec points Java at holds our CA (and the system's roots).
+    let jks = std::fs::read(dir.path().join("ca").join("truststore.jks")).unwrap();
+    let entries = oauthscope::truststore::decode_jks(&jks, "changeit").unwrap();
+    let ca_pem = std::fs::read(dir.path().join("ca").join("ca.pem")).unwrap();
+    let ca_der = oauthscope::truststore::certs_from_pem(&ca_pem).remove(0);
+    assert!(entries
+        .iter()
+        .any(|e| e.alias == "oauthscope" && e.der == ca_der));
+}
+
+#[test]
+fn env_prints_a_docker_run_fragment_without_the_ca_key() {
+    let dir = tempfile::tempdir().unwrap();
+    announce(dir.path(), "127.0.0.1:18432");
+    let out = run(dir.path(), &["env", "--shell", "docker"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "--network host",
+        "-e HTTPS_PROXY=http://127.0.0.1:18432",
+        "/ca/bundle.pem:/oauthscope/bundle.pem:ro",
+        "/ca/truststore.jks:/oauthscope/truststore.jks:ro",
+        "-e SSL_CERT_FILE=/oauthscope/bundle.pem",
+        "-Djavax.net.ssl.trustStore=/oauthscope/truststore.jks",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(!text.contains("ca.key"), "the CA key is never mounted");
+}
+
+#[test]
+fn exec_keeps_the_callers_java_options_after_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+        .arg("--home")
+        .arg(dir.path())
+        .args(["exec", "--", "sh", "-c", "echo $JAVA_TOOL_OPTIONS"])
+        .env_remove("OAUTHSCOPE_HOME")
+        .env("JAVA_TOOL_OPTIONS", "-Xmx64m -Dhttps.proxyPort=1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let opts = String::from_utf8_lossy(&out.stdout);
+    let ours = opts.find("-Dhttps.proxyPort=8080").expect("ours");
+    let theirs = opts.rfind("-Dhttps.proxyPort=1");
+    assert!(opts.contains("-Xmx64m"), "{opts}");
+    assert!(
+        theirs.is_some_and(|t| t > ours),
+        "theirs come last and win: {opts}"
+    );
+}

@@ -130,6 +130,8 @@ pub fn run(cmd: CaCommand, g: &Globals) -> anyhow::Result<ExitCode> {
             print_scope(&ca);
             println!();
             print!("{}", trust_instructions(ca.cert_path()));
+            println!();
+            println!("{}", crate::cli::env::RUNTIMES_HELP);
         }
         CaCommand::Doctor => return doctor(&ca),
         CaCommand::Path => println!("{}", ca.cert_path().display()),

@@ -17,34 +17,127 @@ pub enum Shell {
     Fish,
     /// PowerShell (`$env:X = ...`).
     Powershell,
+    /// Flags for `docker run` (`--network host`, `-e` variables, `-v` trust files).
+    Docker,
 }
+
+/// What `env --help` and `ca init` say about each runtime (a macro so
+/// clap's `after_help` can `concat!` it).
+macro_rules! runtimes_help {
+    () => {
+        "\
+Runtimes (`oauthscope exec -- CMD` sets the same for one command):
+  curl, git, cargo, Python
+      HTTPS_PROXY; CURL_CA_BUNDLE, GIT_SSL_CAINFO, CARGO_HTTP_CAINFO,
+      REQUESTS_CA_BUNDLE, SSL_CERT_FILE: the system roots + our CA.
+  Java (JDK 8+)
+      JAVA_TOOL_OPTIONS: -Dhttp(s).proxyHost/Port, -Dhttp.nonProxyHosts=
+      set empty (unset, the JDK never proxies localhost and 127.*), and
+      -Djavax.net.ssl.trustStore= a JKS file oauthscope writes (system
+      roots + our CA, password changeit). HttpURLConnection, HttpClient,
+      Spring and OkHttp all follow them.
+  Node.js
+      NODE_EXTRA_CA_CERTS (our CA). NODE_USE_ENV_PROXY=1 makes Node 22.21+
+      and 24+ use HTTPS_PROXY (fetch(); http/https modules from 24.5).
+      Older Node ignores proxy variables: npm i global-agent and run with
+      NODE_OPTIONS='-r global-agent/bootstrap' (GLOBAL_AGENT_HTTP_PROXY is
+      set), or in code undici.setGlobalDispatcher(new EnvHttpProxyAgent()).
+  Go
+      HTTPS_PROXY, SSL_CERT_FILE. Go never proxies localhost, 127.0.0.1 or
+      ::1, whatever NO_PROXY says: reach a local provider by another name
+      for 127.0.0.1 (the machine's hostname, or `127.0.0.1 idp.test` in
+      /etc/hosts), or put `oauthscope run --reverse URL` in front of it.
+  .NET (Linux)
+      HttpClient reads HTTPS_PROXY; trust from SSL_CERT_FILE (OpenSSL).
+  Ruby
+      SSL_CERT_FILE; Net::HTTP reads https_proxy but not for hosts that
+      resolve to a loopback address (use a hostname, as for Go).
+  PHP
+      PHP_INI_SCAN_DIR adds an ini setting curl.cainfo and openssl.cafile
+      to the bundle; curl and Guzzle read https_proxy.
+  Docker
+      eval \"docker run $(oauthscope env --shell docker) IMAGE\" gives
+      --network host (the container reaches the proxy on 127.0.0.1), the
+      variables, and the bundle, CA and trust store mounted read-only
+      (never the CA key). Docker Desktop (no host network): `run --listen
+      0.0.0.0:8080 --allow-remote`, `env --shell docker --proxy
+      host.docker.internal:8080`, and drop --network host.
+  Browsers
+      oauthscope browser [URL]: a throw-away profile, nothing system-wide.
+"
+    };
+}
+
+/// What `env --help` and `ca init` say about each runtime.
+pub const RUNTIMES_HELP: &str = runtimes_help!();
 
 /// Arguments of `oauthscope env`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  eval \"$(oauthscope env)\"\n  oauthscope env --shell fish | source\n  oauthscope env --shell powershell | Invoke-Expression"
+    after_help = concat!(
+        "The proxy address defaults to the running proxy's (HOME/proxy.json,\nwritten by `oauthscope run`), else 127.0.0.1:8080.\n\n",
+        "Examples:\n  eval \"$(oauthscope env)\"\n  oauthscope env --shell fish | source\n  oauthscope env --shell powershell | Invoke-Expression\n  eval \"docker run $(oauthscope env --shell docker) my-image\"\n\n",
+        runtimes_help!()
+    )
 )]
 pub struct EnvArgs {
-    /// Shell syntax to print.
+    /// Shell syntax to print (docker: flags for `docker run`).
     #[arg(long, value_enum, default_value_t = Shell::Sh)]
     pub shell: Shell,
-    /// The proxy address the variables point at.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub proxy: String,
+    /// The proxy address the variables point at [default: the running proxy's, else 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub proxy: Option<String>,
 }
 
 /// Arguments of `oauthscope exec`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope exec -- curl https://login.example.com/.well-known/openid-configuration\n  oauthscope exec -- python app.py"
+    after_help = "The proxy address defaults to the running proxy's (HOME/proxy.json),\nelse 127.0.0.1:8080. `oauthscope env --help` says what each runtime\n(Java, Node, Go, .NET, Ruby, PHP, Docker) gets.\n\nExamples:\n  oauthscope exec -- curl https://login.example.com/.well-known/openid-configuration\n  oauthscope exec -- python app.py\n  oauthscope exec -- java -jar app.jar\n  oauthscope exec -- ./gradlew bootRun"
 )]
 pub struct ExecArgs {
-    /// The proxy address the command is pointed at.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub proxy: String,
+    /// The proxy address the command is pointed at [default: the running proxy's, else 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub proxy: Option<String>,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+/// The address used when neither `--proxy` nor `HOME/proxy.json` gives one.
+pub const DEFAULT_PROXY: &str = "127.0.0.1:8080";
+
+/// Where a proxy address came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxySource {
+    /// `--proxy`.
+    Flag,
+    /// `HOME/proxy.json` (a running `oauthscope run`).
+    Running,
+    /// Neither: [`DEFAULT_PROXY`].
+    Default,
+}
+
+/// The proxy address for `env`, `exec` and `browser`: `--proxy`, else the
+/// running proxy's from `HOME/proxy.json` (an unspecified listen address such
+/// as `0.0.0.0:8080` becomes `127.0.0.1:8080`), else [`DEFAULT_PROXY`].
+pub fn resolve_proxy(explicit: Option<&str>, home: &crate::home::Home) -> (String, ProxySource) {
+    if let Some(p) = explicit {
+        return (p.trim().to_string(), ProxySource::Flag);
+    }
+    match crate::api::ProxyState::read(home) {
+        Ok(Some(state)) => {
+            let addr = match state.proxy.parse::<std::net::SocketAddr>() {
+                Ok(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
+                _ => state.proxy,
+            };
+            (addr, ProxySource::Running)
+        }
+        Ok(None) => (DEFAULT_PROXY.to_string(), ProxySource::Default),
+        Err(e) => {
+            tracing::warn!("{e}; using {DEFAULT_PROXY}");
+            (DEFAULT_PROXY.to_string(), ProxySource::Default)
+        }
+    }
 }
 
 /// Places where distributions keep the system's root bundle.
@@ -100,65 +193,244 @@ fn pem_of(der: &[u8]) -> String {
     s
 }
 
+/// The trust files `env`/`exec` point programs at, all in `HOME/ca/`.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// `bundle.pem`: the system roots plus our CA.
+    pub bundle: PathBuf,
+    /// `ca.pem`: our CA alone.
+    pub ca: PathBuf,
+    /// `truststore.jks`: the bundle as a Java trust store (password `changeit`).
+    pub jks: PathBuf,
+    /// `php/`: a directory with `oauthscope.ini` (`curl.cainfo`, `openssl.cafile`).
+    pub php_ini_dir: PathBuf,
+}
+
+/// Write the bundle, the Java trust store and the PHP ini next to the CA.
+pub fn prepare_trust(g: &Globals, ca: &crate::ca::LocalCa) -> anyhow::Result<Trust> {
+    let bundle = write_bundle(g, ca.cert_pem())?;
+    let pem = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    let jks = g.home.ca_dir().join("truststore.jks");
+    crate::truststore::write_java_truststore(&jks, &pem, ca.cert_der())
+        .context("writing the Java trust store")?;
+    let php_ini_dir = g.home.ca_dir().join("php");
+    std::fs::create_dir_all(&php_ini_dir)
+        .with_context(|| format!("creating {}", php_ini_dir.display()))?;
+    let b = bundle.display();
+    std::fs::write(
+        php_ini_dir.join("oauthscope.ini"),
+        format!("; written by oauthscope env/exec\ncurl.cainfo=\"{b}\"\nopenssl.cafile=\"{b}\"\n"),
+    )
+    .context("writing the PHP ini")?;
+    Ok(Trust {
+        bundle,
+        ca: ca.cert_path().to_path_buf(),
+        jks,
+        php_ini_dir,
+    })
+}
+
+/// The JDK's `http.nonProxyHosts` for a `NO_PROXY` list: `a.com,.b.com` →
+/// `a.com|*.b.com`. Empty stays empty, and must be given as such: the JDK
+/// treats an unset property as `localhost|127.*|[::1]|0.0.0.0|[::0]`, and
+/// appends those to any non-empty value, so only an empty one lets a
+/// provider on loopback through the proxy.
+pub fn java_non_proxy_hosts(no_proxy: &str) -> String {
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| match h.strip_prefix('.') {
+            Some(rest) => format!("*.{rest}"),
+            None => h.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn java_arg(name: &str, value: &str) -> String {
+    if value.chars().any(char::is_whitespace) {
+        format!("\"-D{name}={value}\"")
+    } else {
+        format!("-D{name}={value}")
+    }
+}
+
+/// `JAVA_TOOL_OPTIONS` for the proxy at `proxy` (`HOST:PORT`) and the trust store `jks`.
+pub fn java_tool_options(proxy: &str, jks: &Path, no_proxy: &str) -> String {
+    let (host, port) = proxy.rsplit_once(':').unwrap_or((proxy, "8080"));
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    [
+        java_arg("http.proxyHost", host),
+        java_arg("http.proxyPort", port),
+        java_arg("https.proxyHost", host),
+        java_arg("https.proxyPort", port),
+        java_arg("http.nonProxyHosts", &java_non_proxy_hosts(no_proxy)),
+        java_arg("javax.net.ssl.trustStore", &jks.display().to_string()),
+        java_arg(
+            "javax.net.ssl.trustStorePassword",
+            crate::truststore::PASSWORD,
+        ),
+        java_arg("javax.net.ssl.trustStoreType", "JKS"),
+    ]
+    .join(" ")
+}
+
 /// The variables, in order. NO_PROXY is left empty on purpose: local identity
 /// providers on 127.0.0.1/localhost are a main use, and excluding loopback
 /// would hide them from the proxy.
-pub fn variables(proxy: &str, bundle: &Path, ca: &Path) -> Vec<(&'static str, String)> {
+pub fn variables(proxy: &str, trust: &Trust) -> Vec<(&'static str, String)> {
     let url = format!("http://{proxy}");
-    let b = bundle.display().to_string();
+    let b = trust.bundle.display().to_string();
+    let no_proxy = String::new();
     vec![
         ("HTTP_PROXY", url.clone()),
         ("HTTPS_PROXY", url.clone()),
         ("http_proxy", url.clone()),
-        ("https_proxy", url),
-        ("NO_PROXY", String::new()),
-        ("no_proxy", String::new()),
+        ("https_proxy", url.clone()),
+        ("NO_PROXY", no_proxy.clone()),
+        ("no_proxy", no_proxy.clone()),
         ("SSL_CERT_FILE", b.clone()),
         ("REQUESTS_CA_BUNDLE", b.clone()),
         ("CURL_CA_BUNDLE", b.clone()),
-        ("NODE_EXTRA_CA_CERTS", ca.display().to_string()),
+        ("NODE_EXTRA_CA_CERTS", trust.ca.display().to_string()),
+        ("NODE_USE_ENV_PROXY", "1".into()),
+        ("GLOBAL_AGENT_HTTP_PROXY", url),
         ("GIT_SSL_CAINFO", b.clone()),
         ("CARGO_HTTP_CAINFO", b),
+        (
+            "JAVA_TOOL_OPTIONS",
+            java_tool_options(proxy, &trust.jks, &no_proxy),
+        ),
+        (
+            "PHP_INI_SCAN_DIR",
+            // The empty first entry keeps PHP's own scan directory.
+            format!(":{}", trust.php_ini_dir.display()),
+        ),
     ]
+}
+
+/// Where `--shell docker` mounts the trust files in the container.
+const DOCKER_DIR: &str = "/oauthscope";
+
+/// `docker run` flags: host networking, the variables with container paths,
+/// and the trust files mounted read-only (never the CA key).
+pub fn docker_flags(proxy: &str, trust: &Trust) -> Vec<String> {
+    let inside = Trust {
+        bundle: PathBuf::from(format!("{DOCKER_DIR}/bundle.pem")),
+        ca: PathBuf::from(format!("{DOCKER_DIR}/ca.pem")),
+        jks: PathBuf::from(format!("{DOCKER_DIR}/truststore.jks")),
+        php_ini_dir: PathBuf::from(format!("{DOCKER_DIR}/php")),
+    };
+    let mut flags = vec!["--network".to_string(), "host".to_string()];
+    for (from, to) in [
+        (&trust.bundle, &inside.bundle),
+        (&trust.ca, &inside.ca),
+        (&trust.jks, &inside.jks),
+    ] {
+        flags.push("-v".into());
+        flags.push(format!("{}:{}:ro", from.display(), to.display()));
+    }
+    for (k, v) in variables(proxy, &inside) {
+        if k == "PHP_INI_SCAN_DIR" {
+            continue;
+        }
+        flags.push("-e".into());
+        flags.push(format!("{k}={v}"));
+    }
+    flags
 }
 
 fn quote_sh(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
 }
 
+/// Quote for sh only when needed (docker flags stay readable).
+fn quote_sh_min(v: &str) -> String {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+".contains(c))
+    {
+        return v.to_string();
+    }
+    format!("'{}'", v.replace('\'', r"'\''"))
+}
+
+fn describe_source(proxy: &str, source: ProxySource) -> String {
+    match source {
+        ProxySource::Flag => format!("proxy {proxy} (--proxy)"),
+        ProxySource::Running => format!("proxy {proxy} (the running `oauthscope run`, from proxy.json)"),
+        ProxySource::Default => format!(
+            "proxy {proxy} (the default: no `oauthscope run` announced itself in this data directory)"
+        ),
+    }
+}
+
 /// Print the variables.
 pub fn run_env(args: EnvArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let ca = load_ca(g)?;
-    let bundle = write_bundle(g, ca.cert_pem())?;
-    let vars = variables(&args.proxy, &bundle, ca.cert_path());
+    let trust = prepare_trust(g, &ca)?;
+    let (proxy, source) = resolve_proxy(args.proxy.as_deref(), &g.home);
+    let about = describe_source(&proxy, source);
+    let vars = variables(&proxy, &trust);
     match args.shell {
         Shell::Sh => {
-            println!("# eval \"$(oauthscope env)\" — send this shell's HTTP(S) through oauthscope")
+            println!("# eval \"$(oauthscope env)\" — send this shell's HTTP(S) through oauthscope");
+            println!("# {about}");
         }
-        Shell::Fish => println!("# oauthscope env --shell fish | source"),
-        Shell::Powershell => println!("# oauthscope env --shell powershell | Invoke-Expression"),
+        Shell::Fish => {
+            println!("# oauthscope env --shell fish | source");
+            println!("# {about}");
+        }
+        Shell::Powershell => {
+            println!("# oauthscope env --shell powershell | Invoke-Expression");
+            println!("# {about}");
+        }
+        Shell::Docker => {
+            let flags: Vec<String> = docker_flags(&proxy, &trust)
+                .iter()
+                .map(|f| quote_sh_min(f))
+                .collect();
+            eprintln!(
+                "# {about}; usage: eval \"docker run $(oauthscope env --shell docker) IMAGE\""
+            );
+            println!("{}", flags.join(" "));
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     for (k, v) in vars {
         match args.shell {
             Shell::Sh => println!("export {k}={}", quote_sh(&v)),
             Shell::Fish => println!("set -gx {k} {}", quote_sh(&v)),
             Shell::Powershell => println!("$env:{k} = \"{}\"", v.replace('"', "`\"")),
+            Shell::Docker => {}
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Run one command with the variables set, exiting with its status.
+///
+/// `JAVA_TOOL_OPTIONS` and `PHP_INI_SCAN_DIR` keep what the caller already
+/// had (ours first, theirs after, so their own settings win).
 pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let ca = load_ca(g)?;
-    let bundle = write_bundle(g, ca.cert_pem())?;
+    let trust = prepare_trust(g, &ca)?;
+    let (proxy, source) = resolve_proxy(args.proxy.as_deref(), &g.home);
+    tracing::info!("{}", describe_source(&proxy, source));
     let (prog, rest) = args
         .command
         .split_first()
         .context("no command given (usage: oauthscope exec -- CMD ARGS...)")?;
     let mut cmd = std::process::Command::new(prog);
     cmd.args(rest);
-    for (k, v) in variables(&args.proxy, &bundle, ca.cert_path()) {
+    for (k, mut v) in variables(&proxy, &trust) {
+        let theirs = std::env::var(k).ok().filter(|t| !t.trim().is_empty());
+        match (k, theirs) {
+            ("JAVA_TOOL_OPTIONS", Some(t)) => v = format!("{v} {t}"),
+            ("PHP_INI_SCAN_DIR", Some(t)) => v = format!("{t}:{}", trust.php_ini_dir.display()),
+            _ => {}
+        }
         cmd.env(k, v);
     }
     let status = cmd
@@ -168,4 +440,59 @@ pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
         None => ExitCode::from(1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_proxy_lists_become_java_non_proxy_hosts() {
+        assert_eq!(java_non_proxy_hosts(""), "");
+        assert_eq!(
+            java_non_proxy_hosts("internal.corp, .example.com"),
+            "internal.corp|*.example.com"
+        );
+    }
+
+    #[test]
+    fn java_options_proxy_loopback_and_name_the_trust_store() {
+        let o = java_tool_options("127.0.0.1:9090", Path::new("/h/ca/truststore.jks"), "");
+        for want in [
+            "-Dhttps.proxyHost=127.0.0.1",
+            "-Dhttps.proxyPort=9090",
+            "-Dhttp.proxyPort=9090",
+            "-Dhttp.nonProxyHosts= ",
+            "-Djavax.net.ssl.trustStore=/h/ca/truststore.jks",
+            "-Djavax.net.ssl.trustStorePassword=changeit",
+        ] {
+            assert!(o.contains(want), "{want} missing from {o}");
+        }
+        let spaced = java_tool_options("[::1]:8080", Path::new("/My Home/t.jks"), "");
+        assert!(spaced.contains("-Dhttps.proxyHost=::1 "), "{spaced}");
+        assert!(spaced.contains("\"-Djavax.net.ssl.trustStore=/My Home/t.jks\""));
+    }
+
+    #[test]
+    fn the_proxy_address_comes_from_the_flag_then_proxy_json_then_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = crate::home::Home::new(dir.path());
+        assert_eq!(
+            resolve_proxy(None, &home),
+            (DEFAULT_PROXY.to_string(), ProxySource::Default)
+        );
+        let state = crate::api::ProxyState::new(
+            "0.0.0.0:18123".parse().unwrap(),
+            "127.0.0.1:1".parse().unwrap(),
+        );
+        state.write(&home).unwrap();
+        assert_eq!(
+            resolve_proxy(None, &home),
+            ("127.0.0.1:18123".to_string(), ProxySource::Running)
+        );
+        assert_eq!(
+            resolve_proxy(Some("127.0.0.1:7"), &home),
+            ("127.0.0.1:7".to_string(), ProxySource::Flag)
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! each subcommand's behaviour lives in its own file.
 
 pub mod analyze;
+pub mod browser;
 pub mod ca;
 pub mod demo;
 pub mod env;
@@ -88,6 +89,8 @@ pub enum Command {
     Ui(ui::UiArgs),
     /// Send a captured token request again (as captured, in another flavour, or changed) and record it.
     Replay(replay::ReplayArgs),
+    /// Start a browser with a throw-away profile that uses the proxy and trusts the CA (nothing system-wide).
+    Browser(browser::BrowserArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -147,6 +150,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(a, &g),
         Command::Ui(a) => ui::run(a, &g),
         Command::Replay(a) => replay::run(a, &g),
+        Command::Browser(a) => browser::run(a, &g),
     }
 }
 

@@ -294,7 +294,7 @@ fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {
     } else {
         format!("eval \"$(oauthscope env --proxy {addr})\"")
     };
-    eprintln!("Next: in another shell, `{env_cmd}` then run your app; `oauthscope flows list` shows captures.");
+    eprintln!("Next: in another shell, `{env_cmd}` then run your app, or `oauthscope browser URL` for a browser; `oauthscope flows list` shows captures.");
     eprintln!("Press Ctrl-C to stop.\n");
 }
 
