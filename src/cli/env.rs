@@ -125,6 +125,17 @@ pub fn resolve_proxy(explicit: Option<&str>, home: &crate::home::Home) -> (Strin
         return (p.trim().to_string(), ProxySource::Flag);
     }
     match crate::api::ProxyState::read(home) {
+        Ok(Some(state)) if state.reverse.is_some() => {
+            // `run --reverse` and `mock` listen as the provider, not as a
+            // forward proxy: HTTPS_PROXY pointing there would send every
+            // request to that one upstream.
+            eprintln!(
+                "warning: the oauthscope running at {} is in reverse mode (forwarding to {}), not a forward proxy; using {DEFAULT_PROXY} (pass --proxy ADDR for another)",
+                state.proxy,
+                state.reverse.as_deref().unwrap_or("?")
+            );
+            (DEFAULT_PROXY.to_string(), ProxySource::Default)
+        }
         Ok(Some(state)) => {
             let addr = match state.proxy.parse::<std::net::SocketAddr>() {
                 Ok(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
@@ -493,6 +504,14 @@ mod tests {
         assert_eq!(
             resolve_proxy(Some("127.0.0.1:7"), &home),
             ("127.0.0.1:7".to_string(), ProxySource::Flag)
+        );
+        // A reverse-mode listener (run --reverse, mock) is no forward proxy.
+        let mut reverse = state.clone();
+        reverse.reverse = Some("https://idp.example.com/".into());
+        reverse.write(&home).unwrap();
+        assert_eq!(
+            resolve_proxy(None, &home),
+            (DEFAULT_PROXY.to_string(), ProxySource::Default)
         );
     }
 }
