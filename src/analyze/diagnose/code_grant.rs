@@ -500,7 +500,7 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     if redeemed.is_empty() && !earlier.is_empty() {
         ruled_out.push(json!({
             "cause": "code_reused",
-            "why": "earlier exchanges of this code failed, so the provider never redeemed it",
+            "why": "earlier exchanges of this code failed, so it was never redeemed (RFC 6749 §4.1.2); some providers (Keycloak) invalidate a code on any attempt: then what made the first exchange fail is the cause",
             "earlier_exchanges": super::ids(ctx.records, &earlier),
         }));
     }
@@ -549,7 +549,7 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
             evidence: json!({ "provider_says": s, "fields": ["response.body.error_description"] }),
         });
     }
-    if code.is_some() {
+    if code.is_some() && earlier.is_empty() {
         ruled_out.push(json!({
             "cause": "code_reused",
             "why": "no earlier token request in the capture sent this code (an exchange outside the proxy cannot be seen)",

@@ -128,10 +128,23 @@ fn reuse_needs_an_earlier_successful_exchange() {
     recs.push(answer(
         token("t2", 30, &body, ""),
         400,
-        r#"{"error":"invalid_request"}"#,
+        r#"{"error":"invalid_grant","error_description":"Code not valid"}"#,
     ));
     let out = run(recs);
     assert!(found(&out, "diagnosis.code_reused").is_empty());
+    // What was ruled out says so once, naming the earlier attempt, and never
+    // also claims that no earlier request sent the code.
+    let u = found(&out, "diagnosis.undetermined");
+    assert_eq!(u.len(), 1);
+    let reasons: Vec<&serde_json::Value> = u[0].1.evidence["ruled_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["cause"] == "code_reused")
+        .collect();
+    assert_eq!(reasons.len(), 1, "{}", u[0].1.evidence);
+    assert_eq!(reasons[0]["earlier_exchanges"][0], format!("{:0>16}", "t1"));
+    assert!(reasons[0]["why"].as_str().unwrap().contains("any attempt"));
 }
 
 #[test]
