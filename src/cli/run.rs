@@ -126,6 +126,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 upstream_ca: args.upstream_ca.clone(),
                 max_body,
                 header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                ..ProxyConfig::default()
             },
             web: (!args.no_web).then_some(args.web),
             analyze: opts,

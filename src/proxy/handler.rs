@@ -13,7 +13,7 @@ use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 /// Settings shared by every connection.
 pub struct Shared {
@@ -21,8 +21,12 @@ pub struct Shared {
     pub max_body: usize,
     /// `--intercept` patterns (empty: everything).
     pub intercept: Vec<String>,
-    /// Where finished records go.
-    pub records: UnboundedSender<Record>,
+    /// Where finished records go: the recorder's bounded queue (see
+    /// [`super::RECORD_QUEUE`]).
+    pub records: Sender<Record>,
+    /// How often, and for how long in all, responses waited for room in
+    /// that queue.
+    pub backpressure: super::Backpressure,
     /// Hosts whose clients speak HTTP/2 (upstream mirrors it).
     pub h2_hosts: super::upstream::H2Hosts,
     /// Endpoints and redirect URIs learnt from recorded discovery documents
@@ -250,6 +254,16 @@ impl HttpHandler for Handler {
         };
         let duration_ms = p.started.elapsed().as_millis() as u64;
         let limit = self.shared.max_body;
+        // Backpressure: while the recorder's queue is full (it is behind by
+        // RECORD_QUEUE exchanges) the response waits for room before it goes
+        // back, so a burst cannot grow the queue without bound. The room is
+        // not held while the body streams (a client that reads slowly must
+        // not hold up others); see `queue_record` for the rare race.
+        if self.shared.records.capacity() == 0 {
+            let t = Instant::now();
+            let _room = self.shared.records.reserve().await;
+            self.shared.backpressure.waited(t.elapsed());
+        }
         let tx = self.shared.records.clone();
         let shared = self.shared.clone();
         let done: OnDone = Box::new(move |cap: Captured| {
@@ -266,9 +280,7 @@ impl HttpHandler for Handler {
                 error,
             );
             shared.learn(&rec);
-            if tx.send(rec).is_err() {
-                tracing::warn!("recorder is gone; an exchange was not stored");
-            }
+            queue_record(&tx, rec);
         });
         let (parts, body) = res.into_parts();
         let tee = TeeBody::new(body, limit, done);
@@ -304,7 +316,9 @@ impl HttpHandler for Handler {
                     p.started.elapsed().as_millis() as u64,
                     Some(message.clone()),
                 );
-                let _ = self.shared.records.send(rec);
+                if self.shared.records.send(rec).await.is_err() {
+                    tracing::warn!("recorder is gone; an exchange was not stored");
+                }
             }
         } else {
             tracing::warn!("{message}");
@@ -324,6 +338,35 @@ impl HttpHandler for Handler {
     async fn should_intercept_connect(&mut self, _ctx: &HttpContext, req: &Request<Body>) -> bool {
         let host = req.uri().host().unwrap_or("");
         host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host)
+    }
+}
+
+/// Hand a finished record to the recorder without blocking the response
+/// (this runs inside the body's last poll). The queue had room when the
+/// response started; if other responses took it meanwhile, a task waits for
+/// room instead, so the record is never dropped (such tasks are at most one
+/// per response in flight).
+fn queue_record(tx: &tokio::sync::mpsc::Sender<Record>, rec: Record) {
+    use tokio::sync::mpsc::error::TrySendError;
+    match tx.try_send(rec) {
+        Ok(()) => {}
+        Err(TrySendError::Full(rec)) => match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let tx = tx.clone();
+                rt.spawn(async move {
+                    if tx.send(rec).await.is_err() {
+                        tracing::warn!("recorder is gone; an exchange was not stored");
+                    }
+                });
+            }
+            Err(_) => tracing::warn!(
+                "recorder queue full outside the runtime; exchange {} not stored",
+                rec.id
+            ),
+        },
+        Err(TrySendError::Closed(_)) => {
+            tracing::warn!("recorder is gone; an exchange was not stored")
+        }
     }
 }
 
