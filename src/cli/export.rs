@@ -199,7 +199,14 @@ pub fn stream(
     // Pass 1: count, learn the secrets, and (Markdown) keep the sample.
     let mut count = 0usize;
     let mut sample = MdSample::default();
-    analysed_each(each, opts, filter.stored_flows, &mut |r: Record| {
+    // Records stored after pass 1 started (a running proxy) are not
+    // exported: pass 2 would write them with secrets pass 1 did not learn.
+    let mut newest: Option<String> = None;
+    let bound = Bound {
+        upto: None,
+        newest: Some(&mut newest),
+    };
+    analysed_each(each, opts, filter.stored_flows, bound, &mut |r: Record| {
         if !keep(&r) {
             return;
         }
@@ -250,7 +257,11 @@ pub fn stream(
     out.write_all(head.as_bytes())?;
     let mut written = 0usize;
     let mut failed: Option<std::io::Error> = None;
-    analysed_each(each, opts, filter.stored_flows, &mut |r: Record| {
+    let bound = Bound {
+        upto: newest.as_deref(),
+        newest: None,
+    };
+    analysed_each(each, opts, filter.stored_flows, bound, &mut |r: Record| {
         if failed.is_some() || !keep(&r) {
             return;
         }
@@ -284,11 +295,19 @@ pub fn stream(
     Ok(count)
 }
 
-/// Every record of `each`, analysed in windows, in order.
+/// Which raw records a pass reads: none past `upto` (ids grow with time),
+/// and the newest id read goes to `newest`.
+struct Bound<'a> {
+    upto: Option<&'a str>,
+    newest: Option<&'a mut Option<String>>,
+}
+
+/// Every record of `each` (within `bound`), analysed in windows, in order.
 fn analysed_each(
     each: &mut Each<'_>,
     opts: &AnalyzeOptions,
     stored_flows: bool,
+    mut bound: Bound<'_>,
     f: &mut dyn FnMut(Record),
 ) -> Result<(), ExportError> {
     let mut rolling = Rolling::new(opts.clone());
@@ -304,6 +323,14 @@ fn analysed_each(
         f(r)
     };
     each(&mut |r: Record| {
+        if bound.upto.is_some_and(|u| r.id.as_str() > u) {
+            return;
+        }
+        if let Some(newest) = bound.newest.as_deref_mut() {
+            if newest.as_deref().is_none_or(|n| r.id.as_str() > n) {
+                *newest = Some(r.id.clone());
+            }
+        }
         if stored_flows {
             stored.borrow_mut().insert(r.id.clone(), r.flow.clone());
         }
@@ -322,7 +349,11 @@ fn resolve_flow(
     spec: &str,
 ) -> Result<String, ExportError> {
     let mut ids = std::collections::BTreeSet::new();
-    analysed_each(each, opts, stored_flows, &mut |r: Record| {
+    let bound = Bound {
+        upto: None,
+        newest: None,
+    };
+    analysed_each(each, opts, stored_flows, bound, &mut |r: Record| {
         if r.flow.as_deref() == Some(spec)
             || r.id == spec
             || r.flow.as_deref().is_some_and(|x| x.ends_with(spec))
