@@ -19,8 +19,11 @@
 //!    (default 100 000) refreshes; at 1k, 10k and 100k records it prints the
 //!    exchanges/s recorded since the previous mark and the lag between the
 //!    last response and its record being listed by the proxy's API; then the
-//!    peak RSS of `oauthscope flows list --json` over the whole capture,
-//!    through the running proxy and from the stopped proxy's store.
+//!    peak RSS of `oauthscope flows list --json` and of `oauthscope export
+//!    --format har` (and `json`) over the whole capture, through the running
+//!    proxy and from the stopped proxy's store. The recorder's queue is
+//!    bounded (`RECORD_QUEUE`), so "records behind" stays under it however
+//!    long the burst.
 //!
 //! Part 4 also stores the same growing flow in-process (no network) and
 //! prints the microseconds per `Store::insert_new` and per live line.
