@@ -10,8 +10,9 @@
 //! - `GET /api/records?before=&limit=&q=&kind=&host=&severity=&flow=` a page
 //!   of summaries, newest first ([`data::Page`]); `GET /api/events`
 //!   server-sent events, one `record` event per stored exchange;
-//! - `GET /export?format=har|md|json[&flow=]` a redacted export (the code of
-//!   `oauthscope export`); `POST /api/clear[?flow=]` clears the capture;
+//! - `GET /export?format=har|md|json[&flow=|&ids=ID,ID…]` a redacted export
+//!   of the capture, a login or a selection (the code of `oauthscope
+//!   export`); `POST /api/clear[?flow=]` clears the capture;
 //! - `GET /assets/{file}` the embedded CSS and JavaScript.
 //!
 //! Every request passes [`guard`]: its `Host` must be a loopback name of the
