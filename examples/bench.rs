@@ -19,8 +19,11 @@
 //!    (default 100 000) refreshes; at 1k, 10k and 100k records it prints the
 //!    exchanges/s recorded since the previous mark and the lag between the
 //!    last response and its record being listed by the proxy's API; then the
-//!    peak RSS of `oauthscope flows list --json` over the whole capture,
-//!    through the running proxy and from the stopped proxy's store.
+//!    peak RSS of `oauthscope flows list --json` and of `oauthscope export
+//!    --format har` (and `json`) over the whole capture, through the running
+//!    proxy and from the stopped proxy's store. The recorder's queue is
+//!    bounded (`RECORD_QUEUE`), so "records behind" stays under it however
+//!    long the burst.
 //!
 //! Part 4 also stores the same growing flow in-process (no network) and
 //! prints the microseconds per `Store::insert_new` and per live line.
@@ -544,6 +547,58 @@ impl Api {
     }
 }
 
+/// Run `oauthscope export --format FORMAT -o FILE` and sample its `VmHWM`
+/// until it exits: (HAR entries or JSON records written, peak RSS in KiB,
+/// seconds). The file is deleted afterwards.
+fn export_peak_rss(
+    bin: &Path,
+    home: &Path,
+    format: &str,
+    out: &Path,
+) -> anyhow::Result<(usize, u64, f64)> {
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .arg("--home")
+        .arg(home)
+        .args(["export", "--format", format, "-o"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = status_kib(pid, "VmHWM:") {
+            peak = peak.max(kib);
+        }
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    // One `startedDateTime` per HAR entry, one `"id"` per JSON record, at
+    // their first level of indentation.
+    let key = if format == "har" {
+        "        \"startedDateTime\": "
+    } else {
+        "    \"id\": "
+    };
+    let n = match std::fs::File::open(out) {
+        Ok(f) => {
+            use std::io::BufRead;
+            std::io::BufReader::new(f)
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| l.starts_with(key))
+                .count()
+        }
+        Err(_) => 0,
+    };
+    let _ = std::fs::remove_file(out);
+    Ok((n, peak, secs))
+}
+
 /// Run `oauthscope flows list --json` and sample its `VmHWM` until it exits:
 /// (records listed, peak RSS in KiB, seconds).
 fn list_peak_rss(bin: &Path, home: &Path) -> anyhow::Result<(usize, u64, f64)> {
@@ -610,6 +665,10 @@ async fn one_flow(
     if let Some(r) = rate {
         println!("  paced at {r:.0} exchanges/s");
     }
+    println!(
+        "  (the recorder's queue holds at most {} exchanges; past it responses wait for room)",
+        oauthscope::proxy::RECORD_QUEUE
+    );
     let paced_from = Instant::now();
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut marks: Vec<usize> = [1_000, 10_000, 100_000]
@@ -703,11 +762,24 @@ async fn one_flow(
         status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
         status_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0
     );
+    let (n, peak, secs) = export_peak_rss(bin, &home, "har", &dir.join("export.har"))?;
+    println!(
+        "  `export --format har` through the running proxy: {n} entries in {secs:.1} s, CLI peak RSS {:.1} MiB",
+        peak as f64 / 1024.0
+    );
     drop(proxy);
     let (n, peak, secs) = list_peak_rss(bin, &home)?;
     println!(
         "  `flows list --json` from the stopped proxy's store: {n} records in {secs:.1} s, CLI peak RSS {:.1} MiB",
         peak as f64 / 1024.0
     );
+    for format in ["har", "json"] {
+        let (n, peak, secs) =
+            export_peak_rss(bin, &home, format, &dir.join(format!("export.{format}")))?;
+        println!(
+            "  `export --format {format}` from the stopped proxy's store: {n} records in {secs:.1} s, CLI peak RSS {:.1} MiB",
+            peak as f64 / 1024.0
+        );
+    }
     Ok(())
 }

@@ -190,6 +190,27 @@ impl Redactor {
         out
     }
 
+    /// First pass of a streamed export: learn the secrets of one record
+    /// (what [`Redactor::redact_records`] learns from it) without keeping
+    /// the redacted copy. Once every record was learnt, [`Redactor::sweeper`]
+    /// and [`Redactor::redact_one`] redact them one at a time exactly as
+    /// `redact_records` would redact them all at once.
+    pub fn learn(&mut self, r: &Record) {
+        let _ = self.structural(r);
+    }
+
+    /// The sweep over everything learnt so far (see [`Redactor::learn`]).
+    pub fn sweeper(&self) -> Sweeper {
+        Sweeper(Sweep::new(&self.sweepable()))
+    }
+
+    /// Redact one record with a sweeper built after every record was learnt.
+    pub fn redact_one(&mut self, r: &Record, sweeper: &Sweeper) -> Record {
+        let mut out = self.structural(r);
+        sweeper.0.record(&mut out);
+        out
+    }
+
     /// Redact free text that is not a record (e.g. a note), with what the
     /// redactor has learnt so far.
     pub fn redact_text(&self, s: &str) -> String {
@@ -693,6 +714,10 @@ pub fn jwt_parts(s: &str) -> Option<(&str, &str, &str)> {
 
 /// The second pass: masks remembered secrets in every encoding, and JWT
 /// signatures, anywhere in a string.
+/// The second pass of redaction, built once for a whole export (see
+/// [`Redactor::learn`]).
+pub struct Sweeper(Sweep);
+
 struct Sweep {
     /// (needle, replacement), longest needle first.
     needles: Vec<(String, String)>,
@@ -707,6 +732,7 @@ impl Sweep {
             .remove(b'.')
             .remove(b'~');
         let mut needles: Vec<(String, String)> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (value, replacement) in secrets {
             if value.chars().count() < MIN_SWEEP_LEN {
                 continue;
@@ -728,7 +754,7 @@ impl Sweep {
             let lower: Vec<String> = forms.iter().map(|f| lower_hex_escapes(f)).collect();
             forms.extend(lower);
             for f in forms {
-                if f.chars().count() >= MIN_SWEEP_LEN && !needles.iter().any(|(n, _)| *n == f) {
+                if f.chars().count() >= MIN_SWEEP_LEN && seen.insert(f.clone()) {
                     needles.push((f, replacement.clone()));
                 }
             }

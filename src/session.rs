@@ -152,6 +152,7 @@ impl Session {
                         addr,
                         read_only: false,
                         analyze: cfg.analyze.clone(),
+                        header_timeout: cfg.proxy.header_timeout,
                     },
                     Source::Store(store.clone()),
                     Some(live),

@@ -180,6 +180,121 @@ async fn slow_and_idle_connections_are_closed_and_do_not_block_others() {
     assert_eq!(closed, 40, "slow and idle connections closed by the proxy");
 }
 
+/// Wait until the peer closes `r` (EOF or an error), at most `limit`;
+/// whatever it sends before closing (a 408, a TLS alert) is skipped.
+async fn closed_within<R: tokio::io::AsyncRead + Unpin>(r: &mut R, limit: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        loop {
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_closed_before_their_first_byte() {
+    // hyper-util's HTTP/1-or-2 detection, the read after CONNECT and the
+    // TLS handshake wait for the client's first byte; each must give up
+    // after the header timeout (1 s here) instead of holding the socket.
+    let h = Harness::start_with(
+        Vec::new(),
+        Vec::new(),
+        &[],
+        ProxyConfig {
+            header_timeout: Duration::from_secs(1),
+            ..ProxyConfig::default()
+        },
+    )
+    .await;
+    let upstream = plain_upstream().await;
+    let proxy = h.proxy_addr();
+    // Connected, never a byte: to the proxy, to the web UI (same timeout)
+    // and to the loopback API (its own 10 s head timeout).
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(TcpStream::connect(proxy).await.unwrap());
+    }
+    let web = h.session.web_addr().expect("the session serves the UI");
+    let mut silent_web = Vec::new();
+    for _ in 0..5 {
+        silent_web.push(TcpStream::connect(web).await.unwrap());
+    }
+    let api: SocketAddr = oauthscope::api::ProxyState::read(&h.home)
+        .unwrap()
+        .expect("proxy.json")
+        .api
+        .parse()
+        .unwrap();
+    let mut silent_api = Vec::new();
+    for _ in 0..5 {
+        silent_api.push(TcpStream::connect(api).await.unwrap());
+    }
+    // CONNECT answered, then nothing (no TLS, no HTTP).
+    let mut tunnels = Vec::new();
+    for _ in 0..10 {
+        tunnels.push(connect(proxy, upstream).await);
+    }
+    // CONNECT, a whole TLS handshake with the proxy's certificate, then no request.
+    let mut tls = Vec::new();
+    for _ in 0..5 {
+        let tcp = connect(proxy, upstream).await;
+        tls.push(tls_over(tcp, h.ca.cert_pem(), &[b"http/1.1"]).await);
+    }
+    // Meanwhile the app's traffic goes through, on fresh connections.
+    let client = h.client();
+    for i in 0..10 {
+        let r = client
+            .get(format!("http://{upstream}/app/{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // 1 s timeout; 10 s is the bound for a loaded machine, not a speed claim.
+    let limit = Duration::from_secs(10);
+    let mut closed = (0, 0, 0);
+    for s in &mut silent {
+        closed.0 += usize::from(closed_within(s, limit).await);
+    }
+    for s in &mut tunnels {
+        closed.1 += usize::from(closed_within(s, limit).await);
+    }
+    for s in &mut tls {
+        closed.2 += usize::from(closed_within(s, limit).await);
+    }
+    assert_eq!(
+        closed,
+        (20, 10, 5),
+        "silent connections closed by the proxy (plain, after CONNECT, after TLS)"
+    );
+    let mut web_closed = 0;
+    for s in &mut silent_web {
+        web_closed += usize::from(closed_within(s, limit).await);
+    }
+    assert_eq!(web_closed, 5, "silent connections closed by the web UI");
+    let mut api_closed = 0;
+    for s in &mut silent_api {
+        api_closed += usize::from(closed_within(s, Duration::from_secs(20)).await);
+    }
+    assert_eq!(api_closed, 5, "silent connections closed by the API");
+    // The UI still answers (401 without its token).
+    let mut s = TcpStream::connect(web).await.unwrap();
+    s.write_all(format!("GET / HTTP/1.1\r\nHost: {web}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let answer = read_until(&mut s, b"\r\n\r\n", Duration::from_secs(10)).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 401"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
 #[tokio::test]
 async fn oversized_request_heads_get_a_431() {
     let h = Harness::start(Vec::new()).await;
@@ -410,4 +525,68 @@ async fn http2_streams_are_limited_and_rapid_reset_ends_the_connection() {
     // Other clients are served as before.
     let r = Harness::client_credentials(&h.client(), provider.url("/token")).await;
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_past_the_recorder_queue_loses_no_record() {
+    // A queue of 2 finished exchanges: 32 concurrent token requests keep it
+    // full, so responses wait for room (backpressure) and records queued in
+    // the race after the wait take the fallback path. None may be lost.
+    let provider = start_provider().await;
+    let h = Harness::start_with(
+        vec![provider.ca_pem_path.clone()],
+        Vec::new(),
+        &[],
+        ProxyConfig {
+            record_queue: 2,
+            ..ProxyConfig::default()
+        },
+    )
+    .await;
+    const N: usize = 400;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (client, url, next) = (h.client(), provider.url("/token"), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut ok = 0;
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= N {
+                    return ok;
+                }
+                let r = client
+                    .post(&url)
+                    .form(&[
+                        ("grant_type", "client_credentials".to_string()),
+                        ("client_id", format!("burst-{n}")),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+                ok += 1;
+            }
+        }));
+    }
+    let mut answered = 0;
+    for w in workers {
+        answered += tokio::time::timeout(Duration::from_secs(120), w)
+            .await
+            .expect("the burst finishes (no deadlock on a full queue)")
+            .unwrap();
+    }
+    assert_eq!(answered, N);
+    let recs = h.wait_for(N).await;
+    let ids: std::collections::HashSet<String> = recs
+        .iter()
+        .filter_map(|r| {
+            let body = r.request.body.as_text().unwrap_or_default().to_string();
+            url::form_urlencoded::parse(body.as_bytes())
+                .find(|(k, _)| k == "client_id")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert_eq!(ids.len(), N, "every exchange of the burst is stored once");
 }

@@ -974,3 +974,128 @@ fn exported_har_keeps_the_facts_of_a_redacted_raw_basic_secret() {
     assert_eq!(live[0].1, Severity::Warning, "'+' changes when decoded");
     assert_eq!(live, again);
 }
+
+/// `stream` over a source read record by record writes exactly what
+/// `render` writes over the selection held whole (same salt), in every
+/// format, for the whole capture, one flow, and an arbitrary set of ids.
+#[test]
+fn streamed_export_equals_the_export_held_in_memory() {
+    use oauthscope::cli::export::{select, stream, Filter};
+    use std::collections::HashSet;
+    let mut raw = flow();
+    // The login again an hour later: more records than one window's worth of
+    // a single flow is not needed here, two copies exercise the passes.
+    let mut other = flow();
+    for r in &mut other {
+        r.id = new_id(r.time + time::Duration::hours(1));
+        r.time += time::Duration::hours(1);
+        r.flow = None;
+    }
+    raw.extend(other);
+    let opts = AnalyzeOptions::default();
+    let whole = analyze(&raw, &opts);
+    let salt = [7u8; 16];
+    let login = whole[2].id.clone();
+    let picked: HashSet<String> = [whole[1].id.clone(), whole[whole.len() - 1].id.clone()]
+        .into_iter()
+        .collect();
+    let mut reads = 0;
+    for format in [Format::Json, Format::Har, Format::Md] {
+        for (filter, expected) in [
+            (Filter::default(), whole.clone()),
+            (
+                Filter {
+                    flow: Some(login.clone()),
+                    ..Filter::default()
+                },
+                select(whole.clone(), Some(&login), None).unwrap(),
+            ),
+            (
+                Filter {
+                    ids: Some(picked.clone()),
+                    ..Filter::default()
+                },
+                whole
+                    .iter()
+                    .filter(|r| picked.contains(&r.id))
+                    .cloned()
+                    .collect(),
+            ),
+        ] {
+            let want = render(&expected, format, Some(&mut Redactor::with_salt(salt)));
+            let mut each = |f: &mut dyn FnMut(Record)| -> Result<(), String> {
+                reads += 1;
+                raw.iter().cloned().for_each(&mut *f);
+                Ok(())
+            };
+            let mut out = Vec::new();
+            let n = stream(
+                &mut each,
+                &opts,
+                &filter,
+                format,
+                Some(&mut Redactor::with_salt(salt)),
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(n, expected.len(), "{format:?} {filter:?}");
+            let got = String::from_utf8(out).unwrap();
+            assert_eq!(got, want, "{format:?} {filter:?}");
+        }
+    }
+    assert!(
+        reads >= 9,
+        "the source is read again for each pass, not held"
+    );
+}
+
+/// A Markdown report of a flow longer than it shows says what it left out.
+#[test]
+fn markdown_of_a_long_flow_keeps_its_ends_and_says_what_it_left_out() {
+    use oauthscope::cli::export::{stream, Filter, MD_FLOW_ENDS};
+    let base = flow();
+    let refresh = base
+        .iter()
+        .find(|r| r.grant_type.as_deref() == Some("refresh_token"))
+        .or_else(|| base.iter().find(|r| r.kind == Kind::TokenRequest))
+        .unwrap()
+        .clone();
+    let mut raw = Vec::new();
+    let extra = 3 * MD_FLOW_ENDS;
+    for i in 0..extra {
+        let mut r = refresh.clone();
+        r.time = refresh.time + time::Duration::seconds(i as i64 + 1);
+        r.id = new_id(r.time);
+        r.flow = Some("long-flow".into());
+        raw.push(r);
+    }
+    let mut each = |f: &mut dyn FnMut(Record)| -> Result<(), String> {
+        raw.iter().cloned().for_each(&mut *f);
+        Ok(())
+    };
+    let mut out = Vec::new();
+    let n = stream(
+        &mut each,
+        &AnalyzeOptions::default(),
+        &Filter {
+            stored_flows: true,
+            ..Filter::default()
+        },
+        Format::Md,
+        None,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(n, extra);
+    let md = String::from_utf8(out).unwrap();
+    let left = extra - 2 * MD_FLOW_ENDS;
+    assert!(
+        md.contains(&format!("{left} exchanges of this flow")),
+        "{}",
+        &md[..md.len().min(2000)]
+    );
+    assert!(
+        md.contains(&format!("{extra} exchanges")),
+        "the header counts all"
+    );
+}

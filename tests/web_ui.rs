@@ -664,3 +664,175 @@ async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
     assert_eq!(clear.status(), 403, "a HAR file is served read-only");
     drop(child);
 }
+
+/// Issue 10 §6: tick exchanges of different logins in the list (a click on
+/// a checkbox, `x` on the keyboard-selected row), export them as HAR; the
+/// download holds exactly those two, and `oauthscope analyze` reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_across_logins_exports_exactly_those_exchanges() {
+    let (provider, h) = Harness::with_provider().await;
+    let web_url = h.session.web_url().expect("the session serves the UI");
+    let client = h.client();
+    // Login one: authorize, then a code exchange.
+    let authz = client
+        .get(provider.url("/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&state=st-sel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authz.status(), 302);
+    client
+        .post(provider.url("/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "CODE-sel-1"),
+            ("redirect_uri", "http://localhost:3000/callback"),
+            ("client_id", "app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Another login: a client-credentials grant.
+    Harness::client_credentials(&client, provider.url("/token")).await;
+    let recs = h.wait_for(3).await;
+    let flow_of = |r: &oauthscope::record::Record| r.flow.clone().unwrap_or(r.id.clone());
+    let (a, b) = (&recs[0], &recs[2]);
+    assert_ne!(flow_of(a), flow_of(b), "two logins");
+
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path(), downloads.path()).await;
+    c.goto(&web_url).await.unwrap();
+    eventually("three rows", || async {
+        (count(&c, "tr.row").await == 3).then_some(())
+    })
+    .await;
+    assert!(
+        !c.find(Locator::Css("#picked"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no selection, no 'export selected'"
+    );
+
+    // The authorize request: its checkbox (the row itself is not opened).
+    c.find(Locator::Css(&format!(
+        "tr.row[data-id='{}'] input.pick",
+        a.id
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert!(
+        c.current_url().await.unwrap().path() == "/",
+        "still on the list"
+    );
+    // The client-credentials request: j until it is the current row, then x.
+    let key = |k: &'static str| {
+        format!("document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: '{k}', bubbles: true}})); return 1")
+    };
+    for _ in 0..3 {
+        c.execute(&key("j"), vec![]).await.unwrap();
+        let current = c
+            .execute(
+                "const r = document.querySelector('tr.row.selected'); return r ? r.dataset.id : null",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if current == json!(b.id) {
+            break;
+        }
+    }
+    c.execute(&key("x"), vec![]).await.unwrap();
+    let picked = c.find_all(Locator::Css("tr.row.picked")).await.unwrap();
+    let mut picked_ids = Vec::new();
+    for p in &picked {
+        picked_ids.push(p.attr("data-id").await.unwrap().unwrap());
+    }
+    picked_ids.sort();
+    let mut want = vec![a.id.clone(), b.id.clone()];
+    want.sort();
+    assert_eq!(picked_ids, want, "the two ticked rows");
+    let label = c
+        .find(Locator::Css("#picked-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(label, "2 selected");
+
+    // Export the selection as HAR: exactly those two entries.
+    c.find(Locator::Css("#export-picked-har"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let har = eventually("the downloaded HAR", || async {
+        std::fs::read_dir(downloads.path())
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "har"))
+    })
+    .await;
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    let mut ids: Vec<String> = doc["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["_oauthscope"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, want, "the HAR holds exactly the selection");
+    let out = h.cli(&["analyze", har.to_str().unwrap(), "--json"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let analysed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = analysed.as_array().unwrap();
+    assert_eq!(list.len(), 2, "analyze reads back two exchanges");
+    let methods: Vec<&str> = list
+        .iter()
+        .filter_map(|r| r["request"]["method"].as_str())
+        .collect();
+    assert_eq!(
+        methods,
+        vec!["GET", "POST"],
+        "the authorize request, then the token request"
+    );
+
+    // Shift-click ticks a range: clear, tick the first row, shift-click the last.
+    c.find(Locator::Css("#unpick"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(count(&c, "tr.row.picked").await, 0);
+    let click = |id: &str, shift: bool| {
+        format!(
+            "document.querySelector(\"tr.row[data-id='{id}'] input.pick\").dispatchEvent(new MouseEvent('click', {{bubbles: true, shiftKey: {shift}}})); return 1"
+        )
+    };
+    c.execute(&click(&recs[0].id, false), vec![]).await.unwrap();
+    c.execute(&click(&recs[2].id, true), vec![]).await.unwrap();
+    assert_eq!(count(&c, "tr.row.picked").await, 3, "the range is ticked");
+    let href = c
+        .find(Locator::Css("#export-picked-json"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(href.starts_with("/export?format=json&ids="), "{href}");
+}

@@ -144,6 +144,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     hosts: args.reverse_host.clone(),
                     record_client_url: false,
                 }),
+                ..ProxyConfig::default()
             },
             web: (!args.no_web).then_some(args.web),
             analyze: opts,

@@ -48,7 +48,8 @@ pub fn to_har_string(records: &[Record], opts: &HarOptions) -> String {
     serde_json::to_string_pretty(&to_har(records, opts)).unwrap_or_default()
 }
 
-fn entry(r: &Record) -> Value {
+/// One HAR entry (what [`to_har`] puts in `log.entries`).
+pub fn entry(r: &Record) -> Value {
     let started = har_time(r.time);
     let wait = r.duration_ms as f64;
     let mut custom = Map::new();

@@ -13,7 +13,7 @@ use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 /// Settings shared by every connection.
 pub struct Shared {
@@ -21,8 +21,12 @@ pub struct Shared {
     pub max_body: usize,
     /// `--intercept` patterns (empty: everything).
     pub intercept: Vec<String>,
-    /// Where finished records go.
-    pub records: UnboundedSender<Record>,
+    /// Where finished records go: the recorder's bounded queue (see
+    /// [`super::RECORD_QUEUE`]).
+    pub records: Sender<Record>,
+    /// How often, and for how long in all, responses waited for room in
+    /// that queue.
+    pub backpressure: super::Backpressure,
     /// Hosts whose clients speak HTTP/2 (upstream mirrors it).
     pub h2_hosts: super::upstream::H2Hosts,
     /// Endpoints and redirect URIs learnt from recorded discovery documents
@@ -223,7 +227,7 @@ impl Shared {
     /// The upstream's answer to a request [`Shared::begin`] saw: OAuth
     /// exchanges get their response body teed, and the record goes to the
     /// recorder when it has streamed past; the rest passes untouched.
-    pub fn finish(self: &Arc<Self>, p: Pending, res: Response<Body>) -> Response<Body> {
+    pub async fn finish(self: &Arc<Self>, p: Pending, res: Response<Body>) -> Response<Body> {
         let status = res.status().as_u16();
         let headers = header_list(res.headers());
         let class = match p.class.clone().or_else(|| {
@@ -234,6 +238,16 @@ impl Shared {
         };
         let duration_ms = p.started.elapsed().as_millis() as u64;
         let limit = self.max_body;
+        // Backpressure: while the recorder's queue is full (it is behind by
+        // RECORD_QUEUE exchanges) the response waits for room before it goes
+        // back, so a burst cannot grow the queue without bound. The room is
+        // not held while the body streams (a client that reads slowly must
+        // not hold up others); see `queue_record` for the rare race.
+        if self.records.capacity() == 0 {
+            let t = Instant::now();
+            let _room = self.records.reserve().await;
+            self.backpressure.waited(t.elapsed());
+        }
         let tx = self.records.clone();
         let shared = self.clone();
         let done: OnDone = Box::new(move |cap: Captured| {
@@ -250,9 +264,7 @@ impl Shared {
                 error,
             );
             shared.learn(&rec);
-            if tx.send(rec).is_err() {
-                tracing::warn!("recorder is gone; an exchange was not stored");
-            }
+            queue_record(&tx, rec);
         });
         let (parts, body) = res.into_parts();
         let tee = TeeBody::new(body, limit, done);
@@ -261,7 +273,7 @@ impl Shared {
 
     /// The upstream could not be reached: a `502` that says why and what to
     /// do, and for an OAuth request a record with that message as its error.
-    pub fn failed(
+    pub async fn failed(
         &self,
         pending: Option<Pending>,
         err: &hudsucker::hyper_util::client::legacy::Error,
@@ -289,7 +301,9 @@ impl Shared {
                     p.started.elapsed().as_millis() as u64,
                     Some(message.clone()),
                 );
-                let _ = self.records.send(rec);
+                if self.records.send(rec).await.is_err() {
+                    tracing::warn!("recorder is gone; an exchange was not stored");
+                }
             }
         } else {
             tracing::warn!("{message}");
@@ -332,7 +346,7 @@ impl HttpHandler for Handler {
 
     async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
         match self.take_pending() {
-            Some(p) => self.shared.finish(p, res),
+            Some(p) => self.shared.finish(p, res).await,
             None => res,
         }
     }
@@ -343,7 +357,7 @@ impl HttpHandler for Handler {
         err: hudsucker::hyper_util::client::legacy::Error,
     ) -> Response<Body> {
         let pending = self.take_pending();
-        self.shared.failed(pending, &err)
+        self.shared.failed(pending, &err).await
     }
 
     /// Decrypt a CONNECT tunnel only for hosts `--intercept` selects that
@@ -353,6 +367,35 @@ impl HttpHandler for Handler {
     async fn should_intercept_connect(&mut self, _ctx: &HttpContext, req: &Request<Body>) -> bool {
         let host = req.uri().host().unwrap_or("");
         host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host)
+    }
+}
+
+/// Hand a finished record to the recorder without blocking the response
+/// (this runs inside the body's last poll). The queue had room when the
+/// response started; if other responses took it meanwhile, a task waits for
+/// room instead, so the record is never dropped (such tasks are at most one
+/// per response in flight).
+fn queue_record(tx: &tokio::sync::mpsc::Sender<Record>, rec: Record) {
+    use tokio::sync::mpsc::error::TrySendError;
+    match tx.try_send(rec) {
+        Ok(()) => {}
+        Err(TrySendError::Full(rec)) => match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let tx = tx.clone();
+                rt.spawn(async move {
+                    if tx.send(rec).await.is_err() {
+                        tracing::warn!("recorder is gone; an exchange was not stored");
+                    }
+                });
+            }
+            Err(_) => tracing::warn!(
+                "recorder queue full outside the runtime; exchange {} not stored",
+                rec.id
+            ),
+        },
+        Err(TrySendError::Closed(_)) => {
+            tracing::warn!("recorder is gone; an exchange was not stored")
+        }
     }
 }
 

@@ -4,7 +4,10 @@
 //! ([`crate::ca::Authority`]), upstream trust ([`upstream`]) and the
 //! [`handler::Handler`], and runs a recorder task that stores each finished
 //! exchange (flow from the store's indexes, then `flush_async`) and calls the
-//! observer (the live log).
+//! observer (the live log). Finished exchanges reach the recorder through a
+//! bounded queue ([`RECORD_QUEUE`]): a recorded response waits for room
+//! when the recorder is that far behind, so no record is ever dropped and a
+//! long burst cannot grow memory without bound.
 //!
 //! In reverse mode ([`ProxyConfig::reverse`]) the listener is served by
 //! [`reverse`] on hyper directly, with the same handler code, upstream
@@ -40,12 +43,16 @@ pub struct ProxyConfig {
     /// Capture limit per body, in bytes.
     pub max_body: usize,
     /// How long a client may take to send a whole request head (HTTP/1.1,
-    /// also while a keep-alive connection sits idle); slower connections
-    /// (slowloris, half-open) are closed.
+    /// also while a keep-alive connection sits idle), and to send its first
+    /// byte (of the connection, after `CONNECT`, of the TLS handshake and of
+    /// the first request inside it); slower or silent connections
+    /// (slowloris, idle, half-open) are closed.
     pub header_timeout: std::time::Duration,
     /// Reverse mode: forward everything that arrives to this upstream
     /// instead of acting as a forward proxy (see [`reverse`]).
     pub reverse: Option<reverse::ReverseConfig>,
+    /// Finished exchanges that may wait for the recorder (see [`RECORD_QUEUE`]).
+    pub record_queue: usize,
 }
 
 impl Default for ProxyConfig {
@@ -57,6 +64,7 @@ impl Default for ProxyConfig {
             max_body: 1024 * 1024,
             header_timeout: limits::HEADER_TIMEOUT,
             reverse: None,
+            record_queue: RECORD_QUEUE,
         }
     }
 }
@@ -97,6 +105,8 @@ pub struct RunningProxy {
     shutdown: Option<oneshot::Sender<()>>,
     drain: Option<oneshot::Sender<()>>,
     proxy: JoinHandle<()>,
+    /// Waits of responses for room in the recorder's queue.
+    pub backpressure: Backpressure,
     /// Fires when the recorder thread has stored everything and flushed.
     recorder_done: oneshot::Receiver<()>,
 }
@@ -120,6 +130,13 @@ impl RunningProxy {
             let _ = tx.send(());
         }
         let _ = self.recorder_done.await;
+        let (waits, waited) = self.backpressure.totals();
+        if waits > 0 {
+            tracing::info!(
+                "{waits} responses waited {:.1} ms in all for room in the recorder's queue",
+                waited.as_secs_f64() * 1e3
+            );
+        }
     }
 }
 
@@ -141,12 +158,14 @@ pub async fn start(
     })?;
     // Trust our own CA upstream too, so `oauthscope mock --tls` works behind the proxy.
     let client_cfg = upstream::client_config(&cfg.upstream_ca, Some(ca.cert_der().clone()))?;
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel(cfg.record_queue.max(1));
+    let backpressure = Backpressure::default();
     let h2_hosts = upstream::H2Hosts::default();
     let shared = Arc::new(Shared {
         max_body: cfg.max_body,
         intercept: cfg.intercept.clone(),
         records: tx,
+        backpressure: backpressure.clone(),
         h2_hosts: h2_hosts.clone(),
         known: Default::default(),
         scope: ca.scope().clone(),
@@ -192,7 +211,8 @@ pub async fn start(
                 .with_graceful_shutdown(async move {
                     let _ = stop_rx.await;
                 })
-                .build()?;
+                .build()?
+                .with_first_byte_timeout(cfg.header_timeout);
             tokio::spawn(async move {
                 if let Err(e) = proxy.start().await {
                     tracing::error!("proxy stopped: {e}");
@@ -233,8 +253,46 @@ pub async fn start(
         shutdown: Some(stop_tx),
         drain: Some(drain_tx),
         proxy,
+        backpressure,
         recorder_done,
     })
+}
+
+/// Most finished exchanges waiting for the recorder (and responses in flight
+/// that hold a place for theirs). When it is full, a recorded response waits
+/// for a place before it goes back to the app (backpressure): the proxy
+/// never drops a record, memory stays bounded however long a burst lasts,
+/// and the app is slowed only while the recorder is this far behind.
+/// Non-OAuth traffic, which is not recorded, never waits.
+pub const RECORD_QUEUE: usize = 4096;
+
+/// Counts of responses that waited for room in the recorder's queue.
+#[derive(Debug, Clone, Default)]
+pub struct Backpressure(Arc<BackpressureCounts>);
+
+#[derive(Debug, Default)]
+struct BackpressureCounts {
+    waits: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl Backpressure {
+    fn waited(&self, d: std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.waits.fetch_add(1, Relaxed);
+        self.0
+            .micros
+            .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// How many responses waited, and how long in all.
+    pub fn totals(&self) -> (u64, std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.0.waits.load(Relaxed),
+            std::time::Duration::from_micros(self.0.micros.load(Relaxed)),
+        )
+    }
 }
 
 /// Live lines waiting to be shown; past this many the oldest waiting ones
@@ -284,7 +342,7 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
 /// are logged, never fatal. When `drain` fires, stores what is already
 /// queued, flushes and stops.
 async fn record_loop(
-    mut rx: mpsc::UnboundedReceiver<Record>,
+    mut rx: mpsc::Receiver<Record>,
     mut drain: oneshot::Receiver<()>,
     store: Arc<Store>,
     live: Option<std::sync::mpsc::SyncSender<Record>>,

@@ -194,11 +194,11 @@ impl Forwarder {
             Ok(res) => {
                 let res = res.map(Body::from);
                 match pending {
-                    Some(p) => self.shared.finish(p, res),
+                    Some(p) => self.shared.finish(p, res).await,
                     None => res,
                 }
             }
-            Err(e) => self.shared.failed(pending, &e),
+            Err(e) => self.shared.failed(pending, &e).await,
         }
     }
 }

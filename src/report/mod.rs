@@ -19,6 +19,14 @@ use std::fmt::Write as _;
 pub struct ReportOptions {
     /// True when the records were redacted (said at the top of the report).
     pub redacted: bool,
+    /// How many exchanges were selected, when the report shows only part
+    /// of them (a streamed export of a long capture).
+    pub total: Option<usize>,
+    /// Flow id (or `record:ID`) → exchanges of that flow left out of its
+    /// section (between its first and its last ones shown).
+    pub omitted: std::collections::HashMap<String, usize>,
+    /// Flows selected but not shown at all.
+    pub flows_left_out: usize,
 }
 
 /// Longest body shown in the report; the HAR/JSON exports keep the rest.
@@ -32,12 +40,13 @@ pub fn markdown(records: &[Record], opts: &ReportOptions) -> String {
         let _ = writeln!(out, "# {}\n", outcome(&flows[0]));
         preamble(&mut out, records, opts);
         flow_section(&mut out, &flows[0], 2);
+        left_out(&mut out, &flows[0], opts);
     } else {
         let _ = writeln!(
             out,
             "# oauthscope capture: {} flows, {} exchanges\n",
-            flows.len(),
-            records.len()
+            flows.len() + opts.flows_left_out,
+            opts.total.unwrap_or(records.len())
         );
         preamble(&mut out, records, opts);
         if flows.is_empty() {
@@ -46,9 +55,33 @@ pub fn markdown(records: &[Record], opts: &ReportOptions) -> String {
         for (i, f) in flows.iter().enumerate() {
             let _ = writeln!(out, "## Flow {}: {}\n", i + 1, outcome(f));
             flow_section(&mut out, f, 3);
+            left_out(&mut out, f, opts);
+        }
+        if opts.flows_left_out > 0 {
+            let _ = writeln!(
+                out,
+                "_{} more flow{} left out of this report; `oauthscope export --format har` has every exchange._\n",
+                opts.flows_left_out,
+                if opts.flows_left_out == 1 { " is" } else { "s are" }
+            );
         }
     }
     out
+}
+
+/// Say what a long flow's section leaves out.
+fn left_out(out: &mut String, flow: &[Record], opts: &ReportOptions) {
+    let key = flow
+        .first()
+        .map(|r| r.flow.clone().unwrap_or_else(|| format!("record:{}", r.id)));
+    if let Some(n) = key.and_then(|k| opts.omitted.get(&k)) {
+        let _ = writeln!(
+            out,
+            "_{n} exchange{} of this flow, between the first and the last ones shown, {} left out of this report; `oauthscope export --format har` has them all._\n",
+            if *n == 1 { "" } else { "s" },
+            if *n == 1 { "is" } else { "are" }
+        );
+    }
 }
 
 /// Records grouped by `flow` (records without one stand alone), groups in
@@ -96,8 +129,12 @@ fn preamble(out: &mut String, records: &[Record], opts: &ReportOptions) {
         "> Captured with oauthscope {} · {} · {} exchange{} · hosts: {}",
         env!("CARGO_PKG_VERSION"),
         when,
-        records.len(),
-        if records.len() == 1 { "" } else { "s" },
+        opts.total.unwrap_or(records.len()),
+        if opts.total.unwrap_or(records.len()) == 1 {
+            ""
+        } else {
+            "s"
+        },
         hosts
             .iter()
             .map(|h| format!("`{h}`"))

@@ -10,8 +10,9 @@
 //! - `GET /api/records?before=&limit=&q=&kind=&host=&severity=&flow=` a page
 //!   of summaries, newest first ([`data::Page`]); `GET /api/events`
 //!   server-sent events, one `record` event per stored exchange;
-//! - `GET /export?format=har|md|json[&flow=]` a redacted export (the code of
-//!   `oauthscope export`); `POST /api/clear[?flow=]` clears the capture;
+//! - `GET /export?format=har|md|json[&flow=|&ids=ID,ID…]` a redacted export
+//!   of the capture, a login or a selection (the code of `oauthscope
+//!   export`); `POST /api/clear[?flow=]` clears the capture;
 //! - `GET /assets/{file}` the embedded CSS and JavaScript.
 //!
 //! Every request passes [`guard`]: its `Host` must be a loopback name of the
@@ -47,7 +48,13 @@ pub struct WebConfig {
     pub read_only: bool,
     /// Options of the analysis shown (registered redirect URIs).
     pub analyze: AnalyzeOptions,
+    /// How long a browser may take to send a request head, and its first
+    /// byte on a new connection; silent or slower connections are closed.
+    pub header_timeout: std::time::Duration,
 }
+
+/// Default [`WebConfig::header_timeout`].
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Errors starting the UI.
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +184,7 @@ pub async fn start(
     })?;
     let token = hex::encode(rand::random::<[u8; 16]>());
     let (stop, stopping) = watch::channel(false);
+    let header_timeout = cfg.header_timeout;
     let state = AppState {
         source,
         cfg: Arc::new(cfg),
@@ -187,21 +195,69 @@ pub async fn start(
         stopping: stopping.clone(),
     };
     let app = routes::router(state);
-    let mut stopped = stopping;
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("web UI stopped: {e}");
-        }
-    });
+    let task = tokio::spawn(serve(listener, app, stopping, header_timeout));
     Ok(RunningWeb {
         addr,
         token,
         stop,
         task,
     })
+}
+
+/// Accept connections until `stopping` turns true, then let open ones
+/// finish. Unlike `axum::serve`, a connection must send its first byte and
+/// then each request head within `header_timeout` (hyper-util's protocol
+/// detection and axum wait forever), so silent clients cannot pile up.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+    header_timeout: std::time::Duration,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    tracing::warn!("web UI accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = async { let _ = stopping.wait_for(|s| *s).await; } => break,
+        };
+        // Reap finished connections as we go.
+        while conns.try_join_next().is_some() {}
+        let (builder, app, mut stop) = (builder.clone(), app.clone(), stopping.clone());
+        conns.spawn(async move {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_timeout, tcp.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return, // silent past the deadline, closed, or failed
+            }
+            let svc = hyper_util::service::TowerToHyperService::new(app);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), svc);
+            let mut conn = std::pin::pin!(conn);
+            let done = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = done {
+                tracing::debug!("web UI connection ended: {e}");
+            }
+        });
+    }
+    while conns.join_next().await.is_some() {}
 }
 
 /// Serve records that are not being recorded (a HAR file's analysis):
@@ -216,6 +272,7 @@ pub async fn serve_records(
             addr,
             read_only: true,
             analyze: analyze.clone(),
+            header_timeout: HEADER_TIMEOUT,
         },
         Source::records(records, &analyze),
         None,
@@ -234,6 +291,7 @@ pub async fn serve_store(
             addr,
             read_only: true,
             analyze,
+            header_timeout: HEADER_TIMEOUT,
         },
         Source::Store(store),
         None,

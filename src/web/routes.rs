@@ -1,10 +1,11 @@
 //! The axum router and its handlers (see the route list in [`super`]).
 
-use super::data::PageQuery;
+use super::data::{PageQuery, Source};
 use super::{assets, flow, guard, html, page, AppState};
-use crate::cli::export::{render, select, Format};
+use crate::cli::export::{stream, ExportError, Filter, Format};
+use crate::record::Record;
 use crate::redact::Redactor;
-use crate::store::StoreError;
+use crate::store::{Query as StoreQuery, StoreError};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -124,6 +125,8 @@ async fn records(State(st): State<AppState>, Query(q): Query<PageQuery>) -> Resp
 struct ExportQuery {
     format: Option<String>,
     flow: Option<String>,
+    /// Comma-separated record ids: export exactly these (a selection).
+    ids: Option<String>,
 }
 
 async fn export(State(st): State<AppState>, Query(q): Query<ExportQuery>) -> Response {
@@ -138,27 +141,75 @@ async fn export(State(st): State<AppState>, Query(q): Query<ExportQuery>) -> Res
             )
         }
     };
+    let ids: Option<std::collections::HashSet<String>> = q.ids.as_deref().map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    if ids.as_ref().is_some_and(|i| i.len() > MAX_EXPORT_IDS) {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("at most {MAX_EXPORT_IDS} exchanges can be selected for one export\n"),
+        );
+    }
+    let selection = ids.is_some();
+    let filter = Filter {
+        flow: q.flow.clone(),
+        ids,
+        stored_flows: true,
+        ..Filter::default()
+    };
     let src = st.source.clone();
     let cfg = st.cfg.clone();
-    let analysed = match blocking(move || src.analysed_all(&cfg.analyze)).await {
-        Ok(a) => a,
-        Err(r) => return r,
+    // The same code as `oauthscope export`: analysed in windows and
+    // written record by record (into the response body here).
+    let exported = tokio::task::spawn_blocking(move || {
+        let mut each = |f: &mut dyn FnMut(Record)| -> Result<(), String> {
+            match &src {
+                Source::Store(store) => store
+                    .query_each(&StoreQuery::default(), |r| {
+                        f(r);
+                        Ok(())
+                    })
+                    .map_err(|e| e.to_string()),
+                Source::Records(v) => {
+                    v.iter().cloned().for_each(&mut *f);
+                    Ok(())
+                }
+            }
+        };
+        let mut out = Vec::new();
+        // Exports from the UI are always redacted (the CLI's --no-redact is explicit).
+        let mut redactor = Redactor::new();
+        stream(
+            &mut each,
+            &cfg.analyze,
+            &filter,
+            format,
+            Some(&mut redactor),
+            &mut out,
+        )
+        .map(|n| (n, out))
+    })
+    .await;
+    let body = match exported {
+        Ok(Ok((0, _))) => return text(StatusCode::NOT_FOUND, "nothing to export\n".into()),
+        Ok(Ok((_, body))) => body,
+        Ok(Err(e @ ExportError::Flow(_))) => return text(StatusCode::NOT_FOUND, format!("{e}\n")),
+        Ok(Err(e)) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
     };
-    let selected = match select(analysed, q.flow.as_deref(), None) {
-        Ok(s) if s.is_empty() => return text(StatusCode::NOT_FOUND, "nothing to export\n".into()),
-        Ok(s) => s,
-        Err(e) => return text(StatusCode::NOT_FOUND, format!("{e}\n")),
-    };
-    // Exports from the UI are always redacted (the CLI's --no-redact is explicit).
-    let body = render(&selected, format, Some(&mut Redactor::new()));
-    let name = match &q.flow {
-        Some(f) => format!(
+    let name = match (&q.flow, selection) {
+        (_, true) => format!("oauthscope-selection.{ext}"),
+        (Some(f), false) => format!(
             "oauthscope-login-{}.{ext}",
             f.chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
                 .collect::<String>()
         ),
-        None => format!("oauthscope-capture.{ext}"),
+        (None, false) => format!("oauthscope-capture.{ext}"),
     };
     (
         [
@@ -172,6 +223,9 @@ async fn export(State(st): State<AppState>, Query(q): Query<ExportQuery>) -> Res
     )
         .into_response()
 }
+
+/// Most exchanges one `/export?ids=` may name.
+const MAX_EXPORT_IDS: usize = 10_000;
 
 /// `?flow=`: clear one flow instead of everything.
 #[derive(Debug, Deserialize)]

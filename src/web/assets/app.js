@@ -8,6 +8,8 @@
   let nextBefore = null;
   let total = 0;
   let selected = null; // id
+  const picked = new Set(); // ids ticked for "export selected"
+  let lastPicked = null; // anchor of a shift-click range
   let live = false;
 
   const $ = (id) => document.getElementById(id);
@@ -100,7 +102,7 @@
       const head = document.createElement("tr");
       head.className = "flowhead";
       const td = document.createElement("td");
-      td.colSpan = 8;
+      td.colSpan = 9;
       const a = document.createElement("a");
       a.href = "/flows/" + encodeURIComponent(flow);
       a.textContent = "login " + flow;
@@ -125,6 +127,23 @@
         tr.className = "row" + (s.severity ? " sev-" + s.severity : "");
         tr.dataset.id = s.id;
         tr.tabIndex = -1;
+        const pick = document.createElement("input");
+        pick.type = "checkbox";
+        pick.className = "pick";
+        pick.checked = picked.has(s.id);
+        pick.setAttribute("aria-label", "select for export");
+        pick.addEventListener("click", (e) => {
+          e.stopPropagation();
+          if (e.shiftKey && lastPicked) pickRange(lastPicked, s.id, pick.checked);
+          else setPicked(s.id, pick.checked);
+          lastPicked = s.id;
+        });
+        const pc = document.createElement("td");
+        pc.className = "pickcell";
+        pc.addEventListener("click", (e) => e.stopPropagation());
+        pc.appendChild(pick);
+        tr.appendChild(pc);
+        if (picked.has(s.id)) tr.classList.add("picked");
         cell(tr, timeOf(s.time), "time");
         cell(tr, s.kind, "kind");
         cell(tr, s.method);
@@ -150,10 +169,43 @@
     $("empty").hidden = rows.size > 0;
     $("older-wrap").hidden = !nextBefore;
     exportLinks();
+    pickedLinks();
     status();
     if (scroll) window.scrollTo(0, document.body.scrollHeight);
     // Milliseconds from navigation to the first rendered list (the benchmark reads it).
     if (!document.body.dataset.listShownMs) document.body.dataset.listShownMs = String(Math.round(performance.now()));
+  }
+
+  // Tick or untick one exchange for "export selected".
+  function setPicked(id, on) {
+    if (on) picked.add(id); else picked.delete(id);
+    const tr = table.querySelector(`tr.row[data-id="${CSS.escape(id)}"]`);
+    if (tr) {
+      tr.classList.toggle("picked", on);
+      const box = tr.querySelector("input.pick");
+      if (box) box.checked = on;
+    }
+    pickedLinks();
+  }
+
+  // Shift-click: every row shown between the anchor and `id` takes `on`.
+  function pickRange(from, id, on) {
+    const ids = [...table.querySelectorAll("tr.row")].map((tr) => tr.dataset.id);
+    let a = ids.indexOf(from), b = ids.indexOf(id);
+    if (a < 0 || b < 0) { setPicked(id, on); return; }
+    if (a > b) [a, b] = [b, a];
+    for (const x of ids.slice(a, b + 1)) setPicked(x, on);
+  }
+
+  // "export selected" links: exactly the ticked exchanges, whatever their logins.
+  function pickedLinks() {
+    const wrap = $("picked");
+    wrap.hidden = picked.size === 0;
+    $("picked-count").textContent = `${picked.size} selected`;
+    const ids = [...picked].sort().join(",");
+    for (const a of wrap.querySelectorAll("a.export-picked")) {
+      a.href = "/export?" + new URLSearchParams({ format: a.dataset.format, ids }).toString();
+    }
   }
 
   // The export buttons take the login filter along: the whole capture, or one login.
@@ -193,6 +245,7 @@
     if (e.key === "j") { move(1); e.preventDefault(); }
     else if (e.key === "k") { move(-1); e.preventDefault(); }
     else if (e.key === "Enter" && selected) { open(selected); e.preventDefault(); }
+    else if (e.key === "x" && selected) { setPicked(selected, !picked.has(selected)); lastPicked = selected; e.preventDefault(); }
     else if (e.key === "/") { form.elements.q.focus(); e.preventDefault(); }
   });
 
@@ -203,6 +256,10 @@
   });
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
   $("older").addEventListener("click", loadOlder);
+  $("unpick").addEventListener("click", () => {
+    for (const id of [...picked]) setPicked(id, false);
+    lastPicked = null;
+  });
 
   $("clear").addEventListener("click", async () => {
     if (!confirm("Delete every captured exchange? This cannot be undone.")) return;
