@@ -30,6 +30,32 @@ impl Home {
         Home::new(base.join(".oauthscope"))
     }
 
+    /// True when this is `~/.oauthscope`, the directory a command finds
+    /// without `--home` or `$OAUTHSCOPE_HOME`.
+    pub fn is_default(&self) -> bool {
+        let base = std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        self.root == base.join(".oauthscope")
+    }
+
+    /// The `--home DIR` another shell needs to reach this data directory
+    /// (empty for the default one), shell-quoted when needed.
+    pub fn flag(&self) -> String {
+        if self.is_default() {
+            return String::new();
+        }
+        let p = self.root.display().to_string();
+        if p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+~".contains(c))
+        {
+            format!(" --home {p}")
+        } else {
+            format!(" --home '{}'", p.replace('\'', r"'\''"))
+        }
+    }
+
     /// The data directory itself.
     pub fn root(&self) -> &Path {
         &self.root

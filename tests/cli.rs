@@ -302,3 +302,45 @@ fn exec_keeps_the_callers_java_options_after_its_own() {
         "theirs come last and win: {opts}"
     );
 }
+
+/// `run --home DIR` tells the other shell how to reach *this* data
+/// directory: following its hint literally gives the running proxy's
+/// address and this CA, not a second CA in `~/.oauthscope`.
+#[cfg(unix)]
+#[test]
+fn run_start_up_hint_names_the_data_directory() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+        .args(["--home"])
+        .arg(dir.path())
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-web",
+            "--color",
+            "never",
+        ])
+        .env_remove("OAUTHSCOPE_HOME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("Next:") {
+                let _ = tx.send(line);
+                break;
+            }
+        }
+    });
+    let hint = rx.recv_timeout(std::time::Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let hint = hint.expect("run printed its Next: line");
+    let want = format!("oauthscope env --home {}", dir.path().display());
+    assert!(hint.contains(&want), "{hint}");
+}

@@ -372,7 +372,7 @@ fn describe_source(proxy: &str, source: ProxySource) -> String {
         ProxySource::Flag => format!("proxy {proxy} (--proxy)"),
         ProxySource::Running => format!("proxy {proxy} (the running `oauthscope run`, from proxy.json)"),
         ProxySource::Default => format!(
-            "proxy {proxy} (the default: no `oauthscope run` announced itself in this data directory)"
+            "proxy {proxy} (the default: no forward proxy `oauthscope run` announced itself in this data directory)"
         ),
     }
 }
@@ -386,11 +386,14 @@ pub fn run_env(args: EnvArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let vars = variables(&proxy, &trust);
     match args.shell {
         Shell::Sh => {
-            println!("# eval \"$(oauthscope env)\" — send this shell's HTTP(S) through oauthscope");
+            println!(
+                "# eval \"$(oauthscope env{})\" — send this shell's HTTP(S) through oauthscope",
+                g.home.flag()
+            );
             println!("# {about}");
         }
         Shell::Fish => {
-            println!("# oauthscope env --shell fish | source");
+            println!("# oauthscope env{} --shell fish | source", g.home.flag());
             println!("# {about}");
         }
         Shell::Powershell => {

@@ -290,11 +290,9 @@ fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {
             args.intercept.join(", ")
         );
     }
-    let env_cmd = if *addr == "127.0.0.1:8080".parse().expect("valid") {
-        "eval \"$(oauthscope env)\"".to_string()
-    } else {
-        format!("eval \"$(oauthscope env --proxy {addr})\"")
-    };
+    // `env` reads this run's address from proxy.json in the same data
+    // directory, so another shell needs only the directory.
+    let env_cmd = format!("eval \"$(oauthscope env{})\"", g.home.flag());
     eprintln!("Next: in another shell, `{env_cmd}` then run your app, or `oauthscope browser URL` for a browser; `oauthscope flows list` shows captures.");
     eprintln!("Press Ctrl-C to stop.\n");
 }

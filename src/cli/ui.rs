@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// Arguments of `oauthscope ui`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope ui                  # the running proxy's UI, or the stored capture\n  oauthscope ui --print          # only print the URL (with its token)\n  oauthscope ui bug-report.har   # look at a HAR file the same way"
+    after_help = "Examples:\n  oauthscope ui                  # the running proxy's UI, or the stored capture\n  oauthscope ui --print          # print the URL (with its token) instead of opening a browser\n  oauthscope ui bug-report.har   # look at a HAR file the same way"
 )]
 pub struct UiArgs {
     /// A HAR file to show instead of the capture (browser devtools, mitmproxy, `oauthscope export`).

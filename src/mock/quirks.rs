@@ -446,17 +446,16 @@ pub fn authenticate(
 /// public client). Nothing presented, or a Basic header that does not
 /// decode: none, and [`authenticate`] says what is wrong.
 pub fn presented_client(authorization: Option<&str>, params: &Params) -> Vec<Client> {
+    // Read the header the way the analysis does (RFC 6749 §2.3.1 decoding
+    // only when it is URL-encoded), so the mock's log names the same
+    // flavour as `flows list` (5, not 1, for a raw `+` or `/`).
     let basic = authorization.and_then(|h| {
-        let (scheme, value) = h.trim().split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
+        let mut headers = crate::record::HeaderList::default();
+        headers.push("Authorization", h);
+        match crate::analyze::flavour::authorization(&headers) {
+            crate::analyze::flavour::AuthHeader::Basic(c) => Some((c.client_id(), c.secret())),
+            _ => None,
         }
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(value.trim())
-            .ok()?;
-        let text = String::from_utf8(raw).ok()?;
-        let (user, pass) = text.split_once(':')?;
-        Some((form_decode(user), form_decode(pass)))
     });
     let (id, secret) = match basic {
         Some((id, secret)) => (id, Some(secret)),
@@ -530,6 +529,13 @@ mod tests {
         );
         let ok = authenticate(Some(&hdr), BodyFormat::Form, &Vec::new(), &c, &[1, 5]).unwrap();
         assert_eq!(ok.flavours, vec![1]);
+        // A raw secret with '+' and '/' is flavour 5, as the analysis says,
+        // not a URL-encoded one that happens to decode.
+        let raw = basic("app", "s3cr/t+x");
+        let c = presented_client(Some(&raw), &Vec::new());
+        assert_eq!(c[0].secret.as_deref(), Some("s3cr/t+x"));
+        let ok = authenticate(Some(&raw), BodyFormat::Form, &Vec::new(), &c, &[1, 5]).unwrap();
+        assert_eq!(ok.flavours, vec![5]);
         assert!(presented_client(Some("Basic !!"), &Vec::new()).is_empty());
         let public: Params = vec![("client_id".into(), "spa".into())];
         assert_eq!(presented_client(None, &public)[0].secret, None);

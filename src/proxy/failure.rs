@@ -20,7 +20,7 @@ pub fn describe(err: &(dyn StdError + 'static), target: &str) -> String {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
                     return format!(
-                        "connection refused by {target}: nothing is listening there (is the provider running, and is the port right?)"
+                        "connection refused by {target}: nothing is listening there (is that server running, and is the port right?)"
                     )
                 }
                 std::io::ErrorKind::TimedOut => {
