@@ -11,9 +11,11 @@ use crate::report::{self, mermaid};
 use std::fmt::Write as _;
 
 /// Lane x positions: Browser, App, Provider.
-const LANES: [(&str, f32); 3] = [("Browser", 120.0), ("App", 490.0), ("Provider", 860.0)];
+/// The Browser lane leaves room on its left for an annotation code drawn
+/// beside the arrow's start (`diagnosis.concurrent_logins`).
+const LANES: [(&str, f32); 3] = [("Browser", 230.0), ("App", 590.0), ("Provider", 950.0)];
 /// Picture width in user units.
-const WIDTH: f32 = 980.0;
+const WIDTH: f32 = 1080.0;
 /// Vertical space per exchange.
 const ROW: f32 = 64.0;
 /// Where the first arrow is drawn.
@@ -49,13 +51,13 @@ pub fn sequence_svg(records: &[Record]) -> String {
     );
     for (name, x) in LANES {
         let label = match (name, &provider) {
-            ("Provider", Some(h)) => format!("Provider ({})", clip(h, 28)),
+            ("Provider", Some(h)) => format!("Provider ({})", clip(h, 22)),
             _ => name.to_string(),
         };
         let _ = write!(
             s,
-            "<g class=\"lane\"><rect x=\"{}\" y=\"12\" width=\"220\" height=\"34\" rx=\"6\"/><text x=\"{x}\" y=\"34\" text-anchor=\"middle\">{}</text><line x1=\"{x}\" y1=\"46\" x2=\"{x}\" y2=\"{}\"/></g>",
-            x - 110.0,
+            "<g class=\"lane\"><rect x=\"{}\" y=\"12\" width=\"240\" height=\"34\" rx=\"6\"/><text x=\"{x}\" y=\"34\" text-anchor=\"middle\">{}</text><line x1=\"{x}\" y1=\"46\" x2=\"{x}\" y2=\"{}\"/></g>",
+            x - 120.0,
             esc(&label),
             height - 8.0
         );
