@@ -224,13 +224,7 @@ async fn serve_recorded(
     super::run::wait_for_shutdown().await;
     let store = recorded.session.store.clone();
     recorded.shutdown().await?;
-    store.restrict_permissions();
-    let n = store.len();
-    eprintln!(
-        "stopped; {n} exchange{} in {}",
-        if n == 1 { "" } else { "s" },
-        g.home.store_dir().display()
-    );
+    super::run::report_stopped(&store, g);
     Ok(())
 }
 

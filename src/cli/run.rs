@@ -201,13 +201,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         eprintln!("\nstopping: finishing open exchanges and flushing the store...");
         let store = session.store.clone();
         session.shutdown().await?;
-        store.restrict_permissions();
-        let n = store.len();
-        eprintln!(
-            "stopped; {n} exchange{} in {}",
-            if n == 1 { "" } else { "s" },
-            g.home.store_dir().display()
-        );
+        report_stopped(&store, g);
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -339,4 +333,16 @@ pub(super) async fn wait_for_shutdown() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// After a session stopped: owner-only store files, and how many exchanges
+/// it holds (`run`, `mock`).
+pub(super) fn report_stopped(store: &crate::store::Store, g: &Globals) {
+    store.restrict_permissions();
+    let n = store.len();
+    eprintln!(
+        "stopped; {n} exchange{} in {}",
+        if n == 1 { "" } else { "s" },
+        g.home.store_dir().display()
+    );
 }
