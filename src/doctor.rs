@@ -252,7 +252,14 @@ pub fn run_checks(ca: &LocalCa) -> Result<Vec<Check>, DoctorError> {
     let native = rustls_native_certs::load_native_certs();
     checks.push(Check {
         client: "system store",
-        source: env_or("SSL_CERT_FILE", "the OS trust store"),
+        // rustls-native-certs reads SSL_CERT_FILE instead of the OS store
+        // when it is set (as `oauthscope env` sets it): say so.
+        source: match std::env::var("SSL_CERT_FILE") {
+            Ok(v) if !v.is_empty() => {
+                format!("SSL_CERT_FILE={v}, which replaces the OS trust store in this shell")
+            }
+            _ => "the OS trust store".to_string(),
+        },
         verdict: if native.certs.iter().any(|c| c == ca.cert_der()) {
             Verdict::Trusted
         } else {
