@@ -685,3 +685,24 @@ async fn bad_input_gets_clear_errors_not_crashes() {
     let r = c.get(format!("{}/jwks", m.issuer())).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// client_credentials has no end user: even with `scope=openid` the mock
+/// answers without an ID token (OIDC Core §2), as real providers do.
+#[tokio::test]
+async fn client_credentials_never_gets_an_id_token() {
+    let m = start(Quirks::default()).await;
+    let r = http()
+        .post(m.token_url())
+        .basic_auth(ID, Some(SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "openid read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().await.unwrap();
+    assert!(b["access_token"].is_string(), "{b}");
+    assert!(b.get("id_token").is_none(), "{b}");
+}

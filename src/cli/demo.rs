@@ -98,6 +98,12 @@ pub async fn demo(color: bool) -> anyhow::Result<(String, Rig)> {
 pub fn run(args: DemoArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal as _;
     let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    if !g.home.is_default() {
+        eprintln!(
+            "note: demo uses a throw-away data directory; {} is not touched",
+            g.home.root().display()
+        );
+    }
     rt.block_on(async {
         let (out, rig) = demo(g.color).await?;
         print!("{out}");

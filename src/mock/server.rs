@@ -848,7 +848,10 @@ fn client_credentials(state: &State, client: &Client, p: &Params) -> Granted {
     }
     let scope = get(p, "scope").unwrap_or("");
     let mut inner = state.inner();
-    let (fields, _) = issue(state, &mut inner, &client.id, scope, None, None)?;
+    let (mut fields, _) = issue(state, &mut inner, &client.id, scope, None, None)?;
+    // No end user took part, so there is nobody for an ID token to be about
+    // (OIDC Core §2: the ID token is about the authentication of an end user).
+    fields.remove("id_token");
     Ok((fields, "access token issued".into()))
 }
 
