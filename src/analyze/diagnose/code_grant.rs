@@ -505,30 +505,25 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
         }));
     }
     if let Some(&first) = redeemed.first() {
+        // `redeemed` holds successful exchanges only: a failed one is not reuse.
         let first_rec = &ctx.records[first];
-        let ok = true;
         let status = first_rec.response.as_ref().map(|r| r.status);
         return Some(Cause {
             code: code::DIAGNOSIS_CODE_REUSED,
-            score: if ok { 95 } else { 80 } + hint(ctx, &["already"], &[54005]),
-            about: if ok {
-                "an earlier exchange of it succeeded".to_string()
-            } else {
-                "an earlier exchange of it failed".to_string()
-            },
+            score: 95 + hint(ctx, &["already"], &[54005]),
+            about: "an earlier exchange of it succeeded".to_string(),
             detail: format!(
-                "Record {} exchanged the same code {} s earlier{}. A code is single-use (RFC 6749 §4.1.2): \
+                "Record {} exchanged the same code {} s earlier and got tokens. A code is single-use (RFC 6749 §4.1.2): \
                  the second exchange is refused and the server may revoke the tokens of the first. \
                  Find the second caller (a double callback, a page reload, a retry, or a framework that \
-                 redeems the code while your own code does too) and exchange each code once{}.",
+                 redeems the code while your own code does too) and exchange each code once; keep the tokens \
+                 from the first exchange.",
                 first_rec.id,
                 (token.time - first_rec.time).whole_seconds(),
-                if ok { " and got tokens" } else { ", and that exchange failed too" },
-                if ok { "; keep the tokens from the first exchange" } else { "" }
             ),
             evidence: json!({
                 "first_exchange": first_rec.id,
-                "first_exchange_succeeded": ok,
+                "first_exchange_succeeded": true,
                 "first_exchange_status": status,
                 "earlier_exchanges": super::ids(ctx.records, &earlier),
                 "code": fingerprint(code.unwrap_or_default()),
