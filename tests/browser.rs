@@ -66,24 +66,14 @@ async fn start_app(hits: Arc<AtomicUsize>) -> SocketAddr {
 async fn oauthscope(home: &Path, args: Vec<String>) -> std::process::Output {
     let home = home.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
-            .arg("--home")
-            .arg(&home)
-            .args(&args)
-            .env_remove("OAUTHSCOPE_HOME")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = std::time::Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(150) {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child.wait_with_output().unwrap()
+        support::output_within(
+            std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+                .arg("--home")
+                .arg(&home)
+                .args(&args)
+                .env_remove("OAUTHSCOPE_HOME"),
+            Duration::from_secs(150),
+        )
     })
     .await
     .unwrap()

@@ -34,29 +34,19 @@ async fn a_java_token_request_run_through_exec_is_captured() {
     let home = h.home.root().to_path_buf();
     // No --proxy: exec finds the running proxy (an ephemeral port) in proxy.json.
     let out = tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
-            .arg("--home")
-            .arg(&home)
-            .args(["exec", "--", "java"])
-            .arg(&source)
-            .arg(&token_url)
-            .env_remove("OAUTHSCOPE_HOME")
-            .env_remove("JAVA_TOOL_OPTIONS")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("https_proxy")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = std::time::Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(180) {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        child.wait_with_output().unwrap()
+        support::output_within(
+            std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+                .arg("--home")
+                .arg(&home)
+                .args(["exec", "--", "java"])
+                .arg(&source)
+                .arg(&token_url)
+                .env_remove("OAUTHSCOPE_HOME")
+                .env_remove("JAVA_TOOL_OPTIONS")
+                .env_remove("HTTPS_PROXY")
+                .env_remove("https_proxy"),
+            Duration::from_secs(180),
+        )
     })
     .await
     .unwrap();
