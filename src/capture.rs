@@ -174,7 +174,7 @@ pub fn record(
     duration_ms: u64,
     error: Option<String>,
 ) -> Record {
-    Record {
+    let mut rec = Record {
         id: head.id.clone(),
         time: head.time,
         flow: None,
@@ -195,7 +195,9 @@ pub fn record(
         error,
         flavour: None,
         annotations: Vec::new(),
-    }
+    };
+    crate::analyze::classify::refine(&mut rec);
+    rec
 }
 
 #[cfg(test)]

@@ -46,16 +46,22 @@ pub enum Kind {
     /// endpoint (the start of a login): its `Set-Cookie` holds the state the
     /// callback will need.
     LoginStart,
+    /// A page or hop of the provider's own that the browser reached after
+    /// an authorize request, by following its redirect or its page: the
+    /// login and consent pages, their form posts and XHRs, and the
+    /// provider's own error page (where a refused authorize request ends).
+    ProviderPage,
 }
 
 impl Kind {
     /// Every kind, in the order of a typical flow.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Discovery,
         Kind::LoginStart,
         Kind::Jwks,
         Kind::Par,
         Kind::AuthorizeRequest,
+        Kind::ProviderPage,
         Kind::AuthorizationResponse,
         Kind::Callback,
         Kind::DeviceAuthorization,
@@ -80,6 +86,7 @@ impl Kind {
             Kind::Discovery => "discovery",
             Kind::Jwks => "jwks",
             Kind::LoginStart => "login_start",
+            Kind::ProviderPage => "provider_page",
         }
     }
 }

@@ -255,8 +255,11 @@ pub fn authorization_response(rec: &Record) -> Option<AuthorizationResponse> {
                 is_callback: true,
             })
         }
-        Kind::AuthorizationResponse | Kind::AuthorizeRequest => {
-            let loc = params::redirect_location(rec)?;
+        Kind::AuthorizationResponse | Kind::AuthorizeRequest | Kind::ProviderPage => {
+            // Follow the browser: a redirect, a JSON `location`, a meta
+            // refresh, or an auto-submitting form_post page.
+            let url = params::next_location(rec)
+                .or_else(|| params::form_post_page(rec).map(|(action, _)| action))?;
             let p = params::location_params(rec);
             if !RESPONSE_MARKERS
                 .iter()
@@ -264,11 +267,6 @@ pub fn authorization_response(rec: &Record) -> Option<AuthorizationResponse> {
             {
                 return None;
             }
-            let url = if loc.contains("://") {
-                loc.to_string()
-            } else {
-                params::absolutize(&rec.request.url, loc)
-            };
             Some(AuthorizationResponse {
                 redirect_uri: strip_response_params(&url),
                 url,

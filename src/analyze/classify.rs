@@ -45,10 +45,19 @@ pub const IMPLIED_GRANT: &str = "authorization_code";
 /// apart from the app's own redirects. Keys are `scheme://host:port/path`
 /// with the host lower-cased and no query. Bounded: at most
 /// [`Endpoints::LIMIT`] entries of each sort (the oldest are kept).
+///
+/// It also follows the browser through the provider's own pages: the
+/// origins of authorization endpoints (a 4xx there, or a redirect to an
+/// error page there, is the provider refusing the login), and the URLs the
+/// provider sent the browser to next (its login, consent and error pages),
+/// kept as the newest [`Endpoints::LIMIT`].
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
     by_url: std::collections::HashMap<String, Kind>,
     redirect_uris: std::collections::HashSet<String>,
+    provider_origins: std::collections::HashSet<String>,
+    hops: std::collections::HashSet<String>,
+    hop_order: std::collections::VecDeque<String>,
 }
 
 impl Endpoints {
@@ -80,9 +89,73 @@ impl Endpoints {
                         self.redirect_uris.insert(key);
                     }
                 }
+                if rec.kind == Kind::AuthorizeRequest {
+                    if let Some(o) = url::Url::parse(&rec.request.url)
+                        .ok()
+                        .map(|u| origin_key(&u))
+                    {
+                        if self.provider_origins.len() < Self::LIMIT {
+                            self.provider_origins.insert(o);
+                        }
+                    }
+                    self.learn_next(rec);
+                }
             }
+            Kind::ProviderPage => self.learn_next(rec),
             _ => {}
         }
+    }
+
+    /// Where a provider's answer sends the browser next: a delivery to a
+    /// redirect URI (carrying `code`, `error` or tokens) teaches that
+    /// redirect URI (an authorize request may have named none: the
+    /// registered one is used, RFC 6749 §3.1.2.3); anything else is one of
+    /// the provider's own pages, a hop to follow.
+    fn learn_next(&mut self, rec: &Record) {
+        let Some(next) = params::next_location(rec) else {
+            return;
+        };
+        let Ok(u) = url::Url::parse(&next) else {
+            return;
+        };
+        let p: params::Params = u.query_pairs().into_owned().collect();
+        let mut all = p.clone();
+        all.extend(u.fragment().map(params::form_params).unwrap_or_default());
+        let delivers = ["code", "error", "id_token", "access_token"]
+            .iter()
+            .any(|n| get(&all, n).is_some());
+        let same_origin = url::Url::parse(&rec.request.url)
+            .ok()
+            .is_some_and(|b| b.origin() == u.origin());
+        if delivers && !same_origin {
+            if self.redirect_uris.len() < Self::LIMIT {
+                self.redirect_uris.insert(key_of(&u));
+            }
+            return;
+        }
+        if is_authorize_url(&p) && !same_origin {
+            return;
+        }
+        let key = hop_key(&u);
+        if self.hops.insert(key.clone()) {
+            self.hop_order.push_back(key);
+            while self.hop_order.len() > Self::LIMIT {
+                if let Some(old) = self.hop_order.pop_front() {
+                    self.hops.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// True when a provider's earlier answer sent the browser to `url` (its
+    /// own login, consent or error page).
+    pub fn is_hop(&self, url: &url::Url) -> bool {
+        !self.hops.is_empty() && self.hops.contains(&hop_key(url))
+    }
+
+    /// True when `url` is on the origin of an authorization endpoint seen earlier.
+    pub fn is_provider_origin(&self, url: &url::Url) -> bool {
+        !self.provider_origins.is_empty() && self.provider_origins.contains(&origin_key(url))
     }
 
     /// The kind a discovery document gave this URL's endpoint, if any.
@@ -118,6 +191,25 @@ fn key_of(u: &url::Url) -> String {
         u.host_str().unwrap_or("").to_ascii_lowercase(),
         u.port_or_known_default().unwrap_or(0),
         u.path()
+    )
+}
+
+/// A hop's key: the URL without its fragment, host lower-cased.
+pub fn hop_key(u: &url::Url) -> String {
+    let mut s = key_of(u);
+    if let Some(q) = u.query() {
+        s.push('?');
+        s.push_str(q);
+    }
+    s
+}
+
+fn origin_key(u: &url::Url) -> String {
+    format!(
+        "{}://{}:{}",
+        u.scheme(),
+        u.host_str().unwrap_or("").to_ascii_lowercase(),
+        u.port_or_known_default().unwrap_or(0)
     )
 }
 
@@ -349,6 +441,11 @@ pub fn classify_request_in(
     {
         return Classified::of(Kind::Jwks);
     }
+    // The provider's own page the browser was sent to after an authorize
+    // request (its login, consent or error page, and their form posts).
+    if parsed.as_ref().is_some_and(|u| known.is_hop(u)) {
+        return Classified::of(Kind::ProviderPage);
+    }
     None
 }
 
@@ -388,11 +485,18 @@ pub fn classify_response_in(
     headers: &HeaderList,
     known: &Endpoints,
 ) -> Option<Classified> {
+    let base = url::Url::parse(request_url).ok();
+    let at_provider = base.as_ref().is_some_and(|u| known.is_provider_origin(u));
+    if at_provider && status >= 400 {
+        // The provider refusing on one of its own pages (RFC 6749 §4.1.2.1:
+        // an invalid redirect_uri or client_id is shown to the user, never
+        // redirected back).
+        return Classified::of(Kind::ProviderPage);
+    }
     if !(300..400).contains(&status) {
         return None;
     }
     let location = headers.get("location")?;
-    let base = url::Url::parse(request_url).ok();
     // One parse of the Location (resolved against the request URL) for its
     // query, fragment and origin; the lenient helpers only for a bad URL.
     let resolved = match &base {
@@ -407,10 +511,18 @@ pub fn classify_response_in(
         }
         None => params::query_params(location),
     };
+    let same_origin =
+        resolved.as_ref().map(url::Url::origin) == base.as_ref().map(url::Url::origin);
     if is_authorize_url(&p) {
         // The app sending the browser to the provider: not an authorization
-        // response, but the login's start (its cookies hold the state).
-        return Classified::of(Kind::LoginStart);
+        // response, but the login's start (its cookies hold the state). The
+        // provider's own form sending the browser on to its authorize
+        // endpoint is one of its pages.
+        return Classified::of(if same_origin && at_provider {
+            Kind::ProviderPage
+        } else {
+            Kind::LoginStart
+        });
     }
     let carries = ["code", "access_token", "id_token"]
         .iter()
@@ -420,15 +532,42 @@ pub fn classify_response_in(
     if resolved.as_ref().is_some_and(|u| known.is_redirect_uri(u)) && (carries || error || state) {
         return Classified::of(Kind::AuthorizationResponse);
     }
-    let elsewhere = resolved.as_ref().map(url::Url::origin) != base.as_ref().map(url::Url::origin);
+    let elsewhere = !same_origin;
     // `state` alone counts only when it goes back to another origin: a
     // provider's own internal hop (Auth0's `/authorize/resume?state=...`)
     // is not the authorization response; nor is an app's own error page.
     let back = carries || (error || state) && elsewhere || error && state;
-    back.then_some(Classified {
-        kind: Kind::AuthorizationResponse,
+    if back {
+        return Classified::of(Kind::AuthorizationResponse);
+    }
+    // The provider sending the browser to its own error page
+    // (`/error?error=...`, Google's `/signin/oauth/error?authError=...`).
+    (at_provider && same_origin && (error || location_names_error(location))).then(|| Classified {
+        kind: Kind::ProviderPage,
         grant_type: None,
     })
+}
+
+/// True when a `Location` path or query names an error page (`/error`,
+/// `authError=`, `/oauth/error`).
+fn location_names_error(location: &str) -> bool {
+    let l = location.to_ascii_lowercase();
+    l.contains("/error") || l.contains("autherror") || l.contains("error=")
+}
+
+/// Correct a kind the request alone could not settle, once the response is
+/// known: a "discovery" URL that answered a JSON Web Key Set (RFC 7517 §5:
+/// an object with a `keys` array and no `issuer`) is a JWKS.
+pub fn refine(rec: &mut Record) {
+    if rec.kind == Kind::Discovery {
+        if let Some(doc) = params::response_json(rec) {
+            if doc.get("keys").is_some_and(serde_json::Value::is_array)
+                && doc.get("issuer").is_none()
+            {
+                rec.kind = Kind::Jwks;
+            }
+        }
+    }
 }
 
 /// Classify a whole record (HAR import, re-classification): request first,

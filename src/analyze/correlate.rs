@@ -216,6 +216,13 @@ pub fn assign_flows(records: &mut [Record]) {
             }
         }
     }
+    for (a, b) in browser_edges(records) {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            parent[hi] = lo;
+        }
+    }
     let ids: Vec<String> = (0..records.len())
         .map(|i| {
             let r = root(&mut parent, i);
@@ -225,6 +232,62 @@ pub fn assign_flows(records: &mut [Record]) {
     for (rec, id) in records.iter_mut().zip(ids) {
         rec.flow = Some(id);
     }
+}
+
+/// How long after a response the browser's next request still follows it
+/// (a login page can wait for the user; beyond this it is another login).
+const FOLLOW_WINDOW: time::Duration = time::Duration::minutes(10);
+
+/// Pairs of records (earlier, later) that one browser made in one login
+/// without a shared `state` or code: "follow the browser, not the
+/// request's shape".
+/// - A request to exactly the URL an earlier response sent the browser to
+///   ([`params::next_location`]: a 3xx `Location`, a JSON `location`, a
+///   meta refresh), within [`FOLLOW_WINDOW`]: the provider's own hops
+///   (login, consent and error pages) after an authorize request.
+/// - Authorization requests that carry no `state` (so no key ties them),
+///   to the same host with the same `client_id`, `response_type`,
+///   `redirect_uri` and `scope`, within [`FOLLOW_WINDOW`]: the page and its
+///   consent XHR (Discord posts the consent to `/api/v9/oauth2/authorize`
+///   with the page's query).
+fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
+    use std::collections::HashMap;
+    let mut out = Vec::new();
+    let mut sent_to: HashMap<String, usize> = HashMap::new();
+    let mut stateless: HashMap<String, usize> = HashMap::new();
+    for (i, rec) in records.iter().enumerate() {
+        let url = url::Url::parse(&rec.request.url).ok();
+        if let Some(u) = &url {
+            if let Some(j) = sent_to.remove(&super::classify::hop_key(u)) {
+                if rec.time - records[j].time <= FOLLOW_WINDOW {
+                    out.push((j, i));
+                }
+            }
+        }
+        if matches!(rec.kind, Kind::AuthorizeRequest) {
+            let p = params::request_params(rec);
+            if params::get(&p, "state").is_none() && params::get(&p, "request_uri").is_none() {
+                let host = url
+                    .as_ref()
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                    .unwrap_or_default();
+                let key = ["client_id", "response_type", "redirect_uri", "scope"]
+                    .iter()
+                    .map(|n| params::get(&p, n).unwrap_or("").to_string())
+                    .fold(host, |acc, v| format!("{acc}\u{1f}{v}"));
+                if let Some(&j) = stateless.get(&key) {
+                    if rec.time - records[j].time <= FOLLOW_WINDOW {
+                        out.push((j, i));
+                    }
+                }
+                stateless.insert(key, i);
+            }
+        }
+        if let Some(next) = params::next_location(rec).and_then(|n| url::Url::parse(&n).ok()) {
+            sent_to.insert(super::classify::hop_key(&next), i);
+        }
+    }
+    out
 }
 
 /// Findings about correlation itself (none yet).

@@ -126,7 +126,7 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
     // page, `/api/auth/error?error=OAuthCallback`), not a provider error.
     let loc = if matches!(
         rec.kind,
-        Kind::AuthorizeRequest | Kind::AuthorizationResponse
+        Kind::AuthorizeRequest | Kind::AuthorizationResponse | Kind::ProviderPage
     ) {
         params::location_params(rec)
     } else {

@@ -59,7 +59,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             Kind::Callback => {
                 params::get(&params::request_params(rec), "id_token").map(str::to_string)
             }
-            Kind::AuthorizationResponse | Kind::AuthorizeRequest => {
+            Kind::AuthorizationResponse | Kind::AuthorizeRequest | Kind::ProviderPage => {
                 params::get(&params::location_params(rec), "id_token").map(str::to_string)
             }
             _ => None,

@@ -151,13 +151,19 @@ impl<'a> Login<'a> {
         };
         for (i, rec) in records.iter().enumerate() {
             match rec.kind {
-                Kind::AuthorizeRequest | Kind::AuthorizationResponse => {
+                Kind::AuthorizeRequest | Kind::AuthorizationResponse | Kind::ProviderPage => {
+                    // Where the browser was sent next (redirect, JSON
+                    // location, meta refresh, form_post page) and what it
+                    // carried there.
                     let p = params::location_params(rec);
-                    if ["code", "error", "state", "id_token", "access_token"]
+                    // A provider's own hop carrying only `state` (Auth0's
+                    // `/u/login?state=...`) is internal, not a delivery.
+                    let carries = ["code", "error", "id_token", "access_token"]
                         .iter()
-                        .any(|n| params::get(&p, n).is_some())
-                        && params::redirect_location(rec).is_some()
-                    {
+                        .any(|n| params::get(&p, n).is_some());
+                    let state_back =
+                        params::get(&p, "state").is_some() && rec.kind != Kind::ProviderPage;
+                    if carries || state_back {
                         let at = received_at(rec);
                         login.note(&p, i, at, "response.headers.location");
                         login.deliveries.push(Delivery {

@@ -20,6 +20,7 @@ pub mod login;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod refute;
 pub mod state;
 pub mod tokens;
 
@@ -125,12 +126,15 @@ fn analyze_flow(records: &mut [Record], opts: &AnalyzeOptions) {
     for rule in PER_FLOW {
         findings.extend(rule(&login, opts));
     }
+    let _ = refute::apply(&login, &mut findings);
     drop(login);
     attach(records, findings);
     // The diagnoses read the first findings, so the login is read again
     // with them attached.
     let login = login::Login::build(records);
-    let diagnoses = diagnose::annotate(&login, opts);
+    let mut diagnoses = diagnose::annotate(&login, opts);
+    let _ = refute::apply(&login, &mut diagnoses);
+    drop(login);
     attach(records, diagnoses);
 }
 

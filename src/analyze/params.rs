@@ -191,17 +191,158 @@ pub fn redirect_location(rec: &Record) -> Option<&str> {
     }
 }
 
-/// Parameters carried back to the client by a 3xx `Location` (query and fragment).
+/// Parameters carried back to the client by where the response sends the
+/// browser next ([`next_location`]: a 3xx `Location`, a JSON `location`, a
+/// meta refresh; query and fragment), or by an auto-submitting
+/// `response_mode=form_post` page (its hidden inputs, OAuth 2.0 Form Post
+/// Response Mode §2).
 pub fn location_params(rec: &Record) -> Params {
-    match redirect_location(rec) {
-        Some(loc) => {
-            let loc = absolutize(&rec.request.url, loc);
-            let mut p = query_params(&loc);
-            p.extend(fragment_params(&loc));
-            p
-        }
-        None => Vec::new(),
+    if let Some(loc) = next_location(rec) {
+        let mut p = query_params(&loc);
+        p.extend(fragment_params(&loc));
+        return p;
     }
+    form_post_page(rec).map(|(_, p)| p).unwrap_or_default()
+}
+
+/// Where a response sends the browser next, resolved against the request
+/// URL: "follow the browser, not the request's shape". In order:
+/// - a 3xx `Location` (RFC 9110 §10.2.2; RFC 6749 §4.1.2);
+/// - a JSON object member naming the next URL (`location`, `redirect_to`,
+///   `redirect_url`, `redirectUrl`, `redirect_uri`, `redirectUri`,
+///   `returnUrl`): consent and login pages answered by XHR (Discord's
+///   `{"location": ".../callback?code=..."}`, Okta's and Auth0's `redirect`
+///   APIs);
+/// - an HTML `<meta http-equiv="refresh" content="0; url=...">`.
+///
+/// `None` when the response names no next URL (a form_post page is read by
+/// [`form_post_page`]).
+pub fn next_location(rec: &Record) -> Option<String> {
+    if let Some(loc) = redirect_location(rec) {
+        return Some(absolutize(&rec.request.url, loc));
+    }
+    let resp = rec.response.as_ref()?;
+    if !(200..300).contains(&resp.status) {
+        return None;
+    }
+    let text = resp.body.as_text()?.trim_start();
+    if text.starts_with('{') {
+        let v: Value = serde_json::from_str(text.trim_end()).ok()?;
+        for name in [
+            "location",
+            "redirect_to",
+            "redirect_url",
+            "redirectUrl",
+            "redirect_uri",
+            "redirectUri",
+            "returnUrl",
+        ] {
+            if let Some(u) = v.get(name).and_then(Value::as_str) {
+                let abs = absolutize(&rec.request.url, u.trim());
+                if abs.starts_with("http://") || abs.starts_with("https://") {
+                    return Some(abs);
+                }
+            }
+        }
+        return None;
+    }
+    if text.starts_with('<') {
+        return meta_refresh(text).map(|u| absolutize(&rec.request.url, &u));
+    }
+    None
+}
+
+/// The URL of an HTML meta refresh (`<meta http-equiv="refresh"
+/// content="0;url=...">`), HTML entities `&amp;` decoded.
+fn meta_refresh(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let at = lower
+        .find("http-equiv=\"refresh\"")
+        .or_else(|| lower.find("http-equiv='refresh'"))?;
+    let tag_start = lower[..at].rfind('<')?;
+    let tag_end = at + lower[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let tag_lower = &lower[tag_start..tag_end];
+    let c = tag_lower.find("content=")? + 8;
+    let quote = tag[c..].chars().next()?;
+    let rest = &tag[c + quote.len_utf8()..];
+    let content = &rest[..rest.find(quote).unwrap_or(rest.len())];
+    let url_at = content.to_ascii_lowercase().find("url=")? + 4;
+    let url = content[url_at..].trim().trim_matches(['\'', '"']);
+    (!url.is_empty()).then(|| url.replace("&amp;", "&"))
+}
+
+/// An auto-submitting `response_mode=form_post` page (OAuth 2.0 Form Post
+/// Response Mode §2): the form's `action` (resolved) and its hidden inputs,
+/// when they carry `code`, `id_token`, `access_token`, `error` or `state`.
+pub fn form_post_page(rec: &Record) -> Option<(String, Params)> {
+    let resp = rec.response.as_ref()?;
+    if !(200..300).contains(&resp.status) {
+        return None;
+    }
+    let html = resp.body.as_text()?;
+    if html.len() > 256 * 1024 {
+        return None;
+    }
+    let lower = html.to_ascii_lowercase();
+    let form = lower.find("<form")?;
+    let form_end = form + lower[form..].find('>')?;
+    let action = attr(&html[form..form_end])?;
+    let mut p = Params::new();
+    let mut from = form_end;
+    while let Some(i) = lower[from..].find("<input") {
+        let start = from + i;
+        let end = start + lower[start..].find('>').unwrap_or(lower.len() - start);
+        let tag = &html[start..end];
+        if let (Some(n), Some(v)) = (attr_named(tag, "name"), attr_named(tag, "value")) {
+            p.push((n, v));
+        }
+        from = end.max(start + 1);
+    }
+    ["code", "id_token", "access_token", "error", "state"]
+        .iter()
+        .any(|n| get(&p, n).is_some())
+        .then(|| (absolutize(&rec.request.url, &action), p))
+}
+
+fn attr(tag: &str) -> Option<String> {
+    attr_named(tag, "action")
+}
+
+/// The value of attribute `name` in an HTML start tag (quoted with `"` or `'`), entities decoded.
+fn attr_named(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name) {
+        let at = from + i;
+        from = at + name.len();
+        let before_ok = at == 0 || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = lower[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let v_at = from + (lower[from..].len() - rest.len()) + 1;
+        let v = tag[v_at..].trim_start();
+        let quote = v.chars().next()?;
+        let value = if quote == '"' || quote == '\'' {
+            let inner = &v[1..];
+            &inner[..inner.find(quote).unwrap_or(inner.len())]
+        } else {
+            &v[..v
+                .find(|c: char| c.is_whitespace() || c == '>')
+                .unwrap_or(v.len())]
+        };
+        return Some(
+            value
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&#x2F;", "/")
+                .replace("&#47;", "/")
+                .replace("&#x3D;", "=")
+                .replace("&#61;", "="),
+        );
+    }
+    None
 }
 
 /// Resolve a possibly relative `Location` against the request URL.

@@ -646,7 +646,7 @@ fn response_check(
     let actual = keep_client_params(&resp.redirect_uri, expected);
     let actual = actual.as_str();
     let d = diff(expected, actual);
-    if d.is_equal() {
+    if d.is_equal() || same_after_browser_normalisation(expected, actual) {
         return None;
     }
     let auth_rec = &records[leg.source_of(records, "redirect_uri")];
@@ -684,6 +684,22 @@ fn response_check(
             )
             .about(d.words()),
     ))
+}
+
+/// True when a browser writes `expected` as `actual`: the URL the browser
+/// went to (an authorization response's `Location`, a callback) is the
+/// redirect_uri after the normalisation every browser applies (RFC 3986
+/// §6.2.2-6.2.3 as the WHATWG URL Standard does it: an empty path becomes
+/// `/`, the scheme and host are lower-cased, a default port is dropped).
+/// That difference was made by the browser, not by the app or provider.
+fn same_after_browser_normalisation(expected: &str, actual: &str) -> bool {
+    match (
+        url::Url::parse(expected.trim()),
+        url::Url::parse(actual.trim()),
+    ) {
+        (Ok(e), Ok(a)) => e == a,
+        _ => false,
+    }
 }
 
 /// Levenshtein distance in chars (for picking the closest registered URI).

@@ -270,6 +270,7 @@ fn entry(e: &Value, known: &Endpoints) -> Result<Option<(Record, bool)>, String>
             Some(c) => {
                 rec.kind = c.kind;
                 rec.grant_type = c.grant_type;
+                crate::analyze::classify::refine(&mut rec);
             }
             None => return Ok(None),
         },

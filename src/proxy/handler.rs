@@ -45,7 +45,7 @@ impl Shared {
     fn learn(&self, rec: &Record) {
         if matches!(
             rec.kind,
-            Kind::Discovery | Kind::AuthorizeRequest | Kind::Par
+            Kind::Discovery | Kind::AuthorizeRequest | Kind::Par | Kind::ProviderPage
         ) {
             self.known
                 .write()

@@ -909,7 +909,9 @@ fn access_denied(ctx: &Ctx) -> Option<Cause> {
     let last = (0..ctx.index).rev().find(|&j| {
         let r = &records[j];
         let p = match r.kind {
-            Kind::AuthorizationResponse => params::location_params(r),
+            Kind::AuthorizationResponse | Kind::AuthorizeRequest | Kind::ProviderPage => {
+                params::location_params(r)
+            }
             Kind::Callback => params::request_params(r),
             _ => return false,
         };

@@ -270,7 +270,7 @@ pub fn code_deliveries(records: &[Record], code: &str, before: usize) -> Vec<usi
         .filter(|(_, r)| match r.kind {
             // An authorize request's own 3xx delivers too (silent SSO, or a
             // HAR entry holding the request and its redirect).
-            Kind::AuthorizationResponse | Kind::AuthorizeRequest => {
+            Kind::AuthorizationResponse | Kind::AuthorizeRequest | Kind::ProviderPage => {
                 params::get(&params::location_params(r), "code") == Some(code)
             }
             Kind::Callback => params::get(&params::request_params(r), "code") == Some(code),
@@ -292,7 +292,9 @@ pub fn delivered_at(rec: &Record) -> time::OffsetDateTime {
 /// The `state` an authorization response or callback carried back.
 pub fn delivered_state(rec: &Record) -> Option<String> {
     let p = match rec.kind {
-        Kind::AuthorizationResponse | Kind::AuthorizeRequest => params::location_params(rec),
+        Kind::AuthorizationResponse | Kind::AuthorizeRequest | Kind::ProviderPage => {
+            params::location_params(rec)
+        }
         _ => params::request_params(rec),
     };
     params::get(&p, "state").map(str::to_string)

@@ -1,0 +1,133 @@
+//! Counter-evidence first: no warning or error whose premise another record
+//! of the same login refutes.
+//!
+//! Some findings say "this request's *shape* is why it fails": a JSON body
+//! (`token_request.json_body`), a multipart body, a grant implied by a
+//! dialect, a `redirect_uri` sent only at the token endpoint, a raw Basic
+//! header, "nothing handles token requests at this URL". When the same
+//! login holds a request of the very same shape — same method, endpoint
+//! (scheme, host, port, path), body format and client-authentication
+//! flavour — that succeeded, the shape is not the cause: the provider
+//! accepts it. Such a finding is dropped (issue "Findings the same capture refutes"; the RFC 6749
+//! §4.1.3 form-body rule is a SHOULD that most providers relax).
+
+use super::diagnose::token_succeeded;
+use super::login::Login;
+use super::params::{self, BodyFormat};
+use super::Finding;
+use crate::record::{Kind, Record, Severity};
+
+/// Codes whose premise is the request's shape, and what the refuting
+/// sibling must share beyond method and endpoint.
+const SHAPE_PREMISES: &[(&str, Share)] = &[
+    ("token_request.json_body", Share::BodyFormat),
+    ("token_request.multipart_body", Share::BodyFormat),
+    ("token_request.grant_type_implied", Share::BodyFormat),
+    ("client_auth.basic_not_urlencoded", Share::Flavour),
+    ("redirect_uri.token_only", Share::RedirectUri),
+    ("diagnosis.token_url_not_found", Share::Endpoint),
+];
+
+/// What a sibling must have in common with the finding's record.
+#[derive(Debug, Clone, Copy)]
+enum Share {
+    /// Method and endpoint only.
+    Endpoint,
+    /// ... and the body format (form, JSON, multipart).
+    BodyFormat,
+    /// ... and the client-authentication flavour and Basic header.
+    Flavour,
+    /// ... and a `redirect_uri` sent in the same place.
+    RedirectUri,
+}
+
+/// Drop every shape finding that a successful request of the same shape
+/// in `login` refutes (the flavour line still shows the shape; the finding
+/// would send a reader after a cause the capture rules out). Returns the
+/// dropped findings' codes with the refuting record, for tests and traces.
+#[must_use = "the dropped findings are for tests; ignore with `let _ =`"]
+pub fn apply(login: &Login, findings: &mut Vec<Finding>) -> Vec<(String, String)> {
+    let mut dropped = Vec::new();
+    findings.retain(|f| {
+        if f.annotation.severity == Severity::Info {
+            return true;
+        }
+        let Some((_, share)) = SHAPE_PREMISES.iter().find(|(c, _)| *c == f.annotation.code) else {
+            return true;
+        };
+        let Some(rec) = login.records.get(f.record) else {
+            return true;
+        };
+        match refuting(login.records, rec, *share) {
+            Some(j) => {
+                dropped.push((f.annotation.code.clone(), login.records[j].id.clone()));
+                false
+            }
+            None => true,
+        }
+    });
+    dropped
+}
+
+/// The earliest successful request of `rec`'s shape in `records` (itself included).
+fn refuting(records: &[Record], rec: &Record, share: Share) -> Option<usize> {
+    let key = endpoint_key(&rec.request.url)?;
+    records.iter().position(|r| {
+        r.kind == rec.kind
+            && r.request.method.eq_ignore_ascii_case(&rec.request.method)
+            && endpoint_key(&r.request.url).as_deref() == Some(key.as_str())
+            && succeeded(r)
+            && shares(r, rec, share)
+    })
+}
+
+fn shares(a: &Record, b: &Record, share: Share) -> bool {
+    let format =
+        |r: &Record| -> BodyFormat { params::body_format(&r.request.headers, &r.request.body) };
+    match share {
+        Share::Endpoint => true,
+        Share::BodyFormat => format(a) == format(b),
+        Share::Flavour => {
+            format(a) == format(b)
+                && a.flavour
+                    .as_ref()
+                    .map(|f| (f.number, f.client_auth.clone()))
+                    == b.flavour
+                        .as_ref()
+                        .map(|f| (f.number, f.client_auth.clone()))
+                && a.request.headers.get("authorization") == b.request.headers.get("authorization")
+        }
+        Share::RedirectUri => {
+            let ru = |r: &Record| {
+                params::get(&params::request_params(r), "redirect_uri").map(str::to_string)
+            };
+            ru(a).is_some() && ru(a) == ru(b)
+        }
+    }
+}
+
+/// True when the request got what it asked for: a token request that
+/// returned tokens, anything else a 2xx with no OAuth error.
+fn succeeded(r: &Record) -> bool {
+    match r.kind {
+        Kind::TokenRequest => token_succeeded(r),
+        _ => {
+            r.response
+                .as_ref()
+                .is_some_and(|x| (200..300).contains(&x.status))
+                && super::errors::extract(r).is_empty()
+        }
+    }
+}
+
+/// `scheme://host:port/path` of a URL (no query).
+fn endpoint_key(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(format!(
+        "{}://{}:{}{}",
+        u.scheme(),
+        u.host_str()?.to_ascii_lowercase(),
+        u.port_or_known_default()?,
+        u.path()
+    ))
+}
