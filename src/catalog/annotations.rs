@@ -311,6 +311,14 @@ codes! {
         "The provider requires PKCE and the authorize request sent no code_challenge",
         "The provider (or this client's configuration) requires RFC 7636 PKCE; the authorize request carried no code_challenge.",
         "Send code_challenge (S256) at authorize and code_verifier at the token endpoint.";
+    DIAGNOSIS_TOKEN_ENDPOINT_REGION_MISMATCH = "diagnosis.token_endpoint_region_mismatch", Error,
+        "The code was redeemed at another server than the one the callback named",
+        "Providers with regional data centres or per-tenant hosts name the server in the redirect back (Zoho `accounts-server=https://accounts.zoho.eu` and `location=eu`, Shopify `shop=NAME.myshopify.com`); a client that redeems at a hard-coded default host gets invalid_client, invalid_code or invalid_grant, often in an HTTP 200.",
+        "Take the token endpoint's host from the callback's parameter (evidence.param) and redeem the code there.";
+    DIAGNOSIS_REDIRECT_URI_SCHEME_DOWNGRADE = "diagnosis.redirect_uri_scheme_downgrade", Error,
+        "The app was reached over https but its redirect_uri says http",
+        "A TLS-terminating proxy or load balancer in front of the app: the app sees plain http and builds `http://` redirect URIs (Express without `trust proxy`, Spring without `server.forward-headers-strategy`, Django without `SECURE_PROXY_SSL_HEADER`, ASP.NET without forwarded headers). The provider has only the https URI registered and refuses the authorize request.",
+        "Make the app trust the proxy's X-Forwarded-Proto (or configure its public base URL), so it builds the https redirect_uri that is registered.";
     DIAGNOSIS_CLOCK_SKEW = "diagnosis.clock_skew", Error,
         "The client's clock is off",
         "A client_assertion, jwt-bearer assertion or DPoP proof is not yet valid (iat/nbf ahead of the server's Date) or already expired; the client's clock is off.",

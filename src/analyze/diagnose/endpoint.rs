@@ -35,7 +35,7 @@ pub fn diagnose(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                     continue;
                 }
                 let f = Failure::of(rec);
-                if let Some(a) = invalid_client_credentials(rec, &f) {
+                if let Some(a) = invalid_client_credentials(login, i, &f) {
                     out.push(Finding::new(i, a));
                 } else if let Some(a) = grant_type_not_enabled(rec, &f) {
                     out.push(Finding::new(i, a));
@@ -142,7 +142,8 @@ fn encoding_sensitive_chars(secret: &str) -> Vec<String> {
     out
 }
 
-fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
+fn invalid_client_credentials(login: &Login, i: usize, f: &Failure) -> Option<Annotation> {
+    let rec = &login.records[i];
     let status = f.status.unwrap_or(0);
     let creds_unauthorized = f.has(&["unauthorized_client"]).is_some()
         && (status == 401 || f.says(&["client credentials", "invalid client"]).is_some());
@@ -217,10 +218,24 @@ fn invalid_client_credentials(rec: &Record, f: &Failure) -> Option<Annotation> {
         "oauthscope probe --token-url {token_url} --client-id {} --client-secret '…'",
         client_id.as_deref().unwrap_or("ID")
     );
+    let assessment = super::causes::assess(login, i, f, super::invalid_client::CAUSES);
+    let severity = if assessment.any_supported() {
+        crate::record::Severity::Error
+    } else {
+        // No record supports a cause: say what was checked, at warning;
+        // "check or rotate the secret" needs evidence (issue 17, rule 8).
+        crate::record::Severity::Warning
+    };
+    let mut kinds = assessment.supported();
+    kinds.dedup();
+    let about = match assessment.supported_texts().first() {
+        Some(_) => format!("{code}: {}", kinds.join(", ").replace('_', " ")),
+        None => format!("{code}: cause not settled by the capture"),
+    };
     Some(code::DIAGNOSIS_INVALID_CLIENT_CREDENTIALS.annotation(
 format!(
-            "The token endpoint did not accept the client_id/secret{}. Check the values against the app \
-             registration (right app, right environment, secret not expired or rotated){}. To find which way of \
+            "The token endpoint did not accept the client_id/secret{}. {} Check the values against the app \
+             registration (right app, right environment){}. To find which way of \
              sending them the provider accepts, run `{probe}`.",
             flavour
                 .map(|fl| format!(
@@ -229,9 +244,12 @@ format!(
                     fl.number.map(|n| format!(" (flavour {n})")).unwrap_or_default()
                 ))
                 .unwrap_or_default(),
+            assessment.summary(),
             if tips.is_empty() { String::new() } else { format!("; {}", tips.join("; ")) },
         ),
 json!({
+            "kinds": kinds,
+            "causes": assessment.to_json(),
             "token_request": rec.id,
             "error": f.to_json(),
             "flavour": flavour,
@@ -243,7 +261,7 @@ json!({
             "probe": probe,
             "fields": ["request.headers.authorization", "request.body.client_id", "request.body.client_secret", "response.body.error"],
         }),
-).about(code))
+).about(about).with_severity(severity))
 }
 
 fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {

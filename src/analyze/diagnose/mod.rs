@@ -19,10 +19,14 @@
 //! - [`endpoint`]: `token_url_not_found`, `invalid_client_credentials`,
 //!   `grant_type_not_enabled`, `silent_auth_failed`.
 
+pub mod causes;
 pub mod code_grant;
 pub mod endpoint;
 pub mod evidence;
+pub mod invalid_client;
 pub mod refresh;
+pub mod region;
+pub mod scheme;
 
 #[cfg(test)]
 mod tests;
@@ -49,6 +53,8 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(endpoint::diagnose(login, opts));
     out.extend(evidence::diagnose(login));
     out.extend(evidence::pkce_required(login));
+    out.extend(region::diagnose(login, opts));
+    out.extend(scheme::diagnose(login, opts));
     settle(out)
 }
 
@@ -76,6 +82,7 @@ fn settle(mut out: Vec<Finding>) -> Vec<Finding> {
             "diagnosis.invalid_client_credentials" => !here.iter().any(|c| {
                 c == "diagnosis.public_client_not_allowed"
                     || c == "diagnosis.client_auth_method_rejected"
+                    || c == "diagnosis.token_endpoint_region_mismatch"
             }),
             _ => true,
         }
