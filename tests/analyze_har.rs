@@ -65,10 +65,15 @@ fn chrome_clean_flow_imports_only_the_oauth_legs() {
     let imp = load("chrome_auth_code_clean.har");
     assert_eq!(imp.entries, 10);
     assert!(imp.skipped.is_empty(), "{:?}", imp.skipped);
+    // The provider's own pages the browser was sent to after the authorize
+    // request (its login page and the form post) are part of the login;
+    // app.js and other assets are not.
     assert_eq!(
         kinds(&imp.records),
         vec![
             (Kind::AuthorizeRequest, None),
+            (Kind::ProviderPage, None),
+            (Kind::ProviderPage, None),
             (Kind::AuthorizationResponse, None),
             (Kind::Callback, None),
             (Kind::TokenRequest, Some("authorization_code")),
@@ -80,6 +85,8 @@ fn chrome_clean_flow_imports_only_the_oauth_legs() {
         ids,
         vec![
             id_at("2026-11-24T09:00:00.000Z"),
+            id_at("2026-11-24T09:00:00.090Z"),
+            id_at("2026-11-24T09:00:14.100Z"),
             id_at("2026-11-24T09:00:14.420Z"),
             id_at("2026-11-24T09:00:14.900Z"),
             id_at("2026-11-24T09:00:15.300Z"),
@@ -97,7 +104,7 @@ fn chrome_clean_flow_imports_only_the_oauth_legs() {
         "h2 pseudo-headers are dropped"
     );
     assert_eq!(auth.request.headers.0[0].0, "accept", "header case kept");
-    let token = &imp.records[3];
+    let token = &imp.records[5];
     assert!(token
         .request
         .headers
@@ -114,7 +121,7 @@ fn chrome_clean_flow_imports_only_the_oauth_legs() {
     let json: Value = serde_json::from_str(resp.body.as_text().unwrap()).unwrap();
     assert!(json["id_token"].is_string() && json["refresh_token"].is_string());
     // The resume redirect's Location carries the code back.
-    let ar = &imp.records[1];
+    let ar = &imp.records[3];
     assert!(ar
         .response
         .as_ref()
@@ -300,9 +307,12 @@ fn binary_prints_the_table() {
     );
     assert!(out.contains("login.acme-idp.example/oauth/token"), "{out}");
     assert!(out.contains(&id_at("2026-11-24T09:00:00.000Z")), "{out}");
+    assert!(!out.contains("app.js"), "non-OAuth rows: {out}");
     assert!(
-        !out.contains("app.js") && !out.contains("/u/login"),
-        "non-OAuth rows: {out}"
+        out.lines()
+            .filter(|l| l.contains("/u/login"))
+            .all(|l| l.contains("provider_page")),
+        "the provider's login page is a provider_page: {out}"
     );
 }
 
@@ -445,7 +455,10 @@ fn after_rules_clean_flow_has_no_warning_or_error() {
         .map(|r| (r.id.as_str(), codes(r)))
         .collect();
     assert!(bad.is_empty(), "{bad:?}");
-    let token = &recs[3];
+    let token = recs
+        .iter()
+        .find(|r| r.kind == Kind::TokenRequest)
+        .expect("a token request");
     let fl = token
         .flavour
         .as_ref()

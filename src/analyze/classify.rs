@@ -557,8 +557,20 @@ fn location_names_error(location: &str) -> bool {
 
 /// Correct a kind the request alone could not settle, once the response is
 /// known: a "discovery" URL that answered a JSON Web Key Set (RFC 7517 §5:
-/// an object with a `keys` array and no `issuer`) is a JWKS.
+/// an object with a `keys` array and no `issuer`) is a JWKS; a provider
+/// page whose answer sends the browser back to the client with a code, a
+/// token or an error (Auth0's `/authorize/resume` → callback) is the
+/// authorization response.
 pub fn refine(rec: &mut Record) {
+    if rec.kind == Kind::ProviderPage {
+        if let Some(resp) = rec.response.as_ref() {
+            if classify_response(&rec.request.url, resp.status, &resp.headers)
+                .is_some_and(|c| c.kind == Kind::AuthorizationResponse)
+            {
+                rec.kind = Kind::AuthorizationResponse;
+            }
+        }
+    }
     if rec.kind == Kind::Discovery {
         if let Some(doc) = params::response_json(rec) {
             if doc.get("keys").is_some_and(serde_json::Value::is_array)

@@ -198,6 +198,11 @@ fn speaks_to_the_provider(kind: Kind) -> bool {
             | Kind::Par
             | Kind::Revocation
             | Kind::Introspection
+            | Kind::AuthorizeRequest
+            | Kind::ProviderPage
+            | Kind::Userinfo
+            | Kind::Discovery
+            | Kind::Jwks
     )
 }
 

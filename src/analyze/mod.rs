@@ -14,6 +14,7 @@ pub mod correlate;
 pub mod diagnose;
 pub mod errors;
 pub mod flavour;
+pub mod issuer;
 pub mod jose;
 pub mod jwt;
 pub mod login;
@@ -107,8 +108,9 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
 }
 
 /// The per-flow rule families, in the order their findings are listed.
-const PER_FLOW: [Rule; 8] = [
+const PER_FLOW: [Rule; 9] = [
     flavour::annotate,
+    issuer::annotate,
     redirect_uri::annotate,
     client_id::annotate,
     pkce::annotate,

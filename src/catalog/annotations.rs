@@ -327,6 +327,14 @@ codes! {
         "The client_secret JWT breaks the provider's rules",
         "Sign in with Apple's client_secret is an ES256 JWT valid at most six months (15 777 000 s) from iat to exp.",
         "Generate a fresh client secret JWT with a valid iat/exp and rotate it before it expires.";
+    DISCOVERY_ISSUER_MISMATCH = "discovery.issuer_mismatch", Error,
+        "The discovery document's issuer is not the URL it was fetched from",
+        "OpenID Connect Discovery §4.3 and RFC 8414 §3.3: the issuer must equal the URL the document was fetched from, less the well-known suffix. Usually a provider behind a proxy that builds its issuer from its internal URL (Keycloak without --hostname, IdentityServer without IssuerUri), or a client configured with another spelling of the issuer (http vs https, a realm or tenant path).",
+        "Make the provider publish its public URL as issuer, or configure the client with exactly the issuer the provider publishes.";
+    AUTHORIZE_ISS_MISMATCH = "authorize.iss_mismatch", Error,
+        "The authorization response's iss is not the provider's issuer",
+        "RFC 9207 §2.4: clients that know the issuer must reject an authorization response whose iss differs. A mix-up between two providers, or a provider whose idea of its own URL differs from the public one.",
+        "Make the provider's issuer its public URL, and configure the client with the issuer of the provider it sends users to.";
     JWT_ISSUER_TEMPLATE = "jwt.issuer_template", Warning,
         "The discovery issuer is a template, not a URL",
         "Entra's multi-tenant /common and /organizations documents publish issuer https://login.microsoftonline.com/{tenantid}/v2.0; strict clients compare iss to it literally and reject every token.",

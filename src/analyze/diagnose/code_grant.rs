@@ -36,6 +36,16 @@ const GRANT_ERRORS: &[&str] = &[
 /// Entra numbers that are code-grant refusals.
 const GRANT_AADSTS: &[u32] = &[70008, 54005, 501481, 50148, 70000];
 
+/// Below this age no provider known to oauthscope has expired a code (the
+/// shortest documented lifetimes are 30-60 s: Keycloak's and
+/// `oidc-provider`'s default 60 s).
+const SURELY_FRESH_SECS: i64 = 10;
+
+/// The code lifetime the provider's profile documents, if it has one.
+fn documented_lifetime(token_url: &str) -> Option<crate::providers::CodeLifetime> {
+    crate::providers::of_url(token_url).and_then(|p| p.code_lifetime)
+}
+
 /// The code lifetime a provider documents (provider id, seconds, source),
 /// or the RFC's; from the provider's profile.
 pub fn code_lifetime(token_url: &str) -> (Option<&'static str>, i64, &'static str) {
@@ -260,11 +270,25 @@ fn code_expired(
             .round() as i64
     });
     let supported_by_age = age.is_some_and(|a| a > limit);
+    // RFC 6749 §4.1.2's 600 s is a recommended *maximum*, not a lifetime:
+    // without the provider's own figure, a young code is not ruled out.
+    let documented = documented_lifetime(&token.request.url).is_some();
     if !supported_by_age && explicit.is_none() {
         match age {
-            Some(a) => ruled_out.push(json!({
+            Some(a) if documented || a < SURELY_FRESH_SECS => ruled_out.push(json!({
                 "cause": "code_expired",
-                "why": format!("the code was {a} s old when exchanged, within the {limit} s limit ({limit_source})"),
+                "why": if documented {
+                    format!("the code was {a} s old when exchanged, within this provider's {limit} s lifetime ({limit_source})")
+                } else {
+                    format!("the code was {a} s old when exchanged; no provider known expires codes that fast")
+                },
+            })),
+            Some(a) => unchecked.push(json!({
+                "cause": "code_expired",
+                "why": format!(
+                    "the code was {a} s old when exchanged; this provider's code lifetime is not known \
+                     (RFC 6749 §4.1.2 recommends at most {limit} s; Keycloak and oidc-provider default to 60 s)"
+                ),
             })),
             None => unchecked.push(json!({
                 "cause": "code_expired",
