@@ -195,7 +195,10 @@ fn corpus_is_complete() {
         expect.len() - clean
     );
     for name in read_json("pending.json").keys() {
-        assert!(expect.contains_key(name), "pending.json names {name}: no such case");
+        assert!(
+            expect.contains_key(name),
+            "pending.json names {name}: no such case"
+        );
     }
 }
 
@@ -222,10 +225,17 @@ fn corpus_diagnosed_as_expected_or_pending() {
     );
     let mut wrong = Vec::new();
     for (name, problems) in &failed {
-        let tag = if pending.contains_key(name) { "pending" } else { "FAIL" };
+        let tag = if pending.contains_key(name) {
+            "pending"
+        } else {
+            "FAIL"
+        };
         println!("{tag} {name}: {}", problems.join("; "));
         if !pending.contains_key(name) {
-            wrong.push(format!("{name} fails and is not in pending.json: {}", problems.join("; ")));
+            wrong.push(format!(
+                "{name} fails and is not in pending.json: {}",
+                problems.join("; ")
+            ));
         }
     }
     for name in pending.keys() {
