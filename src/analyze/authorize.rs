@@ -260,6 +260,9 @@ pub fn authorization_response(rec: &Record) -> Option<AuthorizationResponse> {
             // refresh, or an auto-submitting form_post page.
             let url = params::next_location(rec)
                 .or_else(|| params::form_post_page(rec).map(|(action, _)| action))?;
+            if stays_at_the_provider(rec, &url) {
+                return None;
+            }
             let p = params::location_params(rec);
             if !RESPONSE_MARKERS
                 .iter()
@@ -275,6 +278,29 @@ pub fn authorization_response(rec: &Record) -> Option<AuthorizationResponse> {
             })
         }
         _ => None,
+    }
+}
+
+/// True when a provider's answer sends the browser to one of the
+/// provider's own pages (its error page: Cognito `/error?error=...`,
+/// Salesforce `RemoteAccessErrorPage.apexp`), not back to the client: the
+/// next URL is on the request's own origin while the authorize request's
+/// `redirect_uri` (when it has one) is elsewhere. A provider page's
+/// same-origin hop is always internal.
+pub fn stays_at_the_provider(rec: &Record, next: &str) -> bool {
+    let origin = |u: &str| url::Url::parse(u.trim()).ok().map(|u| u.origin());
+    let (Some(here), Some(there)) = (origin(&rec.request.url), origin(next)) else {
+        return false;
+    };
+    if here != there {
+        return false;
+    }
+    match rec.kind {
+        Kind::ProviderPage => true,
+        Kind::AuthorizeRequest => params::get(&params::request_params(rec), "redirect_uri")
+            .and_then(origin)
+            .is_some_and(|ru| ru != here),
+        _ => false,
     }
 }
 

@@ -163,7 +163,10 @@ impl<'a> Login<'a> {
                         .any(|n| params::get(&p, n).is_some());
                     let state_back =
                         params::get(&p, "state").is_some() && rec.kind != Kind::ProviderPage;
-                    if carries || state_back {
+                    // The provider's own error page is not a delivery to the client.
+                    let internal = params::next_location(rec)
+                        .is_some_and(|n| authorize::stays_at_the_provider(rec, &n));
+                    if (carries || state_back) && !internal {
                         let at = received_at(rec);
                         login.note(&p, i, at, "response.headers.location");
                         login.deliveries.push(Delivery {

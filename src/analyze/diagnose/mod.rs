@@ -19,6 +19,7 @@
 //! - [`endpoint`]: `token_url_not_found`, `invalid_client_credentials`,
 //!   `grant_type_not_enabled`, `silent_auth_failed`.
 
+pub mod authorize_refused;
 pub mod causes;
 pub mod code_grant;
 pub mod endpoint;
@@ -55,6 +56,7 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(evidence::pkce_required(login));
     out.extend(region::diagnose(login, opts));
     out.extend(scheme::diagnose(login, opts));
+    out.extend(authorize_refused::diagnose(login, opts));
     settle(out)
 }
 
@@ -84,6 +86,10 @@ fn settle(mut out: Vec<Finding>) -> Vec<Finding> {
                     || c == "diagnosis.client_auth_method_rejected"
                     || c == "diagnosis.token_endpoint_region_mismatch"
             }),
+            // The downgrade behind a proxy is the more specific cause.
+            "diagnosis.redirect_uri_mismatch" => {
+                !here.iter().any(|c| c == "diagnosis.redirect_uri_scheme_downgrade")
+            }
             _ => true,
         }
     });
