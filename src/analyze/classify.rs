@@ -446,6 +446,17 @@ pub fn classify_request_in(
     if parsed.as_ref().is_some_and(|u| known.is_hop(u)) {
         return Classified::of(Kind::ProviderPage);
     }
+    // A form the provider's page posts back to its own origin (the login
+    // form: Entra's `/common/login`, Keycloak's `login-actions`), not JSON
+    // telemetry.
+    if is_post
+        && parsed.as_ref().is_some_and(|u| known.is_provider_origin(u))
+        && headers
+            .get("content-type")
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("x-www-form-urlencoded"))
+    {
+        return Classified::of(Kind::ProviderPage);
+    }
     None
 }
 

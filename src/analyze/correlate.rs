@@ -255,13 +255,31 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut sent_to: HashMap<String, usize> = HashMap::new();
     let mut stateless: HashMap<String, usize> = HashMap::new();
+    // The latest authorize request per origin, for provider pages no
+    // redirect led to (a login form the provider's page posted).
+    let mut authorize_at: HashMap<String, usize> = HashMap::new();
     for (i, rec) in records.iter().enumerate() {
         let url = url::Url::parse(&rec.request.url).ok();
+        let origin = url.as_ref().map(|u| u.origin().ascii_serialization());
+        let mut followed = false;
         if let Some(u) = &url {
             if let Some(j) = sent_to.remove(&super::classify::hop_key(u)) {
                 if rec.time - records[j].time <= FOLLOW_WINDOW {
                     out.push((j, i));
+                    followed = true;
                 }
+            }
+        }
+        if rec.kind == Kind::ProviderPage && !followed {
+            if let Some(&j) = origin.as_ref().and_then(|o| authorize_at.get(o)) {
+                if rec.time - records[j].time <= FOLLOW_WINDOW {
+                    out.push((j, i));
+                }
+            }
+        }
+        if rec.kind == Kind::AuthorizeRequest {
+            if let Some(o) = &origin {
+                authorize_at.insert(o.clone(), i);
             }
         }
         if matches!(rec.kind, Kind::AuthorizeRequest) {

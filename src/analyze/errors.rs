@@ -167,6 +167,35 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
     }
     out.extend(extra);
     out.retain(|e| !e.code.is_empty());
+    // The provider's own page that says it is an error page, at any status
+    // (Facebook "URL Blocked" and IdentityServer's error page answer 200):
+    // the standard codes it names, else its words.
+    if out.is_empty() && matches!(rec.kind, Kind::AuthorizeRequest | Kind::ProviderPage) {
+        if let Some(words) = rec
+            .response
+            .as_ref()
+            .and_then(|r| r.body.as_text())
+            .and_then(error_page_words)
+        {
+            let text = rec
+                .response
+                .as_ref()
+                .and_then(|r| r.body.as_text())
+                .unwrap_or("");
+            let codes = codes_in_text(text);
+            if codes.is_empty() {
+                out.push(SeenError::new(
+                    PROVIDER_ERROR_PAGE,
+                    Some(&words),
+                    ErrorSource::Html,
+                    false,
+                ));
+            }
+            for c in codes {
+                out.push(SeenError::new(&c, Some(&words), ErrorSource::Html, false));
+            }
+        }
+    }
     if out.is_empty() && (400..600).contains(&status) && speaks_to_the_provider(rec.kind) {
         // No OAuth error in any shape we know: the status and the
         // provider's own words still explain the failure.
@@ -187,6 +216,10 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
     out.retain(|e| seen.insert(e.code.clone()));
     out
 }
+
+/// The code [`extract`] gives a provider's error page that names no code
+/// of its own; annotated as `authorize.provider_error_page`.
+pub const PROVIDER_ERROR_PAGE: &str = "provider_error_page";
 
 /// Kinds whose answers come from the provider's token-endpoint family (a
 /// 4xx/5xx there is always a provider error, whatever its body).
@@ -519,6 +552,90 @@ fn snippet(text: &str, at: usize) -> Option<String> {
     Some(s).filter(|s| !s.is_empty())
 }
 
+/// Text with markup removed (not folded).
+fn strip_tags(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Words in a page's title or headings that mark an error page.
+const ERROR_PAGE_MARKERS: &[&str] = &[
+    "error",
+    "blocked",
+    "invalid",
+    "denied",
+    "not allowed",
+    "problem",
+    "trouble",
+    "sorry",
+    "something went wrong",
+    "bad request",
+    "unauthorized",
+    "forbidden",
+];
+
+/// The visible words of an HTML page's title and headings, when they say
+/// the page is an error page ("URL Blocked", "Sorry, but we're having
+/// trouble signing you in", "Error"), with the page's first words after
+/// them; `None` for any other page.
+pub fn error_page_words(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    if !(lower.contains("<html") || lower.contains("<body") || lower.contains("<h1")) {
+        return None;
+    }
+    let mut heads = Vec::new();
+    for tag in ["title", "h1", "h2", "h3"] {
+        let open = format!("<{tag}");
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(&open) {
+            let start = from + i;
+            let Some(gt) = lower[start..].find('>') else {
+                break;
+            };
+            let body = start + gt + 1;
+            let end = lower[body..]
+                .find(&format!("</{tag}"))
+                .map(|e| body + e)
+                .unwrap_or(lower.len().min(body + 300));
+            heads.push(own_words(&html[body..end]));
+            from = end.max(start + 1);
+        }
+    }
+    let marked = heads.iter().any(|h| {
+        let l = h.to_ascii_lowercase();
+        ERROR_PAGE_MARKERS.iter().any(|m| l.contains(m))
+    });
+    marked.then(|| own_words(html))
+}
+
+/// Standard OAuth error codes (snake_case, known to the catalog) named in
+/// the visible text of an error page ("Sorry, there was an error :
+/// unauthorized_client").
+fn codes_in_text(text: &str) -> Vec<String> {
+    let visible = strip_tags(text);
+    let mut out: Vec<String> = Vec::new();
+    for w in visible.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if w.len() > 6
+            && w.contains('_')
+            && w.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            && catalog::lookup(w).is_some()
+            && !out.iter().any(|x| x == w)
+        {
+            out.push(w.to_string());
+        }
+    }
+    out
+}
+
 /// Errors on well-known provider HTML error pages, and nothing else.
 fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     let mut out: Vec<(String, Option<String>)> = Vec::new();
@@ -592,6 +709,28 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     for (needle, code, desc) in pages {
         if lower.contains(needle) {
             out.push((code.to_string(), Some(desc.to_string())));
+        }
+    }
+    // "Error Code: invalid_request" (Okta), "Error: access_denied": the
+    // provider's own code, before any text we map.
+    for marker in ["error code:", "error code :", "errorcode:"] {
+        if let Some(i) = lower.find(marker) {
+            let rest = text[i + marker.len()..].trim_start();
+            let rest =
+                rest.trim_start_matches(|c: char| c == '<' || c.is_ascii_alphabetic() && false);
+            let code: String = strip_tags(rest)
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if code.contains('_') && catalog::lookup(&code).is_some() {
+                let desc = lower
+                    .find("description:")
+                    .map(|j| own_words(&text[j + 12..]))
+                    .map(|d| d.split(" Error ").next().unwrap_or(&d).to_string());
+                out.insert(0, (code, desc));
+                break;
+            }
         }
     }
     // A query string echoed on the page: "error=redirect_uri_mismatch&error_description=..."
@@ -808,6 +947,31 @@ fn error_annotation(
     silent: bool,
     status: Option<u16>,
 ) -> Annotation {
+    if e.code == PROVIDER_ERROR_PAGE {
+        let words = e.description.clone().unwrap_or_default();
+        return code::AUTHORIZE_PROVIDER_ERROR_PAGE
+            .annotation(
+                format!(
+                    "The login stopped on the provider's own page{} and the browser was never sent \
+                     back to the app. The page says: \"{words}\". It names no OAuth error code; \
+                     its words are the provider's diagnosis (RFC 6749 §4.1.2.1: a redirect_uri or \
+                     client_id the provider cannot verify is shown to the user, not redirected).",
+                    status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+                ),
+                json!({
+                    "record": rec.id,
+                    "status": status,
+                    "provider": prov,
+                    "page_says": words,
+                    "source": "html",
+                    "fields": ["response.body"],
+                }),
+            )
+            .about(format!(
+                "\"{}\"",
+                words.chars().take(80).collect::<String>()
+            ));
+    }
     let grant = (rec.kind == Kind::TokenRequest)
         .then_some(rec.grant_type.as_deref())
         .flatten();

@@ -18,6 +18,7 @@ pub mod issuer;
 pub mod jose;
 pub mod jwt;
 pub mod login;
+pub mod outcome;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
@@ -83,6 +84,8 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     let groups = flow_groups(&out);
     if groups.members.len() <= 1 {
         analyze_flow(&mut out, opts);
+        outcome::apply(&mut out);
+        sort_annotations(&mut out);
         return out;
     }
     for members in &groups.members {
@@ -104,7 +107,15 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
             }
         }
     }
+    outcome::apply(&mut out);
+    sort_annotations(&mut out);
     out
+}
+
+fn sort_annotations(records: &mut [Record]) {
+    for r in records {
+        r.annotations.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    }
 }
 
 /// The per-flow rule families, in the order their findings are listed.

@@ -319,6 +319,10 @@ codes! {
         "The app was reached over https but its redirect_uri says http",
         "A TLS-terminating proxy or load balancer in front of the app: the app sees plain http and builds `http://` redirect URIs (Express without `trust proxy`, Spring without `server.forward-headers-strategy`, Django without `SECURE_PROXY_SSL_HEADER`, ASP.NET without forwarded headers). The provider has only the https URI registered and refuses the authorize request.",
         "Make the app trust the proxy's X-Forwarded-Proto (or configure its public base URL), so it builds the https redirect_uri that is registered.";
+    DIAGNOSIS_RECOVERED = "diagnosis.recovered", Info,
+        "The login recovered",
+        "An earlier attempt of the same client failed and this one succeeded: the login's outcome is success. Evidence names the last failure and what changed between the attempts (authorize parameters, token-request shape, time); when nothing on the wire changed, the fix was outside the requests (provider settings, consent, user assignment).",
+        "Nothing to fix now; keep what changed (evidence.changes).";
     DIAGNOSIS_CLOCK_SKEW = "diagnosis.clock_skew", Error,
         "The client's clock is off",
         "A client_assertion, jwt-bearer assertion or DPoP proof is not yet valid (iat/nbf ahead of the server's Date) or already expired; the client's clock is off.",
@@ -331,6 +335,10 @@ codes! {
         "The discovery document's issuer is not the URL it was fetched from",
         "OpenID Connect Discovery §4.3 and RFC 8414 §3.3: the issuer must equal the URL the document was fetched from, less the well-known suffix. Usually a provider behind a proxy that builds its issuer from its internal URL (Keycloak without --hostname, IdentityServer without IssuerUri), or a client configured with another spelling of the issuer (http vs https, a realm or tenant path).",
         "Make the provider publish its public URL as issuer, or configure the client with exactly the issuer the provider publishes.";
+    AUTHORIZE_PROVIDER_ERROR_PAGE = "authorize.provider_error_page", Error,
+        "The provider refused the login on its own error page",
+        "The authorization server shows an error page instead of redirecting back (RFC 6749 §4.1.2.1: an invalid or unregistered redirect_uri, an unknown client_id, a blocked URL or app). The page's words name the reason; often the redirect_uri is not registered exactly, or the app is not set up for this login.",
+        "Read the page's words (evidence.page_says); fix the app registration (redirect URIs, client id, allowed logins) or the authorize request's parameters.";
     AUTHORIZE_ISS_MISMATCH = "authorize.iss_mismatch", Error,
         "The authorization response's iss is not the provider's issuer",
         "RFC 9207 §2.4: clients that know the issuer must reject an authorization response whose iss differs. A mix-up between two providers, or a provider whose idea of its own URL differs from the public one.",

@@ -68,7 +68,10 @@ fn registered_elsewhere(login: &Login, i: usize, _f: &Failure) -> Verdict {
     // The provider's redirect carrying the error, to a URI the client did
     // not send (GitHub sends errors to the registered callback URL).
     let found = login.records[..=i].iter().enumerate().find_map(|(j, r)| {
-        if !matches!(r.kind, Kind::AuthorizeRequest | Kind::AuthorizationResponse | Kind::ProviderPage) {
+        if !matches!(
+            r.kind,
+            Kind::AuthorizeRequest | Kind::AuthorizationResponse | Kind::ProviderPage
+        ) {
             return None;
         }
         let resp = authorization_response(r)?;
@@ -94,7 +97,9 @@ fn differs_from_working(login: &Login, i: usize, _f: &Failure) -> Verdict {
     let Some(sent) = sent(login, i) else {
         return Verdict::NotApplicable;
     };
-    let client = leg(login, i).and_then(|l| l.get("client_id")).map(str::to_string);
+    let client = leg(login, i)
+        .and_then(|l| l.get("client_id"))
+        .map(str::to_string);
     // An authorize leg of the same client whose login delivered a code.
     for l in &login.legs {
         if l.get("client_id").map(str::to_string) != client {
@@ -136,10 +141,9 @@ fn differs_from_working(login: &Login, i: usize, _f: &Failure) -> Verdict {
 
 fn oob(login: &Login, i: usize, _f: &Failure) -> Verdict {
     match sent(login, i) {
-        Some(s) if s.starts_with("urn:ietf:wg:oauth:2.0:oob") => Verdict::Supported(
-            format!("the redirect_uri is {s}"),
-            json!({"sent": s}),
-        ),
+        Some(s) if s.starts_with("urn:ietf:wg:oauth:2.0:oob") => {
+            Verdict::Supported(format!("the redirect_uri is {s}"), json!({"sent": s}))
+        }
         _ => Verdict::NotApplicable,
     }
 }
@@ -155,7 +159,10 @@ fn insecure(login: &Login, i: usize, _f: &Failure) -> Verdict {
     let loopback =
         host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1";
     if u.scheme() == "http" && !loopback {
-        Verdict::Supported(format!("the redirect_uri is plain http on {host}"), json!({"sent": s}))
+        Verdict::Supported(
+            format!("the redirect_uri is plain http on {host}"),
+            json!({"sent": s}),
+        )
     } else {
         Verdict::NotApplicable
     }
@@ -178,7 +185,10 @@ pub fn diagnose(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     for (i, rec) in records.iter().enumerate() {
         if !matches!(
             rec.kind,
-            Kind::AuthorizeRequest | Kind::ProviderPage | Kind::AuthorizationResponse | Kind::Callback
+            Kind::AuthorizeRequest
+                | Kind::ProviderPage
+                | Kind::AuthorizationResponse
+                | Kind::Callback
         ) {
             continue;
         }
@@ -228,7 +238,10 @@ pub fn diagnose(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
         let about = if kinds.is_empty() {
             "refused at the authorization endpoint".to_string()
         } else {
-            format!("refused at the authorization endpoint: {}", kinds.join(", ").replace('_', " "))
+            format!(
+                "refused at the authorization endpoint: {}",
+                kinds.join(", ").replace('_', " ")
+            )
         };
         return vec![Finding::new(
             i,

@@ -87,9 +87,9 @@ fn settle(mut out: Vec<Finding>) -> Vec<Finding> {
                     || c == "diagnosis.token_endpoint_region_mismatch"
             }),
             // The downgrade behind a proxy is the more specific cause.
-            "diagnosis.redirect_uri_mismatch" => {
-                !here.iter().any(|c| c == "diagnosis.redirect_uri_scheme_downgrade")
-            }
+            "diagnosis.redirect_uri_mismatch" => !here
+                .iter()
+                .any(|c| c == "diagnosis.redirect_uri_scheme_downgrade"),
             _ => true,
         }
     });

@@ -1,0 +1,227 @@
+//! Judged by outcome: a login that failed and then succeeded is a recovered
+//! login, not a failed one.
+//!
+//! Runs over the whole capture after every flow is analysed. Attempts are
+//! grouped by client (the provider host and `client_id`); in time order, a
+//! success (tokens from the token endpoint, or tokens delivered to the
+//! redirect URI) after failures of the same client gets
+//! `diagnosis.recovered` (info) naming the last failure and what changed
+//! between the two attempts (authorize parameters, token-request shape,
+//! time); the earlier attempts' `diagnosis.*` errors become warnings that
+//! say the login recovered. The provider's own `error.*` annotations stay
+//! as they were: they are what happened.
+
+use super::diagnose::{token_succeeded, Failure};
+use super::params::{self, Params};
+use crate::catalog::annotations as code;
+use crate::record::{Kind, Record, Severity};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Parameters that differ on every attempt by design (RFC 6749 §10.12,
+/// RFC 7636, OIDC nonce): never "what changed".
+const VOLATILE: &[&str] = &[
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_verifier",
+    "code",
+    "client_assertion",
+    "client_request_id",
+    "flowToken",
+    "ctx",
+    "sso_nonce",
+];
+
+/// The client an attempt belongs to: provider host and client_id.
+fn client_key(r: &Record) -> Option<String> {
+    if !matches!(
+        r.kind,
+        Kind::AuthorizeRequest | Kind::TokenRequest | Kind::DeviceAuthorization | Kind::Par
+    ) {
+        return None;
+    }
+    let host = url::Url::parse(&r.request.url)
+        .ok()?
+        .host_str()?
+        .to_ascii_lowercase();
+    let id = super::client_id::of_request(r).map(|(_, v)| v)?;
+    Some(format!("{host} {id}"))
+}
+
+fn failed(r: &Record) -> bool {
+    r.annotations.iter().any(|a| {
+        a.severity == Severity::Error
+            && (a.code.starts_with("error.") || a.code.starts_with("authorize."))
+    })
+}
+
+fn succeeded(r: &Record) -> bool {
+    match r.kind {
+        Kind::TokenRequest => token_succeeded(r),
+        Kind::AuthorizationResponse | Kind::Callback => {
+            let p = match r.kind {
+                Kind::Callback => params::request_params(r),
+                _ => params::location_params(r),
+            };
+            params::get(&p, "access_token").is_some() || params::get(&p, "id_token").is_some()
+        }
+        _ => false,
+    }
+}
+
+/// The authorize parameters (non-volatile) of the latest authorize request
+/// of `flow` at or before `before`.
+fn authorize_of(records: &[Record], flow: &str, before: usize) -> Option<(usize, Params)> {
+    records[..=before]
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, r)| r.kind == Kind::AuthorizeRequest && r.flow.as_deref() == Some(flow))
+        .map(|(i, r)| (i, stable(params::request_params(r))))
+}
+
+fn stable(p: Params) -> Params {
+    let mut p: Params = p
+        .into_iter()
+        .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
+        .collect();
+    p.sort();
+    p
+}
+
+/// What differs between two parameter lists, in words.
+fn param_changes(before: &Params, after: &Params) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in after {
+        match params::get(before, k) {
+            None => out.push(format!("{k}={v} added")),
+            Some(old) if old != v => out.push(format!("{k}: {old} → {v}")),
+            _ => {}
+        }
+    }
+    for (k, _) in before {
+        if params::get(after, k).is_none() {
+            out.push(format!("{k} removed"));
+        }
+    }
+    out
+}
+
+/// Add `diagnosis.recovered` to records that succeeded after failures of
+/// the same client; lower the earlier attempts' diagnoses to warnings.
+pub fn apply(records: &mut [Record]) {
+    let mut clients: HashMap<String, String> = HashMap::new(); // flow -> client
+    for r in records.iter() {
+        if let (Some(f), Some(c)) = (r.flow.as_deref(), client_key(r)) {
+            clients.entry(f.to_string()).or_insert(c);
+        }
+    }
+    // Per client: the last failing record not yet followed by a success.
+    let mut last_failure: HashMap<String, usize> = HashMap::new();
+    let mut marks: Vec<(usize, usize)> = Vec::new(); // (success, failure)
+    for (i, r) in records.iter().enumerate() {
+        let Some(client) = r.flow.as_deref().and_then(|f| clients.get(f)).cloned() else {
+            continue;
+        };
+        if failed(r) && !succeeded(r) {
+            last_failure.insert(client, i);
+        } else if succeeded(r) {
+            if let Some(j) = last_failure.remove(&client) {
+                marks.push((i, j));
+            }
+        }
+    }
+    for (i, j) in marks {
+        let (fail, ok) = (&records[j], &records[i]);
+        let f = Failure::of(fail);
+        let what = if f.is_empty() {
+            fail.annotations
+                .iter()
+                .find(|a| a.severity == Severity::Error)
+                .map(|a| a.code.clone())
+                .unwrap_or_default()
+        } else {
+            f.main_code()
+        };
+        let mut changes = Vec::new();
+        if let (Some(ff), Some(of)) = (fail.flow.as_deref(), ok.flow.as_deref()) {
+            if let (Some((_, a)), Some((_, b))) =
+                (authorize_of(records, ff, j), authorize_of(records, of, i))
+            {
+                changes.extend(
+                    param_changes(&a, &b)
+                        .into_iter()
+                        .map(|c| format!("authorize: {c}")),
+                );
+            }
+        }
+        if fail.kind == Kind::TokenRequest && ok.kind == Kind::TokenRequest {
+            let a = stable(params::request_params(fail));
+            let b = stable(params::request_params(ok));
+            changes.extend(
+                param_changes(&a, &b)
+                    .into_iter()
+                    .filter(|c| !c.starts_with("client_secret"))
+                    .map(|c| format!("token request: {c}")),
+            );
+            let fl = |r: &Record| r.flavour.as_ref().and_then(|f| f.number);
+            if fl(fail) != fl(ok) {
+                changes.push(format!(
+                    "flavour {} → {}",
+                    fl(fail).map_or("none".into(), |n| n.to_string()),
+                    fl(ok).map_or("none".into(), |n| n.to_string())
+                ));
+            }
+        }
+        let gap = (ok.time - fail.time).whole_seconds();
+        let changed = if changes.is_empty() {
+            "nothing the requests show changed: the fix was outside them (the provider's \
+             settings, consent, the user's assignment)"
+                .to_string()
+        } else {
+            changes.join("; ")
+        };
+        let ann = code::DIAGNOSIS_RECOVERED
+            .annotation(
+                format!(
+                    "Record {} failed with {what}; record {} succeeded {gap} s later. What changed \
+                     between the two attempts: {changed}.",
+                    fail.id, ok.id
+                ),
+                json!({
+                    "failed_record": fail.id,
+                    "failed_with": what,
+                    "succeeded_record": ok.id,
+                    "seconds_between": gap,
+                    "changes": changes,
+                }),
+            )
+            .about(format!("after {what}"));
+        let ok_id = ok.id.clone();
+        records[i].annotations.push(ann);
+        // Earlier diagnoses of that client stay, as warnings: history now.
+        let client = records[j]
+            .flow
+            .as_deref()
+            .and_then(|f| clients.get(f))
+            .cloned();
+        for r in records[..i].iter_mut() {
+            if r.flow.as_deref().and_then(|f| clients.get(f)).cloned() != client {
+                continue;
+            }
+            for a in &mut r.annotations {
+                if a.code.starts_with("diagnosis.") && a.severity == Severity::Error {
+                    a.severity = Severity::Warning;
+                    a.detail = format!(
+                        "The login recovered afterwards (record {ok_id}). {}",
+                        a.detail
+                    );
+                    if let Value::Object(o) = &mut a.evidence {
+                        o.insert("recovered_in".into(), json!(ok_id));
+                    }
+                }
+            }
+        }
+    }
+}
