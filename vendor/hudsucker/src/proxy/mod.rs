@@ -162,7 +162,10 @@ where
 
                     shutdown.spawn_task_fn(move |guard| async move {
                         let conn = server.serve_connection_with_upgrades(
-                            TokioIo::new(crate::deadline::FirstByte::new(tcp, first_byte_timeout)),
+                            TokioIo::new(crate::deadline::Linger::new(crate::deadline::FirstByte::new(
+                                tcp,
+                                first_byte_timeout,
+                            ))),
                             service_fn(|req| {
                                 InternalProxy {
                                     ca: Arc::clone(&ca),
