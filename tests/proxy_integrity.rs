@@ -557,3 +557,100 @@ async fn a_256_kib_request_head_inside_tls_gets_a_431() {
     assert!(answer.starts_with("HTTP/1.1 431"), "reverse: {answer:?}");
     h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_takes_the_upstream_flags_and_stops_on_sigint_under_load() {
+    let up = scripted_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ca_pem) = support::server_tls(dir.path(), &[b"http/1.1"]);
+    let reverse = format!("http://{up}");
+    let mut p = support::RunProcess::start(
+        &ca_pem,
+        &[
+            "--reverse",
+            &reverse,
+            "--upstream-timeout",
+            "1s",
+            "--upstream-connections",
+            "4",
+        ],
+    );
+    let client = || {
+        reqwest::Client::builder()
+            .no_proxy()
+            .http2_prior_knowledge()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    };
+    let base = format!("http://{}", p.listen);
+    let r = client()
+        .post(format!("{base}/slow/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("first-byte deadline: no answer within 1 s"),
+        "{body}"
+    );
+    // HTTP/2 load on four connections, then SIGINT in the middle of it.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let c = client();
+        for _ in 0..50 {
+            let (c, url, stop, done) = (c.clone(), format!("{base}/ping"), stop.clone(), done.clone());
+            load.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    if c.get(&url).send().await.is_err() {
+                        break;
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+    }
+    while done.load(Ordering::Relaxed) < 500 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = p.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let mut status = None;
+    for _ in 0..1200 {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        let _ = t.await;
+    }
+    let status = status.expect("oauthscope run stops on SIGINT under load (30 s bound)");
+    assert!(status.success(), "{status}");
+
+    // Invalid values are refused with a reason.
+    let out = tokio::task::spawn_blocking(|| {
+        support::output_within(
+            std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope")).args([
+                "run",
+                "--upstream-timeout",
+                "0s",
+            ]),
+            Duration::from_secs(30),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("between 1ms and 60m"), "{err}");
+}

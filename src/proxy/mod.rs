@@ -375,7 +375,12 @@ async fn record_loop(
                 None => break,
             },
             signal = &mut drain, if drain_open => match signal {
-                Ok(()) => true,
+                Ok(()) => {
+                    // Store what is queued now, not what keeps arriving:
+                    // under load the queue would never run dry.
+                    rx.close();
+                    true
+                }
                 Err(_) => {
                     drain_open = false;
                     continue;

@@ -448,9 +448,15 @@ impl<T> UpstreamIo<T> {
         }
     }
 
-    fn wrote(&mut self) {
+    /// A write went out: the answer's first byte is due within
+    /// `first_byte`. The timer is moved (usually earlier) and armed with
+    /// this task's waker now: the reader may not be polled again before the
+    /// timer it registered (the idle one) fires.
+    fn wrote(&mut self, cx: &mut Context<'_>) {
         self.waiting = true;
         self.deadline = tokio::time::Instant::now() + self.limits.first_byte;
+        self.timer.as_mut().reset(self.deadline);
+        let _ = self.timer.as_mut().poll(cx);
     }
 }
 
@@ -509,7 +515,7 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for UpstreamIo<T> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            this.wrote();
+            this.wrote(cx);
         }
         r
     }
@@ -522,7 +528,7 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for UpstreamIo<T> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            this.wrote();
+            this.wrote(cx);
         }
         r
     }

@@ -148,6 +148,9 @@ where
                         Ok((tcp, client_addr)) => (tcp, client_addr),
                         Err(e) => {
                             error!(error = &e as &dyn StdError, "Failed to accept incoming connection");
+                            // oauthscope patch: out of file descriptors,
+                            // usually; wait rather than spin.
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                             continue;
                         }
                     };
