@@ -28,7 +28,10 @@ use tokio::net::TcpStream;
 /// Every byte each upstream connection received, one entry per connection,
 /// complete once that connection closed.
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(Vec<u8>, bool)>>>);
+struct Received(Arc<Mutex<Vec<Conn>>>);
+
+/// The bytes one connection received, and whether it has closed.
+type Conn = (Vec<u8>, bool);
 
 impl Received {
     /// Wait (bounded) until `n` connections have closed; their bytes.
@@ -210,7 +213,11 @@ async fn request_bodies_that_end_early_or_are_malformed_are_aborted_upstream() {
         // read before it is forwarded, so its connection may close empty;
         // the streamed upload's head and first chunk went ahead.)
         let conns = received.closed(4).await;
-        assert_eq!(conns.len(), 4, "{mode}: one upstream connection per request");
+        assert_eq!(
+            conns.len(),
+            4,
+            "{mode}: one upstream connection per request"
+        );
         for got in conns.iter().map(|c| text(c)) {
             assert!(
                 !got.contains("0\r\n\r\n"),
@@ -290,7 +297,9 @@ async fn scripted_upstream() -> SocketAddr {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                 } else {
                     let _ = tcp
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        )
                         .await;
                 }
             });
@@ -310,7 +319,11 @@ async fn a_client_that_stops_reading_is_not_an_upstream_error() {
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let answer = read_until(&mut s, b"xxxx").await;
-    assert!(text(&answer).starts_with("HTTP/1.1 302"), "{}", text(&answer));
+    assert!(
+        text(&answer).starts_with("HTTP/1.1 302"),
+        "{}",
+        text(&answer)
+    );
     drop(s);
     // The upstream dies mid-body: that one is an upstream error.
     let mut s = TcpStream::connect(h.proxy_addr()).await.unwrap();
@@ -378,15 +391,23 @@ async fn upstream_deadlines_end_in_a_504_that_names_them_and_a_record() {
     let body = r.text().await.unwrap();
     assert!(body.contains("connect deadline"), "{body}");
     // The answer starts, then stops: the body is cut and the record says why.
-    let r = token(format!("http://{up}/stall-body/token")).await.unwrap();
+    let r = token(format!("http://{up}/stall-body/token"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.bytes().await.is_err(), "the cut body is not passed off as whole");
+    assert!(
+        r.bytes().await.is_err(),
+        "the cut body is not passed off as whole"
+    );
 
     let recs = h.wait_for(4).await;
     for (path, deadline) in [
         ("/slow/token", "first-byte deadline"),
         ("/stall-head", "idle deadline"),
-        (&format!("127.0.0.1:{}/token", silent_addr.port())[..], "connect deadline"),
+        (
+            &format!("127.0.0.1:{}/token", silent_addr.port())[..],
+            "connect deadline",
+        ),
         ("/stall-body/token", "idle deadline"),
     ] {
         let r = record_for(&recs, path);
@@ -504,7 +525,10 @@ async fn invalid_connect_targets_get_a_400() {
             .await
             .unwrap();
         let answer = text(&read_until(&mut s, b"\r\n\r\n").await);
-        assert!(answer.starts_with("HTTP/1.1 400"), "CONNECT {target}: {answer:?}");
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "CONNECT {target}: {answer:?}"
+        );
     }
     h.shutdown().await;
 }
@@ -535,7 +559,11 @@ async fn a_256_kib_request_head_inside_tls_gets_a_431() {
     let big = "a".repeat(256 * 1024);
     let request = |host: &str| format!("GET /x HTTP/1.1\r\nHost: {host}\r\nX-Big: {big}\r\n\r\n");
     // Forward mode: CONNECT, then TLS with our CA.
-    let h = forward(UpstreamLimits::default(), vec![provider.ca_pem_path.clone()]).await;
+    let h = forward(
+        UpstreamLimits::default(),
+        vec![provider.ca_pem_path.clone()],
+    )
+    .await;
     let mut s = TcpStream::connect(h.proxy_addr()).await.unwrap();
     let target = provider.addr;
     s.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
@@ -603,7 +631,12 @@ async fn run_takes_the_upstream_flags_and_stops_on_sigint_under_load() {
     for _ in 0..4 {
         let c = client();
         for _ in 0..50 {
-            let (c, url, stop, done) = (c.clone(), format!("{base}/ping"), stop.clone(), done.clone());
+            let (c, url, stop, done) = (
+                c.clone(),
+                format!("{base}/ping"),
+                stop.clone(),
+                done.clone(),
+            );
             load.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     if c.get(&url).send().await.is_err() {

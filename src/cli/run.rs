@@ -97,7 +97,9 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 fn parse_connections(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if (1..=10_000).contains(&n) => Ok(n),
-        _ => Err(format!("{s:?}: give a number of connections from 1 to 10000")),
+        _ => Err(format!(
+            "{s:?}: give a number of connections from 1 to 10000"
+        )),
     }
 }
 

@@ -203,7 +203,8 @@ async fn read_prefix(
                     truncated: false,
                     interrupted: Some(super::tee::error_chain(&e)),
                 };
-                let frames: Vec<Result<Bytes, hudsucker::Error>> = vec![Ok(Bytes::from(buf)), Err(e)];
+                let frames: Vec<Result<Bytes, hudsucker::Error>> =
+                    vec![Ok(Bytes::from(buf)), Err(e)];
                 return (cap, Body::from_stream(futures::stream::iter(frames)));
             }
         }
@@ -496,7 +497,12 @@ impl HttpHandler for Handler {
         }
         // Wait for a place among the requests in flight to this upstream
         // (hudsucker sends the request once this returns).
-        self.slot = self.shared.request_slots.acquire(req.uri()).await.map(Arc::new);
+        self.slot = self
+            .shared
+            .request_slots
+            .acquire(req.uri())
+            .await
+            .map(Arc::new);
         if !host_matches(&self.shared.intercept, req.uri().host().unwrap_or("")) {
             return req.into();
         }

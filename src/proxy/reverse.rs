@@ -291,11 +291,15 @@ pub(super) async fn serve(
                 // A lingering close, so that a client still sending (an
                 // oversized head) reads the 431 instead of a reset.
                 watcher
-                    .watch(server.serve_connection(TokioIo::new(hudsucker::Linger::new(stream)), svc))
+                    .watch(
+                        server.serve_connection(TokioIo::new(hudsucker::Linger::new(stream)), svc),
+                    )
                     .await
             } else {
                 watcher
-                    .watch(server.serve_connection(TokioIo::new(hudsucker::Linger::new(stream)), svc))
+                    .watch(
+                        server.serve_connection(TokioIo::new(hudsucker::Linger::new(stream)), svc),
+                    )
                     .await
             };
             if let Err(e) = served {

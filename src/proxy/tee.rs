@@ -42,10 +42,9 @@ impl<B: HttpBody> TeeBody<B> {
             let captured = std::mem::take(&mut self.captured);
             // Building the record must never break the response the app is
             // receiving: a bug there costs the record, not the traffic.
-            let built =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                    done(captured, reader_stopped)
-                }));
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                done(captured, reader_stopped)
+            }));
             if built.is_err() {
                 tracing::error!(
                     "recording an exchange failed (a bug); the traffic was not affected"

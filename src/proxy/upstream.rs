@@ -198,8 +198,7 @@ impl Service<Uri> for Connector {
         Box::pin(async move {
             // Only a connect the pool raced against a returning idle
             // connection waits here long (it then ends, unneeded).
-            let slot = match tokio::time::timeout(limits.first_byte, slots.acquire_owned()).await
-            {
+            let slot = match tokio::time::timeout(limits.first_byte, slots.acquire_owned()).await {
                 Ok(Ok(slot)) => slot,
                 Ok(Err(e)) => return Err(Box::new(e) as BoxError),
                 Err(_) => return Err(Box::new(Deadline::Busy(cap, limits.first_byte)) as BoxError),
@@ -214,7 +213,11 @@ impl Service<Uri> for Connector {
 }
 
 /// Build the [`Connector`] over one rustls client configuration.
-pub fn connector(cfg: rustls::ClientConfig, h2_hosts: H2Hosts, limits: UpstreamLimits) -> Connector {
+pub fn connector(
+    cfg: rustls::ClientConfig,
+    h2_hosts: H2Hosts,
+    limits: UpstreamLimits,
+) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
