@@ -572,7 +572,11 @@ async fn a_256_kib_request_head_inside_tls_gets_a_431() {
     let head = read_until(&mut s, b"\r\n\r\n").await;
     assert!(text(&head).starts_with("HTTP/1.1 200"), "{}", text(&head));
     let mut tls = tls_over(s, h.ca.cert_pem()).await;
-    let _ = tls.write_all(request(&target.to_string()).as_bytes()).await;
+    // The proxy answers after 64 KiB and keeps reading (lingering close), so
+    // the client can send its whole request without a reset and then read.
+    tls.write_all(request(&target.to_string()).as_bytes())
+        .await
+        .expect("forward: the whole request is sent, not reset");
     let answer = text(&read_until(&mut tls, b"\r\n\r\n").await);
     assert!(answer.starts_with("HTTP/1.1 431"), "forward: {answer:?}");
     h.shutdown().await;
@@ -580,7 +584,9 @@ async fn a_256_kib_request_head_inside_tls_gets_a_431() {
     let h = reverse(&provider.url(""), UpstreamLimits::default()).await;
     let s = TcpStream::connect(h.proxy_addr()).await.unwrap();
     let mut tls = tls_over(s, h.ca.cert_pem()).await;
-    let _ = tls.write_all(request("127.0.0.1").as_bytes()).await;
+    tls.write_all(request("127.0.0.1").as_bytes())
+        .await
+        .expect("reverse: the whole request is sent, not reset");
     let answer = text(&read_until(&mut tls, b"\r\n\r\n").await);
     assert!(answer.starts_with("HTTP/1.1 431"), "reverse: {answer:?}");
     h.shutdown().await;
