@@ -394,3 +394,20 @@ pub(super) fn report_stopped(store: &crate::store::Store, g: &Globals) {
         g.home.store_dir().display()
     );
 }
+
+#[cfg(test)]
+mod upstream_flag_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units_and_bounds() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        for bad in ["0s", "0", "61m", "ten", "5h", "", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
