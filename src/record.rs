@@ -130,6 +130,12 @@ pub struct Body {
     /// Why the body could not be decoded (e.g. a corrupt gzip stream), if it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decode_error: Option<String>,
+    /// Why `text` holds less than the whole body though it was not cut at
+    /// the capture limit: the client stopped reading the response (a
+    /// browser that follows a redirect drops its body), or the client's
+    /// request body ended early. A fact, not an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 impl Body {
@@ -253,7 +259,12 @@ mod body_serde {
     }
 
     pub fn serialize<S: Serializer>(b: &Body, s: S) -> Result<S::Ok, S::Error> {
-        if b.encoding.is_none() && !b.truncated && b.decode_error.is_none() && b.size.is_none() {
+        if b.encoding.is_none()
+            && !b.truncated
+            && b.decode_error.is_none()
+            && b.size.is_none()
+            && b.incomplete.is_none()
+        {
             b.text.serialize(s)
         } else {
             b.serialize(s)

@@ -237,6 +237,9 @@ pub fn body_block(out: &mut String, body: &crate::record::Body) {
     if let Some(e) = &body.decode_error {
         let _ = writeln!(out, "    (could not decode: {e}; stored as received)");
     }
+    if let Some(why) = &body.incomplete {
+        let _ = writeln!(out, "    … incomplete: {why}");
+    }
 }
 
 /// Render an annotation in full: line, detail, evidence (the caret diff is

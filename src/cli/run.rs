@@ -59,6 +59,48 @@ pub struct RunArgs {
     /// Seconds a client may take to send a request head (also on idle keep-alive connections); slower connections are closed.
     #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
+    /// Longest wait for a new connection to an upstream server (TCP and TLS), e.g. 10s, 500ms, 1m; past it the app gets a 504 that names this deadline.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub upstream_connect_timeout: std::time::Duration,
+    /// Longest wait for an upstream server's answer to start after the request was sent; past it the app gets a 504 that names this deadline.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    pub upstream_timeout: std::time::Duration,
+    /// Longest silence from an upstream server once its answer has started (and longest an unused upstream connection is kept).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    pub upstream_idle_timeout: std::time::Duration,
+    /// Most connections open at once to one upstream host; more requests (e.g. an HTTP/2 client's streams) wait for one of them.
+    #[arg(long, default_value_t = crate::proxy::upstream::CONNECTIONS_PER_HOST, value_name = "N", value_parser = parse_connections)]
+    pub upstream_connections: usize,
+}
+
+/// Parse durations like `10s`, `500ms`, `2m` (a bare number is seconds);
+/// between 1 ms and one hour.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 10s, 500ms or 2m)"))?;
+    let ms = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" => n.checked_mul(1000),
+        "ms" => Some(n),
+        "m" | "min" => n.checked_mul(60_000),
+        other => return Err(format!("unknown duration unit {other:?} (use ms, s or m)")),
+    };
+    match ms {
+        Some(ms) if (1..=3_600_000).contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err(format!("{s:?}: give a duration between 1ms and 60m")),
+    }
+}
+
+fn parse_connections(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: give a number of connections from 1 to 10000"
+        )),
+    }
 }
 
 /// Parse sizes like `1048576`, `512KiB`, `1MiB`, `2MB`.
@@ -139,6 +181,12 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 upstream_ca: args.upstream_ca.clone(),
                 max_body,
                 header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                upstream: crate::proxy::upstream::UpstreamLimits {
+                    connect: args.upstream_connect_timeout,
+                    first_byte: args.upstream_timeout,
+                    idle: args.upstream_idle_timeout,
+                    connections_per_host: args.upstream_connections,
+                },
                 reverse: args.reverse.clone().map(|upstream| ReverseConfig {
                     upstream,
                     hosts: args.reverse_host.clone(),
@@ -345,4 +393,21 @@ pub(super) fn report_stopped(store: &crate::store::Store, g: &Globals) {
         if n == 1 { "" } else { "s" },
         g.home.store_dir().display()
     );
+}
+
+#[cfg(test)]
+mod upstream_flag_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units_and_bounds() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        for bad in ["0s", "0", "61m", "ten", "5h", "", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

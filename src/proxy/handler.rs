@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::mpsc::Sender;
 
@@ -34,6 +34,8 @@ pub struct Shared {
     pub known: std::sync::RwLock<Endpoints>,
     /// The CA's name constraints: TLS to hosts outside them is tunnelled.
     pub scope: crate::ca::NameScope,
+    /// Requests in flight per upstream (bounds the upstream connections).
+    pub request_slots: super::upstream::RequestSlots,
 }
 
 impl Shared {
@@ -60,6 +62,8 @@ impl Shared {
 pub struct Handler {
     shared: Arc<Shared>,
     pending: Option<Pending>,
+    /// This request's place among those in flight to its upstream.
+    slot: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl Handler {
@@ -68,6 +72,7 @@ impl Handler {
         Handler {
             shared,
             pending: None,
+            slot: None,
         }
     }
 
@@ -96,6 +101,57 @@ pub fn host_matches(patterns: &[String], host: &str) -> bool {
             None => p == "*" || p == host,
         }
     })
+}
+
+/// Check a CONNECT request's target: the authority form `host:port` (RFC
+/// 9112 §3.2.3, RFC 9110 §9.3.6) with a port from 1 to 65535 and a host that
+/// is an IP address (IPv6 in brackets) or a DNS name (letters, digits, `-`,
+/// `_`, dot-separated labels of 1 to 63 characters, 253 in all). Returns
+/// `(host, port)`, or why the target is refused (the proxy answers `400`).
+pub fn connect_target(uri: &hudsucker::hyper::Uri) -> Result<(String, u16), String> {
+    let shown = uri.to_string();
+    let (Some(authority), None, "" | "/") = (uri.authority(), uri.scheme(), uri.path()) else {
+        return Err(format!(
+            "CONNECT needs a target of the form host:port, not {shown:?}"
+        ));
+    };
+    if authority.as_str().contains('@') {
+        return Err(format!("CONNECT target {shown:?} carries user information"));
+    }
+    let Some(port) = authority.port() else {
+        return Err(format!("CONNECT target {shown:?} has no port (host:port)"));
+    };
+    let port = match port.as_str().parse::<u16>() {
+        Ok(p) if p > 0 => p,
+        _ => {
+            return Err(format!(
+                "CONNECT target {shown:?}: port {} is not from 1 to 65535",
+                port.as_str()
+            ))
+        }
+    };
+    let host = authority.host();
+    let valid = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        let name = host.strip_suffix('.').unwrap_or(host);
+        !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            })
+    };
+    if !valid {
+        return Err(format!(
+            "CONNECT target {shown:?}: {host:?} is neither a host name nor an IP address"
+        ));
+    }
+    Ok((host.to_string(), port))
 }
 
 fn header_list(h: &hudsucker::hyper::HeaderMap) -> HeaderList {
@@ -137,13 +193,19 @@ async fn read_prefix(
                 }
             }
             Some(Err(e)) => {
+                // The client's body ended early or was malformed: forward
+                // what came and then the same failure, so the upstream
+                // request is aborted, never completed (no terminating chunk,
+                // no `Content-Length` that makes the prefix look whole).
                 let cap = Captured {
                     bytes: buf.clone(),
                     total: buf.len() as u64,
                     truncated: false,
-                    interrupted: Some(format!("reading the request body failed: {e}")),
+                    interrupted: Some(super::tee::error_chain(&e)),
                 };
-                return (cap, Body::from(Full::new(Bytes::from(buf))));
+                let frames: Vec<Result<Bytes, hudsucker::Error>> =
+                    vec![Ok(Bytes::from(buf)), Err(e)];
+                return (cap, Body::from_stream(futures::stream::iter(frames)));
             }
         }
     }
@@ -169,6 +231,42 @@ pub struct Pending {
     class: Option<Classified>,
     request_body: StoredBody,
     started: Instant,
+    /// Set when the client's request body failed on its way upstream
+    /// (ended early, bad chunked encoding): why.
+    client_abort: Arc<OnceLock<String>>,
+}
+
+/// A request body on its way upstream that notes, in `abort`, why it
+/// failed if it does (the client went away mid-body, or sent a malformed
+/// chunked body); the failure itself passes on, so the upstream request is
+/// aborted.
+struct WatchedBody {
+    inner: Body,
+    abort: Arc<OnceLock<String>>,
+}
+
+impl hyper::body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = hudsucker::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hudsucker::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(Some(Err(e))) = &polled {
+            let _ = self.abort.set(super::tee::error_chain(e));
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 impl Shared {
@@ -215,11 +313,20 @@ impl Shared {
             );
             return (Request::from_parts(parts, body), None);
         };
+        let client_abort = Arc::new(OnceLock::new());
+        if let Some(why) = &captured.interrupted {
+            let _ = client_abort.set(why.clone());
+        }
+        let body = Body::from(BoxBody::new(WatchedBody {
+            inner: body,
+            abort: client_abort.clone(),
+        }));
         let pending = Pending {
             head,
             class,
             request_body,
             started,
+            client_abort,
         };
         (Request::from_parts(parts, body), Some(pending))
     }
@@ -250,15 +357,29 @@ impl Shared {
         }
         let tx = self.records.clone();
         let shared = self.clone();
-        let done: OnDone = Box::new(move |cap: Captured| {
-            let body = capture::body(&headers, &cap, limit);
+        let done: OnDone = Box::new(move |cap: Captured, client_stopped: bool| {
+            let mut body = capture::body(&headers, &cap, limit);
+            // The upstream failing mid-body is an error; the client no
+            // longer reading (it follows a redirect, closes a tab) is not.
             let error = cap
                 .interrupted
                 .map(|e| format!("the response body did not arrive whole: {e}"));
+            if client_stopped && error.is_none() {
+                body.incomplete = Some(format!(
+                    "the client stopped reading after {} bytes (it had what it needed, or went away); \
+                     the rest was not fetched",
+                    cap.total
+                ));
+            }
+            let mut request_body = p.request_body;
+            if let Some(why) = p.client_abort.get() {
+                request_body.incomplete =
+                    Some(format!("the client's request body ended early: {why}"));
+            }
             let rec = capture::record(
                 &class,
                 &p.head,
-                p.request_body,
+                request_body,
                 Some((ResponseHead { status, headers }, body)),
                 duration_ms,
                 error,
@@ -271,8 +392,11 @@ impl Shared {
         Response::from_parts(parts, Body::from(BoxBody::new(tee)))
     }
 
-    /// The upstream could not be reached: a `502` that says why and what to
-    /// do, and for an OAuth request a record with that message as its error.
+    /// The upstream request failed: a `502` that says why and what to do
+    /// (`504` naming the deadline when an upstream deadline passed, `400`
+    /// when the client's own request body failed and the upstream request
+    /// was aborted with it), and for an OAuth request a record with that
+    /// message as its error.
     pub async fn failed(
         &self,
         pending: Option<Pending>,
@@ -289,10 +413,38 @@ impl Shared {
                 )
             })
             .unwrap_or_else(|| "the upstream".into());
-        let message = failure::describe(err, &target);
-        if let Some(p) = pending {
+        let client_abort = pending.as_ref().and_then(|p| p.client_abort.get().cloned());
+        let (status, kind, message) = if let Some(why) = &client_abort {
+            // Not the upstream's fault: the client's body failed, and the
+            // upstream request was aborted with it (never completed).
+            (
+                StatusCode::BAD_REQUEST,
+                "client",
+                format!(
+                    "the client aborted the request: its body ended early or was malformed ({why}); \
+                     the request to {target} was aborted, not completed"
+                ),
+            )
+        } else if let Some(deadline) = super::upstream::deadline_in(err) {
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream-timeout",
+                format!("{target}: {deadline}"),
+            )
+        } else {
+            (
+                StatusCode::BAD_GATEWAY,
+                "upstream",
+                failure::describe(err, &target),
+            )
+        };
+        if let Some(mut p) = pending {
             tracing::debug!("{message}");
             if let Some(class) = &p.class {
+                if let Some(why) = &client_abort {
+                    p.request_body.incomplete =
+                        Some(format!("the client's request body ended early: {why}"));
+                }
                 let rec = capture::record(
                     class,
                     &p.head,
@@ -309,11 +461,11 @@ impl Shared {
             tracing::warn!("{message}");
         }
         Response::builder()
-            .status(StatusCode::BAD_GATEWAY)
+            .status(status)
             .header("content-type", "text/plain; charset=utf-8")
-            .header("x-oauthscope-error", "upstream")
+            .header("x-oauthscope-error", kind)
             .body(Body::from(format!("oauthscope: {message}\n")))
-            .expect("valid 502 response")
+            .expect("valid error response")
     }
 }
 
@@ -324,7 +476,18 @@ impl HttpHandler for Handler {
         req: Request<Body>,
     ) -> RequestOrResponse {
         self.pending = None;
+        self.slot = None;
         if req.method() == Method::CONNECT {
+            if let Err(why) = connect_target(req.uri()) {
+                tracing::debug!("refused CONNECT {}: {why}", req.uri());
+                return Response::builder()
+                    .status(StatusCode::BAD_REQUEST)
+                    .header("content-type", "text/plain; charset=utf-8")
+                    .header("x-oauthscope-error", "connect-target")
+                    .body(Body::from(format!("oauthscope: {why}\n")))
+                    .expect("valid 400 response")
+                    .into();
+            }
             let host = req.uri().host().unwrap_or("");
             if host_matches(&self.shared.intercept, host) && self.shared.scope.permits(host) {
                 // hudsucker decides between TLS interception and a raw tunnel.
@@ -332,6 +495,14 @@ impl HttpHandler for Handler {
             }
             return super::tunnel::open(req).await.into();
         }
+        // Wait for a place among the requests in flight to this upstream
+        // (hudsucker sends the request once this returns).
+        self.slot = self
+            .shared
+            .request_slots
+            .acquire(req.uri())
+            .await
+            .map(Arc::new);
         if !host_matches(&self.shared.intercept, req.uri().host().unwrap_or("")) {
             return req.into();
         }
@@ -345,6 +516,8 @@ impl HttpHandler for Handler {
     }
 
     async fn handle_response(&mut self, _ctx: &HttpContext, res: Response<Body>) -> Response<Body> {
+        let slot = self.slot.take().and_then(|s| Arc::try_unwrap(s).ok());
+        let res = res.map(|b| super::upstream::hold(b, slot));
         match self.take_pending() {
             Some(p) => self.shared.finish(p, res).await,
             None => res,
@@ -356,6 +529,7 @@ impl HttpHandler for Handler {
         _ctx: &HttpContext,
         err: hudsucker::hyper_util::client::legacy::Error,
     ) -> Response<Body> {
+        self.slot = None;
         let pending = self.take_pending();
         self.shared.failed(pending, &err).await
     }
@@ -416,5 +590,28 @@ mod tests {
         assert!(!host_matches(&p, "example.com"));
         assert!(host_matches(&[], "anything"));
         assert!(host_matches(&["127.0.0.1:8443".to_string()], "127.0.0.1"));
+    }
+
+    #[test]
+    fn connect_targets_are_checked() {
+        use super::connect_target;
+        let ok = |t: &str| connect_target(&t.parse().unwrap());
+        assert_eq!(ok("example.com:443").unwrap(), ("example.com".into(), 443));
+        assert_eq!(ok("127.0.0.1:8443").unwrap().1, 8443);
+        assert!(ok("[::1]:443").is_ok());
+        assert!(ok("_svc.internal:443").is_ok());
+        for bad in [
+            "example.com:99999",
+            "example.com:0",
+            "example.com",
+            "exa$mple.com:443",
+            "-bad-.com:443",
+            "a..b:443",
+            "user@example.com:443",
+            "http://example.com:443/",
+        ] {
+            let Ok(uri) = bad.parse() else { continue };
+            assert!(connect_target(&uri).is_err(), "{bad} accepted");
+        }
     }
 }

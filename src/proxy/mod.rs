@@ -53,6 +53,8 @@ pub struct ProxyConfig {
     pub reverse: Option<reverse::ReverseConfig>,
     /// Finished exchanges that may wait for the recorder (see [`RECORD_QUEUE`]).
     pub record_queue: usize,
+    /// Deadlines and the connection bound toward upstream servers.
+    pub upstream: upstream::UpstreamLimits,
 }
 
 impl Default for ProxyConfig {
@@ -65,6 +67,7 @@ impl Default for ProxyConfig {
             header_timeout: limits::HEADER_TIMEOUT,
             reverse: None,
             record_queue: RECORD_QUEUE,
+            upstream: upstream::UpstreamLimits::default(),
         }
     }
 }
@@ -169,20 +172,27 @@ pub async fn start(
         h2_hosts: h2_hosts.clone(),
         known: Default::default(),
         scope: ca.scope().clone(),
+        request_slots: upstream::RequestSlots::new(cfg.upstream.connections_per_host),
     });
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let connector = upstream::connector(client_cfg.clone(), h2_hosts);
+    let connector = upstream::connector(client_cfg.clone(), h2_hosts, cfg.upstream);
+    // One client (one pool) per proxy, shared by every connection and
+    // stream; the connector bounds its connections per upstream.
+    let mut client_builder = hudsucker::hyper_util::client::legacy::Client::builder(
+        hudsucker::hyper_util::rt::TokioExecutor::new(),
+    );
+    client_builder
+        .http1_title_case_headers(true)
+        .http1_preserve_header_case(true)
+        .pool_max_idle_per_host(cfg.upstream.connections_per_host)
+        .pool_idle_timeout(cfg.upstream.idle)
+        .pool_timer(hudsucker::hyper_util::rt::TokioTimer::new());
     let proxy = match &cfg.reverse {
         Some(rev) => {
             let names = rev.certificate_names(addr);
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let tls = ca.server_config_for_names(&names)?;
-            let client = hudsucker::hyper_util::client::legacy::Client::builder(
-                hudsucker::hyper_util::rt::TokioExecutor::new(),
-            )
-            .http1_title_case_headers(true)
-            .http1_preserve_header_case(true)
-            .build(connector);
+            let client = client_builder.build(connector);
             let forwarder = Arc::new(reverse::Forwarder {
                 shared,
                 client,
@@ -203,6 +213,7 @@ pub async fn start(
                 .with_listener(listener)
                 .with_ca(Authority(ca))
                 .with_http_connector(connector)
+                .with_client(client_builder)
                 .with_http_handler(Handler::new(shared))
                 .with_server(limits::server_builder(cfg.header_timeout))
                 .with_websocket_connector(hudsucker::tokio_tungstenite::Connector::Rustls(
@@ -364,7 +375,12 @@ async fn record_loop(
                 None => break,
             },
             signal = &mut drain, if drain_open => match signal {
-                Ok(()) => true,
+                Ok(()) => {
+                    // Store what is queued now, not what keeps arriving:
+                    // under load the queue would never run dry.
+                    rx.close();
+                    true
+                }
                 Err(_) => {
                     drain_open = false;
                     continue;

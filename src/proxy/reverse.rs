@@ -190,9 +190,12 @@ impl Forwarder {
         parts.headers.remove(HOST);
         join_cookies(&mut parts.headers);
         parts.version = Version::HTTP_11;
+        // A place among the requests in flight to the upstream, held until
+        // the response body has been read (bounds the upstream connections).
+        let slot = self.shared.request_slots.acquire(&parts.uri).await;
         match self.client.request(Request::from_parts(parts, body)).await {
             Ok(res) => {
-                let res = res.map(Body::from);
+                let res = res.map(|b| super::upstream::hold(Body::from(b), slot));
                 match pending {
                     Some(p) => self.shared.finish(p, res).await,
                     None => res,
@@ -285,12 +288,18 @@ pub(super) async fn serve(
                             return;
                         }
                     };
+                // A lingering close, so that a client still sending (an
+                // oversized head) reads the 431 instead of a reset.
                 watcher
-                    .watch(server.serve_connection(TokioIo::new(stream), svc))
+                    .watch(
+                        server.serve_connection(TokioIo::new(hudsucker::Linger::new(stream)), svc),
+                    )
                     .await
             } else {
                 watcher
-                    .watch(server.serve_connection(TokioIo::new(stream), svc))
+                    .watch(
+                        server.serve_connection(TokioIo::new(hudsucker::Linger::new(stream)), svc),
+                    )
                     .await
             };
             if let Err(e) = served {

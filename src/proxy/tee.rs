@@ -1,6 +1,11 @@
 //! A body wrapper that forwards every frame untouched while keeping a copy
 //! of the first `limit` bytes; when the body ends (or is dropped early) the
 //! copy goes to a callback. Memory per exchange is bounded by `limit`.
+//!
+//! A body dropped before its end was abandoned by whoever read it (the
+//! client stopped reading: a browser following a redirect drops its body);
+//! that is told apart from a body whose source failed
+//! ([`Captured::interrupted`]).
 
 use crate::capture::Captured;
 use bytes::Bytes;
@@ -8,8 +13,10 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Called once with what was captured.
-pub type OnDone = Box<dyn FnOnce(Captured) + Send + Sync>;
+/// Called once with what was captured, and whether the reader stopped
+/// reading before the end (dropped the body); a failure of the source is in
+/// [`Captured::interrupted`] instead.
+pub type OnDone = Box<dyn FnOnce(Captured, bool) + Send + Sync>;
 
 /// See the module docs.
 pub struct TeeBody<B: HttpBody> {
@@ -30,13 +37,14 @@ impl<B: HttpBody> TeeBody<B> {
         }
     }
 
-    fn finish(&mut self) {
+    fn finish(&mut self, reader_stopped: bool) {
         if let Some(done) = self.done.take() {
             let captured = std::mem::take(&mut self.captured);
             // Building the record must never break the response the app is
             // receiving: a bug there costs the record, not the traffic.
-            let built =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(captured)));
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                done(captured, reader_stopped)
+            }));
             if built.is_err() {
                 tracing::error!(
                     "recording an exchange failed (a bug); the traffic was not affected"
@@ -50,18 +58,16 @@ impl<B: HttpBody> Drop for TeeBody<B> {
     fn drop(&mut self) {
         // Servers stop polling once `is_end_stream` says so, and bodies known
         // to be empty may never be polled at all: neither is an interruption.
-        if self.done.is_some() && self.captured.interrupted.is_none() && !self.inner.is_end_stream()
-        {
-            self.captured.interrupted = Some("the body was not read to its end".into());
-        }
-        self.finish();
+        // Anything else dropped early was abandoned by its reader.
+        let stopped = self.done.is_some() && !self.inner.is_end_stream();
+        self.finish(stopped);
     }
 }
 
 impl<B> HttpBody for TeeBody<B>
 where
     B: HttpBody<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B::Error: std::error::Error + 'static,
 {
     type Data = Bytes;
     type Error = B::Error;
@@ -84,14 +90,14 @@ where
                     this.captured.bytes.extend_from_slice(&data[..take]);
                 }
                 if this.inner.is_end_stream() {
-                    this.finish();
+                    this.finish(false);
                 }
             }
             Poll::Ready(Some(Err(e))) => {
-                this.captured.interrupted = Some(e.to_string());
-                this.finish();
+                this.captured.interrupted = Some(error_chain(e));
+                this.finish(false);
             }
-            Poll::Ready(None) => this.finish(),
+            Poll::Ready(None) => this.finish(false),
             Poll::Pending => {}
         }
         polled
@@ -104,4 +110,23 @@ where
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// An error with its sources (`network error: error reading a body from
+/// connection: ...`), the way a person needs it; an upstream deadline
+/// ([`super::upstream::Deadline`]) is named as such.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(d) = super::upstream::deadline_in(e) {
+        return d.to_string();
+    }
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
 }

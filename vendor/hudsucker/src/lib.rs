@@ -52,6 +52,8 @@ pub use tokio_rustls::rustls;
 pub use tokio_tungstenite;
 
 pub use body::Body;
+/// oauthscope patch: see `deadline::Linger`.
+pub use deadline::{Linger, LINGER_BYTES, LINGER_FOR};
 #[cfg(feature = "decoder")]
 pub use decoder::{decode_request, decode_response};
 pub use error::Error;

@@ -309,9 +309,11 @@ where
                                     )
                                     .await
                                     {
-                                        Ok(stream) => TokioIo::new(crate::deadline::FirstByte::new(
-                                            stream,
-                                            self.first_byte_timeout,
+                                        Ok(stream) => TokioIo::new(crate::deadline::Linger::new(
+                                            crate::deadline::FirstByte::new(
+                                                stream,
+                                                self.first_byte_timeout,
+                                            ),
                                         )),
                                         Err(e) => {
                                             error!(

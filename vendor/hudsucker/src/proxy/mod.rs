@@ -148,6 +148,9 @@ where
                         Ok((tcp, client_addr)) => (tcp, client_addr),
                         Err(e) => {
                             error!(error = &e as &dyn StdError, "Failed to accept incoming connection");
+                            // oauthscope patch: out of file descriptors,
+                            // usually; wait rather than spin.
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                             continue;
                         }
                     };
@@ -162,7 +165,10 @@ where
 
                     shutdown.spawn_task_fn(move |guard| async move {
                         let conn = server.serve_connection_with_upgrades(
-                            TokioIo::new(crate::deadline::FirstByte::new(tcp, first_byte_timeout)),
+                            TokioIo::new(crate::deadline::Linger::new(crate::deadline::FirstByte::new(
+                                tcp,
+                                first_byte_timeout,
+                            ))),
                             service_fn(|req| {
                                 InternalProxy {
                                     ca: Arc::clone(&ca),
