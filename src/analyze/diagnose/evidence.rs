@@ -162,6 +162,37 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
         || grant == "refresh_token";
     let client_error = f.has(&["invalid_client", "unauthorized_client"]).is_some()
         || f.has_aadsts(&[7000218, 700025]).is_some();
+    // A confidential client that sent nothing: invalid_client to a request
+    // with no credentials at all, on any grant, is about the missing secret
+    // (RFC 6749 §2.3: confidential clients authenticate at the token endpoint).
+    if !secret_sent && !public_grant && client_error && !in_body("client_assertion") {
+        return Some(Finding::new(
+            ex.record,
+            code::DIAGNOSIS_PUBLIC_CLIENT_NOT_ALLOWED
+                .annotation(
+                    format!(
+                        "Record {} sent no client authentication at all (no Basic header, no \
+                         client_secret, no assertion, no PKCE verifier), and the provider answered \
+                         {}: the client is registered as confidential (it has a secret). Send the \
+                         secret the way it is registered (client_secret_basic or \
+                         client_secret_post), or register a public client and use PKCE.",
+                        rec.id,
+                        f.main_code()
+                    ),
+                    json!({
+                        "kinds": ["client_secret_missing"],
+                        "token_request": rec.id,
+                        "grant_type": grant,
+                        "secret_sent": false,
+                        "error": f.to_json(),
+                        "provider": profile.map(|p| p.id),
+                        "fields": ["request.headers.authorization", "request.body.client_secret", "response.body.error"],
+                    }),
+                )
+                .about("no client authentication sent")
+                .with_severity(Severity::Error),
+        ));
+    }
     if !secret_sent && public_grant && client_error {
         let aad = f.has_aadsts(&[7000218]).map(|n| format!("AADSTS{n}"));
         return Some(Finding::new(
@@ -216,6 +247,22 @@ json!({
                 "the provider wants the credentials in the Authorization: Basic header, but the request sent `{c}` in the body"
             ));
         }
+    }
+    // RFC 6749 §5.2 / RFC 7617: a 401 whose challenge asks for Basic, to a
+    // request that sent its credentials in the body.
+    let basic_challenge = rec.response.as_ref().is_some_and(|r| {
+        r.status == 401
+            && r.headers
+                .get_all("www-authenticate")
+                .any(|v| v.trim_start().to_ascii_lowercase().starts_with("basic"))
+    });
+    if why.is_none() && basic_challenge && !basic && in_body("client_secret") {
+        why = Some(
+            "the provider answered 401 with a `WWW-Authenticate: Basic` challenge: it wants the \
+             credentials in the Authorization: Basic header (client_secret_basic), and the request \
+             sent them in the body"
+                .to_string(),
+        );
     }
     if why.is_none()
         && f.says(&[
@@ -608,6 +655,10 @@ fn authorize_leg_errors(login: &Login) -> Vec<Finding> {
     let mut out = Vec::new();
     for d in &login.deliveries {
         let Some(err) = d.get("error") else { continue };
+        if err.eq_ignore_ascii_case("access_denied") {
+            out.extend(access_denied_at_authorize(login, d));
+            continue;
+        }
         if !["unauthorized_client", "unsupported_response_type"]
             .iter()
             .any(|c| c.eq_ignore_ascii_case(err))
@@ -674,6 +725,85 @@ json!({
         ));
     }
     out
+}
+
+/// `diagnosis.access_denied` for an authorization response carrying
+/// `error=access_denied` (RFC 6749 §4.1.2.1): who refused, from the
+/// provider's words. An administrator's rule (the user is not assigned to
+/// the application: Okta, Entra AADSTS50105; a conditional-access or
+/// policy block) is an error someone must fix; the user pressing "cancel"
+/// on the consent page is normal behaviour (info); without words, warning.
+fn access_denied_at_authorize(
+    login: &Login,
+    d: &crate::analyze::login::Delivery,
+) -> Option<Finding> {
+    let records = login.records;
+    // The callback repeats what the redirect carried: diagnose once.
+    if d.is_callback
+        && login.deliveries.iter().any(|o| {
+            !o.is_callback
+                && o.record < d.record
+                && o.get("error")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("access_denied"))
+                && o.get("state") == d.get("state")
+        })
+    {
+        return None;
+    }
+    let desc = d.get("error_description").unwrap_or("").to_string();
+    let l = desc.to_ascii_lowercase();
+    let (cause, severity, what) = if l.contains("not assigned")
+        || l.contains("assignment")
+        || l.contains("aadsts50105")
+    {
+        (
+            "user_not_assigned",
+            Severity::Error,
+            "the user is not assigned to the application: an administrator must assign the user              (or a group) to the app, or turn off \"assignment required\"",
+        )
+    } else if l.contains("policy") || l.contains("conditional access") || l.contains("blocked") {
+        (
+            "policy",
+            Severity::Error,
+            "a policy of the provider blocked the sign-in (conditional access, sign-on policy):              the provider's sign-in logs name the rule",
+        )
+    } else if l.contains("cancel")
+        || l.contains("denied")
+        || l.contains("declined")
+        || l.contains("refused")
+    {
+        (
+            "user_refused",
+            Severity::Info,
+            "the user refused on the consent page: normal behaviour, start a new login to ask again",
+        )
+    } else {
+        (
+            "unknown",
+            Severity::Warning,
+            "the provider gave no reason: the user may have refused consent, or a policy of the              provider denied the sign-in (check its sign-in logs)",
+        )
+    };
+    let authorize = super::authorize_for(login, d.record);
+    Some(Finding::new(
+        d.record,
+        code::DIAGNOSIS_ACCESS_DENIED
+            .annotation(
+                format!(
+                    "The authorization endpoint sent the browser back with access_denied{}: {what}.",
+                    if desc.is_empty() { String::new() } else { format!(" (\"{desc}\")") }
+                ),
+                json!({
+                    "kinds": [cause],
+                    "authorize_request": authorize.map(|a| records[a].id.clone()),
+                    "response_record": records[d.record].id,
+                    "description": d.get("error_description"),
+                    "fields": ["location.error", "location.error_description"],
+                }),
+            )
+            .about(cause.replace('_', " "))
+            .with_severity(severity),
+    ))
 }
 
 /// Cookie names that hold an app's login state or nonce.
