@@ -70,9 +70,9 @@ pub fn report(records: &[Record], color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{} {} {} {}",
-            r.id,
+            view::safe(&r.id),
             r.kind,
-            r.request.method,
+            view::safe(&r.request.method),
             view::host_path(&r.request.url)
         );
         for a in r.annotations.iter().filter(shown) {
@@ -91,7 +91,7 @@ pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         args.file.display().to_string()
     };
     for s in &imported.skipped {
-        eprintln!("warning: {name}: skipped {s}");
+        eprintln!("warning: {name}: skipped {}", view::safe(s));
     }
     if !imported.skipped.is_empty() {
         eprintln!(
