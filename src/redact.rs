@@ -216,12 +216,44 @@ impl Redactor {
         if let Some(r) = self.secrets.get(value) {
             return r.clone();
         }
+        if let Some(r) = self.altered_copy(value) {
+            self.secrets.insert(value.to_string(), r.clone());
+            return r;
+        }
         let replacement = match jwt_parts(value) {
             Some((h, c, _sig)) => format!("{h}.{c}.{}", self.fingerprint(value)),
             None => self.fingerprint(value),
         };
         self.secrets.insert(value.to_string(), replacement.clone());
         replacement
+    }
+
+    /// A value that is a secret seen before with URL syntax or whitespace
+    /// stuck to one end (`CODE&scope=read`, `code=CODE`, `CODE `: a client
+    /// that cut a callback URL by hand) keeps the known secret's replacement
+    /// and the stuck-on text, so the re-analysed export still sees the
+    /// alteration (`diagnosis.code_altered`). The stuck-on text must hold a
+    /// character no token alphabet has (`&`, `=`, `?`, `#`, `;`, a space),
+    /// so two unrelated tokens are never joined this way.
+    fn altered_copy(&self, value: &str) -> Option<String> {
+        let syntax = |rest: &str| {
+            !rest.is_empty()
+                && rest.len() <= 256
+                && rest.contains(['&', '=', '?', '#', ';', ' ', '\t', '\n'])
+        };
+        self.secrets
+            .iter()
+            .filter(|(k, _)| k.len() >= 8 && k.len() < value.len() && !self.weak.contains(*k))
+            .filter_map(|(k, r)| {
+                if let Some(rest) = value.strip_prefix(k.as_str()) {
+                    syntax(rest).then(|| (k.len(), format!("{r}{rest}")))
+                } else {
+                    let rest = value.strip_suffix(k.as_str())?;
+                    syntax(rest).then(|| (k.len(), format!("{rest}{r}")))
+                }
+            })
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, r)| r)
     }
 
     /// Redact records (analysed first) and their annotations.
@@ -364,9 +396,17 @@ impl Redactor {
         match v {
             Value::Object(map) => {
                 // `{"code": "InvalidAuthenticationToken", "message": ...}` is an
-                // error code (Graph, many APIs), not an authorization code.
-                let is_error_object = map.contains_key("message");
+                // error code (Graph, many APIs), not an authorization code;
+                // so is Strava's `{"resource": ..., "field": "code", "code": "invalid"}`.
+                let is_error_object = ["message", "field", "resource", "error", "errors", "detail"]
+                    .iter()
+                    .any(|k| map.contains_key(*k));
                 for (k, val) in map.iter_mut() {
+                    if k == "error_uri" {
+                        // RFC 6749 §5.2: a page about the error; its `?code=`
+                        // is an error number (Entra), not a credential.
+                        continue;
+                    }
                     if is_secret_field(k) && !(k == "code" && is_error_object) {
                         match val {
                             Value::String(s) => *s = self.mask(s),
@@ -881,6 +921,12 @@ impl Sweep {
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (value, replacement) in secrets {
             if value.chars().count() < MIN_SWEEP_LEN {
+                continue;
+            }
+            if value.len() < 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+                // A short number masked where it was found (an error code in
+                // a URL, a numeric code) would turn every equal number
+                // elsewhere (JSON numbers, `AADSTS70016`) into text.
                 continue;
             }
             let b64 = base64::engine::general_purpose::STANDARD;
