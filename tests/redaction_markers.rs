@@ -150,26 +150,26 @@ impl Planter {
         self.push(
             "POST",
             token.clone(),
-            &[form.clone()],
+            std::slice::from_ref(&form),
             format!(
                 "grant_type=client_credentials&{name}={}&scope=a",
                 form_enc(m)
             )
             .into_bytes(),
             200,
-            &[json.clone()],
+            std::slice::from_ref(&json),
             ok.clone(),
         );
         // JSON body, and nested JSON in the response.
         self.push(
             "POST",
             token.clone(),
-            &[json.clone()],
+            std::slice::from_ref(&json),
             serde_json::json!({"grant_type": "client_credentials", name: m})
                 .to_string()
                 .into_bytes(),
             200,
-            &[json.clone()],
+            std::slice::from_ref(&json),
             serde_json::json!({"data": {"items": [{name: m}]}, "token_type": "Bearer"})
                 .to_string()
                 .into_bytes(),
@@ -205,7 +205,7 @@ impl Planter {
             )],
             mp,
             200,
-            &[json.clone()],
+            std::slice::from_ref(&json),
             ok.clone(),
         );
         // Query, and the fragment of a redirect back.
@@ -265,13 +265,13 @@ impl Planter {
         self.push(
             "POST",
             token.clone(),
-            &[form.clone()],
+            std::slice::from_ref(&form),
             format!(
                 "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
             )
             .into_bytes(),
             200,
-            &[json.clone()],
+            std::slice::from_ref(&json),
             serde_json::json!({"access_token": "short", "id_token": id_token, "token_type": "Bearer"})
                 .to_string()
                 .into_bytes(),
