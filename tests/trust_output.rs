@@ -904,3 +904,148 @@ async fn chromium_copies_the_same_safe_curl_command() {
     }
     c.close().await.unwrap();
 }
+
+/// `oauthscope -vv run` proxying requests whose query strings and bodies
+/// carry secrets (to a live provider and to a closed port): its debug log
+/// holds none of them, nor the web UI's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
+    let provider = support::start_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let log = dir.path().join("run.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+        .arg("--home")
+        .arg(&home)
+        .args(["-vv", "run", "--listen", &listen, "--web", "127.0.0.1:0"])
+        .arg("--upstream-ca")
+        .arg(&provider.ca_pem_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    let mut state = Value::Null;
+    for _ in 0..600 {
+        if let Ok(v) = std::fs::read(home.join("proxy.json"))
+            .map_err(|_| ())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|_| ()))
+        {
+            if std::net::TcpStream::connect(&listen).is_ok() {
+                state = v;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let token = state["web_url"]
+        .as_str()
+        .expect("the proxy announced itself")
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let ca = std::fs::read(home.join("ca").join("ca.pem")).unwrap();
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://{listen}")).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for base in [provider.url(""), format!("https://127.0.0.1:{closed}")] {
+        let _ = client
+            .get(format!(
+                "{base}/authorize?response_type=code&client_id=app&state=QSTATE1234&code_challenge=QCHALLENGE99&login_hint=QHINT5678"
+            ))
+            .send()
+            .await;
+        let _ = client
+            .post(format!("{base}/token?client_secret=QSECRET4321"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "BCODE8765"),
+                ("client_secret", "BSECRET2468"),
+                ("redirect_uri", "http://localhost:3000/callback"),
+            ])
+            .send()
+            .await;
+    }
+    // Let the recorder store and log them, then stop the proxy.
+    for _ in 0..200 {
+        let (_, out, _) = bin(&home, &["flows", "list", "--json"]);
+        if serde_json::from_str::<Vec<Value>>(&out)
+            .map(|v| v.len())
+            .unwrap_or(0)
+            >= 4
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status();
+    for _ in 0..400 {
+        if let Ok(Some(_)) = child.0.try_wait() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let all = std::fs::read_to_string(&log).unwrap();
+    // The log lines (`TIMESTAMP LEVEL target: ...`, ANSI colours taken out);
+    // the banner, which shows the user the UI's URL, is not a log.
+    let plain = {
+        let mut out = String::new();
+        let mut chars = all.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let text: String = plain
+        .lines()
+        .filter(|l| l.starts_with("20") && l.get(4..5) == Some("-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(text.contains("DEBUG"), "a debug log: {all}");
+    assert!(text.contains("/token?…"), "requests are logged: {text}");
+    for secret in [
+        "QSTATE1234",
+        "QCHALLENGE99",
+        "QHINT5678",
+        "QSECRET4321",
+        "BCODE8765",
+        "BSECRET2468",
+        token.as_str(),
+    ] {
+        assert!(!text.contains(secret), "{secret} in the -vv log:\n{text}");
+    }
+}
