@@ -905,6 +905,72 @@ async fn chromium_copies_the_same_safe_curl_command() {
     c.close().await.unwrap();
 }
 
+/// A child process killed (and reaped) when dropped.
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `oauthscope [pre...] run` on a free port with its web UI, trusting
+/// `upstream_ca`; waits (bounded) until it announced itself in proxy.json.
+async fn spawn_run(
+    home: &Path,
+    pre: &[&str],
+    upstream_ca: &Path,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> (Kill, String, Value) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = Kill(
+        Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(home)
+            .args(pre)
+            .args(["run", "--listen", &listen, "--web", "127.0.0.1:0"])
+            .arg("--upstream-ca")
+            .arg(upstream_ca)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..600 {
+        if let Ok(v) = std::fs::read(home.join("proxy.json"))
+            .map_err(|_| ())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|_| ()))
+        {
+            if std::net::TcpStream::connect(&listen).is_ok() {
+                return (child, listen, v);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("oauthscope run did not announce itself");
+}
+
+/// SIGINT, then wait (bounded) for the exit.
+async fn interrupt(child: &mut Kill) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status();
+    for _ in 0..400 {
+        if let Ok(Some(_)) = child.0.try_wait() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// `oauthscope -vv run` proxying requests whose query strings and bodies
 /// carry secrets (to a live provider and to a closed port): its debug log
 /// holds none of them, nor the web UI's token.
@@ -914,44 +980,14 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let log = dir.path().join("run.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_oauthscope"))
-        .arg("--home")
-        .arg(&home)
-        .args(["-vv", "run", "--listen", &listen, "--web", "127.0.0.1:0"])
-        .arg("--upstream-ca")
-        .arg(&provider.ca_pem_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Kill(child);
-    let mut state = Value::Null;
-    for _ in 0..600 {
-        if let Ok(v) = std::fs::read(home.join("proxy.json"))
-            .map_err(|_| ())
-            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|_| ()))
-        {
-            if std::net::TcpStream::connect(&listen).is_ok() {
-                state = v;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let (mut child, listen, state) = spawn_run(
+        &home,
+        &["-vv"],
+        &provider.ca_pem_path,
+        Stdio::null(),
+        std::fs::File::create(&log).unwrap().into(),
+    )
+    .await;
     let token = state["web_url"]
         .as_str()
         .expect("the proxy announced itself")
@@ -1002,15 +1038,7 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status();
-    for _ in 0..400 {
-        if let Ok(Some(_)) = child.0.try_wait() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    interrupt(&mut child).await;
     let all = std::fs::read_to_string(&log).unwrap();
     // The log lines (`TIMESTAMP LEVEL target: ...`, ANSI colours taken out);
     // the banner, which shows the user the UI's URL, is not a log.
@@ -1048,4 +1076,89 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
     ] {
         assert!(!text.contains(secret), "{secret} in the -vv log:\n{text}");
     }
+}
+
+/// The live line `run` prints for an exchange whose provider answers with
+/// escape sequences in its error (a plain-HTTP provider on loopback that
+/// says what a hostile one would): shown escaped, never raw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_line_shows_a_hostile_error_escaped() {
+    use std::io::{Read as _, Write as _};
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up_port = upstream.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in upstream.incoming().take(4) {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = vec![0u8; 65536];
+            let mut got = Vec::new();
+            // Read the head and the (small) body, then answer.
+            while let Ok(n) = conn.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                if let Some(h) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&got[..h]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if got.len() >= h + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let body = "{\"error\":\"invalid_grant\\u001b]0;owned\\u0007\",\"error_description\":\"bad\\u001b[2J\\u009b31m\\u202e code\\r\"}";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let provider = support::start_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let out = dir.path().join("run.out");
+    let (mut child, listen, _) = spawn_run(
+        &home,
+        &[],
+        &provider.ca_pem_path,
+        std::fs::File::create(&out).unwrap().into(),
+        Stdio::null(),
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://{listen}")).unwrap())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let resp = client
+        .post(format!("http://127.0.0.1:{up_port}/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "c-1"),
+            ("client_id", "app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let mut live = String::new();
+    for _ in 0..400 {
+        live = std::fs::read_to_string(&out).unwrap_or_default();
+        if live.contains("token_request") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    interrupt(&mut child).await;
+    let live = std::fs::read_to_string(&out).unwrap_or(live);
+    assert!(live.contains("token_request"), "{live}");
+    assert!(
+        live.contains("\\x1b"),
+        "the escape is shown escaped: {live}"
+    );
+    assert_terminal_safe("live line", &live);
 }
