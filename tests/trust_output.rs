@@ -587,6 +587,13 @@ async fn ui_opens_a_one_time_code_and_never_puts_the_token_on_a_command_line() {
     let (origin, cookie) = log_in(&opened).await;
     assert!(cookie.ends_with(&token), "the cookie carries the session");
     get(&origin, &cookie, "/").await;
+    let reload = http()
+        .get(&opened)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 303, "a reload in the logged-in browser");
     let again = http().get(&opened).send().await.unwrap();
     assert_eq!(again.status(), 401);
     assert!(again

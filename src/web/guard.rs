@@ -128,7 +128,10 @@ pub async fn check(State(st): State<AppState>, req: Request, next: Next) -> Resp
     }
     let (query_code, rest) = strip_param(query, "code");
     if let Some(c) = query_code {
-        if !st.codes.redeem(&c) {
+        // A browser that already holds the cookie (a reload of the opened
+        // link) is let through; anyone else needs an unused, fresh code.
+        let has_cookie = cookie_token(&req, &st.cookie).is_some_and(|t| same(t, &st.token));
+        if !st.codes.redeem(&c) && !has_cookie {
             return plain(StatusCode::UNAUTHORIZED, CODE_HINT);
         }
         return log_in(&st, &req, &rest);
