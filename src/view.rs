@@ -41,6 +41,29 @@ pub fn safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Serialized JSON made safe for a terminal without changing its value:
+/// serde_json already escapes C0 controls inside strings; this also writes
+/// DEL, C1 controls and bidirectional controls ([`is_unsafe_char`]) as
+/// `\uXXXX` escapes (RFC 8259 §7), which any JSON reader decodes back to
+/// the same characters. Outside strings JSON is ASCII, so only strings change.
+pub fn json_safe(json: String) -> String {
+    if !json
+        .chars()
+        .any(|c| c != '\n' && c != '\t' && is_unsafe_char(c))
+    {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c != '\n' && c != '\t' && is_unsafe_char(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Paint `s` with `f` when colour is on.
 fn paint(color: bool, s: &str, f: impl Fn(&str) -> String) -> String {
     if color {

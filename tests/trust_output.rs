@@ -414,6 +414,28 @@ fn control_characters_from_a_capture_never_reach_the_terminal_raw() {
     let (_, out, err) = bin(dir.path(), &["analyze", file.to_str().unwrap()]);
     assert!(out.contains("invalid_grant"), "{out}");
     outputs.push(("analyze", out, err));
+    // JSON keeps every value (C1 and bidi controls as \uXXXX escapes).
+    let (_, out, err) = bin(dir.path(), &["analyze", file.to_str().unwrap(), "--json"]);
+    let back: Vec<Record> = serde_json::from_str(&out).unwrap();
+    assert!(
+        back.iter()
+            .any(|r| r.request.headers.0.iter().any(|(_, v)| v.contains(BIDI))),
+        "the value is kept"
+    );
+    assert!(out.contains("\\u202e"), "{out}");
+    outputs.push(("analyze --json", out, err));
+    let (_, out, err) = bin(dir.path(), &["flows", "list", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Vec<Record>>(&out).unwrap().len(),
+        records.len()
+    );
+    outputs.push(("flows list --json", out, err));
+    for rec in &records {
+        let (_, out, err) = bin(dir.path(), &["flows", "show", &rec.id, "--json"]);
+        let back: Record = serde_json::from_str(&out).unwrap();
+        assert_eq!(back.request, rec.request);
+        outputs.push(("flows show --json", out, err));
+    }
     let (code, out, err) = bin(dir.path(), &["explain", &format!("invalid{ESC_TITLE}")]);
     assert_eq!(code, 2);
     assert!(err.contains("\\x1b]0;owned\\x07"), "{err}");

@@ -116,7 +116,7 @@ pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let recs = analyze(&imported.records, &opts);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&recs)?);
+        println!("{}", view::json_safe(serde_json::to_string_pretty(&recs)?));
     } else {
         print!("{}", report(&recs, g.color));
     }

@@ -276,7 +276,7 @@ pub fn run(a: ReplayArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let rec = analysed(&records, &new, &original)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rec)?);
+        println!("{}", view::json_safe(serde_json::to_string_pretty(&rec)?));
     } else {
         print!(
             "{}",
