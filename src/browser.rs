@@ -448,7 +448,8 @@ pub fn launch(spec: &LaunchSpec) -> Result<Launch, BrowserError> {
         // Never hand the URL to a Firefox the user already runs.
         cmd.env("MOZ_NO_REMOTE", "1");
     }
-    tracing::debug!(browser = %spec.browser.path.display(), ?args, "starting the browser");
+    let logged: Vec<String> = args.iter().map(|a| crate::redact::url_for_log(a)).collect();
+    tracing::debug!(browser = %spec.browser.path.display(), args = ?logged, "starting the browser");
     let child = cmd.spawn().map_err(|source| BrowserError::Spawn {
         path: spec.browser.path.clone(),
         source,

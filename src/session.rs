@@ -177,7 +177,9 @@ impl Session {
             proxy.shutdown().await;
             return Err(e.into());
         }
-        tracing::info!(proxy = %proxy.addr, api = %api_addr, web = ?state.web_url, "session started");
+        // The web URL carries the UI's token: logged without it.
+        let web_logged = state.web_url.as_deref().map(crate::redact::url_for_log);
+        tracing::info!(proxy = %proxy.addr, api = %api_addr, web = ?web_logged, "session started");
         Ok(Session {
             home: cfg.home,
             ca,

@@ -3,7 +3,66 @@
 
 use crate::record::{Annotation, Record, Severity};
 use owo_colors::OwoColorize;
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// Is `c` a character that must not reach a terminal raw: a C0 control
+/// other than tab (ESC starts CSI/OSC sequences: window title, clipboard
+/// writes, clearing the screen; CR rewrites the line), DEL, a C1 control
+/// (U+0080–U+009F; U+009B is a one-byte CSI), or a bidirectional control
+/// (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069) that reorders what is
+/// shown ("Trojan Source", CVE-2021-42574)?
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from a capture (or a HAR, or a command line) made safe to print on
+/// a terminal: every character [`is_unsafe_char`] names is written as a
+/// visible escape, `\x1b` below U+0100 and `\u{202e}` above (a newline
+/// is one of them, so one value stays on one line); all other text is kept
+/// as it is. Every terminal writer passes captured values through this one
+/// function (callers that print several lines split them first). Borrowed
+/// when nothing needed escaping.
+pub fn safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !is_unsafe_char(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Serialized JSON made safe for a terminal without changing its value:
+/// serde_json already escapes C0 controls inside strings; this also writes
+/// DEL, C1 controls and bidirectional controls ([`is_unsafe_char`]) as
+/// `\uXXXX` escapes (RFC 8259 §7), which any JSON reader decodes back to
+/// the same characters. Outside strings JSON is ASCII, so only strings change.
+pub fn json_safe(json: String) -> String {
+    if !json
+        .chars()
+        .any(|c| c != '\n' && c != '\t' && is_unsafe_char(c))
+    {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c != '\n' && c != '\t' && is_unsafe_char(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Paint `s` with `f` when colour is on.
 fn paint(color: bool, s: &str, f: impl Fn(&str) -> String) -> String {
@@ -38,8 +97,9 @@ fn status_text(rec: &Record, color: bool) -> String {
 }
 
 /// `host/path` of a URL without its query (or the raw URL when it does not parse).
+/// Escaped for a terminal ([`safe`]).
 pub fn host_path(url: &str) -> String {
-    match url::Url::parse(url) {
+    let hp = match url::Url::parse(url) {
         Ok(u) => {
             let host = u.host_str().unwrap_or("");
             match u.port() {
@@ -48,14 +108,15 @@ pub fn host_path(url: &str) -> String {
             }
         }
         Err(_) => url.split('?').next().unwrap_or(url).to_string(),
-    }
+    };
+    safe(&hp).into_owned()
 }
 
 fn flavour_text(rec: &Record) -> String {
     match &rec.flavour {
         Some(f) => match f.number {
             Some(n) => format!("flavour {n}"),
-            None => f.client_auth.clone(),
+            None => safe(&f.client_auth).into_owned(),
         },
         None => String::new(),
     }
@@ -77,8 +138,8 @@ pub fn annotation_line(a: &Annotation, color: bool) -> String {
     format!(
         "{} {}: {}",
         severity_label(a.severity, color),
-        paint(color, &a.code, |s| s.bold().to_string()),
-        a.title
+        paint(color, &safe(&a.code), |s| s.bold().to_string()),
+        safe(&a.title)
     )
 }
 
@@ -89,19 +150,23 @@ pub fn live_line(rec: &Record, color: bool) -> String {
         "{} {:<22} {:<6} {} {}",
         paint(color, &local_time(rec), |s| s.dimmed().to_string()),
         rec.kind.as_str(),
-        rec.request.method,
+        safe(&rec.request.method),
         host_path(&rec.request.url),
         status_text(rec, color)
     );
     if let Some(g) = &rec.grant_type {
-        let _ = write!(line, " {g}");
+        let _ = write!(line, " {}", safe(g));
     }
     let fl = flavour_text(rec);
     if !fl.is_empty() {
         let _ = write!(line, " [{fl}]");
     }
     if let Some(e) = &rec.error {
-        let _ = write!(line, "  {}", paint(color, e, |s| s.red().to_string()));
+        let _ = write!(
+            line,
+            "  {}",
+            paint(color, &safe(e), |s| s.red().to_string())
+        );
     }
     if let Some(a) = rec.top_annotation() {
         let _ = write!(line, "  {}", annotation_line(a, color));
@@ -109,7 +174,7 @@ pub fn live_line(rec: &Record, color: bool) -> String {
     let _ = write!(
         line,
         "  {}",
-        paint(color, &rec.id, |s| s.dimmed().to_string())
+        paint(color, &safe(&rec.id), |s| s.dimmed().to_string())
     );
     line
 }
@@ -156,7 +221,7 @@ pub fn list_row(r: &Record, color: bool) -> String {
         .as_deref()
         .map(|f| {
             let n = f.chars().count();
-            f.chars().skip(n.saturating_sub(8)).collect::<String>()
+            safe(&f.chars().skip(n.saturating_sub(8)).collect::<String>()).into_owned()
         })
         .unwrap_or_default();
     let status = match &r.response {
@@ -172,22 +237,22 @@ pub fn list_row(r: &Record, color: bool) -> String {
     let top = match r.top_annotation() {
         Some(a) => annotation_line(a, color),
         None => match &r.error {
-            Some(e) => paint(color, e, |s| s.red().to_string()),
+            Some(e) => paint(color, &safe(e), |s| s.red().to_string()),
             None => String::new(),
         },
     };
     let _ = writeln!(
         out,
         "{:<16}  {:<12}  {:<8}  {:<22}  {:<6}  {:<44}  {}{}  {:<18}  {:<10}  {}",
-        r.id,
+        safe(&r.id),
         local_time(r),
         flow,
         r.kind.as_str(),
-        r.request.method,
+        safe(&r.request.method),
         hp,
         " ".repeat(pad),
         status_colored,
-        r.grant_type.as_deref().unwrap_or("-"),
+        safe(r.grant_type.as_deref().unwrap_or("-")),
         {
             let f = flavour_text(r);
             if f.is_empty() {
@@ -214,7 +279,7 @@ pub fn body_block(out: &mut String, body: &crate::record::Body) {
                 .and_then(|v| serde_json::to_string_pretty(&v).ok());
             let _ = writeln!(out);
             for line in pretty.as_deref().unwrap_or(t).lines() {
-                let _ = writeln!(out, "    {line}");
+                let _ = writeln!(out, "    {}", safe(line));
             }
         }
         None => {
@@ -235,7 +300,11 @@ pub fn body_block(out: &mut String, body: &crate::record::Body) {
         );
     }
     if let Some(e) = &body.decode_error {
-        let _ = writeln!(out, "    (could not decode: {e}; stored as received)");
+        let _ = writeln!(
+            out,
+            "    (could not decode: {}; stored as received)",
+            safe(e)
+        );
     }
     if let Some(why) = &body.incomplete {
         let _ = writeln!(out, "    … incomplete: {why}");
@@ -247,18 +316,18 @@ pub fn body_block(out: &mut String, body: &crate::record::Body) {
 pub fn annotation_detail(a: &Annotation, color: bool) -> String {
     let mut out = format!("  {}\n", annotation_line(a, color));
     for line in a.detail.lines() {
-        let _ = writeln!(out, "      {line}");
+        let _ = writeln!(out, "      {}", safe(line));
     }
     if let Some(obj) = a.evidence.as_object() {
         if let (Some(e), Some(act)) = (obj.get("expected"), obj.get("actual")) {
             if let (Some(e), Some(act)) = (e.as_str(), act.as_str()) {
-                let _ = writeln!(out, "      expected: {e}");
-                let _ = writeln!(out, "      actual:   {act}");
+                let _ = writeln!(out, "      expected: {}", safe(e));
+                let _ = writeln!(out, "      actual:   {}", safe(act));
                 if let Some(c) = obj.get("caret").and_then(|c| c.as_str()) {
                     let _ = writeln!(
                         out,
                         "                {}",
-                        paint(color, c, |s| s.red().bold().to_string())
+                        paint(color, &safe(c), |s| s.red().bold().to_string())
                     );
                 }
             }
@@ -269,10 +338,11 @@ pub fn annotation_detail(a: &Annotation, color: bool) -> String {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if !rest.is_empty() {
-            let _ = writeln!(out, "      evidence: {}", serde_json::Value::Object(rest));
+            let ev = serde_json::Value::Object(rest).to_string();
+            let _ = writeln!(out, "      evidence: {}", safe(&ev));
         }
     } else if !a.evidence.is_null() {
-        let _ = writeln!(out, "      evidence: {}", a.evidence);
+        let _ = writeln!(out, "      evidence: {}", safe(&a.evidence.to_string()));
     }
     out
 }
@@ -280,19 +350,24 @@ pub fn annotation_detail(a: &Annotation, color: bool) -> String {
 /// The `flows show` detail of one record.
 pub fn show(rec: &Record, color: bool) -> String {
     let mut out = String::new();
-    let title = format!("{} {} {}", rec.kind, rec.request.method, rec.request.url);
+    let title = format!(
+        "{} {} {}",
+        rec.kind,
+        safe(&rec.request.method),
+        safe(&rec.request.url)
+    );
     let _ = writeln!(out, "{}", paint(color, &title, |s| s.bold().to_string()));
-    let _ = writeln!(out, "  id:       {}", rec.id);
+    let _ = writeln!(out, "  id:       {}", safe(&rec.id));
     let when = rec
         .time
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| rec.time.to_string());
     let _ = writeln!(out, "  time:     {when}");
     if let Some(f) = &rec.flow {
-        let _ = writeln!(out, "  flow:     {f}");
+        let _ = writeln!(out, "  flow:     {}", safe(f));
     }
     if let Some(g) = &rec.grant_type {
-        let _ = writeln!(out, "  grant:    {g}");
+        let _ = writeln!(out, "  grant:    {}", safe(g));
     }
     if let Some(f) = &rec.flavour {
         let n = f
@@ -302,10 +377,11 @@ pub fn show(rec: &Record, color: bool) -> String {
         let _ = writeln!(
             out,
             "  flavour:  {n} (client auth: {}, body: {})",
-            f.client_auth, f.body
+            safe(&f.client_auth),
+            safe(&f.body)
         );
         if let Some(note) = &f.note {
-            let _ = writeln!(out, "            {note}");
+            let _ = writeln!(out, "            {}", safe(note));
         }
     }
     let _ = writeln!(out, "  duration: {} ms", rec.duration_ms);
@@ -313,7 +389,7 @@ pub fn show(rec: &Record, color: bool) -> String {
         let _ = writeln!(
             out,
             "  upstream error: {}",
-            paint(color, e, |s| s.red().to_string())
+            paint(color, &safe(e), |s| s.red().to_string())
         );
     }
     let _ = writeln!(out);
@@ -326,9 +402,14 @@ pub fn show(rec: &Record, color: bool) -> String {
         }
     }
     let _ = writeln!(out, "\nRequest:");
-    let _ = writeln!(out, "  {} {}", rec.request.method, rec.request.url);
+    let _ = writeln!(
+        out,
+        "  {} {}",
+        safe(&rec.request.method),
+        safe(&rec.request.url)
+    );
     for (n, v) in &rec.request.headers.0 {
-        let _ = writeln!(out, "  {n}: {v}");
+        let _ = writeln!(out, "  {}: {}", safe(n), safe(v));
     }
     body_block(&mut out, &rec.request.body);
     match &rec.response {
@@ -336,7 +417,7 @@ pub fn show(rec: &Record, color: bool) -> String {
             let _ = writeln!(out, "\nResponse:");
             let _ = writeln!(out, "  {}", status_text(rec, color));
             for (n, v) in &resp.headers.0 {
-                let _ = writeln!(out, "  {n}: {v}");
+                let _ = writeln!(out, "  {}: {}", safe(n), safe(v));
             }
             body_block(&mut out, &resp.body);
         }

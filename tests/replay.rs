@@ -150,7 +150,8 @@ async fn a_curl_command_from_flows_show_reproduces_the_exchange() {
         let out = cli(&run.home, &["flows", "show", &first.id, "--curl"]).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
         let command = text(&out.stdout);
-        assert!(command.starts_with("curl "), "{command}");
+        // The body is fed on stdin (`printf -- ... | curl ... --data-binary @-`).
+        assert!(command.contains("curl --url "), "{command}");
         assert!(!command.contains("--proxy"), "{command}");
         // The user's terminal: the proxy and our CA from the environment,
         // as `oauthscope exec` sets them.
@@ -224,7 +225,7 @@ async fn redact_masks_the_secrets_in_the_curl_command() {
     let out = cli(&run.home, &["flows", "show", &id, "--curl", "--redact"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let redacted = text(&out.stdout);
-    assert!(redacted.starts_with("curl "), "{redacted}");
+    assert!(redacted.contains("curl --url "), "{redacted}");
     assert!(redacted.contains("«redacted:"), "{redacted}");
     for secret in [basic_value.trim_start_matches("Basic "), "CODE-abc", SECRET] {
         assert!(!redacted.contains(secret), "{secret} in {redacted}");

@@ -592,10 +592,15 @@ async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        h.session.web_url().unwrap()
+    // A one-time login code from that UI, never its token (issue 16).
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let web_url = h.session.web_url().unwrap();
+    let token = web_url.split("token=").nth(1).unwrap();
+    assert!(
+        printed.starts_with(&format!("{}?code=", web_url.split('?').next().unwrap())),
+        "{printed} vs {web_url}"
     );
+    assert!(!printed.contains(token), "{printed}");
     h.shutdown().await;
 
     // A HAR file: served read-only with the same analysis.
@@ -626,7 +631,7 @@ async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
     .await
     .unwrap();
     assert!(
-        url.starts_with("http://127.0.0.1:") && url.contains("/?token="),
+        url.starts_with("http://127.0.0.1:") && url.contains("/?code="),
         "{url:?}"
     );
     let http = reqwest::Client::builder()

@@ -174,7 +174,9 @@ fn is_hex(b: Option<&u8>) -> bool {
 
 /// Characters that both form-urlencoding decoders and encoders leave alone
 /// (alphanumerics, `-._~*`, and `!'()` which JavaScript leaves unescaped).
-fn encoder_keeps(c: char) -> bool {
+/// Redaction keeps the others of a raw Basic secret, so a redacted export
+/// classifies the same (see [`classify_encoding`]).
+pub fn encoder_keeps(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~*!'()".contains(c)
 }
 
@@ -192,7 +194,12 @@ fn scan(s: &str) -> Scan {
     out
 }
 
-fn classify_encoding(user: &str, pass: &str) -> BasicEncoding {
+/// How the halves of a Basic header (as sent, not decoded) are encoded:
+/// any character an encoder escapes makes them [`BasicEncoding::Raw`], else
+/// any `%XX` escape [`BasicEncoding::UrlEncoded`] (RFC 6749 §2.3.1), else a
+/// `+` Raw, else [`BasicEncoding::Same`]. Redaction uses it to keep a
+/// secret's class.
+pub fn classify_encoding(user: &str, pass: &str) -> BasicEncoding {
     let (u, p) = (scan(user), scan(pass));
     if !u.raw.is_empty() || !p.raw.is_empty() {
         BasicEncoding::Raw

@@ -70,9 +70,9 @@ pub fn report(records: &[Record], color: bool) -> String {
         let _ = writeln!(
             out,
             "\n{} {} {} {}",
-            r.id,
+            view::safe(&r.id),
             r.kind,
-            r.request.method,
+            view::safe(&r.request.method),
             view::host_path(&r.request.url)
         );
         for a in r.annotations.iter().filter(shown) {
@@ -91,7 +91,7 @@ pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         args.file.display().to_string()
     };
     for s in &imported.skipped {
-        eprintln!("warning: {name}: skipped {s}");
+        eprintln!("warning: {name}: skipped {}", view::safe(s));
     }
     if !imported.skipped.is_empty() {
         eprintln!(
@@ -116,7 +116,7 @@ pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let recs = analyze(&imported.records, &opts);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&recs)?);
+        println!("{}", view::json_safe(serde_json::to_string_pretty(&recs)?));
     } else {
         print!("{}", report(&recs, g.color));
     }

@@ -89,11 +89,12 @@ fn list(provider: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
 /// The stderr message for an unknown code, with near misses when there are any.
 pub fn unknown_message(code: &str) -> String {
     let code = code.trim();
+    let shown = crate::view::safe(code);
     let sugg = catalog::suggest(code);
     if sugg.is_empty() {
-        format!("unknown code `{code}`; no similar code in the catalog (try `oauthscope explain invalid_grant`)")
+        format!("unknown code `{shown}`; no similar code in the catalog (try `oauthscope explain invalid_grant`)")
     } else {
-        format!("unknown code `{code}`; did you mean: {}?", sugg.join(", "))
+        format!("unknown code `{shown}`; did you mean: {}?", sugg.join(", "))
     }
 }
 

@@ -112,7 +112,7 @@ fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         worst = worst.max(r.max_severity());
         let written = if a.json {
-            let text = serde_json::to_string_pretty(&r).unwrap_or_default();
+            let text = view::json_safe(serde_json::to_string_pretty(&r).unwrap_or_default());
             let sep = if shown == 0 { "[\n" } else { ",\n" };
             let mut chunk = String::with_capacity(text.len() + 64);
             chunk.push_str(sep);
@@ -186,7 +186,7 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
             // bounded read, whatever the size of the flow.
             let rec = records.analysed(&wanted, &opts)?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&rec)?);
+                println!("{}", view::json_safe(serde_json::to_string_pretty(&rec)?));
             } else {
                 print!("{}", view::show(&rec, g.color));
             }

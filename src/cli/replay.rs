@@ -139,7 +139,12 @@ fn render(original: &Record, rec: &Record, how: &str, color: bool) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "replayed {} as {} ({how})", original.id, rec.id);
-    let _ = writeln!(out, "{} {}", rec.request.method, rec.request.url);
+    let _ = writeln!(
+        out,
+        "{} {}",
+        view::safe(&rec.request.method),
+        view::safe(&rec.request.url)
+    );
     if let Some(f) = &rec.flavour {
         let n = f
             .number
@@ -148,7 +153,8 @@ fn render(original: &Record, rec: &Record, how: &str, color: bool) -> String {
         let _ = writeln!(
             out,
             "flavour {n} (client auth: {}, body: {})",
-            f.client_auth, f.body
+            view::safe(&f.client_auth),
+            view::safe(&f.body)
         );
     }
     match &rec.response {
@@ -160,7 +166,7 @@ fn render(original: &Record, rec: &Record, how: &str, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "\nno answer: {}",
-                rec.error.as_deref().unwrap_or("the upstream failed")
+                view::safe(rec.error.as_deref().unwrap_or("the upstream failed"))
             );
         }
     }
@@ -225,7 +231,7 @@ pub fn run(a: ReplayArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let time = time::OffsetDateTime::now_utc();
     let after_id = crate::record::format_id(crate::record::id_micros(time).saturating_sub(1));
-    tracing::info!(url = %prepared.url, route = ?matches!(route, Route::Proxy { .. }), "replaying");
+    tracing::info!(url = %crate::redact::url_for_log(&prepared.url), route = ?matches!(route, Route::Proxy { .. }), "replaying");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -270,7 +276,7 @@ pub fn run(a: ReplayArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let rec = analysed(&records, &new, &original)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rec)?);
+        println!("{}", view::json_safe(serde_json::to_string_pretty(&rec)?));
     } else {
         print!(
             "{}",

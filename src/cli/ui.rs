@@ -44,10 +44,48 @@ fn show(url: &str, print: bool) {
     }
 }
 
+/// A one-time login URL from a running UI whose `web_url` (with the token)
+/// is known: `POST /api/login-code` with the token's cookie, then
+/// `http://HOST/?code=CODE`. The token travels in a request header, never
+/// on a command line (see [`crate::web::LoginCodes`]).
+async fn login_url(web_url: &str) -> anyhow::Result<String> {
+    let u = url::Url::parse(web_url).with_context(|| format!("{web_url:?} is not a URL"))?;
+    let token = u
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .context("the web_url holds no token")?;
+    let host = u.host_str().context("the web_url names no host")?;
+    let port = u
+        .port_or_known_default()
+        .context("the web_url names no port")?;
+    // `host_str` keeps an IPv6 address in brackets.
+    let origin = format!("http://{host}:{port}");
+    // Straight to the loopback UI, whatever HTTP(S)_PROXY says.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let resp = client
+        .post(format!("{origin}/api/login-code"))
+        .header("origin", &origin)
+        .header("cookie", format!("oauthscope_ui_{port}={token}"))
+        .send()
+        .await?;
+    let status = resp.status();
+    let code = resp.text().await?;
+    anyhow::ensure!(
+        status.is_success(),
+        "the UI answered {status}: {}",
+        code.trim()
+    );
+    Ok(format!("{origin}/?code={}", code.trim()))
+}
+
 /// Serve until Ctrl-C.
 async fn serve_until_stopped(w: RunningWeb, print: bool, what: &str) {
     eprintln!("serving {what} read-only; press Ctrl-C to stop");
-    show(&w.url(), print);
+    show(&w.login_url(), print);
     let _ = tokio::signal::ctrl_c().await;
     w.shutdown().await;
 }
@@ -113,7 +151,13 @@ pub fn run(args: UiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     state.pid
                 )
             })?;
-            show(&url, args.print);
+            let login = rt.block_on(login_url(&url)).with_context(|| {
+                format!(
+                    "asking the running proxy's web UI for a one-time login link (open the web_url in {} yourself)",
+                    g.home.proxy_state_file().display()
+                )
+            })?;
+            show(&login, args.print);
         }
         Err(e) => {
             return Err(e).with_context(|| {

@@ -309,7 +309,7 @@ impl Shared {
         let Ok((request_body, class)) = classified else {
             tracing::error!(
                 "classifying {} failed (a bug); forwarded unrecorded",
-                head.url
+                crate::redact::url_for_log(&head.url)
             );
             return (Request::from_parts(parts, body), None);
         };

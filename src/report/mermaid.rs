@@ -24,6 +24,8 @@ pub fn label(s: &str) -> String {
         .map(|c| match c {
             ';' => ',',
             '#' | '<' | '>' | '{' | '}' | '"' | '`' | '\n' | '\r' => ' ',
+            // No control character from a capture reaches the report raw.
+            c if c.is_control() => ' ',
             c => c,
         })
         .collect();

@@ -37,7 +37,7 @@ pub fn markdown(records: &[Record], opts: &ReportOptions) -> String {
     let flows = group_by_flow(records);
     let mut out = String::new();
     if flows.len() == 1 {
-        let _ = writeln!(out, "# {}\n", outcome(&flows[0]));
+        let _ = writeln!(out, "# {}\n", md_text(&outcome(&flows[0])));
         preamble(&mut out, records, opts);
         flow_section(&mut out, &flows[0], 2);
         left_out(&mut out, &flows[0], opts);
@@ -53,7 +53,7 @@ pub fn markdown(records: &[Record], opts: &ReportOptions) -> String {
             out.push_str("No exchanges were selected.\n");
         }
         for (i, f) in flows.iter().enumerate() {
-            let _ = writeln!(out, "## Flow {}: {}\n", i + 1, outcome(f));
+            let _ = writeln!(out, "## Flow {}: {}\n", i + 1, md_text(&outcome(f)));
             flow_section(&mut out, f, 3);
             left_out(&mut out, f, opts);
         }
@@ -137,7 +137,7 @@ fn preamble(out: &mut String, records: &[Record], opts: &ReportOptions) {
         },
         hosts
             .iter()
-            .map(|h| format!("`{h}`"))
+            .map(|h| code_span(h))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -297,7 +297,8 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
     if let Some(f) = records.first().and_then(|r| r.flow.as_deref()) {
         let _ = writeln!(
             out,
-            "Flow `{f}` · {} exchange{}\n",
+            "Flow {} · {} exchange{}\n",
+            code_span(f),
             records.len(),
             if records.len() == 1 { "" } else { "s" }
         );
@@ -328,7 +329,7 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
         let findings = r
             .annotations
             .iter()
-            .map(|a| format!("{} `{}`", icon(a.severity), a.code))
+            .map(|a| format!("{} {}", icon(a.severity), code_span(&a.code)))
             .collect::<Vec<_>>()
             .join("<br>");
         let kind = match &r.grant_type {
@@ -341,14 +342,14 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
             i + 1,
             format_time(r.time, false),
             prev.map(|p| delta(p, r)).unwrap_or_default(),
-            cell(&kind),
-            cell(&format!(
-                "`{} {}`",
+            cell(&md_text(&kind)),
+            cell(&code_span(&format!(
+                "{} {}",
                 r.request.method,
                 crate::view::host_path(&r.request.url)
-            )),
+            ))),
             status,
-            cell(&flavour),
+            cell(&md_text(&flavour)),
             findings
         );
         prev = Some(r);
@@ -384,10 +385,13 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
             let f = r.flavour.as_ref().expect("filtered");
             let _ = write!(
                 out,
-                "- Exchange {} (`{} {}`): ",
+                "- Exchange {} ({}): ",
                 i + 1,
-                r.request.method,
-                crate::view::host_path(&r.request.url)
+                code_span(&format!(
+                    "{} {}",
+                    r.request.method,
+                    crate::view::host_path(&r.request.url)
+                ))
             );
             match f.number {
                 Some(n) => {
@@ -397,9 +401,14 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
                     let _ = write!(out, "**no common flavour**");
                 }
             }
-            let _ = write!(out, " (client_auth `{}`, body `{}`)", f.client_auth, f.body);
+            let _ = write!(
+                out,
+                " (client_auth {}, body {})",
+                code_span(&f.client_auth),
+                code_span(&f.body)
+            );
             if let Some(note) = &f.note {
-                let _ = write!(out, ". {note}");
+                let _ = write!(out, ". {}", md_text(note));
             }
             out.push('\n');
         }
@@ -433,6 +442,44 @@ fn icon(s: Severity) -> &'static str {
     }
 }
 
+/// Captured text for Markdown outside code: control characters made
+/// visible (as on a terminal, [`crate::view::safe`], line by line) and
+/// `&`, `<`, `>` written as HTML entities, so no raw HTML from a capture
+/// reaches the rendered report (CommonMark §6.6 raw HTML).
+pub fn md_text(s: &str) -> String {
+    let lines: Vec<String> = s
+        .split('\n')
+        .map(|l| html_escape(&crate::view::safe(l)))
+        .collect();
+    lines.join("\n")
+}
+
+/// Captured text as one inline code span (CommonMark §6.1): control
+/// characters and newlines made visible, delimited by a backtick run
+/// longer than any inside (padded with a space when the text starts or
+/// ends with a backtick or a space), so nothing inside can close the span
+/// early. HTML inside a code span is shown literally: no entities here.
+pub fn code_span(s: &str) -> String {
+    let text = crate::view::safe(s);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 /// A table cell: no pipes or newlines.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
@@ -442,15 +489,15 @@ fn annotation_section(out: &mut String, n: usize, r: &Record, a: &Annotation, le
     let h = "#".repeat(level.min(6));
     let _ = writeln!(
         out,
-        "{h} {} {} `{}`: {}\n",
+        "{h} {} {} {}: {}\n",
         icon(a.severity),
         a.severity,
-        a.code,
-        a.title.trim()
+        code_span(&a.code),
+        md_text(a.title.trim())
     );
     let _ = writeln!(out, "On exchange {n} ({}).\n", r.kind);
     if !a.detail.trim().is_empty() {
-        let _ = writeln!(out, "{}\n", a.detail.trim());
+        let _ = writeln!(out, "{}\n", md_text(a.detail.trim()));
     }
     if let Some(diff) = redirect_diff(a) {
         out.push_str(&fenced(&diff, "text"));
@@ -497,8 +544,15 @@ pub fn first_difference(a: &str, b: &str) -> Option<usize> {
     }
 }
 
-/// A fenced block whose fence is longer than any backtick run inside.
+/// A fenced block whose fence is longer than any backtick run inside;
+/// control characters are made visible line by line
+/// ([`crate::view::safe`]; HTML inside a fence is shown literally).
 pub fn fenced(content: &str, lang: &str) -> String {
+    let content = &content
+        .split('\n')
+        .map(|l| crate::view::safe(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut longest = 0;
     let mut run = 0;
     for c in content.chars() {
@@ -529,8 +583,8 @@ fn exchange_section(out: &mut String, n: usize, r: &Record) {
         out,
         "<details><summary>{n}. {} · {} {} → {status}</summary>\n",
         r.kind,
-        r.request.method,
-        html_escape(&crate::view::host_path(&r.request.url))
+        md_text(&r.request.method),
+        md_text(&crate::view::host_path(&r.request.url))
     );
     let mut req = format!("{} {} HTTP/1.1\n", r.request.method, r.request.url);
     for (k, v) in &r.request.headers.0 {
@@ -571,7 +625,7 @@ fn exchange_section(out: &mut String, n: usize, r: &Record) {
             let _ = writeln!(
                 out,
                 "No response: {}",
-                r.error.as_deref().unwrap_or("the upstream failed")
+                md_text(r.error.as_deref().unwrap_or("the upstream failed"))
             );
         }
     }
@@ -594,9 +648,13 @@ fn basic_decoded(v: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
     Some(if url_decoded != text {
-        format!("`{text}` (URL-decoded: `{url_decoded}`)")
+        format!(
+            "{} (URL-decoded: {})",
+            code_span(&text),
+            code_span(&url_decoded)
+        )
     } else {
-        format!("`{text}`")
+        code_span(&text)
     })
 }
 

@@ -5,8 +5,10 @@
 //!    its DNS name to 127.0.0.1 is refused (403).
 //! 2. The per-run token: `?token=` on any page sets an HttpOnly
 //!    SameSite=Strict cookie and redirects to the same address without the
-//!    token; afterwards the cookie is enough. Without either: 401 and a
-//!    one-line hint.
+//!    token; afterwards the cookie is enough. A one-time `?code=`
+//!    ([`super::LoginCodes`], what `oauthscope ui` opens) does the same once,
+//!    within two minutes, so the token never has to be on a browser's
+//!    command line. Without either: 401 and a one-line hint.
 //! 3. Requests other than GET/HEAD must carry an `Origin` of the UI itself.
 
 use super::AppState;
@@ -60,18 +62,46 @@ fn cookie_token<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The query string without `token`, or `None` when it holds no token.
-fn strip_token(query: &str) -> (Option<String>, String) {
+/// The query parameter `name` (`None` when absent) and the query string without it.
+fn strip_param(query: &str, name: &str) -> (Option<String>, String) {
     let mut token = None;
     let mut rest = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        if k == "token" {
+        if k == name {
             token = Some(v.into_owned());
         } else {
             rest.append_pair(&k, &v);
         }
     }
     (token, rest.finish())
+}
+
+/// The 401 answer to a login code that was used, expired or never minted.
+pub const CODE_HINT: &str = "401: this one-time login link was already used or has expired: run `oauthscope ui` again (or open the web_url in HOME/proxy.json)\n";
+
+/// 303 to the same address without the credential, setting the token's cookie.
+fn log_in(st: &AppState, req: &Request, rest: &str) -> Response {
+    // Keep the credential out of the address bar, the history and Referer headers.
+    let mut location = req.uri().path().to_string();
+    if !rest.is_empty() {
+        location.push('?');
+        location.push_str(rest);
+    }
+    let cookie = format!(
+        "{}={}; HttpOnly; SameSite=Strict; Path=/",
+        st.cookie, st.token
+    );
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 /// The middleware (see the module docs).
@@ -88,32 +118,23 @@ pub async fn check(State(st): State<AppState>, req: Request, next: Next) -> Resp
             ),
         );
     }
-    let (query_token, rest) = strip_token(req.uri().query().unwrap_or(""));
+    let query = req.uri().query().unwrap_or("");
+    let (query_token, rest) = strip_param(query, "token");
     if let Some(t) = query_token {
         if !same(&t, &st.token) {
             return plain(StatusCode::UNAUTHORIZED, TOKEN_HINT);
         }
-        // Keep the token out of the address bar, the history and Referer headers.
-        let mut location = req.uri().path().to_string();
-        if !rest.is_empty() {
-            location.push('?');
-            location.push_str(&rest);
+        return log_in(&st, &req, &rest);
+    }
+    let (query_code, rest) = strip_param(query, "code");
+    if let Some(c) = query_code {
+        // A browser that already holds the cookie (a reload of the opened
+        // link) is let through; anyone else needs an unused, fresh code.
+        let has_cookie = cookie_token(&req, &st.cookie).is_some_and(|t| same(t, &st.token));
+        if !st.codes.redeem(&c) && !has_cookie {
+            return plain(StatusCode::UNAUTHORIZED, CODE_HINT);
         }
-        let cookie = format!(
-            "{}={}; HttpOnly; SameSite=Strict; Path=/",
-            st.cookie, st.token
-        );
-        let mut resp = Response::new(Body::empty());
-        *resp.status_mut() = StatusCode::SEE_OTHER;
-        let h = resp.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            h.insert(header::LOCATION, v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            h.insert(header::SET_COOKIE, v);
-        }
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return resp;
+        return log_in(&st, &req, &rest);
     }
     if !cookie_token(&req, &st.cookie).is_some_and(|t| same(t, &st.token)) {
         return plain(StatusCode::UNAUTHORIZED, TOKEN_HINT);
@@ -162,10 +183,20 @@ mod tests {
 
     #[test]
     fn the_token_is_taken_out_of_the_query() {
-        let (t, rest) = strip_token("token=abc&flow=x%20y");
+        let (t, rest) = strip_param("token=abc&flow=x%20y", "token");
         assert_eq!(t.as_deref(), Some("abc"));
         assert_eq!(rest, "flow=x+y");
-        assert_eq!(strip_token("a=1").0, None);
+        assert_eq!(strip_param("a=1", "token").0, None);
+    }
+
+    #[test]
+    fn login_codes_work_once() {
+        let codes = super::super::LoginCodes::default();
+        let c = codes.mint();
+        assert_eq!(c.len(), 32);
+        assert!(!codes.redeem("0123"));
+        assert!(codes.redeem(&c));
+        assert!(!codes.redeem(&c), "a second use is refused");
     }
 
     #[test]

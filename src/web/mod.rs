@@ -13,12 +13,13 @@
 //! - `GET /export?format=har|md|json[&flow=|&ids=ID,ID…]` a redacted export
 //!   of the capture, a login or a selection (the code of `oauthscope
 //!   export`); `POST /api/clear[?flow=]` clears the capture;
+//!   `POST /api/login-code` mints a one-time login code ([`LoginCodes`]);
 //! - `GET /assets/{file}` the embedded CSS and JavaScript.
 //!
 //! Every request passes [`guard`]: its `Host` must be a loopback name of the
-//! UI (DNS rebinding), it must carry the per-run token (`?token=` once, then
-//! an HttpOnly SameSite=Strict cookie), and state-changing requests must come
-//! with a same-origin `Origin`.
+//! UI (DNS rebinding), it must carry the per-run token (`?token=` once, or a
+//! one-time `?code=`, then an HttpOnly SameSite=Strict cookie), and
+//! state-changing requests must come with a same-origin `Origin`.
 
 pub mod assets;
 pub mod data;
@@ -94,6 +95,49 @@ impl Live {
     }
 }
 
+/// One-time login codes, so the real token never appears on a command
+/// line (a browser started with a URL shows it in `ps` to every local
+/// user): `oauthscope ui` opens `/?code=CODE`, and [`guard`] trades a code
+/// once, within [`LoginCodes::TTL`], for the token's cookie. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct LoginCodes(Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>);
+
+impl LoginCodes {
+    /// How long a code stays valid (long enough to paste a `--print`ed URL).
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(120);
+    /// Most codes outstanding at once (the oldest are dropped).
+    const MAX: usize = 64;
+
+    /// A new random code (32 hex digits), valid once for [`Self::TTL`].
+    pub fn mint(&self) -> String {
+        let code = hex::encode(rand::random::<[u8; 16]>());
+        let now = std::time::Instant::now();
+        let mut codes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        codes.retain(|_, at| now.duration_since(*at) < Self::TTL);
+        while codes.len() >= Self::MAX {
+            let oldest = codes
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(c, _)| c.clone());
+            match oldest {
+                Some(c) => codes.remove(&c),
+                None => break,
+            };
+        }
+        codes.insert(code.clone(), now);
+        code
+    }
+
+    /// Use up `code`: true when it was minted here, not used before, and
+    /// is younger than [`Self::TTL`].
+    pub fn redeem(&self, code: &str) -> bool {
+        let mut codes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        codes
+            .remove(code)
+            .is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+}
+
 /// State shared by the handlers.
 #[derive(Clone)]
 pub struct AppState {
@@ -111,6 +155,8 @@ pub struct AppState {
     pub live: Live,
     /// Flips to true when the UI stops (ends the event streams).
     pub stopping: watch::Receiver<bool>,
+    /// One-time login codes (`?code=`).
+    pub codes: LoginCodes,
 }
 
 /// A UI being served on the current runtime.
@@ -120,6 +166,7 @@ pub struct RunningWeb {
     pub addr: SocketAddr,
     /// The per-run token (32 hex digits).
     pub token: String,
+    codes: LoginCodes,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -128,12 +175,22 @@ impl RunningWeb {
     /// The URL to open: `http://127.0.0.1:PORT/?token=...` (the bound
     /// address; an unspecified address is shown as 127.0.0.1).
     pub fn url(&self) -> String {
-        let host = match self.addr {
+        format!("http://{}/?token={}", self.host(), self.token)
+    }
+
+    /// A URL that logs a browser in once: `http://127.0.0.1:PORT/?code=...`
+    /// with a fresh one-time code ([`LoginCodes`]); what `oauthscope ui`
+    /// opens, so the token itself is never on a command line.
+    pub fn login_url(&self) -> String {
+        format!("http://{}/?code={}", self.host(), self.codes.mint())
+    }
+
+    fn host(&self) -> String {
+        match self.addr {
             SocketAddr::V4(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
             SocketAddr::V6(a) if a.ip().is_unspecified() => format!("[::1]:{}", a.port()),
             a => a.to_string(),
-        };
-        format!("http://{host}/?token={}", self.token)
+        }
     }
 
     /// Stop serving: event streams end, open requests get a short grace period.
@@ -193,12 +250,15 @@ pub async fn start(
         cookie: Arc::new(format!("oauthscope_ui_{}", addr.port())),
         live: live.unwrap_or_default(),
         stopping: stopping.clone(),
+        codes: LoginCodes::default(),
     };
+    let codes = state.codes.clone();
     let app = routes::router(state);
     let task = tokio::spawn(serve(listener, app, stopping, header_timeout));
     Ok(RunningWeb {
         addr,
         token,
+        codes,
         stop,
         task,
     })

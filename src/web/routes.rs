@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/records", get(records))
         .route("/api/events", get(events))
         .route("/api/clear", post(clear))
+        .route("/api/login-code", post(login_code))
         .route("/assets/{file}", get(asset))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard::check))
@@ -60,6 +61,12 @@ async fn blocking<T: Send + 'static>(
         Ok(r) => r.map_err(store_error),
         Err(e) => Err(text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))),
     }
+}
+
+/// A one-time login code for `oauthscope ui` (the guard has checked the
+/// token and the `Origin`): text, 32 hex digits.
+async fn login_code(State(st): State<AppState>) -> Response {
+    text(StatusCode::OK, st.codes.mint())
 }
 
 async fn not_found() -> Response {

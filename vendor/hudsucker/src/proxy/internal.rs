@@ -122,6 +122,27 @@ where
     }
 }
 
+/// oauthscope patch: a request URI for log spans without its query string
+/// (`https://host/path?…`), which carries authorization codes and secrets.
+struct LogUri<'a>(&'a http::Uri);
+
+impl std::fmt::Display for LogUri<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(s) = self.0.scheme_str() {
+            write!(f, "{s}://")?;
+        }
+        if let Some(a) = self.0.authority() {
+            // Host and port only: no userinfo.
+            write!(f, "{}", a.as_str().rsplit('@').next().unwrap_or(""))?;
+        }
+        f.write_str(self.0.path())?;
+        if self.0.query().is_some() {
+            f.write_str("?…")?;
+        }
+        Ok(())
+    }
+}
+
 impl<C, CA, H, W> InternalProxy<C, CA, H, W>
 where
     C: Connect + Clone + Send + Sync + 'static,
@@ -140,7 +161,8 @@ where
         fields(
             version = ?req.version(),
             method = %req.method(),
-            uri=%req.uri(),
+            // oauthscope patch: no query string in logs (it carries codes and secrets).
+            uri = %LogUri(req.uri()),
             client_addr = %self.client_addr,
         )
     )]
