@@ -335,4 +335,8 @@ codes! {
         "No cause proven by the capture",
         "evidence lists the candidate causes that could not be checked (for example the callback never passed the proxy, so the code's age is unknown) and those ruled out.",
         "Capture the whole login (browser leg included) and look at the provider's own logs.";
+    COOKIES_CANNOT_TELL = "cookies.cannot_tell", Info,
+        "The capture holds no cookies: whether the login's cookie came back cannot be told",
+        "The callback failed, and no browser step of the capture carries a Cookie or Set-Cookie header: a HAR exported without sensitive data (Chrome 130+ by default) or by a sanitiser removes them, so the cookie rules cannot judge.",
+        "Capture through the proxy, or export the HAR with sensitive data (Chrome DevTools: Network panel, \"Export HAR (with sensitive data)\"; enable it under Settings > Preferences > Network).";
 }

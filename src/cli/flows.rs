@@ -189,6 +189,11 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rec)?);
             } else {
                 print!("{}", view::show(&rec, g.color));
+                // The login's cookie timeline (with what was captured around it).
+                if let Ok((span, login)) = super::diff::stored_login(&records, &rec.id) {
+                    let ids: Vec<String> = login.iter().map(|r| r.id.clone()).collect();
+                    print!("{}", super::jar::section(&span, &ids));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

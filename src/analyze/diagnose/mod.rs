@@ -20,6 +20,7 @@
 //!   `grant_type_not_enabled`, `silent_auth_failed`.
 
 pub mod code_grant;
+pub mod cookies;
 pub mod endpoint;
 pub mod evidence;
 pub mod refresh;
@@ -49,6 +50,7 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(endpoint::diagnose(login, opts));
     out.extend(evidence::diagnose(login));
     out.extend(evidence::pkce_required(login));
+    out.retain(|f| !cookies::superseded(login, f));
     settle(out)
 }
 
