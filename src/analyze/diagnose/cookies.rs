@@ -111,6 +111,24 @@ fn login_start_of(records: &[Record], cb: usize) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// The ids of the authorize requests the login starts `starts` sent the
+/// browser to (same `state`), where captured.
+fn authorize_ids(records: &[Record], starts: &[usize]) -> Vec<String> {
+    starts
+        .iter()
+        .filter_map(|&s| {
+            let state = params::get(&params::location_params(&records[s]), "state")?.to_string();
+            records[s..]
+                .iter()
+                .find(|r| {
+                    r.kind == Kind::AuthorizeRequest
+                        && params::get(&params::request_params(r), "state") == Some(state.as_str())
+                })
+                .map(|r| r.id.clone())
+        })
+        .collect()
+}
+
 fn host(url: &str) -> String {
     url::Url::parse(url)
         .ok()
@@ -232,7 +250,7 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
                     "it is Secure and the callback is plain http on {}, which is not localhost",
                     host(&cb.request.url)
                 ),
-                cookies::HeldBack::SameSiteStrict => "it is SameSite=Strict, and the callback is a navigation that comes from the provider's site, on which browsers leave Strict cookies off".into(),
+                cookies::HeldBack::SameSiteStrict => "it is SameSite=Strict, and the callback's navigation came from another site (the provider's page, or a link elsewhere): browsers leave Strict cookies off it (Firefox and Safari also off any redirect chain that crossed sites)".into(),
                 cookies::HeldBack::SameSiteLaxPost => "it is SameSite=Lax, and response_mode=form_post brings the browser back with a cross-site POST, on which Lax cookies are not sent".into(),
                 cookies::HeldBack::SameSiteLaxFrame => "it is SameSite=Lax (or unset: Lax by default), and the callback ran in a cross-site iframe (silent renew), where only SameSite=None cookies go".into(),
                 cookies::HeldBack::LaxByDefaultPost => "it has no SameSite (Lax by default) and the cross-site form_post came more than 2 minutes after it was set, past Chrome's Lax+POST allowance".into(),
@@ -317,11 +335,20 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
     let Some(failure) = failure else {
         return Vec::new();
     };
-    let start_sent = cookies::sent_cookies(start);
+    // The session: a cookie the login start carried, or set, that the
+    // callback carried with the same value.
+    let mut start_cookies = cookies::sent_cookies(start);
+    start_cookies.extend(
+        start_step
+            .set
+            .iter()
+            .filter(|x| !x.deletes && x.refused.is_none())
+            .map(|x| (x.cookie.name.clone(), x.cookie.value.clone())),
+    );
     let session: Vec<&(String, String)> = step
         .sent
         .iter()
-        .filter(|c| start_sent.contains(c))
+        .filter(|c| start_cookies.contains(c))
         .collect();
     let own_state = params::get(&loc, "state");
     for s in tl
@@ -355,6 +382,7 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
                         "source": SOURCE,
                         "kinds": ["server_session"],
                         "login_starts": [start.id, later.id],
+                        "authorize_requests": authorize_ids(records, &[start_idx, s.record]),
                         "callback": cb.id,
                         "session_cookie": name,
                         "session": crate::analyze::diagnose::fingerprint(&value),
@@ -399,6 +427,7 @@ fn overwritten(
                 "source": SOURCE,
                 "kinds": ["cookie_overwritten"],
                 "login_starts": [records[start].id, records[later].id],
+                "authorize_requests": authorize_ids(records, &[start, later]),
                 "callback": records[cb].id,
                 "cookie": name,
                 "recognised": by.to_json(),

@@ -286,6 +286,25 @@ fn two_tabs_on_a_server_side_session_is_concurrent_logins() {
         .find(|a| a.code == "diagnosis.concurrent_logins")
         .expect("found");
     assert_eq!(a.evidence["kinds"], serde_json::json!(["server_session"]));
+    // The first login start set the session cookie (a first visit) rather than sending it.
+    let mut first = login(
+        1,
+        0,
+        "https://app.example.com/login",
+        None,
+        &["sid=7f3a9c0e1b2d; Path=/; HttpOnly; Secure"],
+        "st-one-111",
+        cb_url,
+    );
+    first.extend(login(3, 2, "https://app.example.com/login", sid, &[], "st-two-222", cb_url));
+    first.push(callback(5, 4, cb_url, "st-one-111", sid, 400));
+    let again = analyze(&first, &AnalyzeOptions::default());
+    let b = again[4]
+        .annotations
+        .iter()
+        .find(|a| a.code == "diagnosis.concurrent_logins")
+        .expect("found on a first visit");
+    assert_eq!(b.evidence["kinds"], serde_json::json!(["server_session"]));
     assert_eq!(a.evidence["session_cookie"], "sid");
     assert!(
         !a.evidence.to_string().contains("7f3a9c0e1b2d"),
