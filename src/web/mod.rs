@@ -21,6 +21,7 @@
 //! with a same-origin `Origin`.
 
 pub mod assets;
+pub mod cookies;
 pub mod data;
 pub mod flow;
 pub mod guard;

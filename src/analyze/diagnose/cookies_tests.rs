@@ -296,7 +296,15 @@ fn two_tabs_on_a_server_side_session_is_concurrent_logins() {
         "st-one-111",
         cb_url,
     );
-    first.extend(login(3, 2, "https://app.example.com/login", sid, &[], "st-two-222", cb_url));
+    first.extend(login(
+        3,
+        2,
+        "https://app.example.com/login",
+        sid,
+        &[],
+        "st-two-222",
+        cb_url,
+    ));
     first.push(callback(5, 4, cb_url, "st-one-111", sid, 400));
     let again = analyze(&first, &AnalyzeOptions::default());
     let b = again[4]
