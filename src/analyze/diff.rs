@@ -632,7 +632,9 @@ fn compare_headers(c: &mut Ctx) {
         })
     };
     let scheme = |v: Option<&str>| v.map(|v| v.split_whitespace().next().unwrap_or("").to_string());
-    let checks: [(&str, u8, Option<String>, Option<String>, &str); 5] = [
+    /// A header check: name, weight, A's value, B's value, what it changes.
+    type Check<'a> = (&'a str, u8, Option<String>, Option<String>, &'a str);
+    let checks: [Check; 5] = [
         ("Origin", 40, ha.get("origin").map(str::to_string), hb.get("origin").map(str::to_string),
             "an Origin header makes some providers treat the token request as a browser (SPA) request: Entra answers AADSTS9002326/9002327, others require a public client"),
         ("Content-Type", 45, mime(ha.get("content-type")), mime(hb.get("content-type")),
