@@ -335,6 +335,10 @@ codes! {
         "No cause proven by the capture",
         "evidence lists the candidate causes that could not be checked (for example the callback never passed the proxy, so the code's age is unknown) and those ruled out.",
         "Capture the whole login (browser leg included) and look at the provider's own logs.";
+    DIAGNOSIS_THIRD_PARTY_COOKIES_BLOCKED = "diagnosis.third_party_cookies_blocked", Warning,
+        "Silent sign-in in an iframe went without the provider's session cookie",
+        "prompt=none in a cross-site iframe (silent renew) needs the provider's session cookie as a third-party cookie; Safari, Firefox's Total Cookie Protection, Brave and Chrome with third-party cookies blocked leave it off (and SameSite=Lax or unset cookies never go there), so the provider answers login_required although the user is signed in.",
+        "Renew with a refresh token (authorization code + PKCE, rotating refresh tokens) or a top-level redirect instead of an iframe, or serve the provider from a subdomain of the app's site (a custom domain) so its cookie is first-party.";
     COOKIES_CANNOT_TELL = "cookies.cannot_tell", Info,
         "The capture holds no cookies: whether the login's cookie came back cannot be told",
         "The callback failed, and no browser step of the capture carries a Cookie or Set-Cookie header: a HAR exported without sensitive data (Chrome 130+ by default) or by a sanitiser removes them, so the cookie rules cannot judge.",

@@ -48,6 +48,104 @@ pub fn diagnose(records: &[Record]) -> Vec<Finding> {
         }
         out.extend(callback(records, &tl, step.record));
     }
+    if !tl.cookies_missing {
+        out.extend(third_party(records, &tl));
+    }
+    out
+}
+
+/// `diagnosis.third_party_cookies_blocked`: a `prompt=none` authorize
+/// request in a cross-site iframe answered `login_required` (or
+/// `interaction_required`) without the provider's cookies: the jar held
+/// them and the browser left them off (third-party, or SameSite=Lax/unset),
+/// or an earlier top-level request to the provider carried cookies this one
+/// did not.
+fn third_party(records: &[Record], tl: &Timeline) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for step in &tl.steps {
+        let r = &records[step.record];
+        if r.kind != Kind::AuthorizeRequest
+            || step.context != cookies::Context::Frame
+            || !step.cross_site
+            || params::get(&params::request_params(r), "prompt") != Some("none")
+        {
+            continue;
+        }
+        let loc = params::location_params(r);
+        let Some(error) = params::get(&loc, "error").filter(|e| {
+            matches!(
+                *e,
+                "login_required" | "interaction_required" | "consent_required"
+            )
+        }) else {
+            continue;
+        };
+        let provider = host(&r.request.url);
+        let held: Vec<&cookies::Withheld> = step
+            .held_back
+            .iter()
+            .filter(|w| {
+                matches!(
+                    w.why,
+                    cookies::HeldBack::ThirdParty | cookies::HeldBack::SameSiteLaxFrame
+                )
+            })
+            .collect();
+        let earlier = tl.steps.iter().find(|s| {
+            s.record < step.record
+                && s.context == cookies::Context::TopLevel
+                && !s.sent.is_empty()
+                && host(&records[s.record].request.url) == provider
+        });
+        let (kinds, why, by) = if let Some(w) = held.first() {
+            (
+                w.why.code(),
+                format!(
+                    "the jar held the provider's cookie `{}` (set by record {}, SameSite={}) and the browser left it off                      this cross-site iframe ({})",
+                    w.cookie.name,
+                    records[w.cookie.set_by].id,
+                    w.cookie.same_site.as_str(),
+                    if w.why == cookies::HeldBack::ThirdParty {
+                        "third-party cookies blocked"
+                    } else {
+                        "only SameSite=None cookies go into a cross-site iframe"
+                    }
+                ),
+                Some(records[w.cookie.set_by].id.clone()),
+            )
+        } else if let (Some(e), true) = (earlier, step.sent.is_empty()) {
+            (
+                "cookies_missing_in_frame",
+                format!(
+                    "record {} (a top-level request to {provider}) carried the provider's cookies ({}); this iframe request                      carried none: third-party cookies are blocked in this browser",
+                    records[e.record].id,
+                    e.sent.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                Some(records[e.record].id.clone()),
+            )
+        } else {
+            continue;
+        };
+        out.push(Finding::new(
+            step.record,
+            code::DIAGNOSIS_THIRD_PARTY_COOKIES_BLOCKED.annotation(
+                format!(
+                    "Record {} asked {provider} to sign in silently (prompt=none) from a cross-site iframe and got                      {error}: {why}. The user may well be signed in. Renew with a refresh token or a top-level                      redirect, or serve the provider from the app's own site (a custom domain).",
+                    r.id
+                ),
+                json!({
+                    "source": SOURCE,
+                    "kinds": [kinds],
+                    "authorize_request": r.id,
+                    "provider": provider,
+                    "error": error,
+                    "cookie_from": by,
+                    "held_back": held.iter().map(|w| json!({"cookie": w.cookie.name, "why": w.why.code()})).collect::<Vec<_>>(),
+                    "fields": ["request.headers.cookie", "request.headers.sec-fetch-dest", "response.headers.location.error"],
+                }),
+            ),
+        ));
+    }
     out
 }
 

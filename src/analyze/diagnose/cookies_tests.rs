@@ -346,3 +346,74 @@ fn a_sanitised_capture_says_it_cannot_tell_and_never_that_no_cookie_was_sent() {
         vec![(out[2].id.clone(), "cookies.cannot_tell".to_string())]
     );
 }
+
+#[test]
+fn silent_renew_in_an_iframe_without_the_providers_cookie_is_third_party_blocking() {
+    let idp = "https://login.provider.net";
+    let cb_url = "https://app.example.com/callback";
+    let run = |frame_cookie: Option<&str>| {
+        // The interactive login: the provider sets its session cookie.
+        let mut a = rec(
+            1,
+            0,
+            Kind::AuthorizeRequest,
+            "GET",
+            &authorize_url("st-one-111", cb_url),
+        );
+        a.request.headers.push("Sec-Fetch-Dest", "document");
+        respond(
+            &mut a,
+            302,
+            &[
+                ("Location", &format!("{cb_url}?code=c1&state=st-one-111")),
+                (
+                    "Set-Cookie",
+                    "idp_session=abcdef123456; Path=/; Secure; HttpOnly; SameSite=None",
+                ),
+            ],
+            "",
+        );
+        let mut c = callback(2, 1, cb_url, "st-one-111", None, 200);
+        c.request.headers.push("Sec-Fetch-Site", "cross-site");
+        // The silent renew, in an iframe of the app.
+        let silent = format!("{}&prompt=none", authorize_url("st-two-222", cb_url));
+        let mut s = rec(3, 600, Kind::AuthorizeRequest, "GET", &silent);
+        s.request.headers.push("Sec-Fetch-Dest", "iframe");
+        s.request.headers.push("Sec-Fetch-Site", "cross-site");
+        if let Some(v) = frame_cookie {
+            s.request.headers.push("Cookie", v);
+        }
+        respond(
+            &mut s,
+            302,
+            &[(
+                "Location",
+                &format!("{cb_url}?error=login_required&state=st-two-222"),
+            )],
+            "",
+        );
+        analyze(&[a, c, s], &AnalyzeOptions::default())
+    };
+    let out = run(None);
+    let f = out[2]
+        .annotations
+        .iter()
+        .find(|a| a.code == "diagnosis.third_party_cookies_blocked")
+        .unwrap_or_else(|| panic!("{:#?}", out[2].annotations));
+    assert_eq!(f.evidence["kinds"], serde_json::json!(["third_party"]));
+    assert_eq!(f.evidence["cookie_from"], out[0].id);
+    assert_eq!(f.severity, crate::record::Severity::Warning);
+    assert!(
+        f.detail.contains(idp.trim_start_matches("https://")),
+        "{}",
+        f.detail
+    );
+    let out = run(Some("idp_session=abcdef123456"));
+    assert!(
+        out[2]
+            .annotations
+            .iter()
+            .all(|a| a.code != "diagnosis.third_party_cookies_blocked"),
+        "the cookie went along: the session really ended"
+    );
+}
