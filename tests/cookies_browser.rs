@@ -481,6 +481,11 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
         let cb = by_state(&list, &state_of, &st[i]);
         let a = annotation(cb, code)
             .unwrap_or_else(|| panic!("callback of login {i} lacks {code}: {cb:#}"));
+        // What the output says, for the record.
+        eprintln!(
+            "login {i}: {}\n    {}\n    evidence: {}",
+            a["title"], a["detail"], a["evidence"]
+        );
         assert_eq!(a["evidence"]["kinds"], json!([kind]), "{a:#}");
         assert_eq!(a["severity"], "error");
         let others: Vec<&Value> = cb["annotations"]
@@ -494,6 +499,15 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
     };
     // Two tabs: both login starts and the failing callback are named.
     let (cb, a) = expect(0, "diagnosis.concurrent_logins", "server_session");
+    // `flows show` of that callback names it too (the other tab's login is another flow).
+    let out = h
+        .cli(&["flows", "show", cb["id"].as_str().unwrap(), "--json"])
+        .await;
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        annotation(&shown, "diagnosis.concurrent_logins").is_some(),
+        "{shown:#}"
+    );
     assert_eq!(
         a["evidence"]["login_starts"],
         json!([starts[0]["id"], starts[1]["id"]])
@@ -593,6 +607,20 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
         "never a false \"no cookie was sent\": {text}"
     );
     assert!(!text.contains("diagnosis.concurrent_logins"), "{text}");
+    eprintln!(
+        "sanitised HAR, analyze:\n{}",
+        text.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+    // diff says it once too, at the top, for two such files.
+    let f = file.to_str().unwrap();
+    let out = h.cli(&["diff", f, f]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("note: "), "{text}");
+    assert_eq!(
+        text.matches("Export HAR (with sensitive data)").count(),
+        1,
+        "{text}"
+    );
 
     idp.shutdown().await;
     h.shutdown().await;

@@ -15,6 +15,28 @@ pub fn section(span: &[Record], login: &[String]) -> String {
     render(span, &tl, |r| login.contains(&r.id))
 }
 
+/// Add to `rec` the cookie findings (`evidence.source == "cookie_jar"`)
+/// that its copy in `span` carries and it lacks: a window of one flow
+/// cannot see another tab's login start.
+pub fn add_cookie_findings(rec: &mut Record, span: &[Record]) {
+    let Some(other) = span.iter().find(|r| r.id == rec.id) else {
+        return;
+    };
+    for a in &other.annotations {
+        let ours = a.evidence.get("source").and_then(|s| s.as_str()) == Some("cookie_jar");
+        if ours
+            && !rec
+                .annotations
+                .iter()
+                .any(|x| x.code == a.code && x.evidence == a.evidence)
+        {
+            rec.annotations.push(a.clone());
+        }
+    }
+    rec.annotations
+        .sort_by_key(|a| std::cmp::Reverse(a.severity));
+}
+
 /// Render the steps of `tl` whose record passes `keep`.
 pub fn render(records: &[Record], tl: &Timeline, keep: impl Fn(&Record) -> bool) -> String {
     let steps: Vec<_> = tl

@@ -209,6 +209,32 @@ fn login_start_of(records: &[Record], cb: usize) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// What to do about a cookie that did not come back, by reason.
+fn fix_for(kind: &str) -> &'static str {
+    match kind {
+        "host" | "domain" | "foreign_domain" => {
+            "start the login on the redirect_uri's host (localhost, 127.0.0.1 and [::1] are three hosts), or give the cookie a Domain that covers both"
+        }
+        "path" => "set Path=/ on the cookie (without Path it only goes back under the login start's directory)",
+        "secure_over_http" | "secure_from_insecure_origin" | "secure_prefix" => {
+            "serve the app over https (or on localhost), or drop Secure (and a __Secure-/__Host- prefix) for plain-http development"
+        }
+        "samesite_strict" => "use SameSite=Lax for the login cookie: Lax goes along on the top-level GET back from the provider",
+        "samesite_lax_form_post" | "lax_by_default_post" => {
+            "give the cookie SameSite=None; Secure (over https), or use response_mode=query so the browser comes back with a GET"
+        }
+        "samesite_lax_frame" | "third_party" => {
+            "renew with a top-level redirect or a refresh token instead of an iframe; SameSite=None; Secure cookies are still blocked where third-party cookies are"
+        }
+        "too_large" => "keep the login state server-side, or small enough to stay under 4096 bytes (or chunk it)",
+        "host_prefix" => "a __Host- cookie needs Secure, Path=/ and no Domain, set over https or localhost",
+        "samesite_none_without_secure" => "add Secure to a SameSite=None cookie (and serve it over https or localhost)",
+        "expired" => "give the login cookie a Max-Age longer than a login can take (10 minutes or more)",
+        "cleared" => "do not delete the login cookie before the callback has used it",
+        _ => "check what else ran between the login start and the callback (another page, a logout, the browser's cookie settings)",
+    }
+}
+
 /// The ids of the authorize requests the login starts `starts` sent the
 /// browser to (same `state`), where captured.
 fn authorize_ids(records: &[Record], starts: &[usize]) -> Vec<String> {
@@ -391,10 +417,7 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
                 .annotation(
                     format!(
                         "Record {} started the login and set the cookie `{name}` ({}); record {} (the callback) \
-                         arrived without it: {why}.{} {}Fix: start the login on the same host as the \
-                         redirect_uri, and give the cookie what the way back needs (Path=/, SameSite=None; \
-                         Secure for form_post or iframes, https or localhost for Secure, a value under 4096 \
-                         bytes).",
+                         arrived without it: {why}.{} {}Fix: {}.",
                         start.id,
                         by.words(),
                         cb.id,
@@ -403,6 +426,7 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
                             .as_deref()
                             .map(|f| format!("The app then {f}. "))
                             .unwrap_or_default(),
+                        fix_for(kind),
                     ),
                     json!({
                         "source": SOURCE,
