@@ -104,6 +104,9 @@ pub struct Report {
     pub steps: Vec<Aligned>,
     /// Every difference, most likely cause first.
     pub differences: Vec<Difference>,
+    /// What could not be compared, and why (a side without any cookie
+    /// header: a sanitised HAR).
+    pub cannot_tell: Vec<String>,
 }
 
 impl Report {
@@ -286,9 +289,21 @@ pub fn align(a: &[Record], b: &[Record]) -> Vec<(String, Option<usize>, Option<u
 pub fn diff(a: &[Record], b: &[Record]) -> Report {
     let steps = align(a, b);
     let mut out = Vec::new();
+    // A side whose browser steps carry no cookie header at all lost them
+    // (a sanitised HAR): cookies and Authorization are not compared, never
+    // reported as "not sent".
+    let mut cannot_tell = Vec::new();
+    for (side, rs) in [("A", a), ("B", b)] {
+        if super::cookies::timeline(rs).cookies_missing {
+            cannot_tell.push(format!(
+                "cookies and the Authorization header: side {side} carries no Cookie or Set-Cookie header at all (exported without sensitive data?)"
+            ));
+        }
+    }
+    let blind = !cannot_tell.is_empty();
     for (step, ia, ib) in &steps {
         match (ia, ib) {
-            (Some(i), Some(j)) => out.extend(compare(step, a, *i, b, *j)),
+            (Some(i), Some(j)) => out.extend(compare(step, a, *i, b, *j, blind)),
             (Some(i), None) => out.push(missing(step, Some(&a[*i]), None)),
             (None, Some(j)) => out.push(missing(step, None, Some(&b[*j]))),
             (None, None) => {}
@@ -318,6 +333,7 @@ pub fn diff(a: &[Record], b: &[Record]) -> Report {
             })
             .collect(),
         differences: out,
+        cannot_tell,
     }
 }
 
@@ -374,7 +390,14 @@ fn failed(r: &Record) -> bool {
         || !super::diagnose::Failure::of(r).is_empty()
 }
 
-fn compare(step: &str, a: &[Record], i: usize, b: &[Record], j: usize) -> Vec<Difference> {
+fn compare(
+    step: &str,
+    a: &[Record],
+    i: usize,
+    b: &[Record],
+    j: usize,
+    blind: bool,
+) -> Vec<Difference> {
     let (ra, rb) = (&a[i], &b[j]);
     let boost = if failed(ra) != failed(rb) { 5 } else { 0 };
     let mut c = Ctx {
@@ -440,8 +463,10 @@ fn compare(step: &str, a: &[Record], i: usize, b: &[Record], j: usize) -> Vec<Di
         compare_params(&mut c, &la, &lb, "redirect → ");
     }
     compare_flavour(&mut c);
-    compare_headers(&mut c);
-    compare_cookies(&mut c);
+    compare_headers(&mut c, blind);
+    if !blind {
+        compare_cookies(&mut c);
+    }
     compare_response(&mut c);
     compare_id_token(&mut c, a, b);
     compare_findings(&mut c);
@@ -620,7 +645,7 @@ pub fn user_agent_class(ua: &str) -> &'static str {
     }
 }
 
-fn compare_headers(c: &mut Ctx) {
+fn compare_headers(c: &mut Ctx, blind: bool) {
     let (ha, hb) = (&c.ra.request.headers, &c.rb.request.headers);
     let mime = |v: Option<&str>| {
         v.map(|v| {
@@ -647,6 +672,9 @@ fn compare_headers(c: &mut Ctx) {
             "a DPoP proof binds the token to a key (RFC 9449)"),
     ];
     for (name, w, a, b, note) in checks {
+        if blind && name == "Authorization scheme" {
+            continue;
+        }
         if a != b {
             c.push(
                 w,

@@ -134,3 +134,31 @@ fn scope_is_a_set_and_a_missing_scope_matters() {
         .expect("scope");
     assert!(d.note.contains("only in B: email"), "{}", d.note);
 }
+
+#[test]
+fn a_side_without_cookie_headers_is_not_compared_on_cookies() {
+    let with = |cookie: bool| {
+        let mut l = login("st-aaaaaaaaaa", "code-111111", CB, true, 0);
+        for r in l.iter_mut() {
+            r.request
+                .headers
+                .push("User-Agent", "Mozilla/5.0 Chrome/130.0");
+        }
+        if cookie {
+            l[1].request
+                .headers
+                .push("Cookie", "oauth_state=st-aaaaaaaaaa");
+        }
+        l
+    };
+    let r = diff(&with(true), &with(false));
+    assert!(
+        r.differences.iter().all(|d| !d.what.starts_with("cookie")),
+        "{:#?}",
+        r.differences
+    );
+    assert_eq!(r.cannot_tell.len(), 1, "{:?}", r.cannot_tell);
+    assert!(r.cannot_tell[0].contains("side B"));
+    let both = diff(&with(true), &with(true));
+    assert!(both.cannot_tell.is_empty());
+}

@@ -215,6 +215,7 @@ pub fn run(args: DiffArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 "b": {"source": b.label, "summary": report.b, "sanitised": b.sanitised},
                 "steps": report.steps,
                 "differences": report.differences,
+                "cannot_tell": report.cannot_tell,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
@@ -263,6 +264,9 @@ pub fn text(a: &Side, b: &Side, r: &Report, all: bool) -> String {
         "B: {} — {} exchanges, {}",
         b.label, r.b.exchanges, r.b.outcome
     );
+    for c in &r.cannot_tell {
+        let _ = writeln!(out, "Not compared: {c}.");
+    }
     let _ = writeln!(out, "\nSteps (aligned by protocol step):");
     let w = r.steps.iter().map(|s| s.step.len()).max().unwrap_or(4);
     let cell = |x: &Option<(String, Option<u16>)>| match x {
@@ -350,6 +354,9 @@ pub fn markdown(a: &Side, b: &Side, r: &Report, all: bool) -> String {
         r.b.exchanges,
         red.redact_text(&r.b.outcome)
     );
+    for c in &r.cannot_tell {
+        let _ = writeln!(out, "Not compared: {c}.\n");
+    }
     let _ = writeln!(out, "| step | A | B |\n|---|---|---|");
     let cell = |x: &Option<(String, Option<u16>)>| match x {
         Some((id, st)) => format!("`{id}` {}", st.map(|s| s.to_string()).unwrap_or_default()),
