@@ -10,8 +10,10 @@
 pub mod authorize;
 pub mod classify;
 pub mod client_id;
+pub mod cookies;
 pub mod correlate;
 pub mod diagnose;
+pub mod diff;
 pub mod errors;
 pub mod flavour;
 pub mod issuer;
@@ -81,6 +83,9 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     // exchanges then costs linear time, not quadratic.
     let state_findings = state::annotate(&login::Login::build(&out), opts);
     attach(&mut out, state_findings);
+    // Cookies too: two logins on one browser session are two flows.
+    let cookie_findings = diagnose::cookies::diagnose(&out);
+    attach(&mut out, cookie_findings);
     let groups = flow_groups(&out);
     if groups.members.len() <= 1 {
         analyze_flow(&mut out, opts);

@@ -297,11 +297,11 @@ codes! {
         "Use one version for both legs.";
     DIAGNOSIS_CONCURRENT_LOGINS = "diagnosis.concurrent_logins", Error,
         "A second login in the same browser replaced the state this callback needed",
-        "Two tabs (or a retry) started logins; the app keeps one pending state/nonce in a cookie, so the first login's valid callback meets the second login's cookie. evidence names both authorize requests and the cookie.",
+        "Two tabs (or a retry) started logins; the app keeps one pending state/nonce in a cookie, so the first login's valid callback meets the second login's cookie (evidence.kinds cookie_overwritten), or keeps one pending login per server-side session, so two login starts on one session cookie break the first (server_session). evidence names both login starts or authorize requests and the cookie.",
         "Key pending logins by state instead of a single cookie slot, or refuse a second login while one is pending.";
     DIAGNOSIS_COOKIE_HOST_MISMATCH = "diagnosis.cookie_host_mismatch", Error,
         "The app's login cookie will not come back with the callback",
-        "The login start set the state cookie on one host while redirect_uri sends the browser to another (localhost vs 127.0.0.1), or its Secure / SameSite attributes keep it off the redirect back (form_post is a cross-site POST). evidence.kinds: host, secure_over_http, samesite_strict, samesite_lax_form_post.",
+        "The login start set the state cookie on one host while redirect_uri sends the browser to another (localhost vs 127.0.0.1), or its Secure / SameSite attributes keep it off the redirect back (form_post is a cross-site POST). evidence.kinds: host, domain, path, secure_over_http, samesite_strict, samesite_lax_form_post, samesite_lax_frame, lax_by_default_post, third_party, expired, cleared, not_sent, or why the browser refused to store it: too_large, secure_from_insecure_origin, host_prefix, secure_prefix, foreign_domain, samesite_none_without_secure.",
         "Start the login on the redirect_uri's host, or give the cookie the Domain / SameSite=None; Secure it needs.";
     DIAGNOSIS_GRANT_TYPE_MISSING = "diagnosis.grant_type_missing", Error,
         "No grant_type, and this provider requires it",
@@ -359,4 +359,12 @@ codes! {
         "No cause proven by the capture",
         "evidence lists the candidate causes that could not be checked (for example the callback never passed the proxy, so the code's age is unknown) and those ruled out.",
         "Capture the whole login (browser leg included) and look at the provider's own logs.";
+    DIAGNOSIS_THIRD_PARTY_COOKIES_BLOCKED = "diagnosis.third_party_cookies_blocked", Warning,
+        "Silent sign-in in an iframe went without the provider's session cookie",
+        "prompt=none in a cross-site iframe (silent renew) needs the provider's session cookie as a third-party cookie; Safari, Firefox's Total Cookie Protection, Brave and Chrome with third-party cookies blocked leave it off (and SameSite=Lax or unset cookies never go there), so the provider answers login_required although the user is signed in.",
+        "Renew with a refresh token (authorization code + PKCE, rotating refresh tokens) or a top-level redirect instead of an iframe, or serve the provider from a subdomain of the app's site (a custom domain) so its cookie is first-party.";
+    COOKIES_CANNOT_TELL = "cookies.cannot_tell", Info,
+        "The capture holds no cookies: whether the login's cookie came back cannot be told",
+        "The callback failed, and no browser step of the capture carries a Cookie or Set-Cookie header: a HAR exported without sensitive data (Chrome 130+ by default) or by a sanitiser removes them, so the cookie rules cannot judge.",
+        "Capture through the proxy, or export the HAR with sensitive data (Chrome DevTools: Network panel, \"Export HAR (with sensitive data)\"; enable it under Settings > Preferences > Network).";
 }

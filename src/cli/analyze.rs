@@ -82,9 +82,34 @@ pub fn report(records: &[Record], color: bool) -> String {
     out
 }
 
+/// Import a HAR file (or stdin) and say whether it lost its cookies and
+/// `Authorization` headers ([`crate::har::sanitised::detect`]).
+pub fn import_file_checked(
+    path: &Path,
+) -> anyhow::Result<(import::Imported, Option<crate::har::sanitised::Sanitised>)> {
+    let bytes = read_input(path)?;
+    let name = if is_stdin(path) {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let doc: serde_json::Value =
+        serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
+            .map_err(|e| import::ImportError::NotJson {
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            })
+            .with_context(|| format!("{name} is not a HAR file we can read"))?;
+    let imported = import::from_value(&doc)
+        .with_context(|| format!("{name} is not a HAR file we can read"))?;
+    Ok((imported, crate::har::sanitised::detect(&doc)))
+}
+
 /// Analyse a HAR file.
 pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    let imported = import_file(&args.file)?;
+    let (imported, sanitised) = import_file_checked(&args.file)?;
     let name = if is_stdin(&args.file) {
         "stdin".to_string()
     } else {
@@ -115,6 +140,14 @@ pub fn run(args: AnalyzeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         registered_redirects: args.registered_redirect.clone(),
     };
     let recs = analyze(&imported.records, &opts);
+    if let Some(x) = &sanitised {
+        // Once, at the top (stderr beside JSON, which must stay one array).
+        if args.json {
+            eprintln!("{}", x.note(&name));
+        } else {
+            println!("{}\n", x.note(&name));
+        }
+    }
     if args.json {
         println!("{}", view::json_safe(serde_json::to_string_pretty(&recs)?));
     } else {

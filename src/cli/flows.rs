@@ -184,11 +184,21 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
             };
             // The record with the part of its flow that explains it: a
             // bounded read, whatever the size of the flow.
-            let rec = records.analysed(&wanted, &opts)?;
+            let mut rec = records.analysed(&wanted, &opts)?;
+            // The login's cookie timeline, read with what was captured around
+            // it (another tab's login on the same session is another flow).
+            let span = super::diff::stored_login(&records, &rec.id).ok();
+            if let Some((span, _)) = &span {
+                super::jar::add_cookie_findings(&mut rec, span);
+            }
             if a.json {
                 println!("{}", view::json_safe(serde_json::to_string_pretty(&rec)?));
             } else {
                 print!("{}", view::show(&rec, g.color));
+                if let Some((span, login)) = &span {
+                    let ids: Vec<String> = login.iter().map(|r| r.id.clone()).collect();
+                    print!("{}", super::jar::section(span, &ids));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

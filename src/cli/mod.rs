@@ -5,10 +5,12 @@ pub mod analyze;
 pub mod browser;
 pub mod ca;
 pub mod demo;
+pub mod diff;
 pub mod env;
 pub mod explain;
 pub mod export;
 pub mod flows;
+pub mod jar;
 pub mod mock;
 pub mod probe;
 pub mod replay;
@@ -91,6 +93,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Start a browser with a throw-away profile that uses the proxy and trusts the CA (nothing system-wide).
     Browser(browser::BrowserArgs),
+    /// Compare two logins (HAR files or stored logins) step by step: what differs, most likely cause first.
+    Diff(diff::DiffArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -151,6 +155,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ui(a) => ui::run(a, &g),
         Command::Replay(a) => replay::run(a, &g),
         Command::Browser(a) => browser::run(a, &g),
+        Command::Diff(a) => diff::run(a, &g),
     }
 }
 

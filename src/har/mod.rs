@@ -3,5 +3,6 @@
 
 pub mod export;
 pub mod import;
+pub mod sanitised;
 
 pub use import::{ImportError, Imported};

@@ -441,9 +441,47 @@ fn authorize(state: &State, path: &str) -> (Resp, String) {
         pairs.push(("state", s));
     }
     pairs.push(("iss", state.issuer.as_str()));
+    if get(&q, "response_mode") == Some("form_post") {
+        return (
+            form_post(&redirect_uri, &pairs),
+            format!(
+                "approved (form_post); code for {} → {redirect_uri}",
+                client.id
+            ),
+        );
+    }
     (
         redirect_with(&redirect_uri, &pairs),
         format!("approved; code for {} → {redirect_uri}", client.id),
+    )
+}
+
+/// OAuth 2.0 Form Post Response Mode §2: a page that POSTs the response
+/// parameters to the redirect URI as soon as it loads.
+fn form_post(uri: &str, pairs: &[(&str, &str)]) -> Resp {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let inputs: String = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    text(
+        200,
+        "text/html; charset=utf-8",
+        format!(
+            "<!doctype html><html><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{inputs}<noscript><button>Continue</button></noscript></form></body></html>",
+            esc(uri)
+        ),
     )
 }
 

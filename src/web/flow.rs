@@ -182,6 +182,7 @@ pub fn flow_page(flow: &str, records: &[Record]) -> String {
     b.push_str("<section class=\"picture\"><h2>Sequence</h2><div class=\"svgwrap\">");
     b.push_str(&sequence_svg(records));
     b.push_str("</div></section>");
+    b.push_str(&super::cookies::section(records));
     b.push_str("<section><h2>Exchanges</h2><table class=\"list\"><tbody>");
     for (i, r) in records.iter().enumerate() {
         let top = r

@@ -22,6 +22,7 @@
 //! state-changing requests must come with a same-origin `Origin`.
 
 pub mod assets;
+pub mod cookies;
 pub mod data;
 pub mod flow;
 pub mod guard;

@@ -22,6 +22,7 @@
 pub mod authorize_refused;
 pub mod causes;
 pub mod code_grant;
+pub mod cookies;
 pub mod endpoint;
 pub mod evidence;
 pub mod invalid_client;
@@ -57,6 +58,7 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(region::diagnose(login, opts));
     out.extend(scheme::diagnose(login, opts));
     out.extend(authorize_refused::diagnose(login, opts));
+    out.retain(|f| !cookies::superseded(login, f));
     settle(out)
 }
 
