@@ -3,5 +3,6 @@
 
 pub mod export;
 pub mod import;
+pub mod stream;
 
-pub use import::{ImportError, Imported};
+pub use import::{ImportError, ImportOptions, Imported};
