@@ -6,6 +6,7 @@
 //! cargo run --locked --example har_memory            # 500 MB files
 //! cargo run --locked --example har_memory -- 100      # 100 MB files
 //! cargo run --locked --example har_memory -- 500 /path/to/other/oauthscope
+//! cargo run --locked --example har_memory -- 500 --no-ui   # analyze only
 //! ```
 //!
 //! Two files are written to a temporary directory: `many.har` (an OAuth
@@ -23,7 +24,8 @@ use std::process::{Command, Stdio};
 const MIB: usize = 1024 * 1024;
 
 fn login_entries() -> Vec<serde_json::Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chrome_auth_code_clean.har");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chrome_auth_code_clean.har");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     v["log"]["entries"].as_array().unwrap().clone()
 }
@@ -33,7 +35,11 @@ fn login_entries() -> Vec<serde_json::Value> {
 /// many bytes of JSON-looking text.
 fn write_har(path: &Path, fillers: usize, filler: usize, big_token_body: usize) {
     let mut w = BufWriter::new(std::fs::File::create(path).unwrap());
-    write!(w, r#"{{"log":{{"version":"1.2","creator":{{"name":"har_memory","version":"1"}},"entries":["#).unwrap();
+    write!(
+        w,
+        r#"{{"log":{{"version":"1.2","creator":{{"name":"har_memory","version":"1"}},"entries":["#
+    )
+    .unwrap();
     let mut first = true;
     for mut e in login_entries() {
         let is_token = e["request"]["postData"]["text"]
@@ -47,11 +53,15 @@ fn write_har(path: &Path, fillers: usize, filler: usize, big_token_body: usize) 
             // Write the entry with a placeholder, then splice the body in
             // without building it in memory.
             e["response"]["content"]["text"] = serde_json::json!("@@BODY@@");
-            e["response"]["content"].as_object_mut().unwrap().remove("encoding");
+            e["response"]["content"]
+                .as_object_mut()
+                .unwrap()
+                .remove("encoding");
             let text = e.to_string();
             let (a, b) = text.split_once("@@BODY@@").unwrap();
             w.write_all(a.as_bytes()).unwrap();
-            w.write_all(br#"{\"access_token\":\"at\",\"pad\":\""#).unwrap();
+            w.write_all(br#"{\"access_token\":\"at\",\"pad\":\""#)
+                .unwrap();
             let chunk = vec![b'x'; MIB];
             let mut left = big_token_body;
             while left > 0 {
@@ -87,7 +97,11 @@ fn write_har(path: &Path, fillers: usize, filler: usize, big_token_body: usize) 
 
 /// Run to completion, returning (success, peak RSS in MiB).
 fn peak_of(cmd: &mut Command) -> (bool, f64) {
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -95,7 +109,10 @@ fn peak_of(cmd: &mut Command) -> (bool, f64) {
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(rc, pid);
     // ru_maxrss is in KiB on Linux.
-    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss as f64 / 1024.0)
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss as f64 / 1024.0,
+    )
 }
 
 fn vm_hwm_mib(pid: u32) -> f64 {
@@ -124,8 +141,14 @@ async fn export_through_ui(bin: &Path, home: &Path, har: &Path) -> (usize, f64) 
         line.push(byte[0]);
     }
     let url = String::from_utf8(line).unwrap();
-    let (base, token) = url.split_once("/?token=").expect("ui --print gives the URL");
-    let client = reqwest::Client::new();
+    let (base, _) = url
+        .split_once("/?token=")
+        .expect("ui --print gives the URL");
+    // The first answer trades the token for a cookie (and redirects).
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let first = client.get(&url).send().await.unwrap();
     let cookie = first
         .headers()
@@ -136,7 +159,7 @@ async fn export_through_ui(bin: &Path, home: &Path, har: &Path) -> (usize, f64) 
         .collect::<Vec<_>>()
         .join("; ");
     let resp = client
-        .get(format!("{base}/export?format=har&token={token}"))
+        .get(format!("{base}/export?format=har"))
         .header("cookie", cookie)
         .send()
         .await
@@ -152,13 +175,21 @@ async fn export_through_ui(bin: &Path, home: &Path, har: &Path) -> (usize, f64) 
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let mb: usize = args.next().map(|a| a.parse().expect("SIZE in MB")).unwrap_or(500);
+    let no_ui = std::env::args().any(|a| a == "--no-ui");
+    let mut args = std::env::args().skip(1).filter(|a| a != "--no-ui");
+    let mb: usize = args
+        .next()
+        .map(|a| a.parse().expect("SIZE in MB"))
+        .unwrap_or(500);
     let bin = args
         .next()
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/oauthscope"));
-    assert!(bin.exists(), "{} missing: cargo build --bin oauthscope first", bin.display());
+    assert!(
+        bin.exists(),
+        "{} missing: cargo build --bin oauthscope first",
+        bin.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let many = dir.path().join("many.har");
@@ -180,6 +211,9 @@ async fn main() {
             size(p),
             if ok { "" } else { " (FAILED)" }
         );
+    }
+    if no_ui {
+        return;
     }
     let (n, peak) = export_through_ui(&bin, &home, &one).await;
     println!(

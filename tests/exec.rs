@@ -207,7 +207,11 @@ fn node_whose_fetch_ignores_the_proxy_gets_a_warning_with_the_fix() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{version}: {err}");
-        assert_eq!(err.contains("fetch() ignores HTTPS_PROXY"), warns, "{version}: {err}");
+        assert_eq!(
+            err.contains("fetch() ignores HTTPS_PROXY"),
+            warns,
+            "{version}: {err}"
+        );
         if warns {
             assert!(
                 err.contains(&format!("Node.js {version}"))
@@ -228,7 +232,11 @@ fn node_whose_fetch_ignores_the_proxy_gets_a_warning_with_the_fix() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.contains("fetch() ignores HTTPS_PROXY"), warns, "npm, {version}: {err}");
+        assert_eq!(
+            err.contains("fetch() ignores HTTPS_PROXY"),
+            warns,
+            "npm, {version}: {err}"
+        );
     }
 }
 
@@ -249,7 +257,15 @@ fn the_installed_node_is_asked_when_there_is_one() {
     let (_l, proxy) = listener();
     let dir = tempfile::tempdir().unwrap();
     let out = oauthscope(dir.path())
-        .args(["exec", "--proxy", &proxy, "--", "node", "-e", "process.exit(5)"])
+        .args([
+            "exec",
+            "--proxy",
+            &proxy,
+            "--",
+            "node",
+            "-e",
+            "process.exit(5)",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

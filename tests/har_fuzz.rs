@@ -110,7 +110,15 @@ fn mutate(v: &Value, rng: &mut StdRng, depth: usize) -> Value {
                 if r < 0.01 {
                     continue;
                 } else if r < 0.02 {
-                    let swap = [json!(null), json!(0), json!(-1), json!([]), json!({}), json!("x"), json!(true)];
+                    let swap = [
+                        json!(null),
+                        json!(0),
+                        json!(-1),
+                        json!([]),
+                        json!({}),
+                        json!("x"),
+                        json!(true),
+                    ];
                     out.insert(k.clone(), swap.choose(rng).unwrap().clone());
                 } else if (k == "time" || k == "status" || k == "size" || k == "bodySize")
                     && rng.random_bool(0.15)
@@ -150,7 +158,12 @@ fn mutate(v: &Value, rng: &mut StdRng, depth: usize) -> Value {
                 while !s.is_char_boundary(i) {
                     i -= 1;
                 }
-                json!(format!("{}{}{}", &s[..i], WEIRD.choose(rng).unwrap(), &s[i..]))
+                json!(format!(
+                    "{}{}{}",
+                    &s[..i],
+                    WEIRD.choose(rng).unwrap(),
+                    &s[i..]
+                ))
             } else if r < 0.18 {
                 let mut i = rng.random_range(0..=s.len());
                 while !s.is_char_boundary(i) {
@@ -221,7 +234,11 @@ fn exercise(bytes: &[u8]) -> Result<Result<usize, String>, String> {
     std::panic::catch_unwind(|| match import::from_slice(bytes) {
         Ok(imp) => {
             for r in &imp.records {
-                assert!(r.duration_ms <= MAX_DURATION_MS, "duration {}", r.duration_ms);
+                assert!(
+                    r.duration_ms <= MAX_DURATION_MS,
+                    "duration {}",
+                    r.duration_ms
+                );
             }
             let recs = analyze(&imp.records, &AnalyzeOptions::default());
             let _ = oauthscope::cli::analyze::report(&recs, false);
@@ -256,7 +273,12 @@ fn fifteen_hundred_mutated_hars_give_a_result_or_a_clear_error() {
         }
     }
     eprintln!("1500 mutants: {ok} analysed, {errors} refused with an error");
-    assert!(panics.is_empty(), "{} panics:\n{}", panics.len(), panics.join("\n"));
+    assert!(
+        panics.is_empty(),
+        "{} panics:\n{}",
+        panics.len(),
+        panics.join("\n")
+    );
     // The corpus is not all rejects: most mutants still hold something to analyse.
     assert!(ok > 750, "only {ok} of 1500 mutants were read");
 }
@@ -308,7 +330,13 @@ fn token_entry(started: &str, time: Value, id_token: &str) -> Value {
 fn a_huge_time_at_the_end_of_time_is_read_as_unknown() {
     let mut rng = StdRng::seed_from_u64(1);
     let jwt = hostile_jwt(&mut rng);
-    for time in [json!(1e308), json!(u64::MAX), json!(i64::MAX), json!(604_800_001), json!(-5)] {
+    for time in [
+        json!(1e308),
+        json!(u64::MAX),
+        json!(i64::MAX),
+        json!(604_800_001),
+        json!(-5),
+    ] {
         let har = json!({"log": {"entries": [token_entry("9999-12-31T23:59:59.999Z", time.clone(), &jwt)]}});
         let imp = import::from_str(&har.to_string()).unwrap();
         assert_eq!(imp.records.len(), 1);
@@ -317,12 +345,16 @@ fn a_huge_time_at_the_end_of_time_is_read_as_unknown() {
     }
     // A week is still a duration.
     let har = json!({"log": {"entries": [token_entry("2026-01-01T00:00:00Z", json!(604_800_000), &jwt)]}});
-    assert_eq!(import::from_str(&har.to_string()).unwrap().records[0].duration_ms, MAX_DURATION_MS);
+    assert_eq!(
+        import::from_str(&har.to_string()).unwrap().records[0].duration_ms,
+        MAX_DURATION_MS
+    );
 }
 
 #[test]
 fn utf16_and_utf8_bom_hars_are_read_and_utf32_is_named() {
-    let har = json!({"log": {"entries": [token_entry("2026-01-01T00:00:00Z", json!(12), "x")]}}).to_string();
+    let har = json!({"log": {"entries": [token_entry("2026-01-01T00:00:00Z", json!(12), "x")]}})
+        .to_string();
     let want = import::from_str(&har).unwrap().records;
     let mut le = vec![0xff, 0xfe];
     le.extend(har.encode_utf16().flat_map(u16::to_le_bytes));
@@ -338,7 +370,10 @@ fn utf16_and_utf8_bom_hars_are_read_and_utf32_is_named() {
     utf32.extend(har.chars().flat_map(|c| (c as u32).to_le_bytes()));
     let e = import::from_slice(&utf32).unwrap_err();
     assert!(matches!(e, ImportError::Encoding { .. }), "{e}");
-    assert!(e.to_string().contains("UTF-32") && e.to_string().contains("UTF-8"), "{e}");
+    assert!(
+        e.to_string().contains("UTF-32") && e.to_string().contains("UTF-8"),
+        "{e}"
+    );
 
     // Through the binary: the error names the encoding.
     let dir = tempfile::tempdir().unwrap();
@@ -352,7 +387,10 @@ fn utf16_and_utf8_bom_hars_are_read_and_utf32_is_named() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("UTF-32 (little endian)"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("UTF-32 (little endian)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -363,7 +401,8 @@ fn bodies_over_the_limit_keep_their_start_and_are_marked_truncated() {
     e["response"]["content"]["text"] = json!(big);
     let mut b64 = token_entry("2026-01-01T00:00:01Z", json!(1), "x");
     let bin: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
-    b64["response"]["content"]["text"] = json!(base64::engine::general_purpose::STANDARD.encode(&bin));
+    b64["response"]["content"]["text"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(&bin));
     b64["response"]["content"]["encoding"] = json!("base64");
     let har = json!({"log": {"entries": [e, b64]}}).to_string();
     let imp = import::from_str(&har).unwrap();
@@ -400,7 +439,8 @@ fn started() -> impl Strategy<Value = String> {
         Just("9999-12-31T23:59:59.999Z".to_string()),
         Just("0001-01-01T00:00:00Z".to_string()),
         Just("-9999-01-01T00:00:00Z".to_string()),
-        (1970i32..2100, 1u8..13, 1u8..29).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}T10:00:00.5+14:00")),
+        (1970i32..2100, 1u8..13, 1u8..29)
+            .prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}T10:00:00.5+14:00")),
     ]
 }
 

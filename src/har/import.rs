@@ -20,9 +20,9 @@
 //! becomes [`Record::time`], `time` becomes [`Record::duration_ms`], HTTP/2
 //! pseudo-headers (`:authority`, ...) are dropped and header names keep their case.
 
+use super::stream;
 use crate::analyze::classify::{classify_record_in, Endpoints};
 use crate::record::{Body, HeaderList, Kind, Record, Request, Response};
-use super::stream;
 use base64::Engine as _;
 use serde_json::Value;
 use std::collections::HashSet;

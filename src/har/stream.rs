@@ -182,7 +182,7 @@ impl<R: Read> CapStrings<R> {
                         self.decoded += 1;
                         self.emit(&[b]);
                     }
-                    0xc2..=0xdf | 0xe0..=0xef | 0xf0..=0xf4 => {
+                    0xc2..=0xf4 => {
                         self.seq_need = match b {
                             0xc2..=0xdf => 2,
                             0xe0..=0xef => 3,
