@@ -101,7 +101,7 @@ fn hostile_jwt(rng: &mut StdRng) -> String {
     )
 }
 
-fn mutate(v: &Value, rng: &mut StdRng, depth: usize) -> Value {
+fn mutate(v: &Value, rng: &mut StdRng) -> Value {
     match v {
         Value::Object(o) => {
             let mut out = serde_json::Map::new();
@@ -131,7 +131,7 @@ fn mutate(v: &Value, rng: &mut StdRng, depth: usize) -> Value {
                     let body = json!({"access_token": "at", "token_type": "Bearer", "id_token": hostile_jwt(rng), "expires_in": huge_number(rng)});
                     out.insert(k.clone(), json!(body.to_string()));
                 } else {
-                    out.insert(k.clone(), mutate(x, rng, depth + 1));
+                    out.insert(k.clone(), mutate(x, rng));
                 }
             }
             Value::Object(out)
@@ -140,7 +140,7 @@ fn mutate(v: &Value, rng: &mut StdRng, depth: usize) -> Value {
             let mut out: Vec<Value> = Vec::new();
             for x in a {
                 if rng.random::<f64>() > 0.02 {
-                    out.push(mutate(x, rng, depth + 1));
+                    out.push(mutate(x, rng));
                 }
             }
             if !out.is_empty() && rng.random_bool(0.1) {
@@ -183,7 +183,7 @@ fn mutate(v: &Value, rng: &mut StdRng, depth: usize) -> Value {
 /// as text (truncated, NaN/Infinity, deep nesting, another encoding).
 fn mutant(seeds: &[(PathBuf, Value)], rng: &mut StdRng) -> Vec<u8> {
     let (_, base) = seeds.choose(rng).unwrap();
-    let doc = mutate(base, rng, 0);
+    let doc = mutate(base, rng);
     let mut text = serde_json::to_string(&doc).unwrap();
     match rng.random_range(0..20) {
         0 | 1 => {
