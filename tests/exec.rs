@@ -276,3 +276,56 @@ fn the_installed_node_is_asked_when_there_is_one() {
         "node {version}: {err}"
     );
 }
+
+/// Ctrl-C at a terminal: the terminal signals the whole foreground process
+/// group, the command included, so `exec` must not pass it on a second
+/// time. A real pseudo-terminal (util-linux `script`) receives the ^C byte.
+#[test]
+fn ctrl_c_at_a_terminal_reaches_the_command_once() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not installed");
+        return;
+    }
+    let (_l, proxy) = listener();
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let got = dir.path().join("got");
+    // Counts every SIGINT, keeps running for 30 short sleeps, exits 7.
+    let sh = script(
+        dir.path(),
+        "app.sh",
+        &format!(
+            "#!/bin/sh\ntrap 'echo INT >> \"{got}\"' INT\n: > \"{ready}\"\ni=0\nwhile [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done\nexit 7\n",
+            got = got.display(),
+            ready = ready.display()
+        ),
+    );
+    let line = format!(
+        "'{}' --home '{}' exec --proxy {proxy} -- '{}'",
+        env!("CARGO_BIN_EXE_oauthscope"),
+        dir.path().display(),
+        sh.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("OAUTHSCOPE_HOME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&ready, &mut child);
+    // The trap is set before `ready` is written; ^C goes through the pty.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(60));
+    drop(stdin);
+    let seen = std::fs::read_to_string(&got).unwrap_or_default();
+    assert_eq!(seen.lines().count(), 1, "SIGINT seen {:?} times", seen);
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "exec kept waiting for the command: {status}"
+    );
+}
