@@ -277,11 +277,14 @@ fn the_installed_node_is_asked_when_there_is_one() {
     );
 }
 
-/// Ctrl-C at a terminal: the terminal signals the whole foreground process
-/// group, the command included, so `exec` must not pass it on a second
-/// time. A real pseudo-terminal (util-linux `script`) receives the ^C byte.
+/// Ctrl-C at a real pseudo-terminal (util-linux `script` receives the ^C
+/// byte): the terminal signals the whole foreground process group, so the
+/// command gets SIGINT, and `exec` neither dies of it nor ends the command:
+/// it waits and exits with the command's own status. (That `exec` does not
+/// pass a terminal's signal on a second time is not observable here: a
+/// shell's trap runs once for signals that arrive close together.)
 #[test]
-fn ctrl_c_at_a_terminal_reaches_the_command_once() {
+fn ctrl_c_at_a_terminal_reaches_the_command_and_exec_waits_for_it() {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not installed");
         return;
