@@ -168,10 +168,11 @@ async fn export_through_ui(bin: &Path, home: &Path, har: &Path) -> (usize, f64) 
         .unwrap();
     let status = resp.status();
     let n = resp.bytes().await.map(|b| b.len()).unwrap_or(0);
-    assert!(status.is_success(), "export answered {status}");
     let peak = vm_hwm_mib(child.id());
+    // SAFETY: signalling our own child, not yet reaped.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let _ = child.wait();
+    assert!(status.is_success(), "export answered {status}");
     (n, peak)
 }
 
