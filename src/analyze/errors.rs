@@ -648,7 +648,7 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
         let b = lower.as_bytes();
         if at + 5 <= b.len()
             && b[at..at + 3].iter().all(u8::is_ascii_digit)
-            && &lower[at + 3..at + 5] == ": "
+            && &b[at + 3..at + 5] == b": "
         {
             let code: String = text[at + 5..]
                 .chars()

@@ -81,6 +81,28 @@ pub fn decode_unverified(token: &str) -> Result<Decoded, JwtError> {
     })
 }
 
+/// The earliest and latest Unix times (seconds) a JWT time claim may hold to
+/// be read as a time: the range [`time::OffsetDateTime`] represents (years
+/// -9999 to 9999). A claim outside it is treated as absent, so arithmetic on
+/// claims and record times cannot overflow.
+pub const UNIX_TIME_RANGE: std::ops::RangeInclusive<i64> = -377_705_116_800..=253_402_300_799;
+
+/// A NumericDate claim (`exp`, `iat`, `nbf`, `auth_time`: seconds since the
+/// Unix epoch, RFC 7519 §2 and §4.1.4): an integer, a float (truncated) or a
+/// numeric string; `None` when it is none of these or lies outside
+/// [`UNIX_TIME_RANGE`].
+pub fn numeric_date(v: Option<&serde_json::Value>) -> Option<i64> {
+    use serde_json::Value;
+    let n = match v? {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }?;
+    UNIX_TIME_RANGE.contains(&n).then_some(n)
+}
+
 /// A duration in words: `45 s`, `12 min 5 s`, `3 h 2 min`, `2 d 4 h`.
 pub fn human_duration(secs: i64) -> String {
     let s = secs.unsigned_abs();

@@ -31,11 +31,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 fn num(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    super::jose::numeric_date(v)
 }
 
 /// Findings of this rule family over records in time order.
@@ -124,7 +120,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
 
 fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> {
     let exp = num(c.get("exp"))?;
-    let arrived = rec.time + time::Duration::milliseconds(rec.duration_ms as i64);
+    let arrived = super::login::received_at(rec);
     let now = arrived.unix_timestamp();
     if exp >= now {
         return None;

@@ -127,9 +127,14 @@ pub struct Login<'a> {
 }
 
 /// When the client received a record's response: request time plus the
-/// time to the response headers.
+/// time to the response headers. A duration that would carry the time past
+/// what [`OffsetDateTime`] represents (a hostile or damaged HAR or record)
+/// is ignored: the request time is returned.
 pub fn received_at(rec: &Record) -> OffsetDateTime {
-    rec.time + time::Duration::milliseconds(rec.duration_ms as i64)
+    i64::try_from(rec.duration_ms)
+        .ok()
+        .and_then(|ms| rec.time.checked_add(time::Duration::milliseconds(ms)))
+        .unwrap_or(rec.time)
 }
 
 impl<'a> Login<'a> {

@@ -8,7 +8,7 @@ use crate::view;
 use anyhow::Context as _;
 use clap::Args;
 use std::fmt::Write as _;
-use std::io::Read as _;
+use std::io::Seek as _;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `oauthscope analyze`.
@@ -34,27 +34,26 @@ fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
-fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if is_stdin(path) {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("reading the HAR file from stdin")?;
-        Ok(buf)
-    } else {
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-    }
-}
-
 /// Import a HAR file (or stdin for `-`): the records found plus the importer's report.
+///
+/// The file is streamed ([`import::from_reader`]): memory follows the OAuth
+/// exchanges kept (bodies cut at [`import::DEFAULT_MAX_BODY`]), not the
+/// file's size. Stdin is first copied to a temporary file, since the
+/// importer may read twice.
 pub fn import_file(path: &Path) -> anyhow::Result<import::Imported> {
-    let bytes = read_input(path)?;
-    let name = if is_stdin(path) {
-        "stdin".to_string()
-    } else {
-        path.display().to_string()
-    };
-    import::from_slice(&bytes).with_context(|| format!("{name} is not a HAR file we can read"))
+    let opts = import::ImportOptions::default();
+    if is_stdin(path) {
+        let mut spool = tempfile::tempfile().context("creating a temporary file for stdin")?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+            .context("reading the HAR file from stdin")?;
+        spool.seek(std::io::SeekFrom::Start(0))?;
+        return import::from_reader(std::io::BufReader::new(spool), &opts)
+            .context("stdin is not a HAR file we can read");
+    }
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    import::from_reader(std::io::BufReader::new(file), &opts)
+        .with_context(|| format!("{} is not a HAR file we can read", path.display()))
 }
 
 /// The text report: the `flows list` table, then every annotated exchange

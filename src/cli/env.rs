@@ -426,7 +426,14 @@ pub fn run_env(args: EnvArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 /// Run one command with the variables set, exiting with its status.
 ///
 /// `JAVA_TOOL_OPTIONS` and `PHP_INI_SCAN_DIR` keep what the caller already
-/// had (ours first, theirs after, so their own settings win).
+/// had (ours first, theirs after, so their own settings win). Before the
+/// command starts, a warning goes to stderr when nothing accepts TCP
+/// connections on the proxy address ([`proxy_listening`]) and when the
+/// command is a Node.js whose `fetch()` ignores the proxy variables
+/// ([`node_bypass_warning`]). While it runs, SIGINT, SIGTERM and SIGHUP sent
+/// to oauthscope are passed on to it ([`wait_forwarding_signals`]); the exit
+/// status is the command's, or 128 + the signal number when a signal ended it
+/// (the shell convention).
 pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let ca = load_ca(g)?;
     let trust = prepare_trust(g, &ca)?;
@@ -436,6 +443,22 @@ pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         .command
         .split_first()
         .context("no command given (usage: oauthscope exec -- CMD ARGS...)")?;
+    if !proxy_listening(&proxy, std::time::Duration::from_secs(1)) {
+        eprintln!(
+            "warning: nothing accepts connections on {}: the command's HTTP(S) requests will fail \
+             and nothing will be captured. Start `oauthscope run{}` first{}.",
+            describe_source(&proxy, source),
+            g.home.flag(),
+            if source == ProxySource::Flag {
+                ", or check --proxy"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(w) = node_bypass_warning(prog) {
+        eprintln!("warning: {w}");
+    }
     let mut cmd = std::process::Command::new(prog);
     cmd.args(rest);
     for (k, mut v) in variables(&proxy, &trust) {
@@ -447,13 +470,211 @@ pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         cmd.env(k, v);
     }
-    let status = cmd
-        .status()
+    let status = wait_forwarding_signals(&mut cmd)
         .with_context(|| format!("running {}", prog.to_string_lossy()))?;
-    Ok(match status.code() {
-        Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
-        None => ExitCode::from(1),
-    })
+    Ok(ExitCode::from(exit_code_of(status)))
+}
+
+/// The exit code that reports a child's status: its own code (0–255), or
+/// 128 + N when signal N ended it, as POSIX shells do.
+pub fn exit_code_of(status: std::process::ExitStatus) -> u8 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt as _;
+        if let Some(sig) = status.signal() {
+            return 128u8.saturating_add(u8::try_from(sig).unwrap_or(127));
+        }
+    }
+    status.code().map(|c| (c & 0xff) as u8).unwrap_or(1)
+}
+
+/// True when something accepts a TCP connection on `addr` (`HOST:PORT`)
+/// within `timeout`, tried on each address the name resolves to.
+pub fn proxy_listening(addr: &str, timeout: std::time::Duration) -> bool {
+    use std::net::ToSocketAddrs as _;
+    let Ok(addrs) = addr.to_socket_addrs() else {
+        return false;
+    };
+    addrs
+        .into_iter()
+        .any(|a| std::net::TcpStream::connect_timeout(&a, timeout).is_ok())
+}
+
+/// A Node.js version, `vMAJOR.MINOR.PATCH` as `node --version` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NodeVersion(pub u32, pub u32, pub u32);
+
+impl NodeVersion {
+    /// Parse `v20.11.1` (the `v` and the patch are optional).
+    pub fn parse(s: &str) -> Option<NodeVersion> {
+        let s = s.trim();
+        let s = s.strip_prefix('v').unwrap_or(s);
+        let mut parts = s.split('.').map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<u32>()
+        });
+        let major = parts.next()?.ok()?;
+        let minor = parts.next().and_then(Result::ok).unwrap_or(0);
+        let patch = parts.next().and_then(Result::ok).unwrap_or(0);
+        Some(NodeVersion(major, minor, patch))
+    }
+
+    /// Whether `fetch()` follows `HTTPS_PROXY` when `NODE_USE_ENV_PROXY=1`
+    /// (which `exec` sets): Node 22.21+ on the 22 line and 24.0+ (Node's
+    /// "Enterprise network configuration" docs, `NODE_USE_ENV_PROXY`).
+    pub fn fetch_uses_env_proxy(self) -> bool {
+        let NodeVersion(major, minor, _) = self;
+        (major == 22 && minor >= 21) || major >= 24
+    }
+}
+
+/// Whether `prog` starts Node.js: `node`, `nodejs`, `npm`, `npx`, `pnpm`,
+/// `yarn` (by file name). For `node`/`nodejs` the program itself is asked
+/// for its version, for the others the `node` on `PATH`.
+fn node_binary_of(prog: &std::ffi::OsStr) -> Option<PathBuf> {
+    let name = Path::new(prog).file_name()?.to_str()?;
+    match name {
+        "node" | "nodejs" => Some(PathBuf::from(prog)),
+        "npm" | "npx" | "pnpm" | "yarn" => Some(PathBuf::from("node")),
+        _ => None,
+    }
+}
+
+/// What to tell the user when `prog` is a Node.js (or npm/npx) whose
+/// `fetch()` will go around the proxy: `node --version` is run (2 s at most)
+/// and an older Node than [`NodeVersion::fetch_uses_env_proxy`] accepts gets
+/// a warning naming the fixes. `None` for other programs, a Node that cannot
+/// be asked, or one that honours the variables.
+pub fn node_bypass_warning(prog: &std::ffi::OsStr) -> Option<String> {
+    let node = node_binary_of(prog)?;
+    let out = version_output(&node, std::time::Duration::from_secs(2))?;
+    let v = NodeVersion::parse(&out)?;
+    if v.fetch_uses_env_proxy() {
+        return None;
+    }
+    Some(format!(
+        "{} is Node.js v{}.{}.{}, whose fetch() ignores HTTPS_PROXY and NODE_USE_ENV_PROXY: its \
+         requests will go straight to the provider, uncaptured. Use Node 22.21+ or 24+, or \
+         `npm i global-agent` and add NODE_OPTIONS='-r global-agent/bootstrap' (for the http/https \
+         modules, axios, got; GLOBAL_AGENT_HTTP_PROXY is set), or in code \
+         undici.setGlobalDispatcher(new EnvHttpProxyAgent()) (for fetch).",
+        node.display(),
+        v.0,
+        v.1,
+        v.2
+    ))
+}
+
+/// `BIN --version`'s stdout, or `None` when it cannot run, fails or takes
+/// longer than `limit` (then it is killed).
+fn version_output(bin: &Path, limit: std::time::Duration) -> Option<String> {
+    let mut child = std::process::Command::new(bin)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break,
+            Ok(Some(_)) | Err(_) => return None,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take()?, &mut text).ok()?;
+    Some(text)
+}
+
+/// Start `cmd` and wait for it, passing SIGINT, SIGTERM and SIGHUP that
+/// oauthscope receives on to it (Unix).
+///
+/// A signal the terminal sent (Ctrl-C, hang-up: `si_code == SI_KERNEL`)
+/// already reached the whole foreground process group, so it is passed on
+/// only when the command left oauthscope's process group; a signal another
+/// process sent with `kill` (`SI_USER`, ...) is always passed on. A signal
+/// that arrives before the command has started is delivered once it has.
+#[cfg(unix)]
+pub fn wait_forwarding_signals(
+    cmd: &mut std::process::Command,
+) -> std::io::Result<std::process::ExitStatus> {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::Arc;
+    const FORWARDED: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+    // The child's pid once started (0 before); a signal that came earlier.
+    let child_pid = Arc::new(AtomicI32::new(0));
+    let pending = Arc::new(AtomicI32::new(0));
+    let mut ids = Vec::new();
+    for sig in FORWARDED {
+        let (pid, early) = (child_pid.clone(), pending.clone());
+        // SAFETY: the action only loads atomics and calls getpgid, getpgrp
+        // and kill, which are plain system calls (async-signal-safe).
+        let id = unsafe {
+            signal_hook_registry::register_sigaction(sig, move |info: &libc::siginfo_t| {
+                let p = pid.load(Ordering::SeqCst);
+                if p <= 0 {
+                    early.store(info.si_signo, Ordering::SeqCst);
+                    return;
+                }
+                let from_terminal = info.si_code == libc::SI_KERNEL;
+                if from_terminal && libc::getpgid(p) == libc::getpgrp() {
+                    return;
+                }
+                libc::kill(p, info.si_signo);
+            })
+        }
+        .map_err(std::io::Error::other)?;
+        ids.push(id);
+    }
+    let result = (|| {
+        let mut child = cmd.spawn()?;
+        let pid = i32::try_from(child.id()).map_err(std::io::Error::other)?;
+        child_pid.store(pid, Ordering::SeqCst);
+        let early = pending.swap(0, Ordering::SeqCst);
+        if early != 0 {
+            // SAFETY: kill on the pid of a child not yet reaped.
+            unsafe { libc::kill(pid, early) };
+        }
+        // Wait without reaping first, so the pid cannot be reused by another
+        // process while the signal actions may still use it.
+        loop {
+            // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let flags = libc::WEXITED | libc::WNOWAIT;
+            // SAFETY: waitid on our own child's pid with a valid siginfo_t.
+            let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+            if rc == 0 {
+                break;
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        child_pid.store(0, Ordering::SeqCst);
+        child.wait()
+    })();
+    for id in ids {
+        signal_hook_registry::unregister(id);
+    }
+    result
+}
+
+/// Start `cmd` and wait for it (no signals to forward on this platform).
+#[cfg(not(unix))]
+pub fn wait_forwarding_signals(
+    cmd: &mut std::process::Command,
+) -> std::io::Result<std::process::ExitStatus> {
+    cmd.status()
 }
 
 #[cfg(test)]

@@ -117,7 +117,8 @@ fn body_size(b: &Body) -> i64 {
     if b.is_empty() {
         0
     } else if b.truncated {
-        b.size.map(|s| s as i64).unwrap_or(-1)
+        // A size past i64 (a damaged record) is unknown (-1) to HAR.
+        b.size.and_then(|s| i64::try_from(s).ok()).unwrap_or(-1)
     } else {
         b.bytes().len() as i64
     }
@@ -195,7 +196,7 @@ fn response(r: &Record) -> Value {
     // The decoded size: the whole body's when the capture cut it, else what
     // `text` holds (which redaction may have changed).
     let size = match (resp.body.truncated, resp.body.size) {
-        (true, Some(s)) => s as i64,
+        (true, Some(s)) => i64::try_from(s).unwrap_or(-1),
         _ => resp.body.bytes().len() as i64,
     };
     let mut content = json!({ "size": size, "mimeType": mime });

@@ -20,11 +20,13 @@
 //! becomes [`Record::time`], `time` becomes [`Record::duration_ms`], HTTP/2
 //! pseudo-headers (`:authority`, ...) are dropped and header names keep their case.
 
+use super::stream;
 use crate::analyze::classify::{classify_record_in, Endpoints};
 use crate::record::{Body, HeaderList, Kind, Record, Request, Response};
 use base64::Engine as _;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
@@ -51,7 +53,43 @@ pub enum ImportError {
     /// A `log` without an `entries` array.
     #[error("not a HAR file: no log.entries array")]
     NoEntries,
+    /// A text encoding the importer does not read.
+    #[error("the file is {encoding}; HAR files are JSON, which must be UTF-8 (RFC 8259 §8.1): save it as UTF-8 and try again")]
+    Encoding {
+        /// The encoding found (`UTF-32 (little endian)`, ...).
+        encoding: &'static str,
+    },
+    /// The file could not be read.
+    #[error("reading the file: {0}")]
+    Io(#[from] std::io::Error),
 }
+
+/// Bytes of each body kept by default: the proxy's default `--max-body`
+/// (1 MiB).
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// How to import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Bytes of each request and response body kept (decoded). A longer
+    /// body keeps its start and is marked [`Body::truncated`] with its whole
+    /// [`Body::size`], as the proxy does with `--max-body`.
+    pub max_body: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// The longest entry `time` (milliseconds) read as a duration: seven days.
+/// HAR 1.2 writes `-1` for an unknown time; a negative, non-finite or longer
+/// value is read as unknown (`duration_ms` 0) too, so a hostile file cannot
+/// push a record's response time out of range.
+pub const MAX_DURATION_MS: u64 = 7 * 24 * 3600 * 1000;
 
 /// The result of an import.
 #[derive(Debug, Clone, Default)]
@@ -66,20 +104,157 @@ pub struct Imported {
 
 /// Import a HAR document from text. See the module documentation.
 pub fn from_str(text: &str) -> Result<Imported, ImportError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let doc: Value = serde_json::from_str(text).map_err(|e| ImportError::NotJson {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    from_value(&doc)
+    from_slice(text.as_bytes())
 }
 
-/// Import a HAR document from bytes (a file or stdin). Bytes that are not
-/// UTF-8 are replaced rather than rejected: HAR is JSON, so anything else is
-/// inside strings at worst.
+/// Import a HAR document from bytes (a file or stdin), with the default
+/// [`ImportOptions`]. See [`from_reader`] for encodings and limits.
 pub fn from_slice(bytes: &[u8]) -> Result<Imported, ImportError> {
-    from_str(&String::from_utf8_lossy(bytes))
+    from_reader(std::io::Cursor::new(bytes), &ImportOptions::default())
+}
+
+/// Import a HAR document from a file (or anything seekable), streaming:
+/// entries are parsed one at a time and every body is cut to
+/// [`ImportOptions::max_body`] as it is read (strings longer than about
+/// twice that never reach memory whole, see [`super::stream::CapStrings`]),
+/// so memory grows with the OAuth exchanges kept, not with the file.
+///
+/// Encodings: UTF-8 with or without a BOM; UTF-16 (BOM, or recognised by its
+/// zero bytes) is decoded in memory first; UTF-32 is refused with
+/// [`ImportError::Encoding`]. Bytes inside strings that are not UTF-8 are
+/// replaced by U+FFFD rather than rejected.
+///
+/// The file is read twice when some entries were not recognised on the
+/// first pass: they get a second look with every endpoint the whole file
+/// taught (discovery documents, redirect URIs), as [`from_value`] does.
+pub fn from_reader<R: Read + Seek>(
+    mut r: R,
+    opts: &ImportOptions,
+) -> Result<Imported, ImportError> {
+    let mut head = Vec::with_capacity(4);
+    (&mut r).take(4).read_to_end(&mut head)?;
+    match stream::sniff(&head) {
+        stream::Encoding::Utf8 { bom } => {
+            r.seek(SeekFrom::Start(bom as u64))?;
+            stream_import(r, bom as u64, opts)
+        }
+        stream::Encoding::Utf16 { le, bom } => {
+            r.seek(SeekFrom::Start(bom as u64))?;
+            let mut bytes = Vec::new();
+            r.read_to_end(&mut bytes)?;
+            let text = stream::decode_utf16(&bytes, le);
+            drop(bytes);
+            stream_import(std::io::Cursor::new(text.into_bytes()), 0, opts)
+        }
+        stream::Encoding::Utf32 { le } => Err(ImportError::Encoding {
+            encoding: if le {
+                "UTF-32 (little endian)"
+            } else {
+                "UTF-32 (big endian)"
+            },
+        }),
+    }
+}
+
+/// The state of one import while entries arrive.
+struct Importer<'o> {
+    opts: &'o ImportOptions,
+    skipped: Vec<String>,
+    // (record, entry index, id came from `_oauthscope`)
+    found: Vec<(Record, usize, bool)>,
+    known: Endpoints,
+    unrecognised: Vec<usize>,
+}
+
+impl<'o> Importer<'o> {
+    fn new(opts: &'o ImportOptions) -> Self {
+        Importer {
+            opts,
+            skipped: Vec::new(),
+            found: Vec::new(),
+            known: Endpoints::default(),
+            unrecognised: Vec::new(),
+        }
+    }
+
+    /// First look at entry `i`: endpoints learnt from the capture (discovery
+    /// documents, authorize requests' redirect URIs) classify later entries,
+    /// as they do live.
+    fn first(&mut self, i: usize, e: &Value) {
+        match entry(e, &self.known, self.opts) {
+            Ok(Some((rec, own_id))) => {
+                self.known.learn(&rec);
+                self.found.push((rec, i, own_id));
+            }
+            Ok(None) => self.unrecognised.push(i),
+            Err(why) => self.skipped.push(format!("entry {i}: {why}")),
+        }
+    }
+
+    /// Second look at an entry not recognised at first, with everything the
+    /// file taught.
+    fn second(&mut self, i: usize, e: &Value) {
+        if let Ok(Some((rec, own_id))) = entry(e, &self.known, self.opts) {
+            self.found.push((rec, i, own_id));
+        }
+    }
+
+    fn finish(self, entries: usize) -> Imported {
+        let Importer {
+            mut found, skipped, ..
+        } = self;
+        // Ids: keep oauthscope's own; give the rest deterministic time-ordered ids.
+        let mut used: HashSet<u64> = found
+            .iter()
+            .filter(|(_, _, own)| *own)
+            .filter_map(|(r, _, _)| crate::record::id_key(&r.id))
+            .collect();
+        let mut order: Vec<usize> = (0..found.len()).filter(|&k| !found[k].2).collect();
+        order.sort_by_key(|&k| (found[k].0.time, found[k].1));
+        let mut last = 0u64;
+        for k in order {
+            let mut n = import_id(found[k].0.time).max(last.saturating_add(1));
+            while used.contains(&n) && n < u64::MAX {
+                n += 1;
+            }
+            last = n;
+            used.insert(n);
+            found[k].0.id = crate::record::format_id(n);
+        }
+        let mut records: Vec<Record> = found.into_iter().map(|(r, _, _)| r).collect();
+        records.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
+        Imported {
+            records,
+            skipped,
+            entries,
+        }
+    }
+}
+
+/// Stream the entries of a UTF-8 HAR (positioned after any BOM, which is
+/// `start` bytes long), twice when needed. See [`from_reader`].
+fn stream_import<R: Read + Seek>(
+    mut r: R,
+    start: u64,
+    opts: &ImportOptions,
+) -> Result<Imported, ImportError> {
+    // Raw JSON bytes kept per string: room for a body of `max_body` bytes
+    // in base64 (4/3) or with escapes; the importer cuts it exactly.
+    let limit = opts.max_body.saturating_mul(2).saturating_add(64);
+    let mut imp = Importer::new(opts);
+    let entries = stream::for_each_entry(&mut r, limit, &mut |i, e| imp.first(i, &e))?;
+    if !imp.unrecognised.is_empty() {
+        r.seek(SeekFrom::Start(start))?;
+        let again = std::mem::take(&mut imp.unrecognised);
+        let mut next = again.iter().copied().peekable();
+        stream::for_each_entry(&mut r, limit, &mut |i, e| {
+            if next.peek() == Some(&i) {
+                next.next();
+                imp.second(i, &e);
+            }
+        })?;
+    }
+    Ok(imp.finish(entries))
 }
 
 /// Import an already parsed HAR document.
@@ -98,58 +273,15 @@ pub fn from_value(doc: &Value) -> Result<Imported, ImportError> {
         .get("entries")
         .and_then(Value::as_array)
         .ok_or(ImportError::NoEntries)?;
-
-    let mut skipped = Vec::new();
-    // (record, entry index, id came from `_oauthscope`)
-    let mut found: Vec<(Record, usize, bool)> = Vec::new();
-    // Endpoints learnt from the capture (discovery documents, authorize
-    // requests' redirect URIs) classify later entries, as they do live;
-    // entries not recognised on the first pass get a second look with
-    // everything the file taught.
-    let mut known = Endpoints::default();
-    let mut unrecognised = Vec::new();
+    let opts = ImportOptions::default();
+    let mut imp = Importer::new(&opts);
     for (i, e) in entries.iter().enumerate() {
-        match entry(e, &known) {
-            Ok(Some((rec, own_id))) => {
-                known.learn(&rec);
-                found.push((rec, i, own_id));
-            }
-            Ok(None) => unrecognised.push(i),
-            Err(why) => skipped.push(format!("entry {i}: {why}")),
-        }
+        imp.first(i, e);
     }
-    for i in unrecognised {
-        if let Ok(Some((rec, own_id))) = entry(&entries[i], &known) {
-            found.push((rec, i, own_id));
-        }
+    for i in std::mem::take(&mut imp.unrecognised) {
+        imp.second(i, &entries[i]);
     }
-
-    // Ids: keep oauthscope's own; give the rest deterministic time-ordered ids.
-    let mut used: HashSet<u64> = found
-        .iter()
-        .filter(|(_, _, own)| *own)
-        .filter_map(|(r, _, _)| crate::record::id_key(&r.id))
-        .collect();
-    let mut order: Vec<usize> = (0..found.len()).filter(|&k| !found[k].2).collect();
-    order.sort_by_key(|&k| (found[k].0.time, found[k].1));
-    let mut last = 0u64;
-    for k in order {
-        let mut n = import_id(found[k].0.time).max(last.saturating_add(1));
-        while used.contains(&n) {
-            n += 1;
-        }
-        last = n;
-        used.insert(n);
-        found[k].0.id = crate::record::format_id(n);
-    }
-
-    let mut records: Vec<Record> = found.into_iter().map(|(r, _, _)| r).collect();
-    records.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
-    Ok(Imported {
-        records,
-        skipped,
-        entries: entries.len(),
-    })
+    Ok(imp.finish(entries.len()))
 }
 
 /// The numeric id of an imported entry without an oauthscope id: microseconds
@@ -159,7 +291,7 @@ pub fn import_id(t: OffsetDateTime) -> u64 {
     crate::record::id_micros(t)
 }
 
-fn json_kind(v: &Value) -> &'static str {
+pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -176,7 +308,11 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// One entry → `Ok(None)` when it is not OAuth, `Ok(Some((record, own_id)))`
 /// when it is, `Err(reason)` when it cannot be read.
-fn entry(e: &Value, known: &Endpoints) -> Result<Option<(Record, bool)>, String> {
+fn entry(
+    e: &Value,
+    known: &Endpoints,
+    opts: &ImportOptions,
+) -> Result<Option<(Record, bool)>, String> {
     if !e.is_object() {
         return Err(format!("expected an object, found {}", json_kind(e)));
     }
@@ -198,15 +334,18 @@ fn entry(e: &Value, known: &Endpoints) -> Result<Option<(Record, bool)>, String>
         .and_then(|o| str_of(o, "time"))
         .or_else(|| str_of(e, "startedDateTime"));
     let time = match time_text {
-        // Kept in UTC like live captures, whatever offset the file used.
+        // Kept in UTC like live captures, whatever offset the file used,
+        // and within the years RFC 3339 (the record's format) can write.
         Some(t) => parse_time(t)
             .ok_or_else(|| format!("startedDateTime {t:?} is not a time"))?
-            .to_offset(UtcOffset::UTC),
+            .checked_to_offset(UtcOffset::UTC)
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .ok_or_else(|| format!("startedDateTime {t:?} is outside the years 0000 to 9999"))?,
         None => return Err("startedDateTime is missing".into()),
     };
 
     let req_headers = headers(req.get("headers"));
-    let mut req_body = request_body(req.get("postData"));
+    let mut req_body = request_body(req.get("postData"), opts.max_body);
     if let Some(facts) = own.and_then(|o| o.get("request_body")) {
         body_facts(&mut req_body, facts);
     }
@@ -218,7 +357,7 @@ fn entry(e: &Value, known: &Endpoints) -> Result<Option<(Record, bool)>, String>
     };
 
     let (response, resp_error) = match e.get("response").filter(|v| v.is_object()) {
-        Some(r) => response(r, own)?,
+        Some(r) => response(r, own, opts.max_body)?,
         None => (None, Some("no response in the HAR entry".to_string())),
     };
     let error = own
@@ -229,7 +368,7 @@ fn entry(e: &Value, known: &Endpoints) -> Result<Option<(Record, bool)>, String>
     let duration_ms = e
         .get("time")
         .and_then(Value::as_f64)
-        .filter(|t| t.is_finite() && *t > 0.0)
+        .filter(|t| t.is_finite() && *t > 0.0 && *t <= MAX_DURATION_MS as f64)
         .map(|t| t.round() as u64)
         .unwrap_or(0);
 
@@ -308,13 +447,13 @@ fn headers(v: Option<&Value>) -> HeaderList {
 
 /// `postData` → body: `text` (base64 when our export marked it so), else a
 /// form rebuilt from `params`.
-fn request_body(post: Option<&Value>) -> Body {
+fn request_body(post: Option<&Value>, max_body: usize) -> Body {
     let Some(post) = post.filter(|p| p.is_object()) else {
         return Body::default();
     };
     if let Some(text) = str_of(post, "text").filter(|t| !t.is_empty()) {
         let enc = str_of(post, "_encoding").or_else(|| str_of(post, "encoding"));
-        return text_body(text, enc);
+        return text_body(text, enc, max_body);
     }
     let params: Vec<(String, String)> = post
         .get("params")
@@ -332,7 +471,7 @@ fn request_body(post: Option<&Value>) -> Body {
     if params.is_empty() {
         return Body::default();
     }
-    Body::from_bytes(rebuild_form(&params).as_bytes())
+    cap_bytes(rebuild_form(&params).as_bytes(), None, max_body)
 }
 
 /// Rebuild `a=b&c=d` from HAR params. Chrome writes params as they were on
@@ -374,24 +513,65 @@ fn form_part(s: &str) -> String {
 }
 
 /// A body from HAR text: base64 decoded when `encoding` says so (and kept as
-/// received, with the reason, when it does not decode).
-fn text_body(text: &str, encoding: Option<&str>) -> Body {
+/// received, with the reason, when it does not decode). At most `max_body`
+/// bytes are kept; a longer body (or one [`stream::CapStrings`] already cut)
+/// is marked truncated with its whole size.
+fn text_body(text: &str, encoding: Option<&str>, max_body: usize) -> Body {
+    let cut = stream::cut_of(text);
+    let text = cut.map_or(text, |c| c.kept);
     if encoding.is_some_and(|e| e.eq_ignore_ascii_case("base64")) {
-        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let mut compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        if cut.is_some() {
+            // The kept start of a longer text: whole 4-character groups only.
+            let whole = compact.len() / 4 * 4;
+            compact.truncate(whole);
+        }
         match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
-            Ok(bytes) => Body::from_bytes(&bytes),
-            Err(err) => Body {
-                text: text.to_string(),
-                decode_error: Some(format!("content marked base64 does not decode: {err}")),
-                ..Body::default()
-            },
+            Ok(bytes) => cap_bytes(&bytes, cut.map(|c| c.base64_bytes), max_body),
+            Err(err) => {
+                let mut b = cap_text(text, cut.map(|c| c.bytes), max_body);
+                b.decode_error = Some(format!("content marked base64 does not decode: {err}"));
+                b
+            }
         }
     } else {
-        Body {
-            text: text.to_string(),
-            ..Body::default()
+        cap_text(text, cut.map(|c| c.bytes), max_body)
+    }
+}
+
+/// Text kept up to `max_body` bytes (at a character boundary); `whole` is
+/// the size of the whole text when only its start is here.
+fn cap_text(text: &str, whole: Option<u64>, max_body: usize) -> Body {
+    let mut end = text.len().min(max_body);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let truncated = whole.is_some() || end < text.len();
+    Body {
+        text: text[..end].to_string(),
+        truncated,
+        size: truncated.then(|| whole.unwrap_or(text.len() as u64)),
+        ..Body::default()
+    }
+}
+
+/// Bytes kept up to `max_body` (backing off an incomplete UTF-8 character at
+/// the cut, so text stays text); `whole` as for [`cap_text`].
+fn cap_bytes(bytes: &[u8], whole: Option<u64>, max_body: usize) -> Body {
+    let mut end = bytes.len().min(max_body);
+    if end < bytes.len() {
+        if let Err(e) = std::str::from_utf8(&bytes[..end]) {
+            if e.error_len().is_none() {
+                end = e.valid_up_to();
+            }
         }
     }
+    let mut b = Body::from_bytes(&bytes[..end]);
+    if whole.is_some() || end < bytes.len() {
+        b.truncated = true;
+        b.size = Some(whole.unwrap_or(bytes.len() as u64));
+    }
+    b
 }
 
 /// Restore body facts our export keeps in `_oauthscope.request_body` /
@@ -411,7 +591,11 @@ fn body_facts(body: &mut Body, facts: &Value) {
 /// `response` → `(Some(Response), None)`, or `(None, Some(why))` when the
 /// browser got no response (status 0).
 #[allow(clippy::type_complexity)]
-fn response(r: &Value, own: Option<&Value>) -> Result<(Option<Response>, Option<String>), String> {
+fn response(
+    r: &Value,
+    own: Option<&Value>,
+    max_body: usize,
+) -> Result<(Option<Response>, Option<String>), String> {
     let status = match r.get("status") {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
@@ -441,7 +625,7 @@ fn response(r: &Value, own: Option<&Value>) -> Result<(Option<Response>, Option<
     }
     let mut body = match r.get("content").filter(|c| c.is_object()) {
         Some(c) => match str_of(c, "text") {
-            Some(t) if !t.is_empty() => text_body(t, str_of(c, "encoding")),
+            Some(t) if !t.is_empty() => text_body(t, str_of(c, "encoding"), max_body),
             _ => Body::default(),
         },
         None => Body::default(),

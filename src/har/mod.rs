@@ -4,5 +4,6 @@
 pub mod export;
 pub mod import;
 pub mod sanitised;
+pub mod stream;
 
-pub use import::{ImportError, Imported};
+pub use import::{ImportError, ImportOptions, Imported};

@@ -394,7 +394,12 @@ fn jwt_section(b: &mut String, rec: &Record) {
         let _ = write!(b, "<article class=\"jwt\"><h3>{}</h3>", esc(&place));
         let mut times = String::new();
         for claim in ["iat", "nbf", "exp", "auth_time"] {
-            let Some(secs) = d.claims.get(claim).and_then(Value::as_i64) else {
+            let Some(secs) = d
+                .claims
+                .get(claim)
+                .and_then(Value::as_i64)
+                .filter(|s| crate::analyze::jose::UNIX_TIME_RANGE.contains(s))
+            else {
                 continue;
             };
             let when = time::OffsetDateTime::from_unix_timestamp(secs)

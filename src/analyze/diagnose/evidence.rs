@@ -359,9 +359,11 @@ fn server_date(rec: &Record) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(d.trim(), &time::format_description::well_known::Rfc2822).ok()
 }
 
+/// A time claim, `None` when absent or outside the representable range
+/// ([`crate::analyze::jose::numeric_date`]), so differences cannot overflow.
 fn claim(c: &serde_json::Map<String, Value>, name: &str) -> Option<i64> {
-    c.get(name)
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+    let v = c.get(name).filter(|v| v.is_number());
+    crate::analyze::jose::numeric_date(v)
 }
 
 /// Seconds a client-made JWT may be ahead of the server before it is skew.
