@@ -86,24 +86,9 @@ pub fn report(records: &[Record], color: bool) -> String {
 pub fn import_file_checked(
     path: &Path,
 ) -> anyhow::Result<(import::Imported, Option<crate::har::sanitised::Sanitised>)> {
-    let bytes = read_input(path)?;
-    let name = if is_stdin(path) {
-        "stdin".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let doc: serde_json::Value =
-        serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
-            .map_err(|e| import::ImportError::NotJson {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })
-            .with_context(|| format!("{name} is not a HAR file we can read"))?;
-    let imported = import::from_value(&doc)
-        .with_context(|| format!("{name} is not a HAR file we can read"))?;
-    Ok((imported, crate::har::sanitised::detect(&doc)))
+    let imported = import_file(path)?;
+    let sanitised = crate::har::sanitised::detect_records(&imported.records, imported.entries);
+    Ok((imported, sanitised))
 }
 
 /// Analyse a HAR file.

@@ -67,6 +67,69 @@ fn is_mask(v: &str) -> bool {
         .any(|m| l == *m || l.ends_with(&format!("={m}")) || l.ends_with(&format!(" {m}")))
 }
 
+/// Counts of the evidence headers, fed header by header.
+#[derive(Default)]
+struct Tally {
+    present: [usize; 3],
+    masked: [usize; 3],
+    browser: bool,
+    cookie_arrays: bool,
+}
+
+impl Tally {
+    fn header(&mut self, name: &str, value: &str) {
+        let n = name.to_ascii_lowercase();
+        if n == "user-agent" && value.starts_with("Mozilla/") {
+            self.browser = true;
+        }
+        if let Some(k) = ["cookie", "set-cookie", "authorization"]
+            .iter()
+            .position(|x| *x == n)
+        {
+            if is_mask(value) {
+                self.masked[k] += 1;
+            } else {
+                self.present[k] += 1;
+            }
+        }
+    }
+
+    fn verdict(&self, creator: Option<String>, entries: usize) -> Option<Sanitised> {
+        let label = ["Cookie", "Set-Cookie", "Authorization"];
+        if self.masked.iter().any(|&m| m > 0) {
+            return Some(Sanitised {
+                removed: false,
+                headers: (0..3)
+                    .filter(|&k| self.masked[k] > 0)
+                    .map(|k| label[k].to_string())
+                    .collect(),
+                creator,
+                entries,
+            });
+        }
+        if self.browser && !self.cookie_arrays && self.present[0] == 0 && self.present[1] == 0 {
+            return Some(Sanitised {
+                removed: true,
+                headers: (0..3)
+                    .filter(|&k| self.present[k] == 0)
+                    .map(|k| label[k].to_string())
+                    .collect(),
+                creator,
+                entries,
+            });
+        }
+        None
+    }
+}
+
+fn is_browser_creator(c: &str) -> bool {
+    let l = c.to_ascii_lowercase();
+    l.contains("webinspector")
+        || l.contains("firefox")
+        || l.contains("chrome")
+        || l.contains("safari")
+}
+
 /// Look for removed or masked `Cookie` / `Set-Cookie` / `Authorization`
 /// headers. `None` when the file keeps them, or when nothing says a
 /// browser made it (a server-side capture may simply have none).
@@ -81,74 +144,53 @@ pub fn detect(doc: &Value) -> Option<Sanitised> {
         .and_then(|c| c.get("name"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let names = ["cookie", "set-cookie", "authorization"];
-    let mut present = [0usize; 3];
-    let mut masked = [0usize; 3];
-    let mut browser = creator.as_deref().is_some_and(|c| {
-        let l = c.to_ascii_lowercase();
-        l.contains("webinspector")
-            || l.contains("firefox")
-            || l.contains("chrome")
-            || l.contains("safari")
-    });
-    let mut cookie_arrays = false;
+    let mut t = Tally {
+        browser: creator.as_deref().is_some_and(is_browser_creator),
+        ..Tally::default()
+    };
     for e in entries {
-        for (part, key) in [("request", "headers"), ("response", "headers")] {
+        for part in ["request", "response"] {
             for h in e
                 .get(part)
-                .and_then(|p| p.get(key))
+                .and_then(|p| p.get("headers"))
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                let n = h
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                let v = h.get("value").and_then(Value::as_str).unwrap_or("");
-                if n == "user-agent" && v.starts_with("Mozilla/") {
-                    browser = true;
-                }
-                if let Some(k) = names.iter().position(|x| *x == n) {
-                    if is_mask(v) {
-                        masked[k] += 1;
-                    } else {
-                        present[k] += 1;
-                    }
-                }
+                t.header(
+                    h.get("name").and_then(Value::as_str).unwrap_or(""),
+                    h.get("value").and_then(Value::as_str).unwrap_or(""),
+                );
             }
-            cookie_arrays |= e
+            t.cookie_arrays |= e
                 .get(part)
                 .and_then(|p| p.get("cookies"))
                 .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty());
         }
     }
-    let label = ["Cookie", "Set-Cookie", "Authorization"];
-    if masked.iter().any(|&m| m > 0) {
-        return Some(Sanitised {
-            removed: false,
-            headers: (0..3)
-                .filter(|&k| masked[k] > 0)
-                .map(|k| label[k].to_string())
-                .collect(),
-            creator,
-            entries: entries.len(),
-        });
+    t.verdict(creator, entries.len())
+}
+
+/// [`detect`] over the records a streamed import kept (the OAuth exchanges,
+/// whose headers are kept whole), for files too large to hold as one
+/// document. `entries` is the file's entry count.
+pub fn detect_records(records: &[crate::record::Record], entries: usize) -> Option<Sanitised> {
+    if records.is_empty() {
+        return None;
     }
-    if browser && !cookie_arrays && present[0] == 0 && present[1] == 0 {
-        return Some(Sanitised {
-            removed: true,
-            headers: (0..3)
-                .filter(|&k| present[k] == 0)
-                .map(|k| label[k].to_string())
-                .collect(),
-            creator,
-            entries: entries.len(),
-        });
+    let mut t = Tally::default();
+    for r in records {
+        for (n, v) in &r.request.headers.0 {
+            t.header(n, v);
+        }
+        if let Some(resp) = &r.response {
+            for (n, v) in &resp.headers.0 {
+                t.header(n, v);
+            }
+        }
     }
-    None
+    t.verdict(None, entries)
 }
 
 #[cfg(test)]
