@@ -13,6 +13,7 @@ pub mod mock;
 pub mod probe;
 pub mod replay;
 pub mod run;
+pub mod store;
 pub mod ui;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -91,6 +92,9 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Start a browser with a throw-away profile that uses the proxy and trusts the CA (nothing system-wide).
     Browser(browser::BrowserArgs),
+    /// Check a damaged capture store, or write what it still holds into a new one.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// Options shared by commands that print findings.
@@ -151,6 +155,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ui(a) => ui::run(a, &g),
         Command::Replay(a) => replay::run(a, &g),
         Command::Browser(a) => browser::run(a, &g),
+        Command::Store(c) => store::run(c, &g),
     }
 }
 

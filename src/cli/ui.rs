@@ -84,11 +84,16 @@ pub fn run(args: UiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    match Store::open(&g.home.store_dir()) {
+    // A private copy (no lock held, no file changed): `run` can start, and
+    // `flows list` read, while this serves.
+    match Store::open_read_only(&g.home.store_dir()) {
         Ok(store) => {
             // No proxy holds the store: serve it ourselves.
             let store = Arc::new(store);
             let n = store.len();
+            if let Some(text) = store.health().describe() {
+                eprintln!("warning: {text}");
+            }
             rt.block_on(async {
                 let w = web::serve_store(args.web, store, opts).await?;
                 serve_until_stopped(
@@ -116,12 +121,16 @@ pub fn run(args: UiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             show(&url, args.print);
         }
         Err(e) => {
+            let e = match crate::access::Records::open_read_only(&g.home) {
+                Err(enriched) => anyhow::Error::from(enriched),
+                Ok(_) => anyhow::Error::from(e),
+            };
             return Err(e).with_context(|| {
                 format!(
                     "opening the capture store in {}",
                     g.home.store_dir().display()
                 )
-            })
+            });
         }
     }
     Ok(ExitCode::SUCCESS)
