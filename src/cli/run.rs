@@ -240,15 +240,24 @@ async fn watch_health(store: Arc<Store>) {
         ..Default::default()
     };
     loop {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         let now = store.health();
-        let changed = now.writable != shown.writable
+        // Counters, not only states: a failure shorter than a poll is said too.
+        let failed_since = now.failures > shown.failures;
+        let changed = failed_since
+            || now.writable != shown.writable
             || now.lost != shown.lost
             || (!now.writable && now.waiting != shown.waiting);
         if !changed {
             continue;
         }
-        if now.writable && !shown.writable {
+        if failed_since && now.writable {
+            eprintln!(
+                "! the store cannot write ({})",
+                now.last_error.as_deref().unwrap_or("write failed")
+            );
+        }
+        if now.writable && (!shown.writable || failed_since) {
             eprintln!(
                 "! the store writes again; {} exchange{} lost in all this run",
                 now.lost,

@@ -428,6 +428,7 @@ impl Backlog {
     fn fail(&mut self, e: &crate::store::StoreError, store: &Store) {
         let first = !self.failing();
         self.error = short_error(e);
+        tracing::debug!("store write failed: {e}");
         if first {
             tracing::error!(
                 "the store cannot write ({}); exchanges are kept in memory (up to {} MiB) and written when it can",
@@ -448,9 +449,13 @@ impl Backlog {
 
     /// Reopen the store and write what waits; true when it all went.
     fn retry(&mut self, store: &Store) -> bool {
-        if let Err(e) = store.reopen() {
-            self.fail(&e, store);
-            return false;
+        // Only a write sled itself failed needs sled started again; a write
+        // refused for lack of room never reached it.
+        if store.is_wedged() {
+            if let Err(e) = store.reopen() {
+                self.fail(&e, store);
+                return false;
+            }
         }
         // Exchanges counted lost that sled kept after all are not lost.
         for id in std::mem::take(&mut self.maybe_kept) {

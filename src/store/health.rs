@@ -22,6 +22,12 @@ pub struct Health {
     /// The last write error, while writes fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How many times writes started failing in this process.
+    #[serde(default)]
+    pub failures: u64,
+    /// The last write error seen by this process, kept after writes resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     /// What is known to be damaged in the store (see `Store::damage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub damage: Option<String>,
@@ -70,6 +76,8 @@ impl Health {
 /// The live counters behind [`Health`].
 #[derive(Debug)]
 pub struct HealthCounts {
+    failures: AtomicU64,
+    last_error: Mutex<Option<String>>,
     failing: AtomicBool,
     waiting: AtomicU64,
     lost: AtomicU64,
@@ -80,6 +88,8 @@ pub struct HealthCounts {
 impl HealthCounts {
     pub(super) fn new(lost_earlier: u64) -> HealthCounts {
         HealthCounts {
+            failures: AtomicU64::new(0),
+            last_error: Mutex::new(None),
             failing: AtomicBool::new(false),
             waiting: AtomicU64::new(0),
             lost: AtomicU64::new(0),
@@ -90,7 +100,10 @@ impl HealthCounts {
 
     /// Writes fail with `error` (a full disk): `waiting` exchanges are held.
     pub fn failing(&self, error: &str, waiting: u64) {
-        self.failing.store(true, Relaxed);
+        if !self.failing.swap(true, Relaxed) {
+            self.failures.fetch_add(1, Relaxed);
+        }
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
         self.waiting.store(waiting, Relaxed);
         *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
     }
@@ -141,6 +154,12 @@ impl HealthCounts {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
             damage: None,
+            failures: self.failures.load(Relaxed),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

@@ -41,6 +41,14 @@ use time::OffsetDateTime;
 /// `meta` key of the count of exchanges lost over the store's life (big-endian `u64`).
 const LOST_KEY: &str = "lost";
 
+/// Free space (bytes) left untouched on the store's filesystem: a write that
+/// would leave less fails with [`StoreError::Full`] before sled sees it.
+/// sled 0.34 does not recover from a write that fails for lack of space (it
+/// can hang on its next flush or when closed), so it is never let near a
+/// full disk; the reserve covers its log segment (512 KiB), snapshots and
+/// index pages.
+pub const RESERVE: u64 = 2 * 1024 * 1024;
+
 /// sled's page cache size: captures are small, so keep memory low (sled's default is 1 GiB).
 const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
 
@@ -87,6 +95,16 @@ pub enum StoreError {
         path: PathBuf,
         /// What is damaged.
         what: String,
+    },
+    /// Too little free space to write safely (see [`RESERVE`]); nothing was written.
+    #[error("the disk holding {} is full: {free} bytes free, {needed} needed (oauthscope keeps {RESERVE} bytes free)", path.display())]
+    Full {
+        /// Store directory.
+        path: PathBuf,
+        /// Bytes free for this user.
+        free: u64,
+        /// Bytes this write needs, with the reserve.
+        needed: u64,
     },
     /// The store is being reopened after a failed write (a full disk).
     #[error("the store at {} is being reopened after a failed write; try again", path.display())]
@@ -189,11 +207,49 @@ pub struct Store {
     /// For a read-only store: the private copy sled opened (removed on drop,
     /// after `trees`).
     snapshot: Option<tempfile::TempDir>,
+    /// A sled write failed: sled may hang when flushed or closed, so it is
+    /// never closed normally again (see [`Store::reopen`] and `Drop`).
+    wedged: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.wedged.load(std::sync::atomic::Ordering::Relaxed) {
+            // Closing would flush, and sled can wait forever for a write that failed.
+            let trees = self
+                .trees
+                .get_mut()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            std::mem::forget(trees);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Bytes free for an unprivileged user on the filesystem holding `dir`
+/// (`statvfs`); `None` where it cannot be told.
+fn free_space(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs writes into the zeroed struct we own; `c` is a valid C string.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+            return None;
+        }
+        Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
     }
 }
 
@@ -289,6 +345,7 @@ impl Store {
             manifest_written: std::sync::Mutex::new(None),
             damage: None,
             snapshot: None,
+            wedged: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -380,7 +437,14 @@ impl Store {
             manifest_written: std::sync::Mutex::new(None),
             damage,
             snapshot: Some(copy),
+            wedged: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// True after a sled write failed (I/O error): [`Store::reopen`] is
+    /// needed before writing again.
+    pub fn is_wedged(&self) -> bool {
+        self.wedged.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True for a store opened with [`Store::open_read_only`].
@@ -417,7 +481,25 @@ impl Store {
         let mut guard = self.trees.write().unwrap_or_else(|p| p.into_inner());
         if let Some(old) = guard.take() {
             match std::sync::Arc::try_unwrap(old) {
-                Ok(t) => drop(t),
+                Ok(t) => {
+                    // sled may wait forever closing a database whose write
+                    // failed: close it on a thread of its own, for a while.
+                    let (tx, rx) = std::sync::mpsc::channel();
+                    let closing = std::thread::Builder::new()
+                        .name("oauthscope-close".into())
+                        .spawn(move || {
+                            drop(t);
+                            let _ = tx.send(());
+                        });
+                    let closed = closing.is_ok()
+                        && rx.recv_timeout(std::time::Duration::from_secs(2)).is_ok();
+                    if !closed {
+                        tracing::warn!(
+                            "sled did not close the store at {} after a failed write; it stays closed until oauthscope restarts",
+                            self.path.display()
+                        );
+                    }
+                }
                 Err(shared) => {
                     // A reader still holds it: try again later.
                     *guard = Some(shared);
@@ -433,6 +515,8 @@ impl Store {
             std::sync::atomic::Ordering::Relaxed,
         );
         *guard = Some(std::sync::Arc::new(trees));
+        self.wedged
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -487,7 +571,28 @@ impl Store {
         &self.path
     }
 
+    /// Is there room for `bytes` more (three times over: the record, its
+    /// index entries and sled's rewrites of them) with [`RESERVE`] left?
+    fn check_room(&self, bytes: u64) -> Result<(), StoreError> {
+        let Some(free) = free_space(&self.path) else {
+            return Ok(());
+        };
+        let needed = RESERVE + bytes.saturating_mul(3);
+        if free < needed {
+            return Err(StoreError::Full {
+                path: self.path.clone(),
+                free,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
     fn sled(&self, source: sled::Error) -> StoreError {
+        if matches!(source, sled::Error::Io(_)) {
+            self.wedged
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         StoreError::Sled {
             path: self.path.clone(),
             source,
@@ -517,6 +622,7 @@ impl Store {
             id: rec.id.clone(),
             source,
         })?;
+        self.check_room(json.len() as u64)?;
         let replaced = t
             .records
             .insert(key.to_be_bytes(), json)
@@ -566,6 +672,12 @@ impl Store {
 
     /// Flush everything written so far to disk.
     pub async fn flush_async(&self) -> Result<(), StoreError> {
+        if self.is_wedged() {
+            // sled can wait forever flushing after a failed write.
+            return Err(StoreError::Unavailable {
+                path: self.path.clone(),
+            });
+        }
         let t = self.t()?;
         let n = self.len();
         t.db.flush_async().await.map_err(|e| self.sled(e))?;
@@ -575,6 +687,12 @@ impl Store {
 
     /// Flush synchronously (shutdown paths without a runtime).
     pub fn flush(&self) -> Result<(), StoreError> {
+        if self.is_wedged() {
+            // sled can wait forever flushing after a failed write.
+            return Err(StoreError::Unavailable {
+                path: self.path.clone(),
+            });
+        }
         let t = self.t()?;
         let n = self.len();
         t.db.flush().map_err(|e| self.sled(e))?;
