@@ -46,8 +46,23 @@ fn show(url: &str, print: bool) {
 
 /// Serve until Ctrl-C.
 async fn serve_until_stopped(w: RunningWeb, print: bool, what: &str) {
+    // Ctrl-C is caught from before the URL is shown, so a script that reads
+    // the URL and interrupts at once gets a clean stop.
+    #[cfg(unix)]
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     eprintln!("serving {what} read-only; press Ctrl-C to stop");
     show(&w.url(), print);
+    #[cfg(unix)]
+    match interrupt.as_mut() {
+        Some(sig) => {
+            sig.recv().await;
+        }
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
     w.shutdown().await;
 }
