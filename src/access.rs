@@ -127,12 +127,16 @@ impl Records {
                 let damaged = |what: String| {
                     AccessError::from(StoreError::Damaged {
                         path: s.path().to_path_buf(),
-                        what: format!("sled stopped reading it after {read} readable records ({what})"),
+                        what: format!(
+                            "sled stopped reading it after {read} readable records ({what})"
+                        ),
                     })
                 };
                 match walked {
                     Ok(Ok(())) => Ok(()),
-                    Ok(Err(e @ StoreError::Sled { .. })) => Err(failed.take().unwrap_or_else(|| damaged(e.to_string()))),
+                    Ok(Err(e @ StoreError::Sled { .. })) => {
+                        Err(failed.take().unwrap_or_else(|| damaged(e.to_string())))
+                    }
                     Ok(Err(e)) => Err(failed.take().unwrap_or_else(|| AccessError::from(e))),
                     Err(panic) => Err(failed.take().unwrap_or_else(|| damaged(panic))),
                 }

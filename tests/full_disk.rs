@@ -105,18 +105,20 @@ async fn a_full_disk_loses_nothing_silently_and_writes_resume_when_space_returns
     let home = mnt.join("home");
     let listen = format!("127.0.0.1:{}", free_port());
     let log = dir.path().join("run.log");
-    let mut guard = Child(Command::new(env!("CARGO_BIN_EXE_oauthscope"))
-        .arg("--home")
-        .arg(&home)
-        .args(["run", "--listen", &listen, "--no-web"])
-        .arg("--upstream-ca")
-        .arg(&provider.ca_pem_path)
-        // Room for about six padded exchanges while the disk is full.
-        .args(["--unstored-max", "1MiB"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap());
+    let mut guard = Child(
+        Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(&home)
+            .args(["run", "--listen", &listen, "--no-web"])
+            .arg("--upstream-ca")
+            .arg(&provider.ca_pem_path)
+            // Room for about six padded exchanges while the disk is full.
+            .args(["--unstored-max", "1MiB"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let child = &mut guard.0;
     let mut state = serde_json::Value::Null;
     for _ in 0..600 {
@@ -173,7 +175,10 @@ async fn a_full_disk_loses_nothing_silently_and_writes_resume_when_space_returns
             }
         }
     }
-    assert!(full_seen, "the disk never filled after {sent} padded exchanges");
+    assert!(
+        full_seen,
+        "the disk never filled after {sent} padded exchanges"
+    );
     let during = health(&api, &token).await;
     assert_eq!(during["writable"], false, "{during}");
     assert!(
@@ -283,7 +288,11 @@ async fn a_full_disk_loses_nothing_silently_and_writes_resume_when_space_returns
         .args(["flows", "list", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let stored: std::collections::BTreeSet<usize> = list
         .iter()
@@ -304,12 +313,16 @@ async fn a_full_disk_loses_nothing_silently_and_writes_resume_when_space_returns
     );
     let missing = (0..sent).filter(|i| !stored.contains(i)).count();
     assert_eq!(
-        missing, lost,
+        missing,
+        lost,
         "reported lost = requests answered but not stored ({sent} sent, {} stored)",
         stored.len()
     );
     for i in first_after..sent {
-        assert!(stored.contains(&i), "exchange {i} after space came back is stored");
+        assert!(
+            stored.contains(&i),
+            "exchange {i} after space came back is stored"
+        );
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -125,7 +125,10 @@ fn damaged(name: &str, damage: impl Fn(&Path)) {
     let (dir, ids) = filled_home();
     let store = dir.path().join("store");
     let blobs_before = files_named(&store.join("blobs"), |_| true).len();
-    assert!(blobs_before >= 20, "large records live in blob files: {blobs_before}");
+    assert!(
+        blobs_before >= 20,
+        "large records live in blob files: {blobs_before}"
+    );
     damage(&store);
     let before = fingerprint(&store);
 
@@ -170,7 +173,11 @@ fn damaged(name: &str, damage: impl Fn(&Path)) {
     let readable = report["readable"].as_u64().unwrap() as usize;
     assert!(readable <= recoverable, "{name}: {report}");
     if readable < RECORDS {
-        assert_eq!(out.status.code(), Some(1), "{name}: damaged: exit 1: {report}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: damaged: exit 1: {report}"
+        );
     }
 
     let repaired = tempfile::tempdir().unwrap();
@@ -186,22 +193,38 @@ fn damaged(name: &str, damage: impl Fn(&Path)) {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = bin(&to, &["flows", "list", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list.len(), recoverable, "{name}: repair wrote what check promised");
+    assert_eq!(
+        list.len(),
+        recoverable,
+        "{name}: repair wrote what check promised"
+    );
     for r in &list {
         let id = r["id"].as_str().unwrap();
-        assert!(ids.iter().any(|i| i == id), "{name}: {id} is one of the originals");
+        assert!(
+            ids.iter().any(|i| i == id),
+            "{name}: {id} is one of the originals"
+        );
     }
     let again = bin(&to, &["store", "check"]);
-    assert!(again.status.success(), "{name}: the repaired store is intact");
+    assert!(
+        again.status.success(),
+        "{name}: the repaired store is intact"
+    );
 
     assert_eq!(
         before,
         fingerprint(&store),
         "{name}: readers changed the damaged store's files"
     );
-    println!("{name}: {listed} listed, {readable} readable, {recoverable} recoverable of {RECORDS}");
+    println!(
+        "{name}: {listed} listed, {readable} readable, {recoverable} recoverable of {RECORDS}"
+    );
 }
 
 #[test]
@@ -350,7 +373,11 @@ fn read_only_commands_change_no_byte_and_ui_does_not_lock_out_run() {
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(before, fingerprint(&store), "{args:?} changed the store's files");
+        assert_eq!(
+            before,
+            fingerprint(&store),
+            "{args:?} changed the store's files"
+        );
     }
     let list: Vec<serde_json::Value> =
         serde_json::from_slice(&bin(dir.path(), &["flows", "list", "--json"]).stdout).unwrap();
@@ -437,11 +464,19 @@ fn data_directories_are_0700_under_umask_000() {
     // A read-only command creates nothing.
     let home = dir.path().join("a").join("home");
     let out = under_umask(&home, &["flows", "list"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!home.exists(), "flows list created {}", home.display());
     // Commands that create the data directory make it (and its parents they create) 0700.
     let out = under_umask(&home, &["env"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(mode(&dir.path().join("a")), 0o700);
     assert_eq!(mode(&home), 0o700, "data directory");
     assert_eq!(mode(&home.join("ca")), 0o700, "ca/");

@@ -359,9 +359,9 @@ fn weight(r: &Record) -> usize {
     512 + r.request.url.len()
         + r.request.body.text.len()
         + headers(&r.request.headers)
-        + r.response.as_ref().map_or(0, |resp| {
-            resp.body.text.len() + headers(&resp.headers)
-        })
+        + r.response
+            .as_ref()
+            .map_or(0, |resp| resp.body.text.len() + headers(&resp.headers))
 }
 
 /// What the recorder holds back from the store: exchanges written since

@@ -173,9 +173,7 @@ impl Store {
                 Ok(r) => {
                     found.insert(key, r);
                 }
-                Err(_) => report
-                    .damaged_records
-                    .push(crate::record::format_id(key)),
+                Err(_) => report.damaged_records.push(crate::record::format_id(key)),
             }
         }
         Ok(())

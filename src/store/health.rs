@@ -148,11 +148,7 @@ impl HealthCounts {
             },
             lost: self.lost(),
             lost_earlier: self.lost_earlier,
-            error: self
-                .error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            error: self.error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             damage: None,
             failures: self.failures.load(Relaxed),
             last_error: self

@@ -510,10 +510,8 @@ impl Store {
             }
         }
         let trees = open_trees(&self.path, &self.path)?;
-        self.count.store(
-            trees.records.len(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.count
+            .store(trees.records.len(), std::sync::atomic::Ordering::Relaxed);
         *guard = Some(std::sync::Arc::new(trees));
         self.wedged
             .store(false, std::sync::atomic::Ordering::Relaxed);
@@ -715,11 +713,7 @@ impl Store {
 
     fn get_key(&self, key: u64) -> Result<Option<Record>, StoreError> {
         let t = self.t()?;
-        match t
-            .records
-            .get(key.to_be_bytes())
-            .map_err(|e| self.sled(e))?
-        {
+        match t.records.get(key.to_be_bytes()).map_err(|e| self.sled(e))? {
             Some(v) => Ok(Some(self.decode(key, &v)?)),
             None => Ok(None),
         }
@@ -805,10 +799,7 @@ impl Store {
                 };
                 let Some(k) = next else { break };
                 let key = id_from_index_key(&k.map_err(|e| self.sled(e))?);
-                let Some(bytes) = t
-                    .records
-                    .get(key.to_be_bytes())
-                    .map_err(|e| self.sled(e))?
+                let Some(bytes) = t.records.get(key.to_be_bytes()).map_err(|e| self.sled(e))?
                 else {
                     continue;
                 };
@@ -921,8 +912,7 @@ impl Store {
             if let Some(old) = old {
                 self.remove_index_entries(&old, key)?;
             }
-            if t
-                .records
+            if t.records
                 .remove(key.to_be_bytes())
                 .map_err(|e| self.sled(e))?
                 .is_some()

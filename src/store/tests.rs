@@ -281,10 +281,16 @@ fn a_damaged_record_is_skipped_not_a_failed_listing() {
     );
     s.insert(&a).unwrap();
     let bad_id = id_key(&new_id(OffsetDateTime::now_utc())).unwrap();
-    s.t().unwrap().records
+    s.t()
+        .unwrap()
+        .records
         .insert(bad_id.to_be_bytes(), &b"{\"id\": not json"[..])
         .unwrap();
-    s.t().unwrap().by_flow.insert(flow_index_key("f", bad_id), &[]).unwrap();
+    s.t()
+        .unwrap()
+        .by_flow
+        .insert(flow_index_key("f", bad_id), &[])
+        .unwrap();
     let b = rec(
         Kind::TokenRequest,
         "https://idp/token",
