@@ -109,7 +109,7 @@ async fn a_full_disk_loses_nothing_silently_and_writes_resume_when_space_returns
         Command::new(env!("CARGO_BIN_EXE_oauthscope"))
             .arg("--home")
             .arg(&home)
-            .args(["run", "--listen", &listen, "--no-web"])
+            .args(["run", "--listen", &listen, "--web", "127.0.0.1:0"])
             .arg("--upstream-ca")
             .arg(&provider.ca_pem_path)
             // Room for about six padded exchanges while the disk is full.
@@ -178,6 +178,34 @@ async fn a_full_disk_loses_nothing_silently_and_writes_resume_when_space_returns
     assert!(
         full_seen,
         "the disk never filled after {sent} padded exchanges"
+    );
+    // The web UI's data says so too (its page shows it as a banner).
+    let web_url = url::Url::parse(state["web_url"].as_str().expect("web_url")).unwrap();
+    let web_token = web_url
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let web_port = web_url.port().unwrap();
+    let page: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{web_port}/api/records?limit=1"))
+        .header("cookie", format!("oauthscope_ui_{web_port}={web_token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["health"]["writable"], false, "{}", page["health"]);
+    assert!(
+        page["trouble"]
+            .as_str()
+            .is_some_and(|t| t.contains("the store cannot write") && t.contains("lost")),
+        "the web UI's banner text: {}",
+        page["trouble"]
     );
     let during = health(&api, &token).await;
     assert_eq!(during["writable"], false, "{during}");

@@ -214,10 +214,11 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         match e.file_type() {
             Ok(t) if t.is_dir() => collect_files(&p, out),
-            Ok(t) if t.is_file() => {
-                if p.file_name().and_then(|n| n.to_str()) != Some(super::manifest::FILE) {
-                    out.push(p)
-                }
+            Ok(t)
+                if t.is_file()
+                    && p.file_name().and_then(|n| n.to_str()) != Some(super::manifest::FILE) =>
+            {
+                out.push(p)
             }
             _ => {}
         }
