@@ -368,6 +368,29 @@ impl Store {
                 path: dir.to_path_buf(),
                 source: sled::Error::Io(e),
             })?;
+        match Self::open_copy(dir, copy) {
+            // The temporary directory's filesystem may be too small for the
+            // copy: try beside the store (the data directory), then give up.
+            Err(StoreError::Sled {
+                source: sled::Error::Io(e),
+                ..
+            }) if e.raw_os_error() == Some(libc::ENOSPC) => {
+                let beside = dir.parent().unwrap_or(dir);
+                let copy = tempfile::Builder::new()
+                    .prefix(".oauthscope-read-")
+                    .tempdir_in(beside)
+                    .map_err(|e| StoreError::Sled {
+                        path: dir.to_path_buf(),
+                        source: sled::Error::Io(e),
+                    })?;
+                Self::open_copy(dir, copy)
+            }
+            other => other,
+        }
+    }
+
+    /// [`Store::open_read_only`] into the temporary directory `copy`.
+    fn open_copy(dir: &Path, copy: tempfile::TempDir) -> Result<Store, StoreError> {
         let target = copy.path().join("store");
         let has_files = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
         let manifest = manifest::read(dir);
