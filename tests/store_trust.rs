@@ -149,6 +149,7 @@ fn damaged(name: &str, damage: impl Fn(&Path)) {
             "{name}: says how many are readable: {stderr}"
         );
     }
+    println!("{name}: flows list --json says: {}", stderr.trim());
     let out = bin(dir.path(), &["flows", "list"]);
     no_panic(&out, &format!("{name}: flows list (table)"));
     let table = String::from_utf8_lossy(&out.stdout);

@@ -67,7 +67,9 @@ impl Health {
             ));
         }
         if let Some(d) = &self.damage {
-            parts.push(format!("the store is damaged: {d}"));
+            parts.push(format!(
+                "the store is damaged: {d} (`oauthscope store check` says more; `oauthscope store repair --to DIR` recovers what it can into a new store)"
+            ));
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }
