@@ -223,6 +223,42 @@ fn damaged(name: &str, damage: impl Fn(&Path)) {
         fingerprint(&store),
         "{name}: readers changed the damaged store's files"
     );
+    // `run` refuses to write into it (that would bury what is left), and says why.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+        .arg("--home")
+        .arg(dir.path())
+        .args(["run", "--no-web", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut status = None;
+    for _ in 0..800 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut err = String::new();
+    use std::io::Read as _;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(2),
+        "{name}: run on a damaged store: {err}"
+    );
+    assert!(err.contains("damaged"), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{name}: {err}");
     println!(
         "{name}: {listed} listed, {readable} readable, {recoverable} recoverable of {RECORDS}"
     );
