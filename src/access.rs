@@ -53,6 +53,43 @@ impl Records {
         }
     }
 
+    /// Open the store in `home` for reading only (a private copy: see
+    /// [`Store::open_read_only`]; no lock held, no file changed), or reach
+    /// the proxy that holds it. A store sled cannot open fails with what is
+    /// damaged and how many records `oauthscope store repair` can recover.
+    pub fn open_read_only(home: &Home) -> Result<Records, AccessError> {
+        match Store::open_read_only(&home.store_dir()) {
+            Ok(s) => Ok(Records::Local(s)),
+            Err(StoreError::Locked { path }) => match ProxyState::read(home)? {
+                Some(state) => Ok(Records::Remote(Client::new(state, home))),
+                None => Err(AccessError::LockedNoProxy {
+                    store: path,
+                    state: home.proxy_state_file(),
+                }),
+            },
+            Err(StoreError::Damaged { path, what }) => {
+                let what = match crate::store::check::check(&path) {
+                    Ok((report, _)) => format!(
+                        "{what}; {} records readable through sled, {} recoverable",
+                        report.readable, report.recoverable
+                    ),
+                    Err(_) => what,
+                };
+                Err(StoreError::Damaged { path, what }.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The store's write health and known damage (from the running proxy
+    /// when it holds the store; `None` from a proxy too old to say).
+    pub fn health(&self) -> Option<crate::store::Health> {
+        match self {
+            Records::Local(s) => Some(s.health()),
+            Records::Remote(c) => c.health().ok(),
+        }
+    }
+
     /// Records matching the query, oldest first.
     pub fn query(&self, q: &Query) -> Result<Vec<Record>, AccessError> {
         Ok(match self {
@@ -72,14 +109,37 @@ impl Records {
         match self {
             Records::Local(s) => {
                 let mut failed = None;
-                s.query_each(q, |r| match f(r) {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        failed = Some(e);
-                        Err(StoreError::NotFound("(stopped)".into()))
+                let mut read = 0usize;
+                // sled may fail (or panic) part-way through a damaged store:
+                // say so, with how many records were readable.
+                let walked = crate::store::read_guarded(|| {
+                    s.query_each(q, |r| {
+                        read += 1;
+                        match f(r) {
+                            Ok(()) => Ok(()),
+                            Err(e) => {
+                                failed = Some(e);
+                                Err(StoreError::NotFound("(stopped)".into()))
+                            }
+                        }
+                    })
+                });
+                let damaged = |what: String| {
+                    AccessError::from(StoreError::Damaged {
+                        path: s.path().to_path_buf(),
+                        what: format!(
+                            "sled stopped reading it after {read} readable records ({what})"
+                        ),
+                    })
+                };
+                match walked {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e @ StoreError::Sled { .. })) => {
+                        Err(failed.take().unwrap_or_else(|| damaged(e.to_string())))
                     }
-                })
-                .map_err(|e| failed.take().unwrap_or_else(|| AccessError::from(e)))
+                    Ok(Err(e)) => Err(failed.take().unwrap_or_else(|| AccessError::from(e))),
+                    Err(panic) => Err(failed.take().unwrap_or_else(|| damaged(panic))),
+                }
             }
             Records::Remote(c) => {
                 let mut failed = None;

@@ -117,7 +117,12 @@ impl ProxyState {
         };
         home.create_root().map_err(io)?;
         let json = serde_json::to_vec_pretty(self).expect("ProxyState serialises");
-        let _ = std::fs::remove_file(&path);
+        // Written whole to a temporary file, then renamed: a failed write
+        // (a full disk) never leaves a partial or empty proxy.json behind.
+        let tmp = home
+            .root()
+            .join(format!(".proxy.json.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -126,9 +131,14 @@ impl ProxyState {
             opts.mode(0o600);
         }
         use std::io::Write;
-        opts.open(&path)
-            .and_then(|mut f| f.write_all(&json))
-            .map_err(io)
+        let written = opts
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(&json).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(io)
     }
 
     /// Read `HOME/proxy.json`; `Ok(None)` when no proxy announced itself.
@@ -300,6 +310,7 @@ fn route(
         (&Method::GET, p) if p.starts_with("/api/records/") => {
             store.get(&p["/api/records/".len()..]).map(|r| to_json(&r))
         }
+        (&Method::GET, "/api/health") => Ok(to_json(&store.health())),
         (&Method::POST, "/api/clear") => store
             .clear(&query)
             .map(|n| to_json(&serde_json::json!({ "removed": n }))),
@@ -574,6 +585,12 @@ impl Client {
     pub fn get(&self, id: &str) -> Result<Record, ApiError> {
         let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
         let body = self.call(Method::GET, format!("/api/records/{id}"))?;
+        serde_json::from_slice(&body).map_err(ApiError::BadAnswer)
+    }
+
+    /// The store's write health: exchanges waiting or lost (see [`crate::store::Health`]).
+    pub fn health(&self) -> Result<crate::store::Health, ApiError> {
+        let body = self.call(Method::GET, "/api/health".into())?;
         serde_json::from_slice(&body).map_err(ApiError::BadAnswer)
     }
 

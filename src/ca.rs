@@ -297,7 +297,8 @@ impl LocalCa {
         key_path: &Path,
         scope: &NameScope,
     ) -> Result<(), CaError> {
-        std::fs::create_dir_all(dir).map_err(|source| CaError::Io {
+        // 0700 from the start, the data directory above it too, whatever the umask.
+        crate::home::create_private_dir(dir).map_err(|source| CaError::Io {
             path: dir.to_path_buf(),
             source,
         })?;

@@ -116,7 +116,30 @@ pub fn make_private(path: &Path) {
 }
 
 /// Create `dir` (and its parents) if needed and make it owner-only (0700).
+/// Directories are created with mode 0700 from the start (never briefly
+/// readable by others), whatever the umask; `umask 000` cannot widen them.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        // Each missing parent too: `create_dir_all` would make them 0777 & !umask.
+        let mut missing = Vec::new();
+        let mut p = Some(dir);
+        while let Some(d) = p {
+            if d.as_os_str().is_empty() || d.exists() {
+                break;
+            }
+            missing.push(d);
+            p = d.parent();
+        }
+        for d in missing.into_iter().rev() {
+            match std::fs::DirBuilder::new().mode(0o700).create(d) {
+                Ok(()) => std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
     std::fs::create_dir_all(dir)?;
     #[cfg(unix)]
     {

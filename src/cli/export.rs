@@ -448,8 +448,13 @@ impl MdSample {
 /// Export captured exchanges.
 pub fn run(args: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(parse_when).transpose()?;
-    let records = Records::open(&g.home)
+    // Read only: a private copy of the store (sled never touches its files,
+    // so it cannot remove blob files it does not recognise), or the proxy.
+    let records = Records::open_read_only(&g.home)
         .with_context(|| format!("opening the capture store in {}", g.home.root().display()))?;
+    if let Some(text) = records.health().and_then(|h| h.describe()) {
+        eprintln!("warning: {text}");
+    }
     // Analysed raw, before any redaction, flow by flow in bounded windows,
     // and written record by record (see [`stream`]): linear in the capture,
     // which is never held whole, in this process or in a running proxy.

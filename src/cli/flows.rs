@@ -85,6 +85,13 @@ fn open_records(g: &Globals) -> anyhow::Result<Records> {
         .with_context(|| format!("opening the capture store in {}", g.home.root().display()))
 }
 
+/// Open the records to read them only: a private copy of the store (its
+/// files untouched, no lock held), or the running proxy that holds it.
+fn open_records_read_only(g: &Globals) -> anyhow::Result<Records> {
+    Records::open_read_only(&g.home)
+        .with_context(|| format!("opening the capture store in {}", g.home.root().display()))
+}
+
 /// Does the analysed record pass the `--flow` / `--kind` filters? `--flow`
 /// matches a flow id or a suffix of one.
 fn selected(r: &crate::record::Record, a: &ListArgs) -> bool {
@@ -97,7 +104,7 @@ fn selected(r: &crate::record::Record, a: &ListArgs) -> bool {
 /// record at a time, so memory stays bounded whatever the capture holds.
 fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
-    let records = open_records(g)?;
+    let records = open_records_read_only(g)?;
     let opts = AnalyzeOptions {
         registered_redirects: a.registered_redirect.clone(),
     };
@@ -148,15 +155,28 @@ fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         return Err(e.into());
     }
-    let end = match (a.json, shown) {
-        (true, 0) => "[]\n".to_string(),
-        (true, _) => "\n]\n".to_string(),
-        (false, 0) => view::EMPTY_LIST.to_string(),
-        (false, _) => String::new(),
+    // The footer: exchanges lost to a full disk, a damaged store. A damaged
+    // store never reads as "nothing captured".
+    let health = records.health();
+    let damaged = health.as_ref().is_some_and(|h| h.damage.is_some());
+    let trouble = health.and_then(|h| h.describe());
+    let end = match (a.json, shown, &trouble) {
+        (true, 0, _) => "[]\n".to_string(),
+        (true, _, _) => "\n]\n".to_string(),
+        (false, 0, None) => view::EMPTY_LIST.to_string(),
+        (false, _, Some(t)) => format!("\n! {t}\n"),
+        (false, _, None) => String::new(),
     };
+    if let (true, Some(t)) = (a.json || shown == 0, &trouble) {
+        eprintln!("warning: {t}");
+    }
     match out.write_all(end.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other?,
+    }
+    if damaged {
+        // Not a complete listing: say so in the status too.
+        return Ok(ExitCode::from(1));
     }
     Ok(exit_for(worst, &a.fail_on))
 }
@@ -166,7 +186,7 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
     match cmd {
         FlowsCommand::List(a) => list(&a, g),
         FlowsCommand::Show(a) => {
-            let records = open_records(g)?;
+            let records = open_records_read_only(g)?;
             let wanted = records.get(&a.id)?;
             if a.curl {
                 let rec = if a.redact {

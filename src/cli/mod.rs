@@ -15,6 +15,7 @@ pub mod mock;
 pub mod probe;
 pub mod replay;
 pub mod run;
+pub mod store;
 pub mod ui;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -95,6 +96,9 @@ pub enum Command {
     Browser(browser::BrowserArgs),
     /// Compare two logins (HAR files or stored logins) step by step: what differs, most likely cause first.
     Diff(diff::DiffArgs),
+    /// Check a damaged capture store, or write what it still holds into a new one.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// Options shared by commands that print findings.
@@ -156,6 +160,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(a) => replay::run(a, &g),
         Command::Browser(a) => browser::run(a, &g),
         Command::Diff(a) => diff::run(a, &g),
+        Command::Store(c) => store::run(c, &g),
     }
 }
 

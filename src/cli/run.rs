@@ -56,6 +56,12 @@ pub struct RunArgs {
     /// gives this port. Repeatable.
     #[arg(long, value_name = "NAME", requires = "reverse")]
     pub reverse_host: Vec<String>,
+    /// Memory for captured exchanges while the store cannot write (a full
+    /// disk): they are stored when writes work again; past this, the oldest
+    /// are lost and counted (the live log, `flows list` and the web UI say
+    /// how many, and `run` exits with status 3).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub unstored_max: u64,
     /// Seconds a client may take to send a request head (also on idle keep-alive connections); slower connections are closed.
     #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
@@ -192,6 +198,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     hosts: args.reverse_host.clone(),
                     record_client_url: false,
                 }),
+                unstored_max: usize::try_from(args.unstored_max).unwrap_or(usize::MAX),
                 ..ProxyConfig::default()
             },
             web: (!args.no_web).then_some(args.web),
@@ -245,14 +252,70 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             );
         }
         print_banner(&session, g, &args);
+        let watch = tokio::spawn(watch_health(session.store.clone()));
         wait_for_shutdown().await;
         eprintln!("\nstopping: finishing open exchanges and flushing the store...");
         let store = session.store.clone();
-        session.shutdown().await?;
+        let stopped = session.shutdown().await;
+        watch.abort();
         report_stopped(&store, g);
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+        if let Err(e) = stopped {
+            eprintln!("warning: the last flush failed: {e}");
+        }
+        let health = store.health();
+        if health.lost > 0 || !health.writable {
+            eprintln!(
+                "ERROR: {} exchange{} forwarded to the app but not stored ({}); see README \"Full disk\"",
+                health.lost,
+                if health.lost == 1 { " was" } else { "s were" },
+                health.error.as_deref().unwrap_or("the store could not write")
+            );
+            return anyhow::Ok(ExitCode::from(LOST_EXIT));
+        }
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `run`'s exit status when exchanges were forwarded but not stored (a full disk).
+pub const LOST_EXIT: u8 = 3;
+
+/// The live log's notices about the store: one line when writes start
+/// failing (and as the waiting and lost counts change, at most every
+/// half second), one when they work again.
+async fn watch_health(store: Arc<Store>) {
+    let mut shown = crate::store::Health {
+        writable: true,
+        ..Default::default()
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let now = store.health();
+        // Counters, not only states: a failure shorter than a poll is said too.
+        let failed_since = now.failures > shown.failures;
+        let changed = failed_since
+            || now.writable != shown.writable
+            || now.lost != shown.lost
+            || (!now.writable && now.waiting != shown.waiting);
+        if !changed {
+            continue;
+        }
+        if failed_since && now.writable {
+            eprintln!(
+                "! the store cannot write ({})",
+                now.last_error.as_deref().unwrap_or("write failed")
+            );
+        }
+        if now.writable && (!shown.writable || failed_since) {
+            eprintln!(
+                "! the store writes again; {} exchange{} lost in all this run",
+                now.lost,
+                if now.lost == 1 { "" } else { "s" }
+            );
+        } else if let Some(text) = now.describe() {
+            eprintln!("! {text}");
+        }
+        shown = now;
+    }
 }
 
 /// Time spent analysing live lines per tenth of a second; past
@@ -388,8 +451,14 @@ pub(super) async fn wait_for_shutdown() {
 pub(super) fn report_stopped(store: &crate::store::Store, g: &Globals) {
     store.restrict_permissions();
     let n = store.len();
+    let lost = store.health().lost;
+    let lost = if lost > 0 {
+        format!(" ({lost} lost: not stored)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "stopped; {n} exchange{} in {}",
+        "stopped; {n} exchange{} in {}{lost}",
         if n == 1 { "" } else { "s" },
         g.home.store_dir().display()
     );

@@ -84,8 +84,23 @@ async fn login_url(web_url: &str) -> anyhow::Result<String> {
 
 /// Serve until Ctrl-C.
 async fn serve_until_stopped(w: RunningWeb, print: bool, what: &str) {
+    // Ctrl-C is caught from before the URL is shown, so a script that reads
+    // the URL and interrupts at once gets a clean stop.
+    #[cfg(unix)]
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     eprintln!("serving {what} read-only; press Ctrl-C to stop");
     show(&w.login_url(), print);
+    #[cfg(unix)]
+    match interrupt.as_mut() {
+        Some(sig) => {
+            sig.recv().await;
+        }
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
     w.shutdown().await;
 }
@@ -122,11 +137,16 @@ pub fn run(args: UiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    match Store::open(&g.home.store_dir()) {
+    // A private copy (no lock held, no file changed): `run` can start, and
+    // `flows list` read, while this serves.
+    match Store::open_read_only(&g.home.store_dir()) {
         Ok(store) => {
             // No proxy holds the store: serve it ourselves.
             let store = Arc::new(store);
             let n = store.len();
+            if let Some(text) = store.health().describe() {
+                eprintln!("warning: {text}");
+            }
             rt.block_on(async {
                 let w = web::serve_store(args.web, store, opts).await?;
                 serve_until_stopped(
@@ -160,12 +180,16 @@ pub fn run(args: UiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             show(&login, args.print);
         }
         Err(e) => {
+            let e = match crate::access::Records::open_read_only(&g.home) {
+                Err(enriched) => anyhow::Error::from(enriched),
+                Ok(_) => anyhow::Error::from(e),
+            };
             return Err(e).with_context(|| {
                 format!(
                     "opening the capture store in {}",
                     g.home.store_dir().display()
                 )
-            })
+            });
         }
     }
     Ok(ExitCode::SUCCESS)

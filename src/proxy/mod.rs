@@ -55,6 +55,9 @@ pub struct ProxyConfig {
     pub record_queue: usize,
     /// Deadlines and the connection bound toward upstream servers.
     pub upstream: upstream::UpstreamLimits,
+    /// Memory, in bytes, for exchanges waiting while the store cannot write
+    /// (a full disk); past it the oldest waiting ones are lost, and counted.
+    pub unstored_max: usize,
 }
 
 impl Default for ProxyConfig {
@@ -68,6 +71,7 @@ impl Default for ProxyConfig {
             reverse: None,
             record_queue: RECORD_QUEUE,
             upstream: upstream::UpstreamLimits::default(),
+            unstored_max: UNSTORED_MAX,
         }
     }
 }
@@ -232,6 +236,7 @@ pub async fn start(
         }
     };
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
+    let unstored_max = cfg.unstored_max;
     // The recorder runs on a thread of its own, so that storing and the live
     // log never take a worker away from forwarding traffic.
     let (done_tx, recorder_done) = oneshot::channel::<()>();
@@ -248,7 +253,7 @@ pub async fn start(
                         Some((tx, join)) => (Some(tx), Some(join)),
                         None => (None, None),
                     };
-                    rt.block_on(record_loop(rx, drain_rx, store, live_tx));
+                    rt.block_on(record_loop(rx, drain_rx, store, live_tx, unstored_max));
                     // The live log shows what was stored before `run` says it stopped.
                     if let Some(join) = live_join {
                         let _ = join.join();
@@ -346,19 +351,204 @@ const BATCH: usize = 256;
 /// durable together, at most this long after they completed.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
 
+/// First wait before writing again after a failed write; doubles up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Longest wait between two attempts to write again.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Default memory for exchanges waiting while the store cannot write
+/// ([`ProxyConfig::unstored_max`]).
+pub const UNSTORED_MAX: usize = 64 * 1024 * 1024;
+
+/// Approximate memory of a record (its bodies, URL and headers).
+fn weight(r: &Record) -> usize {
+    let headers = |h: &crate::record::HeaderList| -> usize {
+        h.0.iter().map(|(n, v)| n.len() + v.len() + 16).sum()
+    };
+    512 + r.request.url.len()
+        + r.request.body.text.len()
+        + headers(&r.request.headers)
+        + r.response
+            .as_ref()
+            .map_or(0, |resp| resp.body.text.len() + headers(&resp.headers))
+}
+
+/// What the recorder holds back from the store: exchanges written since
+/// the last good flush (sled may lose them if a write fails before the
+/// next flush, so they are written again after reopening) and exchanges
+/// not written at all while writes fail, within a memory budget; past it,
+/// the oldest waiting exchange is dropped and counted lost.
+struct Backlog {
+    /// Written since the last successful flush.
+    unflushed: Vec<Record>,
+    /// Not written (writes fail), oldest first; true for those written
+    /// before a failed flush (sled may have kept them).
+    waiting: std::collections::VecDeque<(Record, bool)>,
+    /// Ids of exchanges counted lost that sled may have kept all the same
+    /// (written before a failed flush): checked after reopening.
+    maybe_kept: Vec<String>,
+    waiting_bytes: usize,
+    budget: usize,
+    /// Writes fail: retry at this time.
+    retry_at: Option<tokio::time::Instant>,
+    backoff: std::time::Duration,
+    error: String,
+}
+
+impl Backlog {
+    fn new(budget: usize) -> Backlog {
+        Backlog {
+            unflushed: Vec::new(),
+            waiting: std::collections::VecDeque::new(),
+            maybe_kept: Vec::new(),
+            waiting_bytes: 0,
+            budget,
+            retry_at: None,
+            backoff: RETRY_FIRST,
+            error: String::new(),
+        }
+    }
+
+    fn failing(&self) -> bool {
+        self.retry_at.is_some()
+    }
+
+    /// Hold `rec` until writes work again (dropping the oldest past the budget).
+    fn wait(&mut self, rec: Record, store: &Store) {
+        self.waiting_bytes += weight(&rec);
+        self.waiting.push_back((rec, false));
+        while self.waiting_bytes > self.budget && self.waiting.len() > 1 {
+            if let Some((old, written)) = self.waiting.pop_front() {
+                self.waiting_bytes -= weight(&old).min(self.waiting_bytes);
+                store.health_counts().lose(1);
+                if written {
+                    self.maybe_kept.push(old.id.clone());
+                }
+                tracing::debug!("exchange {} lost: the store cannot write", old.id);
+            }
+        }
+        store
+            .health_counts()
+            .failing(&self.error, self.waiting.len() as u64);
+    }
+
+    /// A write or flush failed: what was written since the last good flush
+    /// waits too, and writing is retried after a pause.
+    fn fail(&mut self, e: &crate::store::StoreError, store: &Store) {
+        let first = !self.failing();
+        self.error = short_error(e);
+        tracing::debug!("store write failed: {e}");
+        if first {
+            tracing::error!(
+                "the store cannot write ({}); exchanges are kept in memory (up to {} MiB) and written when it can",
+                self.error,
+                self.budget / (1024 * 1024)
+            );
+        }
+        let unflushed = std::mem::take(&mut self.unflushed);
+        for (i, rec) in unflushed.into_iter().enumerate() {
+            self.waiting_bytes += weight(&rec);
+            self.waiting.insert(i, (rec, true));
+        }
+        self.retry_at = Some(tokio::time::Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(RETRY_MAX);
+        let waiting = self.waiting.len() as u64;
+        store.health_counts().failing(&self.error, waiting);
+    }
+
+    /// Reopen the store and write what waits; true when it all went.
+    fn retry(&mut self, store: &Store) -> bool {
+        // Only a write sled itself failed needs sled started again; a write
+        // refused for lack of room never reached it.
+        if store.is_wedged() {
+            if let Err(e) = store.reopen() {
+                self.fail(&e, store);
+                return false;
+            }
+        }
+        // Exchanges counted lost that sled kept after all are not lost.
+        for id in std::mem::take(&mut self.maybe_kept) {
+            if store.get(&id).is_ok() {
+                store.health_counts().unlose(1);
+            }
+        }
+        while let Some((mut rec, was_written)) = self.waiting.pop_front() {
+            let written = if rec.flow.is_some() {
+                store.insert(&rec)
+            } else {
+                store.insert_new(&mut rec)
+            };
+            match written {
+                Ok(()) => {
+                    self.waiting_bytes -= weight(&rec).min(self.waiting_bytes);
+                    self.unflushed.push(rec);
+                }
+                Err(e) => {
+                    self.waiting.push_front((rec, was_written));
+                    self.fail(&e, store);
+                    return false;
+                }
+            }
+        }
+        match store.flush() {
+            Ok(()) => {
+                let stored = self.unflushed.len();
+                self.unflushed.clear();
+                self.retry_at = None;
+                self.backoff = RETRY_FIRST;
+                self.waiting_bytes = 0;
+                store.health_counts().recovered();
+                if store.health_counts().lost_total() > 0 {
+                    if let Err(e) = store.persist_lost().and_then(|()| store.flush()) {
+                        tracing::debug!("cannot note the lost exchanges in the store: {e}");
+                    }
+                }
+                tracing::warn!(
+                    "the store writes again: {stored} waiting exchanges stored, {} lost",
+                    store.health_counts().lost()
+                );
+                true
+            }
+            Err(e) => {
+                self.fail(&e, store);
+                false
+            }
+        }
+    }
+}
+
+/// The innermost cause of a store error, e.g. "No space left on device (os error 28)".
+fn short_error(e: &crate::store::StoreError) -> String {
+    let mut msg = e.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    msg.trim_start_matches("IO error: ").to_string()
+}
+
 /// Store each finished exchange: find its flow through the store's indexes,
 /// insert, tell the observer, and flush. Whatever queued up meanwhile is
 /// stored as one batch, and flushes are coalesced (see [`FLUSH_EVERY`]), so
 /// a burst of token requests costs a few disk syncs, not one each. Failures
-/// are logged, never fatal. When `drain` fires, stores what is already
-/// queued, flushes and stops.
+/// are never fatal: while the store cannot write (a full disk), exchanges
+/// wait in memory ([`Backlog`]) and writing is retried with a growing pause
+/// (sled is reopened: after a failed write it refuses every later one);
+/// exchanges past the memory budget, or still waiting at the end, are
+/// counted lost in the store's [`crate::store::Health`]. When `drain` fires,
+/// stores what is already queued, flushes and stops.
 async fn record_loop(
     mut rx: mpsc::Receiver<Record>,
     mut drain: oneshot::Receiver<()>,
     store: Arc<Store>,
     live: Option<std::sync::mpsc::SyncSender<Record>>,
+    budget: usize,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut backlog = Backlog::new(budget);
     let mut last_flush = tokio::time::Instant::now();
     let mut dirty = false;
     // A proxy dropped without `shutdown` drops the drain sender: keep
@@ -366,6 +556,7 @@ async fn record_loop(
     let mut drain_open = true;
     loop {
         let due = last_flush + FLUSH_EVERY;
+        let retry_at = backlog.retry_at;
         let last = tokio::select! {
             rec = rx.recv() => match rec {
                 Some(rec) => {
@@ -386,9 +577,14 @@ async fn record_loop(
                     continue;
                 }
             },
-            _ = tokio::time::sleep_until(due), if dirty => {
-                flush(&store).await;
+            _ = tokio::time::sleep_until(due), if dirty && retry_at.is_none() => {
+                flush(&store, &mut backlog).await;
                 last_flush = tokio::time::Instant::now();
+                dirty = false;
+                continue;
+            }
+            _ = tokio::time::sleep_until(retry_at.unwrap_or(due)), if retry_at.is_some() => {
+                backlog.retry(&store);
                 dirty = false;
                 continue;
             }
@@ -399,22 +595,41 @@ async fn record_loop(
                 Err(_) => break,
             }
         }
-        dirty |= store_batch(&mut batch, &store, live.as_ref());
+        dirty |= store_batch(&mut batch, &store, live.as_ref(), &mut backlog);
         if last {
             break;
         }
-        if dirty && last_flush.elapsed() >= FLUSH_EVERY {
-            flush(&store).await;
+        if dirty && !backlog.failing() && last_flush.elapsed() >= FLUSH_EVERY {
+            flush(&store, &mut backlog).await;
             last_flush = tokio::time::Instant::now();
             dirty = false;
         }
     }
-    flush(&store).await;
+    if backlog.failing() {
+        // One last attempt (the disk may have room again), then what still
+        // waits is lost, and says so.
+        backlog.retry(&store);
+    } else {
+        flush(&store, &mut backlog).await;
+        if backlog.failing() {
+            backlog.retry(&store);
+        }
+    }
+    let left = backlog.waiting.len() as u64;
+    if left > 0 {
+        store.health_counts().lose(left);
+        store.health_counts().failing(&backlog.error, 0);
+        tracing::error!(
+            "{left} exchanges could not be stored before stopping ({})",
+            backlog.error
+        );
+    }
 }
 
-async fn flush(store: &Store) {
-    if let Err(e) = store.flush_async().await {
-        tracing::error!("could not flush the store: {e}");
+async fn flush(store: &Store, backlog: &mut Backlog) {
+    match store.flush_async().await {
+        Ok(()) => backlog.unflushed.clear(),
+        Err(e) => backlog.fail(&e, store),
     }
 }
 
@@ -424,12 +639,18 @@ fn store_batch(
     batch: &mut Vec<Record>,
     store: &Store,
     live: Option<&std::sync::mpsc::SyncSender<Record>>,
+    backlog: &mut Backlog,
 ) -> bool {
     let mut stored = false;
     for mut rec in batch.drain(..) {
+        if backlog.failing() {
+            backlog.wait(rec, store);
+            continue;
+        }
         match store.insert_new(&mut rec) {
             Ok(()) => {
                 stored = true;
+                backlog.unflushed.push(rec.clone());
                 if let Some(live) = live {
                     if let Err(std::sync::mpsc::TrySendError::Full(rec)) = live.try_send(rec) {
                         tracing::debug!(
@@ -439,7 +660,10 @@ fn store_batch(
                     }
                 }
             }
-            Err(e) => tracing::error!("could not store exchange {}: {e}", rec.id),
+            Err(e) => {
+                backlog.fail(&e, store);
+                backlog.wait(rec, store);
+            }
         }
     }
     stored

@@ -281,10 +281,16 @@ fn a_damaged_record_is_skipped_not_a_failed_listing() {
     );
     s.insert(&a).unwrap();
     let bad_id = id_key(&new_id(OffsetDateTime::now_utc())).unwrap();
-    s.records
+    s.t()
+        .unwrap()
+        .records
         .insert(bad_id.to_be_bytes(), &b"{\"id\": not json"[..])
         .unwrap();
-    s.by_flow.insert(flow_index_key("f", bad_id), &[]).unwrap();
+    s.t()
+        .unwrap()
+        .by_flow
+        .insert(flow_index_key("f", bad_id), &[])
+        .unwrap();
     let b = rec(
         Kind::TokenRequest,
         "https://idp/token",
@@ -309,7 +315,7 @@ fn a_damaged_record_is_skipped_not_a_failed_listing() {
     ));
     assert_eq!(s.clear(&Query::default()).unwrap(), 2);
     assert_eq!(
-        s.records.len(),
+        s.t().unwrap().records.len(),
         1,
         "the damaged record is not a listed one, so it stays"
     );

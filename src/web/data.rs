@@ -104,6 +104,12 @@ pub struct Page {
     pub next_before: Option<String>,
     /// Records stored in all.
     pub total: usize,
+    /// The store's write health (exchanges waiting or lost to a full disk,
+    /// known damage); null for a HAR file. The page shows a banner when it
+    /// says something is wrong.
+    pub health: Option<crate::store::Health>,
+    /// The same as one line for people, when something is wrong.
+    pub trouble: Option<String>,
 }
 
 impl Summary {
@@ -387,10 +393,16 @@ impl Source {
         } else {
             None
         };
+        let health = match self {
+            Source::Store(s) => Some(s.health()),
+            Source::Records(_) => None,
+        };
         Ok(Page {
             records: out,
             next_before,
             total: self.len(),
+            trouble: health.as_ref().and_then(|h| h.describe()),
+            health,
         })
     }
 

@@ -35,9 +35,27 @@
     return r.json();
   }
 
+  // The store's trouble (exchanges lost to a full disk, damage) as a banner.
+  function showTrouble(page) {
+    const el = $("trouble");
+    el.textContent = page.trouble ? "⚠ " + page.trouble : "";
+    el.hidden = !page.trouble;
+  }
+
+  // Nothing is stored (and so no event comes) while the disk is full: ask
+  // for the store's health every few seconds.
+  setInterval(async () => {
+    try {
+      showTrouble(await fetchPage({ limit: 1 }));
+    } catch (e) {
+      /* the next load says it */
+    }
+  }, 3000);
+
   async function load() {
     try {
       const page = await fetchPage({ limit: PAGE });
+      showTrouble(page);
       rows.clear();
       for (const s of page.records) rows.set(s.id, s);
       nextBefore = page.next_before;
