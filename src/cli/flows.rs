@@ -24,7 +24,7 @@ pub enum FlowsCommand {
 /// Arguments of `flows list`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  oauthscope flows list\n  oauthscope flows list --wide | less -S\n  oauthscope flows list --kind token_request --json\n  oauthscope flows list --fail-on error\n\nThe JSON records (fields, kinds, flavours) are described in docs/record-format.md."
+    after_help = "Examples:\n  oauthscope flows list\n  oauthscope flows list --wide | less -S\n  oauthscope flows list --width 100\n  oauthscope flows list --kind token_request --json\n  oauthscope flows list --fail-on error\n\nThe JSON records (fields, kinds, flavours) are described in docs/record-format.md."
 )]
 pub struct ListArgs {
     /// Print a JSON array of records.
@@ -39,11 +39,16 @@ pub struct ListArgs {
     /// A redirect URI registered with the provider, to check against. Repeatable.
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
-    /// Every column in full, whatever the terminal's width (by default the
-    /// table fits the terminal: `$COLUMNS`, else the terminal's own width;
-    /// the least useful columns go first: flavour, method, flow, grant, time).
-    #[arg(long)]
+    /// Every column in full, whatever the terminal's width. By default a
+    /// table printed to a terminal fits its width (`$COLUMNS`, else the
+    /// terminal's own): the least useful columns go first (flavour, method,
+    /// flow, grant, time), then host/path and kind narrow and the annotation
+    /// is cut. Output to a pipe or file is never cut.
+    #[arg(long, conflicts_with = "width")]
     pub wide: bool,
+    /// Fit the table in this many columns (characters), terminal or not.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
     #[command(flatten)]
     pub fail_on: FailOn,
 }
@@ -106,7 +111,11 @@ fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let opts = AnalyzeOptions {
         registered_redirects: a.registered_redirect.clone(),
     };
-    let layout = Layout::new(if a.wide { None } else { table_width() });
+    let layout = Layout::new(match (a.wide, a.width) {
+        (true, _) => None,
+        (false, Some(n)) => Some(n),
+        (false, None) => table_width(),
+    });
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut shown = 0usize;
@@ -167,9 +176,13 @@ fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(exit_for(worst, &a.fail_on))
 }
 
-/// The width the table must fit: `$COLUMNS` when set, else the width of
-/// the terminal on stdout; `None` (no limit) when stdout is not a terminal.
+/// The width the table must fit when stdout is a terminal: `$COLUMNS` when
+/// set, else the terminal's width; `None` (no limit) for a pipe or a file.
 fn table_width() -> Option<usize> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
     if let Some(n) = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())

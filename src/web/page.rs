@@ -39,7 +39,9 @@ pub fn exchange_body(rec: &Record) -> String {
         rec.response.as_ref().map(|r| r.status / 100).unwrap_or(0),
         esc(&status)
     );
-    b.push_str("<dl class=\"meta\">");
+    // The diagnosis first: what is wrong and how to fix it, before the facts.
+    annotations_section(&mut b, rec);
+    b.push_str("<h2>Exchange</h2><dl class=\"meta\">");
     let _ = write!(b, "<dt>id</dt><dd><code>{}</code></dd>", esc(&rec.id));
     let _ = write!(
         b,
@@ -72,7 +74,6 @@ pub fn exchange_body(rec: &Record) -> String {
         esc(&crate::curl::command(rec))
     );
 
-    annotations_section(&mut b, rec);
     flavour_section(&mut b, rec);
     jwt_section(&mut b, rec);
 

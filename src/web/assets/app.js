@@ -202,7 +202,7 @@
           c.appendChild(b);
           c.appendChild(document.createTextNode(" " + cause.top.title));
           td.appendChild(c);
-        } else if (worst) {
+        } else if (worst && !(worst === "info" && outcome === "succeeded")) {
           const b = document.createElement("span");
           b.className = "sev sev-" + worst;
           b.textContent = worst;
