@@ -179,11 +179,21 @@ fn the_list_fits_the_width_and_ends_quietly_in_a_pipe() {
         assert_eq!(code, 0, "{err}");
         assert_eq!(out.lines().count(), 401, "{out}");
         for line in out.lines() {
-            assert!(line.chars().count() <= w, "{w}: {line:?} is {} wide", line.chars().count());
+            assert!(
+                line.chars().count() <= w,
+                "{w}: {line:?} is {} wide",
+                line.chars().count()
+            );
         }
-        assert!(out.lines().nth(2).unwrap().contains("✖ error"), "the annotation stays: {out}");
+        assert!(
+            out.lines().nth(2).unwrap().contains("✖ error"),
+            "the annotation stays: {out}"
+        );
         assert!(out.starts_with("ID") && out.lines().next().unwrap().contains("STATUS"));
-        assert!(!out.contains("FLAVOUR"), "the flavour column goes first: {out}");
+        assert!(
+            !out.contains("FLAVOUR"),
+            "the flavour column goes first: {out}"
+        );
     }
     let (_, wide, _) = bin(dir.path(), &["flows", "list", "--wide"]);
     assert!(wide.contains("FLAVOUR") && wide.contains("GRANT"));

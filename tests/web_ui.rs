@@ -79,12 +79,7 @@ async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
 }
 
 /// Chromium whose page (viewport) is `size` CSS pixels.
-async fn browser_at(
-    driver: &Driver,
-    profile: &Path,
-    downloads: &Path,
-    size: (u32, u32),
-) -> Client {
+async fn browser_at(driver: &Driver, profile: &Path, downloads: &Path, size: (u32, u32)) -> Client {
     let mut args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
@@ -350,7 +345,11 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         )
         .await
         .unwrap();
-    assert_eq!(first, json!("diagnosis.redirect_uri_mismatch"), "the cause comes first");
+    assert_eq!(
+        first,
+        json!("diagnosis.redirect_uri_mismatch"),
+        "the cause comes first"
+    );
     let kinds = c
         .find(Locator::Css(
             "article.ann[data-code='diagnosis.redirect_uri_mismatch'] > .uridiff .kinds",
@@ -373,11 +372,20 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .find_all(Locator::Css(".jwt tr[data-claim='exp'] td"))
         .await
         .unwrap();
-    assert!(cells.len() >= 2, "the time and the relative time in their own cells");
+    assert!(
+        cells.len() >= 2,
+        "the time and the relative time in their own cells"
+    );
     let when = cells[0].text().await.unwrap();
     let rel = cells[1].text().await.unwrap();
-    assert!(when.ends_with('Z') && !when.contains("exchange"), "{when:?}");
-    assert!(rel.ends_with("after the exchange") && !rel.contains('Z'), "{rel:?}");
+    assert!(
+        when.ends_with('Z') && !when.contains("exchange"),
+        "{when:?}"
+    );
+    assert!(
+        rel.ends_with("after the exchange") && !rel.contains('Z'),
+        "{rel:?}"
+    );
     let claims = c
         .find(Locator::Css(".jwt pre.claims"))
         .await
@@ -708,7 +716,10 @@ async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
         !index.contains("id=\"clear\""),
         "a read-only view offers no clear button"
     );
-    assert!(index.contains("data-state=\"stopped\""), "and says it is not live");
+    assert!(
+        index.contains("data-state=\"stopped\""),
+        "and says it is not live"
+    );
     drop(child);
 }
 
@@ -904,7 +915,11 @@ async fn widths(c: &Client) -> (u64, u64) {
 /// The page does not scroll sideways.
 async fn fits(c: &Client, what: &str, width: u32) {
     let (scroll, inner) = widths(c).await;
-    assert_eq!(inner, u64::from(width), "{what}: the viewport is {width} px");
+    assert_eq!(
+        inner,
+        u64::from(width),
+        "{what}: the viewport is {width} px"
+    );
     assert!(
         scroll <= inner,
         "{what} at {width} px scrolls sideways: scrollWidth {scroll} > innerWidth {inner}"
@@ -950,7 +965,13 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
     };
     let get = |url: String| client.get(url).send();
     // Discovery, then a login whose token request adds a trailing slash.
-    assert_eq!(get(format!("{idp}/.well-known/openid-configuration")).await.unwrap().status(), 200);
+    assert_eq!(
+        get(format!("{idp}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let a1 = get(authorize("st-fail")).await.unwrap();
     assert_eq!(a1.status(), 302);
     let t1 = client
@@ -987,7 +1008,9 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
         .json()
         .await
         .unwrap();
-    let access = t2["access_token"].as_str().expect("the second login succeeds");
+    let access = t2["access_token"]
+        .as_str()
+        .expect("the second login succeeds");
     let ui = client
         .get(format!("{idp}/userinfo"))
         .bearer_auth(access)
@@ -1026,7 +1049,10 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
         c.goto(&web_url).await.unwrap();
         eventually("the list, live", || async {
             let live = c
-                .execute("return document.getElementById('conn').dataset.state", vec![])
+                .execute(
+                    "return document.getElementById('conn').dataset.state",
+                    vec![],
+                )
                 .await
                 .ok()?;
             (count(&c, "tr.row").await == 10 && live == "live").then_some(())
@@ -1042,9 +1068,12 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             .await
             .unwrap();
         let groups = groups.as_array().unwrap();
-        let logins: Vec<&serde_json::Value> =
-            groups.iter().filter(|g| g[0] != "other").collect();
-        assert_eq!(logins.len(), 2, "one-off requests make no logins: {groups:?}");
+        let logins: Vec<&serde_json::Value> = groups.iter().filter(|g| g[0] != "other").collect();
+        assert_eq!(
+            logins.len(),
+            2,
+            "one-off requests make no logins: {groups:?}"
+        );
         let outcome = |flow: &str| {
             logins
                 .iter()
@@ -1075,13 +1104,18 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             .unwrap();
         assert!(!stray_shown, "the other requests are folded");
         let head = c
-            .find(Locator::Css(&format!("tbody.group[data-flow='{fail_flow}'] tr.flowhead")))
+            .find(Locator::Css(&format!(
+                "tbody.group[data-flow='{fail_flow}'] tr.flowhead"
+            )))
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        assert!(head.contains("diagnosis.redirect_uri_mismatch"), "the headline cause: {head}");
+        assert!(
+            head.contains("diagnosis.redirect_uri_mismatch"),
+            "the headline cause: {head}"
+        );
         // The failed token request's annotation stays on screen.
         let ann_right = c
             .execute(
@@ -1091,8 +1125,7 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             .await
             .unwrap();
         assert!(
-            ann_right[2].as_f64().unwrap() > 50.0
-                && ann_right[1].as_f64().unwrap() <= f64::from(w),
+            ann_right[2].as_f64().unwrap() > 50.0 && ann_right[1].as_f64().unwrap() <= f64::from(w),
             "the annotation column is visible at {w} px: {ann_right}"
         );
         fits(&c, "the list", w).await;
@@ -1107,7 +1140,10 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             let first = recs[0].id.clone();
             eventually("the selected exchange in the side pane", || async {
                 let id = c
-                    .execute("return document.getElementById('pane').dataset.id || null", vec![])
+                    .execute(
+                        "return document.getElementById('pane').dataset.id || null",
+                        vec![],
+                    )
                     .await
                     .ok()?;
                 (id == json!(first)).then_some(())
@@ -1134,7 +1170,9 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
         }
 
         // The exchange with the mismatch: the caret under the first differing character.
-        c.goto(&page(&h, &format!("/exchanges/{token_id}"))).await.unwrap();
+        c.goto(&page(&h, &format!("/exchanges/{token_id}")))
+            .await
+            .unwrap();
         let cols = c
             .execute(
                 "const d = document.querySelector(\"article.ann[data-code='diagnosis.redirect_uri_mismatch'] > .uridiff\");\
@@ -1147,14 +1185,25 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             .await
             .unwrap();
         let n = |i: usize| cols[i].as_f64().unwrap();
-        assert!((n(0) - n(1)).abs() < 0.5, "expected and actual aligned: {cols}");
-        assert!((n(2) - n(1)).abs() < 0.5, "the caret sits under the first difference: {cols}");
-        assert!(n(2) >= n(3) && n(5) <= n(4), "the caret is inside its box, in view: {cols}");
+        assert!(
+            (n(0) - n(1)).abs() < 0.5,
+            "expected and actual aligned: {cols}"
+        );
+        assert!(
+            (n(2) - n(1)).abs() < 0.5,
+            "the caret sits under the first difference: {cols}"
+        );
+        assert!(
+            n(2) >= n(3) && n(5) <= n(4),
+            "the caret is inside its box, in view: {cols}"
+        );
         fits(&c, "an exchange with a mismatch", w).await;
         screenshot(&c, &format!("exchange-{w}.png")).await;
 
         // The login: the picture keeps its size and scrolls inside its box.
-        c.goto(&page(&h, &format!("/flows/{fail_flow}"))).await.unwrap();
+        c.goto(&page(&h, &format!("/flows/{fail_flow}")))
+            .await
+            .unwrap();
         let font = c
             .execute(
                 "const t = document.querySelector('svg.seq text.req'); return t.getBoundingClientRect().height",
@@ -1162,13 +1211,21 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             )
             .await
             .unwrap();
-        assert!(font.as_f64().unwrap() >= 10.0, "labels stay readable: {font}");
+        assert!(
+            font.as_f64().unwrap() >= 10.0,
+            "labels stay readable: {font}"
+        );
         fits(&c, "a login", w).await;
         screenshot(&c, &format!("login-{w}.png")).await;
 
         // An explain page: codes, RFC sections and URLs are links.
-        c.goto(&page(&h, "/explain/error.invalid_grant")).await.unwrap();
-        assert!(count(&c, "a.rfc").await >= 1, "RFC sections link to their text");
+        c.goto(&page(&h, "/explain/error.invalid_grant"))
+            .await
+            .unwrap();
+        assert!(
+            count(&c, "a.rfc").await >= 1,
+            "RFC sections link to their text"
+        );
         fits(&c, "an explain page", w).await;
         screenshot(&c, &format!("explain-{w}.png")).await;
         c.close().await.unwrap();
@@ -1197,9 +1254,12 @@ async fn the_page_says_reconnecting_when_the_proxy_stops_and_catches_up_when_it_
     let c = browser(&driver, profile.path(), downloads.path()).await;
     c.goto(&web_url).await.unwrap();
     let state = || async {
-        c.execute("return document.getElementById('conn').dataset.state", vec![])
-            .await
-            .ok()
+        c.execute(
+            "return document.getElementById('conn').dataset.state",
+            vec![],
+        )
+        .await
+        .ok()
     };
     eventually("live with one row", || async {
         (state().await? == "live" && count(&c, "tr.row").await == 1).then_some(())

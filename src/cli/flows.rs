@@ -277,11 +277,7 @@ impl Layout {
             line.push_str("  ");
         }
         line.push_str(&cut("TOP ANNOTATION", self.top));
-        let line = if color {
-            line.bold().to_string()
-        } else {
-            line
-        };
+        let line = if color { line.bold().to_string() } else { line };
         format!("{line}\n")
     }
 

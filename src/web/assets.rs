@@ -51,7 +51,11 @@ pub fn index_html(view: View) -> String {
     let mut html = INDEX_HTML.to_string();
     if view != View::Live {
         let start = html.find("<button type=\"button\" id=\"clear\"");
-        let end = start.and_then(|s| html[s..].find("</button>").map(|e| s + e + "</button>".len()));
+        let end = start.and_then(|s| {
+            html[s..]
+                .find("</button>")
+                .map(|e| s + e + "</button>".len())
+        });
         if let (Some(s), Some(e)) = (start, end) {
             html.replace_range(s..e, "");
         }

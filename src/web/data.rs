@@ -742,10 +742,20 @@ mod tests {
             });
             r
         };
-        recs.push(one(50, -1, Kind::Discovery, "https://idp.example/.well-known/openid-configuration"));
+        recs.push(one(
+            50,
+            -1,
+            Kind::Discovery,
+            "https://idp.example/.well-known/openid-configuration",
+        ));
         recs.push(one(150, 1, Kind::Jwks, "https://idp.example/jwks"));
         recs.push(one(151, 2, Kind::Jwks, "https://idp.example/jwks"));
-        recs.push(one(900, 3600, Kind::Jwks, "https://keys.elsewhere.test/jwks"));
+        recs.push(one(
+            900,
+            3600,
+            Kind::Jwks,
+            "https://keys.elsewhere.test/jwks",
+        ));
         let src = Source::records(recs, &opts);
         let page = src.page(&PageQuery::default(), &opts).unwrap();
         let logins: std::collections::BTreeSet<&str> = page

@@ -182,7 +182,9 @@ pub fn flow_page(flow: &str, records: &[Record]) -> String {
     b.push_str("<section class=\"picture\"><h2>Sequence</h2><p class=\"muted scrollhint\">The picture keeps its size: scroll it sideways.</p><div class=\"svgwrap\">");
     b.push_str(&sequence_svg(records));
     b.push_str("</div></section>");
-    b.push_str("<section><h2>Exchanges</h2><div class=\"scrollx\"><table class=\"flowlist\"><tbody>");
+    b.push_str(
+        "<section><h2>Exchanges</h2><div class=\"scrollx\"><table class=\"flowlist\"><tbody>",
+    );
     for (i, r) in records.iter().enumerate() {
         let top = r
             .top_annotation()

@@ -183,7 +183,11 @@ pub fn linkify(text: &str) -> String {
             }
             // Not a code: copy the word whole (so a code is never found
             // inside a longer word or host name).
-            let w = if word.is_empty() { &rest[..c.len_utf8()] } else { word };
+            let w = if word.is_empty() {
+                &rest[..c.len_utf8()]
+            } else {
+                word
+            };
             out.push_str(&esc(w));
             i += w.len();
             continue;

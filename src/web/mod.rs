@@ -80,7 +80,8 @@ pub fn persistent_token(dir: &std::path::Path) -> std::io::Result<String> {
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        opts.open(&tmp)?.write_all(format!("{token}\n").as_bytes())?;
+        opts.open(&tmp)?
+            .write_all(format!("{token}\n").as_bytes())?;
     }
     crate::home::make_private(&tmp);
     std::fs::rename(&tmp, &path)?;

@@ -283,7 +283,9 @@ fn annotations_section(b: &mut String, rec: &Record) {
     by_sev(&mut rest);
     b.push_str("<section class=\"annotations\">");
     if listed.is_empty() {
-        b.push_str("<h2>Annotations</h2><p class=\"muted\">Nothing to say about this exchange.</p>");
+        b.push_str(
+            "<h2>Annotations</h2><p class=\"muted\">Nothing to say about this exchange.</p>",
+        );
     }
     if !diagnoses.is_empty() {
         b.push_str("<h2>Diagnosis</h2>");
