@@ -261,7 +261,7 @@ fn annotation_card(b: &mut String, a: &Annotation, with_fix: bool, inner: &str) 
 /// diagnosis the findings lead, unfolded.
 fn annotations_section(b: &mut String, rec: &Record) {
     let listed: Vec<&Annotation> = rec.annotations.iter().filter(|a| a.is_listed()).collect();
-    let by_sev = |v: &mut Vec<&Annotation>| v.sort_by(|x, y| y.severity.cmp(&x.severity));
+    let by_sev = |v: &mut Vec<&Annotation>| v.sort_by_key(|a| std::cmp::Reverse(a.severity));
     let mut diagnoses: Vec<&Annotation> = listed
         .iter()
         .copied()
