@@ -1280,6 +1280,32 @@ async fn the_page_says_reconnecting_when_the_proxy_stops_and_catches_up_when_it_
         (state().await? == "reconnecting").then_some(())
     })
     .await;
+    // An action the proxy cannot answer now says why, in the page.
+    c.execute(
+        "window.confirm = () => true; document.getElementById('clear').click(); return 1",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let said = eventually("the failed clear explained in the page", || async {
+        let v = c
+            .execute(
+                "const n = document.getElementById('notice'); return n.hidden ? null : n.textContent",
+                vec![],
+            )
+            .await
+            .ok()?;
+        v.as_str().map(str::to_string)
+    })
+    .await;
+    assert!(said.starts_with("Clearing failed"), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let token_file = home.root().join("web-token");
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the kept UI token is private");
+    }
 
     // Start again on the same web port, record two exchanges.
     let mut restarted = None;
