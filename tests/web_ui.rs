@@ -146,6 +146,10 @@ async fn count(c: &Client, css: &str) -> usize {
 }
 
 async fn screenshot(c: &Client, name: &str) {
+    // The README shows 390, 1024 and 1440 px; 768 is checked, not pictured.
+    if name.contains("-768") {
+        return;
+    }
     if let Some(dir) = std::env::var_os("OAUTHSCOPE_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join(name), png).unwrap();
@@ -939,7 +943,7 @@ fn code_of(resp: &reqwest::Response) -> String {
 }
 
 /// Issue 19: the list, an exchange with a mismatch, a login and an explain
-/// page at 390, 1024 and 1440 px: nothing scrolls sideways, the caret sits
+/// page at 390, 768, 1024 and 1440 px: nothing scrolls sideways, the caret sits
 /// under the first differing character, discovery/JWKS/userinfo requests
 /// join the login they serve (or one folded "other requests" group) instead
 /// of making logins, each login's top line says its outcome, and at wide
@@ -1042,7 +1046,7 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
 
     let driver = start_driver().await;
     let shots = std::env::var_os("OAUTHSCOPE_SCREENSHOTS");
-    for (w, hgt) in [(390u32, 844u32), (1024, 768), (1440, 900)] {
+    for (w, hgt) in [(390u32, 844u32), (768, 1024), (1024, 768), (1440, 900)] {
         let profile = tempfile::tempdir().unwrap();
         let downloads = tempfile::tempdir().unwrap();
         let c = browser_at(&driver, profile.path(), downloads.path(), (w, hgt)).await;
@@ -1151,7 +1155,7 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
             .await;
             let beside = c
                 .execute(
-                    "const l = document.querySelector('section.listside').getBoundingClientRect(), p = document.getElementById('pane').getBoundingClientRect(); return p.left >= l.right && p.width > 300",
+                    "const l = document.querySelector('section.listside').getBoundingClientRect(), p = document.getElementById('pane').getBoundingClientRect(), t = document.getElementById('list').getBoundingClientRect(); return p.left >= l.right && t.right <= l.right + 1 && p.width > 300",
                     vec![],
                 )
                 .await
