@@ -1,6 +1,6 @@
 //! Which of the six token-exchange flavours does a token endpoint accept?
 //!
-//! [`probe`] sends the same grant once per flavour (DESIGN.md numbering) and
+//! [`probe`] sends the same grant once per flavour (docs/record-format.md numbering) and
 //! records what the endpoint said. Order (see [`POPULARITY_ORDER`]): form
 //! bodies before JSON, because RFC 6749 requires form bodies and several
 //! large providers refuse JSON (reference C.2); within each, HTTP Basic with
@@ -179,7 +179,7 @@ pub fn build_request(
     encode(flavour, &cfg.client_id, Some(&cfg.client_secret), &params)
 }
 
-/// Encode a token request in `flavour` (DESIGN.md numbering, 1–6): the
+/// Encode a token request in `flavour` (docs/record-format.md numbering, 1–6): the
 /// client credentials in an `Authorization: Basic` header (URL-encoded for
 /// 1/2, raw for 5/6) or as `client_id`/`client_secret` body members (3/4),
 /// and `params` (without the credentials) as a form (1/3/5) or JSON (2/4/6)

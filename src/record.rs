@@ -1,6 +1,6 @@
 //! The captured exchange: the [`Record`] type and its JSON form.
 //!
-//! Field names are the contract in `DESIGN.md`; `--json` output and the
+//! Field names are the contract documented in `docs/record-format.md`; `--json` output and the
 //! store both use this serialisation. Records are stored raw (request and
 //! response as seen); `flow`, `flavour` and `annotations` are filled in by
 //! [`crate::analyze`] when a record is shown, so a better analyzer explains
@@ -246,7 +246,7 @@ pub struct Response {
 }
 
 /// Bodies serialise as a plain string in the common case (`"body": "..."`,
-/// as DESIGN.md shows) and as an object only when they carry extra facts.
+/// as docs/record-format.md shows) and as an object only when they carry extra facts.
 mod body_serde {
     use super::Body;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -312,7 +312,7 @@ impl fmt::Display for Severity {
 }
 
 /// One finding about a record. `code` is from the stable vocabulary in
-/// DESIGN.md (`redirect_uri.mismatch`, `error.invalid_grant`, `diagnosis.*`, ...).
+/// docs/annotations.md (`redirect_uri.mismatch`, `error.invalid_grant`, `diagnosis.*`, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Annotation {
     /// Stable machine-readable code.
@@ -370,7 +370,7 @@ impl Annotation {
 /// How a token request authenticated its client, and how its body was encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flavour {
-    /// 1–6 per DESIGN.md, or `None` when the request fits none of the six.
+    /// 1–6 per docs/record-format.md, or `None` when the request fits none of the six.
     pub number: Option<u8>,
     /// `basic_urlencoded`, `basic_raw`, `body`, `private_key_jwt`,
     /// `client_secret_jwt`, `none` (public client), `multiple`, `basic_malformed`.

@@ -1,6 +1,6 @@
 //! Send a captured token request again: as captured, with parameters
 //! changed, or re-encoded in another of the six client-authentication
-//! flavours (DESIGN.md; the encoding is [`crate::probe::encode`], the same
+//! flavours (docs/record-format.md; the encoding is [`crate::probe::encode`], the same
 //! builder the probe uses).
 //!
 //! [`prepare`] is pure: a captured [`Record`] and the [`Changes`] asked for

@@ -153,6 +153,8 @@ impl Session {
                         read_only: false,
                         analyze: cfg.analyze.clone(),
                         header_timeout: cfg.proxy.header_timeout,
+                        // Kept across runs: an open page reconnects after a restart.
+                        token: web::persistent_token(cfg.home.root()).ok(),
                     },
                     Source::Store(store.clone()),
                     Some(live),

@@ -140,3 +140,81 @@ fn list_show_and_clear_work_on_a_stopped_proxys_store() {
     let (_, out, _) = bin(dir.path(), &["flows", "list"]);
     assert!(out.contains("No OAuth exchanges captured yet"), "{out}");
 }
+
+/// Issue 19 §6: the table fits a width (the least useful columns go first,
+/// the annotation is cut), `--wide` prints everything, and piping a long
+/// listing into `head -1` ends quietly (no broken-pipe panic or message).
+#[test]
+fn the_list_fits_the_width_and_ends_quietly_in_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    {
+        let store = Store::open(&home.store_dir()).unwrap();
+        // 400 rows of about 200 characters: more than a pipe's buffer.
+        for i in 0..200 {
+            let state = format!("st{i}");
+            let mut a = record(
+                Kind::AuthorizeRequest,
+                "GET",
+                &format!("https://login.example-provider.com/oauth2/v2.0/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb&state={state}"),
+                "",
+                302,
+                Some(&format!("http://localhost:3000/cb?code=c{i}&state={state}")),
+            );
+            store.insert_new(&mut a).unwrap();
+            let mut t = record(
+                Kind::TokenRequest,
+                "POST",
+                "https://login.example-provider.com/oauth2/v2.0/token",
+                &format!("grant_type=authorization_code&code=c{i}&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb%2F&client_id=app&client_secret=s"),
+                400,
+                None,
+            );
+            store.insert_new(&mut t).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    for w in [80usize, 120] {
+        let (code, out, err) = bin(dir.path(), &["flows", "list", "--width", &w.to_string()]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 401, "{out}");
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= w,
+                "{w}: {line:?} is {} wide",
+                line.chars().count()
+            );
+        }
+        assert!(
+            out.lines().nth(2).unwrap().contains("✖ error"),
+            "the annotation stays: {out}"
+        );
+        assert!(out.starts_with("ID") && out.lines().next().unwrap().contains("STATUS"));
+        assert!(
+            !out.contains("FLAVOUR"),
+            "the flavour column goes first: {out}"
+        );
+    }
+    let (_, wide, _) = bin(dir.path(), &["flows", "list", "--wide"]);
+    assert!(wide.contains("FLAVOUR") && wide.contains("GRANT"));
+    assert!(
+        wide.lines().any(|l| l.chars().count() > 150),
+        "--wide cuts nothing"
+    );
+
+    // `flows list | head -1`: the header, nothing on stderr, exit 0.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' --home '{}' flows list | head -1; echo \"status=${{PIPESTATUS[0]}}\" >&2",
+            env!("CARGO_BIN_EXE_oauthscope"),
+            dir.path().display()
+        ))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("ID"), "{stdout}");
+    assert_eq!(stderr.trim(), "status=0", "ends quietly: {stderr}");
+}

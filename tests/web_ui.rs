@@ -3,7 +3,8 @@
 //! starts it, with a real TLS provider on loopback and a real client sending
 //! through the proxy.
 //!
-//! Set `OAUTHSCOPE_SCREENSHOTS=DIR` to also write the README's screenshots.
+//! Set `OAUTHSCOPE_SCREENSHOTS=docs/ui` to also write the README's screenshots
+//! (each page at 390, 1024 and 1440 px).
 
 mod support;
 
@@ -74,6 +75,11 @@ async fn start_driver() -> Driver {
 }
 
 async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
+    browser_at(driver, profile, downloads, (1280, 900)).await
+}
+
+/// Chromium whose page (viewport) is `size` CSS pixels.
+async fn browser_at(driver: &Driver, profile: &Path, downloads: &Path, size: (u32, u32)) -> Client {
     let mut args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
@@ -85,7 +91,8 @@ async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
         "--disable-sync".into(),
         "--disable-dev-shm-usage".into(),
         "--no-proxy-server".into(),
-        "--window-size=1280,900".into(),
+        format!("--window-size={},{}", size.0, size.1),
+        "--hide-scrollbars".into(),
         format!("--user-data-dir={}", profile.display()),
     ];
     if std::env::var_os("OAUTHSCOPE_SCREENSHOTS_DARK").is_some() {
@@ -100,6 +107,12 @@ async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
     });
     if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
         opts["binary"] = json!(bin.display().to_string());
+    }
+    if size.0 < 500 {
+        // Desktop windows have a minimum width: a phone's is emulated.
+        opts["mobileEmulation"] = json!({
+            "deviceMetrics": { "width": size.0, "height": size.1, "pixelRatio": 1.0 }
+        });
     }
     let mut caps = serde_json::Map::new();
     caps.insert("goog:chromeOptions".into(), opts);
@@ -133,6 +146,10 @@ async fn count(c: &Client, css: &str) -> usize {
 }
 
 async fn screenshot(c: &Client, name: &str) {
+    // The README shows 390, 1024 and 1440 px; 768 is checked, not pictured.
+    if name.contains("-768") {
+        return;
+    }
     if let Some(dir) = std::env::var_os("OAUTHSCOPE_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join(name), png).unwrap();
@@ -249,7 +266,6 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(same, json!(true), "updated live, not reloaded");
-    screenshot(&c, "ui-list.png").await;
 
     // Keyboard: j selects the first row, k stays there, `/` goes to the filter.
     let key = |k: &'static str| {
@@ -300,9 +316,10 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
     ))
     .await
     .unwrap();
+    // The diagnosis leads the page, with the two URIs aligned under it.
     let mark = c
         .find(Locator::Css(
-            "article.ann[data-code='redirect_uri.mismatch'] .uridiff mark.d",
+            "article.ann[data-code='diagnosis.redirect_uri_mismatch'] > .uridiff mark.d",
         ))
         .await
         .unwrap();
@@ -310,7 +327,7 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         let mut v = Vec::new();
         for m in c
             .find_all(Locator::Css(
-                "article.ann[data-code='redirect_uri.mismatch'] .uridiff mark.d",
+                "article.ann[data-code='diagnosis.redirect_uri_mismatch'] > .uridiff mark.d",
             ))
             .await
             .unwrap()
@@ -325,9 +342,21 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         "expected has nothing, actual has the extra /"
     );
     drop(mark);
+    let first = c
+        .execute(
+            "return document.querySelector('section.annotations article.ann').dataset.code",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        json!("diagnosis.redirect_uri_mismatch"),
+        "the cause comes first"
+    );
     let kinds = c
         .find(Locator::Css(
-            "article.ann[data-code='redirect_uri.mismatch'] .kinds",
+            "article.ann[data-code='diagnosis.redirect_uri_mismatch'] > .uridiff .kinds",
         ))
         .await
         .unwrap()
@@ -343,6 +372,24 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         .await
         .unwrap();
     assert!(exp.contains("after the exchange"), "{exp}");
+    let cells = c
+        .find_all(Locator::Css(".jwt tr[data-claim='exp'] td"))
+        .await
+        .unwrap();
+    assert!(
+        cells.len() >= 2,
+        "the time and the relative time in their own cells"
+    );
+    let when = cells[0].text().await.unwrap();
+    let rel = cells[1].text().await.unwrap();
+    assert!(
+        when.ends_with('Z') && !when.contains("exchange"),
+        "{when:?}"
+    );
+    assert!(
+        rel.ends_with("after the exchange") && !rel.contains('Z'),
+        "{rel:?}"
+    );
     let claims = c
         .find(Locator::Css(".jwt pre.claims"))
         .await
@@ -357,7 +404,6 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         ))
         .await;
     assert!(link.is_ok(), "each code links to its catalog entry");
-    screenshot(&c, "ui-exchange.png").await;
 
     // The login: one arrow per exchange, each linking to its exchange.
     c.goto(&format!(
@@ -380,7 +426,6 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
         ]
     );
     assert_eq!(count(&c, "svg.seq a.arrow.annotated.sev-error").await, 1);
-    screenshot(&c, "ui-login.png").await;
 
     // Export: the HAR downloads, and `oauthscope analyze` reads it back.
     c.find(Locator::Css("#export-har"))
@@ -667,6 +712,23 @@ async fn ui_prints_the_running_proxys_url_and_serves_a_har_file_read_only() {
         .await
         .unwrap();
     assert_eq!(clear.status(), 403, "a HAR file is served read-only");
+    let index = http
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !index.contains("id=\"clear\""),
+        "a read-only view offers no clear button"
+    );
+    assert!(
+        index.contains("data-state=\"stopped\""),
+        "and says it is not live"
+    );
     drop(child);
 }
 
@@ -840,4 +902,460 @@ async fn a_selection_across_logins_exports_exactly_those_exchanges() {
         .unwrap()
         .unwrap();
     assert!(href.starts_with("/export?format=json&ids="), "{href}");
+}
+
+/// The web address of `path` on the harness's UI (the cookie is already set).
+fn page(h: &Harness, path: &str) -> String {
+    format!("http://{}{path}", h.session.web_addr().unwrap())
+}
+
+/// `document.documentElement.scrollWidth` and `innerWidth` of the page.
+async fn widths(c: &Client) -> (u64, u64) {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())
+}
+
+/// The page does not scroll sideways.
+async fn fits(c: &Client, what: &str, width: u32) {
+    let (scroll, inner) = widths(c).await;
+    assert_eq!(
+        inner,
+        u64::from(width),
+        "{what}: the viewport is {width} px"
+    );
+    assert!(
+        scroll <= inner,
+        "{what} at {width} px scrolls sideways: scrollWidth {scroll} > innerWidth {inner}"
+    );
+}
+
+/// The code in the query of a 302 from the mock's authorize endpoint.
+fn code_of(resp: &reqwest::Response) -> String {
+    let loc = resp.headers()["location"].to_str().unwrap();
+    url::Url::parse(loc)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// Issue 19: the list, an exchange with a mismatch, a login and an explain
+/// page at 390, 768, 1024 and 1440 px: nothing scrolls sideways, the caret sits
+/// under the first differing character, discovery/JWKS/userinfo requests
+/// join the login they serve (or one folded "other requests" group) instead
+/// of making logins, each login's top line says its outcome, and at wide
+/// widths the selected exchange reads beside the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
+    use oauthscope::mock::{self, Client as MockClient, MockConfig};
+    const CB: &str = "http://localhost:3000/callback";
+    let h = Harness::start(Vec::new()).await;
+    let web_url = h.session.web_url().expect("the session serves the UI");
+    let m = mock::start(MockConfig {
+        clients: vec![MockClient::new("app", "s3cret", &[CB])],
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let idp = m.issuer().to_string();
+    let client = h.client();
+    let authorize = |state: &str| {
+        format!(
+            "{idp}/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid&state={state}"
+        )
+    };
+    let get = |url: String| client.get(url).send();
+    // Discovery, then a login whose token request adds a trailing slash.
+    assert_eq!(
+        get(format!("{idp}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let a1 = get(authorize("st-fail")).await.unwrap();
+    assert_eq!(a1.status(), 302);
+    let t1 = client
+        .post(format!("{idp}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code_of(&a1)),
+            ("redirect_uri", "http://localhost:3000/callback/"),
+            ("client_id", "app"),
+            ("client_secret", "s3cret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t1.status(), 400);
+    // Three JWKS fetches: they serve the logins, they are not logins.
+    for _ in 0..3 {
+        assert_eq!(get(format!("{idp}/jwks")).await.unwrap().status(), 200);
+    }
+    // A second login that succeeds, and a userinfo call with its access token.
+    let a2 = get(authorize("st-ok")).await.unwrap();
+    let t2: serde_json::Value = client
+        .post(format!("{idp}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code_of(&a2)),
+            ("redirect_uri", CB),
+            ("client_id", "app"),
+            ("client_secret", "s3cret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = t2["access_token"]
+        .as_str()
+        .expect("the second login succeeds");
+    let ui = client
+        .get(format!("{idp}/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ui.status(), 200);
+    // A JWKS fetch from another host that no login uses: "other requests".
+    let other = idp.replace("127.0.0.1", "localhost");
+    assert_eq!(get(format!("{other}/jwks")).await.unwrap().status(), 200);
+    let recs = h.wait_for(10).await;
+    assert_eq!(recs.len(), 10, "{recs:#?}");
+    let kinds: Vec<&str> = recs.iter().map(|r| r.kind.as_str()).collect();
+    let pos = |k: &str, n: usize| {
+        recs.iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind.as_str() == k)
+            .nth(n)
+            .map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("no {k} #{n} in {kinds:?}"))
+    };
+    let login = |r: &oauthscope::record::Record| r.flow.clone().unwrap_or(r.id.clone());
+    let fail_flow = login(&recs[pos("authorize_request", 0)]);
+    let ok_flow = login(&recs[pos("authorize_request", 1)]);
+    let token_id = recs[pos("token_request", 0)].id.clone();
+    assert_eq!(login(&recs[pos("token_request", 0)]), fail_flow);
+    let userinfo_id = recs[pos("userinfo", 0)].id.clone();
+    let stray_id = recs[9].id.clone();
+
+    let driver = start_driver().await;
+    let shots = std::env::var_os("OAUTHSCOPE_SCREENSHOTS");
+    for (w, hgt) in [(390u32, 844u32), (768, 1024), (1024, 768), (1440, 900)] {
+        let profile = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
+        let c = browser_at(&driver, profile.path(), downloads.path(), (w, hgt)).await;
+        c.goto(&web_url).await.unwrap();
+        eventually("the list, live", || async {
+            let live = c
+                .execute(
+                    "return document.getElementById('conn').dataset.state",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (count(&c, "tr.row").await == 10 && live == "live").then_some(())
+        })
+        .await;
+        // Logins first: exactly two logins, every one-off request inside
+        // one of them or in the folded "other requests" group.
+        let groups = c
+            .execute(
+                "return [...document.querySelectorAll('tbody.group')].map(g => [g.dataset.flow, g.querySelectorAll('tr.row').length, g.className, (g.querySelector('.outcome') || {}).textContent || ''])",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let groups = groups.as_array().unwrap();
+        let logins: Vec<&serde_json::Value> = groups.iter().filter(|g| g[0] != "other").collect();
+        assert_eq!(
+            logins.len(),
+            2,
+            "one-off requests make no logins: {groups:?}"
+        );
+        let outcome = |flow: &str| {
+            logins
+                .iter()
+                .find(|g| g[0] == flow)
+                .map(|g| g[3].as_str().unwrap().to_string())
+                .unwrap_or_else(|| panic!("no login {flow} in {groups:?}"))
+        };
+        assert_eq!(outcome(&fail_flow), "failed");
+        assert_eq!(outcome(&ok_flow), "succeeded");
+        let group_of = |id: &str| {
+            format!("return (document.querySelector(\"tr.row[data-id='{id}']\").closest('tbody') || {{}}).dataset.flow")
+        };
+        assert_eq!(
+            c.execute(&group_of(&userinfo_id), vec![]).await.unwrap(),
+            json!(ok_flow),
+            "userinfo joins the login whose access token it carries"
+        );
+        assert_eq!(
+            c.execute(&group_of(&stray_id), vec![]).await.unwrap(),
+            json!("other")
+        );
+        let stray_shown = c
+            .find(Locator::Css(&format!("tr.row[data-id='{stray_id}']")))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap();
+        assert!(!stray_shown, "the other requests are folded");
+        let head = c
+            .find(Locator::Css(&format!(
+                "tbody.group[data-flow='{fail_flow}'] tr.flowhead"
+            )))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            head.contains("diagnosis.redirect_uri_mismatch"),
+            "the headline cause: {head}"
+        );
+        // The failed token request's annotation stays on screen.
+        let ann_right = c
+            .execute(
+                &format!("const r = document.querySelector(\"tr.row[data-id='{token_id}'] td.ann\").getBoundingClientRect(); return [r.left, r.right, r.width]"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            ann_right[2].as_f64().unwrap() > 50.0 && ann_right[1].as_f64().unwrap() <= f64::from(w),
+            "the annotation column is visible at {w} px: {ann_right}"
+        );
+        fits(&c, "the list", w).await;
+        if w >= 1200 {
+            // Side by side: j selects the first row and the pane shows it.
+            c.execute(
+                "document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'j', bubbles: true})); return 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+            let first = recs[0].id.clone();
+            eventually("the selected exchange in the side pane", || async {
+                let id = c
+                    .execute(
+                        "return document.getElementById('pane').dataset.id || null",
+                        vec![],
+                    )
+                    .await
+                    .ok()?;
+                (id == json!(first)).then_some(())
+            })
+            .await;
+            let beside = c
+                .execute(
+                    "const l = document.querySelector('section.listside').getBoundingClientRect(), p = document.getElementById('pane').getBoundingClientRect(), t = document.getElementById('list').getBoundingClientRect(); return p.left >= l.right && t.right <= l.right + 1 && p.width > 300",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(beside, json!(true), "the exchange sits beside the list");
+            fits(&c, "the list with its pane", w).await;
+        }
+        if shots.is_some() {
+            c.execute(
+                "document.querySelector('tbody.group.other .fold').click(); return 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+            screenshot(&c, &format!("list-{w}.png")).await;
+        }
+
+        // The exchange with the mismatch: the caret under the first differing character.
+        c.goto(&page(&h, &format!("/exchanges/{token_id}")))
+            .await
+            .unwrap();
+        let cols = c
+            .execute(
+                "const d = document.querySelector(\"article.ann[data-code='diagnosis.redirect_uri_mismatch'] > .uridiff\");\
+                 const m = d.querySelectorAll('mark.d'); const caret = d.querySelector('.caret');\
+                 const box = d.querySelector('pre.diffbox').getBoundingClientRect();\
+                 const x = (e) => e.getBoundingClientRect().left;\
+                 return [x(m[0]), x(m[1]), x(caret), box.left, box.right, caret.getBoundingClientRect().right]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let n = |i: usize| cols[i].as_f64().unwrap();
+        assert!(
+            (n(0) - n(1)).abs() < 0.5,
+            "expected and actual aligned: {cols}"
+        );
+        assert!(
+            (n(2) - n(1)).abs() < 0.5,
+            "the caret sits under the first difference: {cols}"
+        );
+        assert!(
+            n(2) >= n(3) && n(5) <= n(4),
+            "the caret is inside its box, in view: {cols}"
+        );
+        fits(&c, "an exchange with a mismatch", w).await;
+        screenshot(&c, &format!("exchange-{w}.png")).await;
+
+        // The login: the picture keeps its size and scrolls inside its box.
+        c.goto(&page(&h, &format!("/flows/{fail_flow}")))
+            .await
+            .unwrap();
+        let font = c
+            .execute(
+                "const t = document.querySelector('svg.seq text.req'); return t.getBoundingClientRect().height",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            font.as_f64().unwrap() >= 10.0,
+            "labels stay readable: {font}"
+        );
+        fits(&c, "a login", w).await;
+        screenshot(&c, &format!("login-{w}.png")).await;
+
+        // An explain page: codes, RFC sections and URLs are links.
+        c.goto(&page(&h, "/explain/error.invalid_grant"))
+            .await
+            .unwrap();
+        assert!(
+            count(&c, "a.rfc").await >= 1,
+            "RFC sections link to their text"
+        );
+        fits(&c, "an explain page", w).await;
+        screenshot(&c, &format!("explain-{w}.png")).await;
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    m.shutdown().await;
+    h.shutdown().await;
+}
+
+/// Issue 19 §4: the indicator says "reconnecting" when the proxy stops, and
+/// "live" again when it is back on the same port, with the exchanges
+/// recorded meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_says_reconnecting_when_the_proxy_stops_and_catches_up_when_it_is_back() {
+    use oauthscope::proxy::ProxyConfig;
+    use oauthscope::session::{Session, SessionConfig};
+    let (provider, h) = Harness::with_provider().await;
+    let web_url = h.session.web_url().unwrap();
+    let web_addr = h.session.web_addr().unwrap();
+    Harness::client_credentials(&h.client(), provider.url("/token")).await;
+    h.wait_for(1).await;
+
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path(), downloads.path()).await;
+    c.goto(&web_url).await.unwrap();
+    let state = || async {
+        c.execute(
+            "return document.getElementById('conn').dataset.state",
+            vec![],
+        )
+        .await
+        .ok()
+    };
+    eventually("live with one row", || async {
+        (state().await? == "live" && count(&c, "tr.row").await == 1).then_some(())
+    })
+    .await;
+
+    // Stop the proxy (and with it the UI).
+    let Harness {
+        home,
+        store,
+        session,
+        dir,
+        ..
+    } = h;
+    drop(store);
+    session.shutdown().await.unwrap();
+    eventually("the indicator saying reconnecting", || async {
+        (state().await? == "reconnecting").then_some(())
+    })
+    .await;
+    // An action the proxy cannot answer now says why, in the page.
+    c.execute(
+        "window.confirm = () => true; document.getElementById('clear').click(); return 1",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let said = eventually("the failed clear explained in the page", || async {
+        let v = c
+            .execute(
+                "const n = document.getElementById('notice'); return n.hidden ? null : n.textContent",
+                vec![],
+            )
+            .await
+            .ok()?;
+        v.as_str().map(str::to_string)
+    })
+    .await;
+    assert!(said.starts_with("Clearing failed"), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let token_file = home.root().join("web-token");
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the kept UI token is private");
+    }
+
+    // Start again on the same web port, record two exchanges.
+    let mut restarted = None;
+    for _ in 0..50 {
+        match Session::start(SessionConfig {
+            home: home.clone(),
+            proxy: ProxyConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                upstream_ca: vec![provider.ca_pem_path.clone()],
+                ..ProxyConfig::default()
+            },
+            web: Some(web_addr),
+            analyze: Default::default(),
+            observer: None,
+        })
+        .await
+        {
+            Ok(s) => {
+                restarted = Some(s);
+                break;
+            }
+            // The store's lock or the port may take a moment to be free.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let session = restarted.expect("the session starts again");
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(session.proxy_url()).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(session.ca.cert_pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    Harness::client_credentials(&client, provider.url("/token")).await;
+    Harness::client_credentials(&client, provider.url("/token")).await;
+    eventually("live again, with the rows recorded meanwhile", || async {
+        (state().await? == "live" && count(&c, "tr.row").await == 3).then_some(())
+    })
+    .await;
+    let same = c.current_url().await.unwrap();
+    assert_eq!(same.path(), "/", "the same page, not a new one");
+    c.close().await.unwrap();
+    drop(driver);
+    session.shutdown().await.unwrap();
+    drop(dir);
 }

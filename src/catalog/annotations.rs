@@ -13,7 +13,7 @@ use serde_json::Value;
 const SRC: &str = "oauthscope";
 const SEE: &str = "docs/annotations.md in the oauthscope repository";
 
-/// One annotation code: its stable name (DESIGN.md vocabulary), the severity
+/// One annotation code: its stable name (docs/annotations.md), the severity
 /// a finding of it has unless the rule says otherwise, the one-line title,
 /// what usually causes it and what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

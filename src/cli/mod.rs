@@ -73,8 +73,8 @@ pub enum Command {
     Env(env::EnvArgs),
     /// Run one command with the proxy and CA-trust variables set.
     Exec(env::ExecArgs),
-    /// List, show or clear captured exchanges.
-    #[command(subcommand)]
+    /// List, show or clear captured exchanges (grouped by login; `logins` is the same command).
+    #[command(subcommand, visible_alias = "logins")]
     Flows(flows::FlowsCommand),
     /// Analyse a HAR file (browser devtools, mitmproxy, ...) with the same rules as live captures.
     Analyze(analyze::AnalyzeArgs),

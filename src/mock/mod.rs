@@ -112,7 +112,7 @@ pub enum ErrorsIn200 {
 /// Switchable behaviours of the mock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quirks {
-    /// Client-authentication flavours (1–6, DESIGN.md) the token endpoint accepts.
+    /// Client-authentication flavours (1–6, see docs/record-format.md) the token endpoint accepts.
     pub accept_flavours: Vec<u8>,
     /// How redirect URIs are compared.
     pub redirect_match: RedirectMatch,

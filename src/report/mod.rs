@@ -421,7 +421,7 @@ fn flow_section(out: &mut String, records: &[Record], level: usize) {
     }
 }
 
-/// The six flavours of DESIGN.md in words.
+/// The six flavours (docs/record-format.md) in words.
 pub fn flavour_description(n: u8) -> &'static str {
     match n {
         1 => "`Authorization: Basic` of URL-encoded `client_id:client_secret` (RFC 6749 §2.3.1), form body",

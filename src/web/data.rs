@@ -82,6 +82,122 @@ pub struct Summary {
     pub severity: Option<String>,
     /// Why no response was received.
     pub error: Option<String>,
+    /// The login this row is listed under: its flow, or for a one-off
+    /// request (discovery, JWKS, userinfo, ...) the login it serves (see
+    /// [`group_one_offs`]), or [`OTHER_GROUP`].
+    pub group: String,
+    /// A one-off request (discovery, JWKS, userinfo, introspection,
+    /// revocation) that is not part of a login by itself.
+    pub one_off: bool,
+}
+
+/// The group of one-off requests that serve no login seen nearby.
+pub const OTHER_GROUP: &str = "other";
+
+/// How far apart in time a one-off request and the login it serves may be.
+pub const ONE_OFF_WINDOW: time::Duration = time::Duration::minutes(5);
+
+/// Records looked at on each side of a one-off request to find its login.
+const ONE_OFF_CONTEXT: usize = 64;
+
+/// Kinds that are requests of their own, made for a login rather than
+/// being one (OpenID Connect Discovery 1.0 §4, RFC 7517 JWKS, OIDC Core
+/// §5.3 userinfo, RFC 7662 introspection, RFC 7009 revocation).
+pub fn is_one_off_kind(k: Kind) -> bool {
+    matches!(
+        k,
+        Kind::Discovery | Kind::Jwks | Kind::Userinfo | Kind::Introspection | Kind::Revocation
+    )
+}
+
+/// Kinds that make a login (the legs of an authorization or device grant,
+/// and token requests).
+fn is_login_kind(k: Kind) -> bool {
+    matches!(
+        k,
+        Kind::LoginStart
+            | Kind::AuthorizeRequest
+            | Kind::AuthorizationResponse
+            | Kind::Callback
+            | Kind::TokenRequest
+            | Kind::DeviceAuthorization
+            | Kind::Par
+    )
+}
+
+/// The bearer token a one-off request carries (`Authorization: Bearer`,
+/// RFC 6750 §2.1, or the `token` parameter of introspection and
+/// revocation, RFC 7662 §2.1 / RFC 7009 §2.1).
+fn carried_token(r: &Record) -> Option<String> {
+    if let Some(auth) = r.request.headers.get("authorization") {
+        let auth = auth.trim();
+        if auth.len() > 7 && auth[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(auth[7..].trim().to_string());
+        }
+    }
+    crate::analyze::params::request_params(r)
+        .into_iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v)
+}
+
+/// Tokens a token response issued (`access_token`, `refresh_token`, `id_token`).
+fn issued_tokens(r: &Record) -> Vec<String> {
+    let Some(serde_json::Value::Object(m)) = crate::analyze::params::response_json(r) else {
+        return Vec::new();
+    };
+    ["access_token", "refresh_token", "id_token"]
+        .iter()
+        .filter_map(|k| m.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+        .collect()
+}
+
+fn host_of(r: &Record) -> Option<String> {
+    r.url()
+        .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()))
+}
+
+/// The last two labels of a host (`login.example.com` → `example.com`);
+/// an IP address whole.
+fn site_of(host: &str) -> &str {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return host;
+    }
+    let mut dots = host.rmatch_indices('.');
+    match (dots.next(), dots.next()) {
+        (Some(_), Some((i, _))) => &host[i + 1..],
+        _ => host,
+    }
+}
+
+/// The login a one-off request `r` serves, among `context` (records near
+/// it in time): the login that issued the token it carries; else the
+/// nearest login (within [`ONE_OFF_WINDOW`]) on the same host; else on the
+/// same site (last two host labels); else `None`. A login is named by its
+/// stored flow (or its first record's id).
+pub fn login_for(r: &Record, context: &[Record]) -> Option<String> {
+    let near: Vec<&Record> = context
+        .iter()
+        .filter(|c| c.id != r.id && is_login_kind(c.kind))
+        .filter(|c| (c.time - r.time).abs() <= ONE_OFF_WINDOW)
+        .collect();
+    let key = |c: &Record| c.flow.clone().unwrap_or_else(|| c.id.clone());
+    if let Some(tok) = carried_token(r).filter(|t| !t.is_empty()) {
+        if let Some(c) = near
+            .iter()
+            .find(|c| c.kind == Kind::TokenRequest && issued_tokens(c).contains(&tok))
+        {
+            return Some(key(c));
+        }
+    }
+    let host = host_of(r)?;
+    let nearest = |same: &dyn Fn(&str) -> bool| {
+        near.iter()
+            .filter(|c| host_of(c).is_some_and(|h| same(&h)))
+            .min_by_key(|c| (c.time - r.time).abs())
+            .map(|c| key(c))
+    };
+    nearest(&|h| h == host).or_else(|| nearest(&|h| site_of(h) == site_of(&host)))
 }
 
 /// The annotation a row shows.
@@ -118,7 +234,6 @@ impl Summary {
         Summary {
             id: r.id.clone(),
             time: r.time.format(&Rfc3339).unwrap_or_default(),
-            flow,
             kind: r.kind.as_str().to_string(),
             method: r.request.method.clone(),
             host_path: view::host_path(&r.request.url),
@@ -135,6 +250,9 @@ impl Summary {
             }),
             severity: r.max_severity().map(|s| s.as_str().to_string()),
             error: r.error.clone(),
+            group: flow.clone().unwrap_or_else(|| r.id.clone()),
+            one_off: is_one_off_kind(r.kind) && flow.as_deref().is_none_or(|f| f == r.id),
+            flow,
         }
     }
 }
@@ -330,6 +448,7 @@ impl Source {
         let mut out: Vec<Summary> = Vec::new();
         let needs_analysis_to_filter = q.is_some() || min_sev.is_some();
         let mut failed: Option<StoreError> = None;
+        let mut kept: Vec<Record> = Vec::new();
         let mut flush = |candidates: &mut Vec<Record>, out: &mut Vec<Summary>| {
             for raw in candidates.drain(..) {
                 if out.len() >= limit {
@@ -358,6 +477,7 @@ impl Source {
                     && min_sev.is_none_or(|s| rec.max_severity().is_some_and(|m| m >= s));
                 if keep {
                     out.push(Summary::of(&rec, raw.flow.clone()));
+                    kept.push(raw);
                 }
             }
         };
@@ -386,6 +506,7 @@ impl Source {
         if let Some(e) = failed {
             return Err(e);
         }
+        self.group_one_offs(&mut out, &kept)?;
         let next_before = if out.len() >= limit {
             out.last().map(|s| s.id.clone())
         } else if !exhausted {
@@ -404,6 +525,53 @@ impl Source {
             trouble: health.as_ref().and_then(|h| h.describe()),
             health,
         })
+    }
+
+    /// Up to [`ONE_OFF_CONTEXT`] records on each side of `r` (by id, that
+    /// is by time), `r` excluded.
+    fn around(&self, r: &Record) -> Result<Vec<Record>, StoreError> {
+        match self {
+            Source::Store(s) => {
+                let mut v = s.query(&Query {
+                    before_id: Some(r.id.clone()),
+                    limit: Some(ONE_OFF_CONTEXT),
+                    newest_first: true,
+                    ..Query::default()
+                })?;
+                v.extend(s.query(&Query {
+                    after_id: Some(r.id.clone()),
+                    limit: Some(ONE_OFF_CONTEXT),
+                    ..Query::default()
+                })?);
+                Ok(v)
+            }
+            Source::Records(v) => {
+                let i = v.iter().position(|x| x.id == r.id).unwrap_or(0);
+                let lo = i.saturating_sub(ONE_OFF_CONTEXT);
+                let hi = (i + 1 + ONE_OFF_CONTEXT).min(v.len());
+                Ok(v[lo..hi].iter().filter(|x| x.id != r.id).cloned().collect())
+            }
+        }
+    }
+
+    /// Put each one-off row of a page under the login it serves (see
+    /// [`login_for`]): among the page's own records first, then among the
+    /// records stored around it (at most 32 such look-ups a page); rows
+    /// that serve no login go to [`OTHER_GROUP`].
+    fn group_one_offs(&self, out: &mut [Summary], raws: &[Record]) -> Result<(), StoreError> {
+        let mut lookups = 0usize;
+        for (s, raw) in out.iter_mut().zip(raws) {
+            if !s.one_off {
+                continue;
+            }
+            let mut found = login_for(raw, raws);
+            if found.is_none() && lookups < 32 {
+                lookups += 1;
+                found = login_for(raw, &self.around(raw)?);
+            }
+            s.group = found.unwrap_or_else(|| OTHER_GROUP.to_string());
+        }
+        Ok(())
     }
 
     /// Remove records (one flow, or all); how many were removed.
@@ -564,5 +732,58 @@ mod tests {
             ..PageQuery::default()
         });
         assert_eq!(flow.len(), 2);
+    }
+
+    #[test]
+    fn one_off_requests_join_the_login_they_serve_or_gather_as_other() {
+        let opts = AnalyzeOptions::default();
+        let mut recs = capture(2);
+        let t0 = recs[0].time;
+        let one = |id: u64, secs: i64, kind: Kind, url: &str| {
+            let mut r = Record::bare(
+                &format!("{id:016x}"),
+                t0 + time::Duration::seconds(secs),
+                kind,
+                "GET",
+                url,
+            );
+            r.response = Some(Response {
+                status: 200,
+                headers: Default::default(),
+                body: Body::from_bytes(b"{}"),
+            });
+            r
+        };
+        recs.push(one(
+            50,
+            -1,
+            Kind::Discovery,
+            "https://idp.example/.well-known/openid-configuration",
+        ));
+        recs.push(one(150, 1, Kind::Jwks, "https://idp.example/jwks"));
+        recs.push(one(151, 2, Kind::Jwks, "https://idp.example/jwks"));
+        recs.push(one(
+            900,
+            3600,
+            Kind::Jwks,
+            "https://keys.elsewhere.test/jwks",
+        ));
+        let src = Source::records(recs, &opts);
+        let page = src.page(&PageQuery::default(), &opts).unwrap();
+        let logins: std::collections::BTreeSet<&str> = page
+            .records
+            .iter()
+            .filter(|s| !s.one_off)
+            .map(|s| s.group.as_str())
+            .collect();
+        assert_eq!(logins.len(), 2, "{page:?}");
+        for s in page.records.iter().filter(|s| s.one_off) {
+            if s.host_path.starts_with("keys.elsewhere.test") {
+                assert_eq!(s.group, OTHER_GROUP, "{s:?}");
+            } else {
+                assert!(logins.contains(s.group.as_str()), "{s:?} joins a login");
+            }
+        }
+        assert_eq!(page.records.iter().filter(|s| s.one_off).count(), 4);
     }
 }

@@ -179,11 +179,13 @@ pub fn flow_page(flow: &str, records: &[Record]) -> String {
 <a class=\"button\" href=\"/export?flow={f}&amp;format=md\" download>Markdown</a> \
 <a class=\"button\" href=\"/export?flow={f}&amp;format=json\" download>JSON</a></p>"
     );
-    b.push_str("<section class=\"picture\"><h2>Sequence</h2><div class=\"svgwrap\">");
+    b.push_str("<section class=\"picture\"><h2>Sequence</h2><p class=\"muted scrollhint\">The picture keeps its size: scroll it sideways.</p><div class=\"svgwrap\">");
     b.push_str(&sequence_svg(records));
     b.push_str("</div></section>");
     b.push_str(&super::cookies::section(records));
-    b.push_str("<section><h2>Exchanges</h2><table class=\"list\"><tbody>");
+    b.push_str(
+        "<section><h2>Exchanges</h2><div class=\"scrollx\"><table class=\"flowlist\"><tbody>",
+    );
     for (i, r) in records.iter().enumerate() {
         let top = r
             .top_annotation()
@@ -197,7 +199,7 @@ pub fn flow_page(flow: &str, records: &[Record]) -> String {
             .unwrap_or_default();
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><a href=\"/exchanges/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{top}</td></tr>",
+            "<tr><td>{}</td><td><a href=\"/exchanges/{}\">{}</a></td><td>{}</td><td class=\"path\">{}</td><td>{}</td><td>{top}</td></tr>",
             i + 1,
             seg(&r.id),
             esc(r.kind.as_str()),
@@ -209,7 +211,7 @@ pub fn flow_page(flow: &str, records: &[Record]) -> String {
                 .unwrap_or_else(|| "—".into())
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
     frame(&format!("login {flow}"), &b)
 }
 

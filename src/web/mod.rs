@@ -53,6 +53,41 @@ pub struct WebConfig {
     /// How long a browser may take to send a request head, and its first
     /// byte on a new connection; silent or slower connections are closed.
     pub header_timeout: std::time::Duration,
+    /// The token to require (32 hex digits); `None`: a new random one.
+    /// `run` passes [`persistent_token`], so a page left open reconnects
+    /// after the proxy restarts on the same port.
+    pub token: Option<String>,
+}
+
+/// The UI token kept in `dir/web-token` (mode 0600), created on first use:
+/// 32 hex digits (128 random bits). Kept across runs so that an open page's
+/// cookie stays valid when the proxy restarts; delete the file to change it.
+///
+/// # Errors
+/// The file cannot be read or written.
+pub fn persistent_token(dir: &std::path::Path) -> std::io::Result<String> {
+    let path = dir.join("web-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim();
+        if t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(t.to_ascii_lowercase());
+        }
+    }
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("web-token.{}", std::process::id()));
+    {
+        use std::io::Write as _;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(&tmp)?
+            .write_all(format!("{token}\n").as_bytes())?;
+    }
+    crate::home::make_private(&tmp);
+    std::fs::rename(&tmp, &path)?;
+    Ok(token)
 }
 
 /// Default [`WebConfig::header_timeout`].
@@ -240,7 +275,10 @@ pub async fn start(
         addr: cfg.addr,
         source,
     })?;
-    let token = hex::encode(rand::random::<[u8; 16]>());
+    let token = cfg
+        .token
+        .clone()
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
     let (stop, stopping) = watch::channel(false);
     let header_timeout = cfg.header_timeout;
     let state = AppState {
@@ -334,6 +372,7 @@ pub async fn serve_records(
             read_only: true,
             analyze: analyze.clone(),
             header_timeout: HEADER_TIMEOUT,
+            token: None,
         },
         Source::records(records, &analyze),
         None,
@@ -353,6 +392,7 @@ pub async fn serve_store(
             read_only: true,
             analyze,
             header_timeout: HEADER_TIMEOUT,
+            token: None,
         },
         Source::Store(store),
         None,

@@ -4,7 +4,7 @@
 //! every annotation with its evidence (a `redirect_uri.mismatch` drawn as
 //! two aligned URIs with the differing characters marked).
 
-use super::html::{annotation_head, esc, frame, seg, severity_badge};
+use super::html::{annotation_head, esc, frame, linkify, seg, severity_badge};
 use crate::analyze::jose::{decode_unverified, human_duration};
 use crate::analyze::params::{self, BodyFormat};
 use crate::record::{Annotation, Body, HeaderList, Record};
@@ -15,6 +15,15 @@ use std::fmt::Write as _;
 
 /// The whole exchange page for an analysed record.
 pub fn exchange_page(rec: &Record) -> String {
+    frame(
+        &format!("{} {}", rec.kind.as_str(), rec.id),
+        &exchange_body(rec),
+    )
+}
+
+/// The exchange page's content without the frame (the list's side pane at
+/// wide widths loads it with `?pane=1`).
+pub fn exchange_body(rec: &Record) -> String {
     let mut b = String::new();
     let status = rec
         .response
@@ -23,14 +32,16 @@ pub fn exchange_page(rec: &Record) -> String {
         .unwrap_or_else(|| "no response".into());
     let _ = write!(
         b,
-        "<h1><span class=\"kind\">{}</span> {} <span class=\"url\">{}</span> <span class=\"status s{}\">{}</span></h1>",
+        "<h1><span class=\"kind\">{}</span> {} <span class=\"url wrap\">{}</span> <span class=\"status s{}\">{}</span></h1>",
         esc(rec.kind.as_str()),
         esc(&rec.request.method),
         esc(&crate::view::host_path(&rec.request.url)),
         rec.response.as_ref().map(|r| r.status / 100).unwrap_or(0),
         esc(&status)
     );
-    b.push_str("<dl class=\"meta\">");
+    // The diagnosis first: what is wrong and how to fix it, before the facts.
+    annotations_section(&mut b, rec);
+    b.push_str("<h2>Exchange</h2><dl class=\"meta\">");
     let _ = write!(b, "<dt>id</dt><dd><code>{}</code></dd>", esc(&rec.id));
     let _ = write!(
         b,
@@ -63,7 +74,6 @@ pub fn exchange_page(rec: &Record) -> String {
         esc(&crate::curl::command(rec))
     );
 
-    annotations_section(&mut b, rec);
     flavour_section(&mut b, rec);
     jwt_section(&mut b, rec);
 
@@ -117,7 +127,7 @@ pub fn exchange_page(rec: &Record) -> String {
         }
     }
     b.push_str("</section>");
-    frame(&format!("{} {}", rec.kind.as_str(), rec.id), &b)
+    b
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -204,34 +214,120 @@ fn body_block(b: &mut String, headers: &HeaderList, body: &Body) {
     }
 }
 
-fn annotations_section(b: &mut String, rec: &Record) {
-    b.push_str("<section class=\"annotations\"><h2>Annotations</h2>");
-    if rec.annotations.is_empty() {
-        b.push_str("<p class=\"muted\">Nothing to say about this exchange.</p>");
+/// One annotation as a card: heading (badge, full code, title), the
+/// detail with its codes, RFC sections and URLs linked, the fix from the
+/// catalog for diagnoses, the aligned expected/actual pair when the
+/// evidence has one, the evidence folded, and `inner` (supporting findings).
+fn annotation_card(b: &mut String, a: &Annotation, with_fix: bool, inner: &str) {
+    let _ = write!(
+        b,
+        "<article class=\"ann sev-{}\" data-code=\"{}\"><h3>{}</h3>",
+        a.severity.as_str(),
+        esc(&a.code),
+        annotation_head(a)
+    );
+    if !a.detail.trim().is_empty() {
+        let _ = write!(b, "<p class=\"detail\">{}</p>", linkify(a.detail.trim()));
     }
-    for a in &rec.annotations {
+    if with_fix {
+        if let Some(e) = crate::catalog::lookup(&a.code) {
+            if !e.fix.trim().is_empty() {
+                let _ = write!(
+                    b,
+                    "<p class=\"fix\"><strong>Fix:</strong> {}</p>",
+                    linkify(e.fix)
+                );
+            }
+        }
+    }
+    if let Some(d) = uri_diff(a) {
+        b.push_str(&d);
+    }
+    b.push_str(inner);
+    if !a.evidence.is_null() && a.evidence != Value::Object(Default::default()) {
+        let ev = serde_json::to_string_pretty(&a.evidence).unwrap_or_default();
         let _ = write!(
             b,
-            "<article class=\"ann sev-{}\" data-code=\"{}\"><h3>{}</h3>",
-            a.severity.as_str(),
-            esc(&a.code),
-            annotation_head(a)
+            "<details><summary>evidence</summary><pre class=\"evidence\">{}</pre></details>",
+            esc(&ev)
         );
-        if !a.detail.trim().is_empty() {
-            let _ = write!(b, "<p>{}</p>", esc(a.detail.trim()));
+    }
+    b.push_str("</article>");
+}
+
+/// The annotations, read top-down as a diagnosis: the cause first (each
+/// `diagnosis.*` with its fix), the rule findings that support it folded
+/// under it, then the provider's error (`error.*`), then the rest. With no
+/// diagnosis the findings lead, unfolded.
+fn annotations_section(b: &mut String, rec: &Record) {
+    let listed: Vec<&Annotation> = rec.annotations.iter().filter(|a| a.is_listed()).collect();
+    let by_sev = |v: &mut Vec<&Annotation>| v.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    let mut diagnoses: Vec<&Annotation> = listed
+        .iter()
+        .copied()
+        .filter(|a| a.code.starts_with("diagnosis."))
+        .collect();
+    let mut provider: Vec<&Annotation> = listed
+        .iter()
+        .copied()
+        .filter(|a| a.code.starts_with("error."))
+        .collect();
+    let (mut findings, mut rest): (Vec<&Annotation>, Vec<&Annotation>) = listed
+        .iter()
+        .copied()
+        .filter(|a| !a.code.starts_with("diagnosis.") && !a.code.starts_with("error."))
+        .partition(|a| a.severity >= crate::record::Severity::Warning);
+    by_sev(&mut diagnoses);
+    by_sev(&mut provider);
+    by_sev(&mut findings);
+    by_sev(&mut rest);
+    b.push_str("<section class=\"annotations\">");
+    if listed.is_empty() {
+        b.push_str(
+            "<h2>Annotations</h2><p class=\"muted\">Nothing to say about this exchange.</p>",
+        );
+    }
+    if !diagnoses.is_empty() {
+        b.push_str("<h2>Diagnosis</h2>");
+        for (i, d) in diagnoses.iter().enumerate() {
+            let mut inner = String::new();
+            // The supporting findings fold under the first (most severe) diagnosis.
+            if i == 0 && !findings.is_empty() {
+                let _ = write!(
+                    inner,
+                    "<details class=\"supporting\"><summary>{} supporting finding{}: {}</summary>",
+                    findings.len(),
+                    if findings.len() == 1 { "" } else { "s" },
+                    findings
+                        .iter()
+                        .map(|a| format!("<code>{}</code>", esc(&a.code)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                for f in &findings {
+                    annotation_card(&mut inner, f, false, "");
+                }
+                inner.push_str("</details>");
+            }
+            annotation_card(b, d, true, &inner);
         }
-        if let Some(d) = uri_diff(a) {
-            b.push_str(&d);
+    } else if !findings.is_empty() {
+        b.push_str("<h2>Findings</h2>");
+        for f in &findings {
+            annotation_card(b, f, true, "");
         }
-        if !a.evidence.is_null() && a.evidence != Value::Object(Default::default()) {
-            let ev = serde_json::to_string_pretty(&a.evidence).unwrap_or_default();
-            let _ = write!(
-                b,
-                "<details><summary>evidence</summary><pre class=\"evidence\">{}</pre></details>",
-                esc(&ev)
-            );
+    }
+    if !provider.is_empty() {
+        b.push_str("<h2>The provider\u{2019}s error</h2>");
+        for a in &provider {
+            annotation_card(b, a, false, "");
         }
-        b.push_str("</article>");
+    }
+    if !rest.is_empty() {
+        b.push_str("<h2>Also noted</h2>");
+        for a in &rest {
+            annotation_card(b, a, false, "");
+        }
     }
     b.push_str("</section>");
 }
@@ -259,9 +355,13 @@ pub fn split_difference(a: &str, b: &str) -> (String, String, String, String) {
     )
 }
 
-/// `expected` over `actual`, aligned, the differing characters marked, and
+/// `expected` over `actual`, aligned character for character in one
+/// monospaced box that scrolls sideways as a whole (never wraps), the
+/// differing characters marked, a caret under the first difference, and
 /// the kinds of difference named (for any annotation whose evidence has
-/// `expected` and `actual`, e.g. `redirect_uri.mismatch`).
+/// `expected` and `actual`, e.g. `redirect_uri.mismatch`). The caret line
+/// repeats the common prefix invisibly, so it sits under the first
+/// differing character whatever the characters' widths.
 pub fn uri_diff(a: &Annotation) -> Option<String> {
     let expected = a.evidence.get("expected")?.as_str()?;
     let actual = a.evidence.get("actual")?.as_str()?;
@@ -269,20 +369,29 @@ pub fn uri_diff(a: &Annotation) -> Option<String> {
         return None;
     }
     let (pre, me, ma, suf) = split_difference(expected, actual);
+    let (me, ma) = (visible(&me), visible(&ma));
     let width = me.chars().count().max(ma.chars().count());
-    let row = |label: &str, mid: &str| {
+    let line = |label: &str, mid: &str| {
         let pad = width - mid.chars().count();
         format!(
-            "<div class=\"row\"><span class=\"label\">{label}</span><code>{}<mark class=\"d\">{}</mark><span class=\"gap\">{}</span>{}</code></div>",
+            "<span class=\"line\" data-line=\"{label}\"><span class=\"label\">{label:<9}</span>{}<mark class=\"d\">{}</mark><span class=\"gap\">{}</span>{}</span>\n",
             esc(&pre),
-            esc(&visible(mid)),
+            esc(mid),
             " ".repeat(pad),
             esc(&suf)
         )
     };
-    let mut s = String::from("<div class=\"uridiff\">");
-    s.push_str(&row("expected", &me));
-    s.push_str(&row("actual", &ma));
+    let mut s = String::from("<div class=\"uridiff\"><pre class=\"diffbox\">");
+    s.push_str(&line("expected", &me));
+    s.push_str(&line("actual", &ma));
+    let _ = write!(
+        s,
+        "<span class=\"line\" data-line=\"caret\"><span class=\"label\">{:<9}</span><span class=\"ghost\" aria-hidden=\"true\">{}</span><span class=\"caret\">^</span> <span class=\"at\">character {}</span></span>",
+        "",
+        esc(&pre),
+        pre.chars().count() + 1
+    );
+    s.push_str("</pre>");
     if let Some(kinds) = a.evidence.get("kinds").and_then(Value::as_array) {
         s.push_str("<p class=\"kinds\">");
         for k in kinds.iter().filter_map(Value::as_str) {
@@ -415,13 +524,13 @@ fn jwt_section(b: &mut String, rec: &Record) {
             };
             let bad = (claim == "exp" && delta <= 0) || (claim == "nbf" && delta > 0);
             let verdict = match claim {
-                "exp" if delta <= 0 => " — expired when it was used",
-                "nbf" if delta > 0 => " — not yet valid when it was used",
+                "exp" if delta <= 0 => "expired when it was used",
+                "nbf" if delta > 0 => "not yet valid when it was used",
                 _ => "",
             };
             let _ = write!(
                 times,
-                "<tr class=\"{}\" data-claim=\"{claim}\"><th>{claim}</th><td>{}</td><td>{}{}</td></tr>",
+                "<tr class=\"{}\" data-claim=\"{claim}\"><th>{claim}</th><td class=\"when\">{}</td><td class=\"rel\">{}</td><td class=\"verdict\">{}</td></tr>",
                 if bad { "bad" } else { "" },
                 esc(&when),
                 esc(&rel),
@@ -431,7 +540,7 @@ fn jwt_section(b: &mut String, rec: &Record) {
         if !times.is_empty() {
             let _ = write!(
                 b,
-                "<table class=\"kv times\"><tbody>{times}</tbody></table>"
+                "<table class=\"kv times\"><thead><tr><th>claim</th><th>time (UTC)</th><th>relative to the exchange</th><th></th></tr></thead><tbody>{times}</tbody></table>"
             );
         }
         let header = serde_json::to_string_pretty(&Value::Object(d.header)).unwrap_or_default();
@@ -499,5 +608,10 @@ mod tests {
         let h = uri_diff(&a).unwrap();
         assert!(h.contains("<mark class=\"d\">/</mark>"), "{h}");
         assert!(h.contains("trailing_slash"), "{h}");
+        // The caret line repeats the common prefix (invisibly) before the caret.
+        assert!(
+            h.contains("<span class=\"ghost\" aria-hidden=\"true\">http://x/cb</span><span class=\"caret\">^</span>"),
+            "{h}"
+        );
     }
 }

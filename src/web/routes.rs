@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(index))
         .route("/exchanges/{id}", get(exchange))
         .route("/flows/{flow}", get(flow_page))
+        .route("/explain", get(explain_index))
         .route("/explain/{code}", get(explain))
         .route("/export", get(export))
         .route("/api/records", get(records))
@@ -74,7 +75,12 @@ async fn not_found() -> Response {
 }
 
 async fn index(State(st): State<AppState>) -> Response {
-    Html(assets::index_html(st.cfg.read_only)).into_response()
+    let view = match (&st.source, st.cfg.read_only) {
+        (Source::Records(_), _) => assets::View::Har,
+        (Source::Store(_), true) => assets::View::Stored,
+        (Source::Store(_), false) => assets::View::Live,
+    };
+    Html(assets::index_html(view)).into_response()
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
@@ -91,10 +97,21 @@ async fn asset(Path(file): Path<String>) -> Response {
     }
 }
 
-async fn exchange(State(st): State<AppState>, Path(id): Path<String>) -> Response {
+/// `?pane=1`: the exchange's content alone, for the list's side pane.
+#[derive(Debug, Deserialize)]
+struct ExchangeQuery {
+    pane: Option<String>,
+}
+
+async fn exchange(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExchangeQuery>,
+) -> Response {
     let src = st.source.clone();
     let cfg = st.cfg.clone();
     match blocking(move || src.exchange(&id, &cfg.analyze)).await {
+        Ok((rec, _)) if q.pane.is_some() => Html(page::exchange_body(&rec)).into_response(),
         Ok((rec, _)) => Html(page::exchange_page(&rec)).into_response(),
         Err(r) => r,
     }
@@ -112,6 +129,10 @@ async fn flow_page(State(st): State<AppState>, Path(flow): Path<String>) -> Resp
         Ok(recs) => Html(flow::flow_page(&flow, &recs)).into_response(),
         Err(r) => r,
     }
+}
+
+async fn explain_index() -> Response {
+    Html(html::explain_index()).into_response()
 }
 
 async fn explain(Path(code): Path<String>) -> Response {
@@ -244,7 +265,7 @@ async fn clear(State(st): State<AppState>, Query(q): Query<ClearQuery>) -> Respo
     if st.cfg.read_only {
         return text(
             StatusCode::FORBIDDEN,
-            "403: this capture is served read-only\n".into(),
+            "403: this capture is served read-only (a HAR file, or a stored capture while no proxy runs): nothing can be cleared here; stop `oauthscope ui` and use `oauthscope flows clear`\n".into(),
         );
     }
     let src = st.source.clone();
@@ -254,22 +275,31 @@ async fn clear(State(st): State<AppState>, Query(q): Query<ClearQuery>) -> Respo
     }
 }
 
+/// The live feed: `ready` once, one `record` per stored exchange,
+/// `lagged` when the page should reload its list, and `bye` when the UI
+/// stops (the proxy is shutting down: the page says so and reconnects).
 async fn events(State(st): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = st.live.subscribe();
     let stop = st.stopping.clone();
     let ready = futures::stream::once(async { Ok(Event::default().event("ready").data("{}")) });
-    let feed = futures::stream::unfold((rx, stop), |(mut rx, mut stop)| async move {
-        let next = tokio::select! {
-            _ = stop.wait_for(|s| *s) => None,
-            m = rx.recv() => match m {
-                Ok(msg) => Some(Event::default().event("record").data(msg)),
-                // Too many at once: the page reloads its list instead.
-                Err(RecvError::Lagged(_)) => Some(Event::default().event("lagged").data("{}")),
-                Err(RecvError::Closed) => None,
-            },
-        };
-        next.map(|e| (Ok(e), (rx, stop)))
-    });
+    let feed = futures::stream::unfold(
+        (rx, stop, false),
+        |(mut rx, mut stop, said_bye)| async move {
+            if said_bye {
+                return None;
+            }
+            let (next, bye) = tokio::select! {
+                _ = stop.wait_for(|s| *s) => (Some(Event::default().event("bye").data("{}")), true),
+                m = rx.recv() => match m {
+                    Ok(msg) => (Some(Event::default().event("record").data(msg)), false),
+                    // Too many at once: the page reloads its list instead.
+                    Err(RecvError::Lagged(_)) => (Some(Event::default().event("lagged").data("{}")), false),
+                    Err(RecvError::Closed) => (None, false),
+                },
+            };
+            next.map(|e| (Ok(e), (rx, stop, bye)))
+        },
+    );
     use futures::StreamExt as _;
     Sse::new(ready.chain(feed)).keep_alive(KeepAlive::default())
 }

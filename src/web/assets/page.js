@@ -21,6 +21,13 @@
       }
     });
   }
+  // Each expected/actual box scrolls (as a whole) so its caret is in view.
+  for (const box of document.querySelectorAll("pre.diffbox")) {
+    const caret = box.querySelector(".caret");
+    if (!caret) continue;
+    const over = caret.offsetLeft + 40 - box.clientWidth;
+    if (over > 0) box.scrollLeft = over;
+  }
   document.addEventListener("keydown", (e) => {
     if (e.target instanceof Element && e.target.closest("input, textarea, select")) return;
     if (e.key === "Escape" || e.key === "Backspace" || e.key === "u") location.href = "/";
