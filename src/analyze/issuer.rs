@@ -125,14 +125,28 @@ fn response_iss(records: &[Record], rec: &Record, i: usize) -> Option<Finding> {
         .ok()?
         .host_str()?
         .to_ascii_lowercase();
-    let disc = records.iter().rev().find(|r| {
-        r.kind == Kind::Discovery
-            && url::Url::parse(&r.request.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-                .as_deref()
-                == Some(host.as_str())
-    })?;
+    let host_of = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let path_of = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .map(|u| u.path().trim_end_matches('/').to_string())
+    };
+    // The discovery document of the host the browser went to; else the one
+    // whose issuer has the same path (one provider reached under two names:
+    // `keycloak:8080` from the app's container, `localhost:8080` from the
+    // browser), which is the issuer the client knows.
+    let discoveries = || records.iter().rev().filter(|r| r.kind == Kind::Discovery);
+    let disc = discoveries()
+        .find(|r| host_of(&r.request.url).as_deref() == Some(host.as_str()))
+        .or_else(|| {
+            discoveries().find(|r| {
+                issuer_of(r).is_some_and(|i| path_of(&i).is_some() && path_of(&i) == path_of(iss))
+            })
+        })?;
     let issuer = issuer_of(disc)?;
     if issuer.contains('{') || iss == issuer {
         return None;
