@@ -9,6 +9,7 @@ pub mod env;
 pub mod explain;
 pub mod export;
 pub mod flows;
+pub mod mcp;
 pub mod mock;
 pub mod probe;
 pub mod replay;
@@ -91,6 +92,8 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Start a browser with a throw-away profile that uses the proxy and trusts the CA (nothing system-wide).
     Browser(browser::BrowserArgs),
+    /// Serve the capture and its analysis to AI assistants over MCP (stdio), redacted and read-only.
+    Mcp(mcp::McpArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -151,6 +154,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ui(a) => ui::run(a, &g),
         Command::Replay(a) => replay::run(a, &g),
         Command::Browser(a) => browser::run(a, &g),
+        Command::Mcp(a) => mcp::run(a, &g),
     }
 }
 
