@@ -145,10 +145,11 @@ fn main() {
     }
     let mut mcp = Mcp::start(&home);
     let mut timings: Vec<(&str, Vec<Duration>)> = Vec::new();
-    let mut record = |name: &'static str, d: Duration| match timings.iter_mut().find(|(k, _)| *k == name) {
-        Some((_, v)) => v.push(d),
-        None => timings.push((name, vec![d])),
-    };
+    let mut record =
+        |name: &'static str, d: Duration| match timings.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => v.push(d),
+            None => timings.push((name, vec![d])),
+        };
     let mut failed_login = String::new();
     let mut exchange = String::new();
     for _ in 0..rounds {

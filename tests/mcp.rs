@@ -198,6 +198,16 @@ async fn make_capture(session: &Session, dir: &Path) -> Capture {
         );
     }
 
+    // Every marker is in the capture itself (so its absence from the answers means something).
+    let raw_text = serde_json::to_string(&raw).unwrap();
+    for m in &markers {
+        let form: String = url::form_urlencoded::byte_serialize(m.as_bytes()).collect();
+        assert!(
+            raw_text.contains(m.as_str()) || raw_text.contains(&form),
+            "marker {m:?} was not captured"
+        );
+    }
+
     // The same capture as a HAR file (not redacted), and a file that is not one.
     let har = dir.join("capture.har");
     std::fs::write(
@@ -304,23 +314,38 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
         .unwrap_or_else(|| panic!("{phase}: failing login listed: {logins:?}"));
     assert_eq!(failed["outcome"], "failed");
     assert!(
-        failed["headline"].as_str().unwrap().contains("invalid_grant"),
+        failed["headline"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant"),
         "{failed}"
     );
     assert_eq!(failed["cause"]["code"], "diagnosis.redirect_uri_mismatch");
-    assert!(logins.iter().any(|l| l["outcome"] != "failed"), "{logins:?}");
+    assert!(
+        logins.iter().any(|l| l["outcome"] != "failed"),
+        "{logins:?}"
+    );
     let text_summary = all[0]["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text_summary.contains(&cap.failed_login), "{text_summary}");
     let only_failed = answers(dump, "list_logins", |a| a["outcome"] == "failed");
     for a in &only_failed {
-        let l = a["result"]["structuredContent"]["logins"].as_array().unwrap();
-        assert!(l.iter().all(|x| x["outcome"] == "failed") && !l.is_empty(), "{a}");
+        let l = a["result"]["structuredContent"]["logins"]
+            .as_array()
+            .unwrap();
+        assert!(
+            l.iter().all(|x| x["outcome"] == "failed") && !l.is_empty(),
+            "{a}"
+        );
     }
     let by_code = answers(dump, "list_logins", |a| a.get("code").is_some());
     let l = by_code[0]["result"]["structuredContent"]["logins"]
         .as_array()
         .unwrap();
-    assert_eq!(l.len(), 1, "{phase}: only the failing login has that diagnosis");
+    assert_eq!(
+        l.len(),
+        1,
+        "{phase}: only the failing login has that diagnosis"
+    );
     let no_host = answers(dump, "list_logins", |a| a.get("host").is_some());
     assert!(no_host[0]["result"]["structuredContent"]["logins"]
         .as_array()
@@ -334,7 +359,9 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
     assert!(p1.is_string() && p2.is_string() && p1 != p2, "{p1} {p2}");
 
     // show_login: the redirect_uri diagnosis with its evidence.
-    let shown = answers(dump, "show_login", |a| a["login"] == cap.failed_login.as_str());
+    let shown = answers(dump, "show_login", |a| {
+        a["login"] == cap.failed_login.as_str()
+    });
     assert!(!shown.is_empty());
     for s in shown {
         let sc = &s["result"]["structuredContent"];
@@ -345,7 +372,10 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
             .find(|d| d["code"] == "diagnosis.redirect_uri_mismatch")
             .unwrap_or_else(|| panic!("{phase}: diagnosis in {sc}"));
         assert_eq!(d["severity"], "error");
-        assert!(d["evidence"].as_object().is_some_and(|e| !e.is_empty()), "{d}");
+        assert!(
+            d["evidence"].as_object().is_some_and(|e| !e.is_empty()),
+            "{d}"
+        );
         let mismatch = sc["findings"]
             .as_array()
             .unwrap()
@@ -374,7 +404,10 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
             .unwrap()
             .starts_with("sequenceDiagram"));
         let summary = s["result"]["content"][0]["text"].as_str().unwrap();
-        assert!(summary.contains("diagnosis.redirect_uri_mismatch"), "{summary}");
+        assert!(
+            summary.contains("diagnosis.redirect_uri_mismatch"),
+            "{summary}"
+        );
     }
 
     // show_exchange: request, response, annotations, decoded JWTs; and the
@@ -392,8 +425,7 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
         .map(|r| &r["structuredContent"])
         .find(|s| s["grant_type"] == "authorization_code" && s["response"]["status"] == 200)
         .expect("the successful code exchange");
-    let body: Value =
-        serde_json::from_str(issued["response"]["body"].as_str().unwrap()).unwrap();
+    let body: Value = serde_json::from_str(issued["response"]["body"].as_str().unwrap()).unwrap();
     let fp = body["refresh_token"].as_str().unwrap();
     assert!(fp.starts_with("«redacted:"), "{fp}");
     let hex = fp.trim_start_matches("«redacted:").trim_end_matches('»');
@@ -423,11 +455,16 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
     assert!(assertion["token"].as_str().unwrap().contains("«redacted:"));
 
     // export_report and explain_code.
-    let reports = answers(dump, "export_report", |a| a["login"] == cap.failed_login.as_str());
+    let reports = answers(dump, "export_report", |a| {
+        a["login"] == cap.failed_login.as_str()
+    });
     let md = reports[0]["result"]["structuredContent"]["markdown"]
         .as_str()
         .unwrap();
-    assert!(md.starts_with("# Token exchange failed: invalid_grant"), "{md}");
+    assert!(
+        md.starts_with("# Token exchange failed: invalid_grant"),
+        "{md}"
+    );
     assert!(md.contains("```mermaid") && md.contains("redirect_uri.mismatch"));
     let explain = answers(dump, "explain_code", |a| a["code"] == "invalid_grant");
     assert!(explain[0]["result"]["structuredContent"]["entries"]
@@ -446,20 +483,32 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
             .any(|l| l["cause"]["code"] == "diagnosis.redirect_uri_mismatch"),
         "{hl:?}"
     );
-    let har_detail = answers(dump, "analyze_har", |a| a.get("login").is_some_and(|l| l != "nope"));
-    assert!(har_detail.iter().any(|c| c["result"]["structuredContent"]["diagnosis"]
-        .as_array()
-        .is_some_and(|d| d.iter().any(|x| x["code"] == "diagnosis.redirect_uri_mismatch"))));
+    let har_detail = answers(dump, "analyze_har", |a| {
+        a.get("login").is_some_and(|l| l != "nope")
+    });
+    assert!(har_detail
+        .iter()
+        .any(|c| c["result"]["structuredContent"]["diagnosis"]
+            .as_array()
+            .is_some_and(|d| d
+                .iter()
+                .any(|x| x["code"] == "diagnosis.redirect_uri_mismatch"))));
 
     // Bad arguments: errors an assistant can act on, never a crash.
     let expect_error = |tool: &str, pred: &dyn Fn(&Value) -> bool, kind: Option<&str>| {
         let calls = answers(dump, tool, pred);
         assert!(!calls.is_empty(), "{tool}");
         for c in calls {
-            assert!(is_error(c), "{phase}: {tool} {} should fail: {c}", c["args"]);
+            assert!(
+                is_error(c),
+                "{phase}: {tool} {} should fail: {c}",
+                c["args"]
+            );
             if let Some(k) = kind {
                 assert_eq!(c["result"]["structuredContent"]["error"], k, "{c}");
-                let msg = c["result"]["structuredContent"]["message"].as_str().unwrap();
+                let msg = c["result"]["structuredContent"]["message"]
+                    .as_str()
+                    .unwrap();
                 assert!(msg.len() > 20, "{msg}");
             }
         }
@@ -469,22 +518,54 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
         &|a| a["login"] == "ffffffffffffffff",
         Some("unknown_id"),
     );
-    expect_error("show_login", &|a| a["login"] == "not an id", Some("bad_argument"));
-    expect_error("show_exchange", &|a| a["id"] == "0123456789abcdef", Some("unknown_id"));
-    expect_error("show_exchange", &|a| a["id"] == "../../etc/passwd", Some("bad_argument"));
-    expect_error("export_report", &|a| a["login"] == "ffffffffffffffff", Some("unknown_id"));
+    expect_error(
+        "show_login",
+        &|a| a["login"] == "not an id",
+        Some("bad_argument"),
+    );
+    expect_error(
+        "show_exchange",
+        &|a| a["id"] == "0123456789abcdef",
+        Some("unknown_id"),
+    );
+    expect_error(
+        "show_exchange",
+        &|a| a["id"] == "../../etc/passwd",
+        Some("bad_argument"),
+    );
+    expect_error(
+        "export_report",
+        &|a| a["login"] == "ffffffffffffffff",
+        Some("unknown_id"),
+    );
     expect_error(
         "analyze_har",
         &|a| a["path"] == cap.not_har.to_str().unwrap(),
         Some("not_a_har"),
     );
-    expect_error("analyze_har", &|a| a["path"].as_str().unwrap().ends_with("no-such-file.har"), Some("not_a_har"));
+    expect_error(
+        "analyze_har",
+        &|a| a["path"].as_str().unwrap().ends_with("no-such-file.har"),
+        Some("not_a_har"),
+    );
     expect_error("analyze_har", &|a| a["path"] == "-", Some("bad_argument"));
     expect_error("analyze_har", &|a| a["login"] == "nope", Some("unknown_id"));
-    expect_error("explain_code", &|a| a["code"] == "no_such_error_code_xyz", Some("unknown_id"));
+    expect_error(
+        "explain_code",
+        &|a| a["code"] == "no_such_error_code_xyz",
+        Some("unknown_code"),
+    );
     expect_error("list_logins", &|a| a["limit"] == 0, Some("bad_argument"));
-    expect_error("list_logins", &|a| a["cursor"] == "zz", Some("bad_argument"));
-    expect_error("list_logins", &|a| a["since"] == "yesterday", Some("bad_argument"));
+    expect_error(
+        "list_logins",
+        &|a| a["cursor"] == "zz",
+        Some("bad_argument"),
+    );
+    expect_error(
+        "list_logins",
+        &|a| a["since"] == "yesterday",
+        Some("bad_argument"),
+    );
     expect_error("list_logins", &|a| a["outcome"] == "maybe", None);
     expect_error("show_login", &|a| a.as_object().unwrap().is_empty(), None);
     expect_error("show_exchange", &|a| a["id"] == 42, None);
@@ -510,7 +591,11 @@ async fn an_mcp_client_gets_the_diagnosis_and_never_a_secret() {
     let cap = make_capture(&session, dir.path()).await;
 
     // While the proxy runs: the server reads through its API.
-    let (py2, home2, out) = (py.clone(), home_dir.clone(), dir.path().join("running.json"));
+    let (py2, home2, out) = (
+        py.clone(),
+        home_dir.clone(),
+        dir.path().join("running.json"),
+    );
     let cap = std::sync::Arc::new(cap);
     let c2 = cap.clone();
     let running = tokio::task::spawn_blocking(move || run_client(&py2, &home2, &c2, &out))
@@ -554,15 +639,25 @@ asyncio.run(main())
             .arg(&home),
         Duration::from_secs(60),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["isError"], true);
     assert_eq!(v[0]["structuredContent"]["error"], "no_capture");
     let msg = v[0]["structuredContent"]["message"].as_str().unwrap();
-    assert!(msg.contains("oauthscope run") && msg.contains(home.to_str().unwrap()), "{msg}");
+    assert!(
+        msg.contains("oauthscope run") && msg.contains(home.to_str().unwrap()),
+        "{msg}"
+    );
     // Read-only: asking created nothing.
     assert!(!home.join("store").exists());
     // Offline tools work without a capture.
     assert_ne!(v[1]["isError"], true, "{}", v[1]);
-    assert!(v[1]["content"][0]["text"].as_str().unwrap().contains("AADSTS50011"));
+    assert!(v[1]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("AADSTS50011"));
 }

@@ -22,14 +22,14 @@ pub fn open(home: &Home) -> Result<Records, ToolError> {
 /// An access error as a tool error (an unknown id is its own kind).
 pub fn access(e: AccessError) -> ToolError {
     match e {
-        AccessError::Store(StoreError::NotFound(id)) => {
-            ToolError::UnknownId(format!("no exchange or login with id {id:?}"))
-        }
+        AccessError::Store(StoreError::NotFound(id)) => ToolError::UnknownId(format!(
+            "no exchange or login with id {id:?}; call list_logins to see the ids"
+        )),
         AccessError::Store(e @ StoreError::Ambiguous(..)) => ToolError::UnknownId(e.to_string()),
         AccessError::Api(crate::api::ApiError::Remote {
             status: 404,
             message,
-        }) => ToolError::UnknownId(message),
+        }) => ToolError::UnknownId(format!("{message}; call list_logins to see the ids")),
         AccessError::Api(crate::api::ApiError::Remote {
             status: 409,
             message,

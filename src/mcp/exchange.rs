@@ -30,7 +30,11 @@ fn jwt_candidates(r: &Record) -> Vec<(String, String)> {
         out.push((format!("request parameter {k}"), v));
     }
     for (k, v) in &r.request.headers.0 {
-        if let Some(t) = v.trim().strip_prefix("Bearer ").or_else(|| v.trim().strip_prefix("bearer ")) {
+        if let Some(t) = v
+            .trim()
+            .strip_prefix("Bearer ")
+            .or_else(|| v.trim().strip_prefix("bearer "))
+        {
             out.push((format!("request header {k}"), t.trim().to_string()));
         }
     }
@@ -102,12 +106,19 @@ pub fn show_exchange(ctx: &Context, args: &ShowExchangeArgs) -> Result<Answer, T
             .response
             .as_ref()
             .map(|x| x.status.to_string())
-            .unwrap_or_else(|| format!("no response ({})", shown.error.as_deref().unwrap_or("upstream failed")))
+            .unwrap_or_else(|| format!(
+                "no response ({})",
+                shown.error.as_deref().unwrap_or("upstream failed")
+            ))
     );
     if let Some(f) = &shown.flavour {
         match f.number {
             Some(n) => {
-                let _ = write!(text, "\nFlavour {n}: {}", crate::report::flavour_description(n));
+                let _ = write!(
+                    text,
+                    "\nFlavour {n}: {}",
+                    crate::report::flavour_description(n)
+                );
             }
             None => {
                 let _ = write!(text, "\nClient authentication: {}", f.client_auth);
@@ -118,7 +129,12 @@ pub fn show_exchange(ctx: &Context, args: &ShowExchangeArgs) -> Result<Answer, T
         let _ = write!(text, "\n- {} ({}): {}", a.code, a.severity, a.title);
     }
     if !jwts.is_empty() {
-        let _ = write!(text, "\n{} JWT{} decoded.", jwts.len(), if jwts.len() == 1 { "" } else { "s" });
+        let _ = write!(
+            text,
+            "\n{} JWT{} decoded.",
+            jwts.len(),
+            if jwts.len() == 1 { "" } else { "s" }
+        );
     }
     let mut data = serde_json::to_value(&shown).map_err(|e| ToolError::Internal(e.to_string()))?;
     if let Value::Object(m) = &mut data {

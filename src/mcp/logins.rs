@@ -274,11 +274,10 @@ impl Filters {
     /// Does the login (its summary and analysed records) pass?
     pub fn keep(&self, s: &LoginSummary, records: &[Record]) -> bool {
         self.outcome.is_none_or(|o| s.outcome == o)
-            && self.host.as_deref().is_none_or(|h| {
-                s.hosts
-                    .iter()
-                    .any(|x| x.to_ascii_lowercase().contains(h))
-            })
+            && self
+                .host
+                .as_deref()
+                .is_none_or(|h| s.hosts.iter().any(|x| x.to_ascii_lowercase().contains(h)))
             && self.code.as_deref().is_none_or(|c| {
                 records
                     .iter()
@@ -294,7 +293,12 @@ pub fn page_text(logins: &[LoginSummary], next: Option<&str>) -> String {
     if logins.is_empty() {
         s.push_str("No login matches.");
     } else {
-        let _ = writeln!(s, "{} login{}:", logins.len(), if logins.len() == 1 { "" } else { "s" });
+        let _ = writeln!(
+            s,
+            "{} login{}:",
+            logins.len(),
+            if logins.len() == 1 { "" } else { "s" }
+        );
         for l in logins {
             let _ = writeln!(
                 s,
@@ -334,7 +338,12 @@ pub fn list_logins(ctx: &Context, args: &ListLoginsArgs) -> Result<Answer, ToolE
             "limit must be between 1 and {MAX_LIMIT} (got {limit})"
         )));
     }
-    let cursor = match args.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let cursor = match args
+        .cursor
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         Some(c) => {
             let c = capture::check_id(c)?;
             if c.len() != 16 {
@@ -445,7 +454,12 @@ pub fn detail(login: &str, records: &[Record], complete: bool) -> (String, Value
     let mut all: Vec<(usize, &Record, &Annotation)> = records
         .iter()
         .enumerate()
-        .flat_map(|(i, r)| r.annotations.iter().filter(|a| a.is_listed()).map(move |a| (i, r, a)))
+        .flat_map(|(i, r)| {
+            r.annotations
+                .iter()
+                .filter(|a| a.is_listed())
+                .map(move |a| (i, r, a))
+        })
         .collect();
     all.sort_by_key(|(i, _, a)| (std::cmp::Reverse(a.severity), *i));
     let (diag, other): (Vec<_>, Vec<_>) = all
@@ -460,7 +474,11 @@ pub fn detail(login: &str, records: &[Record], complete: bool) -> (String, Value
         .collect();
     let sequence = report::mermaid::sequence_diagram(records);
 
-    let mut text = format!("Login {login} [{}]: {}\n", summary.outcome.as_str(), summary.headline);
+    let mut text = format!(
+        "Login {login} [{}]: {}\n",
+        summary.outcome.as_str(),
+        summary.headline
+    );
     let lead: Vec<&Finding> = if diagnosis.is_empty() {
         findings
             .iter()
@@ -522,18 +540,17 @@ fn with_discovery(
     let mut raw = window.records.clone();
     if let Some(newest) = window.records.last() {
         let ids: HashSet<&str> = raw.iter().map(|r| r.id.as_str()).collect();
-        let mut extra: Vec<Record> =
-            crate::rolling::window_of(newest, false, true, |q| {
-                if q.flow.is_some() {
-                    Ok(Vec::new())
-                } else {
-                    records.query(q)
-                }
-            })
-            .map_err(capture::access)?
-            .into_iter()
-            .filter(|r| r.kind == Kind::Discovery && !ids.contains(r.id.as_str()))
-            .collect();
+        let mut extra: Vec<Record> = crate::rolling::window_of(newest, false, true, |q| {
+            if q.flow.is_some() {
+                Ok(Vec::new())
+            } else {
+                records.query(q)
+            }
+        })
+        .map_err(capture::access)?
+        .into_iter()
+        .filter(|r| r.kind == Kind::Discovery && !ids.contains(r.id.as_str()))
+        .collect();
         raw.append(&mut extra);
     }
     Ok(raw)
@@ -547,11 +564,14 @@ pub fn show_login(ctx: &Context, args: &ShowLoginArgs) -> Result<Answer, ToolErr
     let raw = with_discovery(&records, &window)?;
     let in_login: HashSet<&str> = window.records.iter().map(|r| r.id.as_str()).collect();
     let mut redactor = ctx.redactor();
-    let shown: Vec<Record> =
-        analysed_redacted(&raw, &ctx.opts_with(&args.registered_redirect_uris), &mut redactor)
-            .into_iter()
-            .filter(|r| in_login.contains(r.id.as_str()))
-            .collect();
+    let shown: Vec<Record> = analysed_redacted(
+        &raw,
+        &ctx.opts_with(&args.registered_redirect_uris),
+        &mut redactor,
+    )
+    .into_iter()
+    .filter(|r| in_login.contains(r.id.as_str()))
+    .collect();
     let (summary, data) = detail(&login, &shown, window.complete);
     Ok(Answer {
         summary,
@@ -587,13 +607,27 @@ pub fn export_report(ctx: &Context, args: &ExportReportArgs) -> Result<Answer, T
         stored_flows: true,
         ..Filter::default()
     };
-    let n = stream(&mut each, &opts, &filter, Format::Md, Some(&mut redactor), &mut out)
-        .map_err(|e| ToolError::Access(e.to_string()))?;
+    let n = stream(
+        &mut each,
+        &opts,
+        &filter,
+        Format::Md,
+        Some(&mut redactor),
+        &mut out,
+    )
+    .map_err(|e| ToolError::Access(e.to_string()))?;
     if n == 0 {
-        return Err(ToolError::UnknownId(format!("login {login:?} has no exchanges")));
+        return Err(ToolError::UnknownId(format!(
+            "login {login:?} has no exchanges; call list_logins to see the ids"
+        )));
     }
     let markdown = String::from_utf8_lossy(&out).into_owned();
-    let title = markdown.lines().next().unwrap_or("").trim_start_matches("# ").to_string();
+    let title = markdown
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("# ")
+        .to_string();
     Ok(Answer {
         summary: format!(
             "Markdown bug report of login {login} ({n} exchange{}, redacted): {title}",

@@ -58,7 +58,7 @@ pub struct Answer {
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     /// Neither a running proxy nor a stored capture in the data directory.
-    #[error("no capture in {home}: no oauthscope proxy is running there (no proxy.json) and no store exists. Capture a login first (`oauthscope run --home {home}`, or `oauthscope demo`), or start the MCP server with the --home that holds the capture")]
+    #[error("no capture in {home}: no oauthscope proxy is running there (no proxy.json) and no store exists. Capture a login first (start `oauthscope run --home {home}` and send the app through it), or start the MCP server with the --home that holds the capture")]
     NoCapture {
         /// The data directory.
         home: String,
@@ -66,9 +66,12 @@ pub enum ToolError {
     /// The store or the proxy's API failed.
     #[error("reading the capture failed: {0}")]
     Access(String),
-    /// No login or exchange has this id.
-    #[error("{0}; call list_logins to see the login and exchange ids")]
+    /// No login or exchange has this id (the message says where the ids are).
+    #[error("{0}")]
     UnknownId(String),
+    /// The error code is not in the catalog (the message suggests near misses).
+    #[error("{0}")]
+    UnknownCode(String),
     /// An argument is not valid.
     #[error("bad argument: {0}")]
     BadArgument(String),
@@ -87,6 +90,7 @@ impl ToolError {
             ToolError::NoCapture { .. } => "no_capture",
             ToolError::Access(_) => "capture_unreadable",
             ToolError::UnknownId(_) => "unknown_id",
+            ToolError::UnknownCode(_) => "unknown_code",
             ToolError::BadArgument(_) => "bad_argument",
             ToolError::NotHar(_) => "not_a_har",
             ToolError::Internal(_) => "internal",
@@ -242,7 +246,11 @@ impl Server {
     /// `show_exchange`.
     #[tool(
         description = "Show one captured exchange in full: the request (method, URL, headers, body), the response (status, headers, body), the token-request flavour, every annotation with detail and evidence, and the JWTs it carries decoded (header and claims; signatures are never shown). `id` is an exchange id (a unique prefix or suffix works). Secrets (codes, tokens, client secrets, assertions, cookies, Authorization) are replaced by stable «redacted:…» fingerprints: the same value has the same fingerprint in every answer of this session.",
-        annotations(title = "Show an exchange", read_only_hint = true, open_world_hint = false)
+        annotations(
+            title = "Show an exchange",
+            read_only_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn show_exchange(
         &self,
@@ -256,7 +264,11 @@ impl Server {
     /// `explain_code`.
     #[tool(
         description = "Explain an OAuth / OIDC error code or an oauthscope annotation code from the offline catalog: meaning, usual causes, the fix and the specification or provider page to read (invalid_grant, redirect_uri_mismatch, AADSTS50011, IP_RESTRICTED, diagnosis.code_expired, ...). Unknown codes get near-miss suggestions.",
-        annotations(title = "Explain an error code", read_only_hint = true, open_world_hint = false)
+        annotations(
+            title = "Explain an error code",
+            read_only_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn explain_code(
         &self,
@@ -269,7 +281,11 @@ impl Server {
     /// `analyze_har`.
     #[tool(
         description = "Analyse a HAR file (Chrome/Firefox devtools export, mitmproxy, Charles, an oauthscope export) on this machine with the same rules as live captures. Without `login`: the logins found, newest first, paged like list_logins. With `login` (an id from that list): that login in full, as show_login shows it. `path` is a local file path. Secrets are always redacted.",
-        annotations(title = "Analyse a HAR file", read_only_hint = true, open_world_hint = false)
+        annotations(
+            title = "Analyse a HAR file",
+            read_only_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn analyze_har(
         &self,
@@ -282,7 +298,11 @@ impl Server {
     /// `export_report`.
     #[tool(
         description = "The Markdown bug report of one login, as `oauthscope export --format md` writes it: outcome title, Mermaid sequence diagram, table of exchanges, every finding with explanation, fix and evidence, the token-request flavour, and the requests and responses. Redacted (always): ready to paste into an issue. `login` is a login id from list_logins or the id of any exchange in it.",
-        annotations(title = "Export a bug report", read_only_hint = true, open_world_hint = false)
+        annotations(
+            title = "Export a bug report",
+            read_only_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn export_report(
         &self,

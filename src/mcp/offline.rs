@@ -28,10 +28,9 @@ pub fn explain_code(args: &ExplainCodeArgs) -> Result<Answer, ToolError> {
     }
     let entries = catalog::lookup_all(code);
     if entries.is_empty() {
-        return Err(ToolError::UnknownId(format!(
-            "{} (this is not an id: the code is not in the offline catalog)",
-            crate::cli::explain::unknown_message(code)
-        )));
+        return Err(ToolError::UnknownCode(
+            crate::cli::explain::unknown_message(code),
+        ));
     }
     let summary = crate::cli::explain::render(&entries, false);
     Ok(Answer {
@@ -86,7 +85,11 @@ fn read_har(path: &str) -> Result<crate::har::import::Imported, ToolError> {
     // The importer's errors name the position of a syntax error and what
     // was found instead, never the file's content.
     crate::cli::analyze::import_file(p).map_err(|e| {
-        let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+        let msg = e
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
         ToolError::NotHar(format!(
             "{msg}. analyze_har reads HAR 1.2 files (browser devtools: Network → Export HAR)"
         ))
@@ -103,10 +106,17 @@ pub fn analyze_har(ctx: &Context, args: &AnalyzeHarArgs) -> Result<Answer, ToolE
             logins::MAX_LIMIT
         )));
     }
-    let offset = match args.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let offset = match args
+        .cursor
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         None => 0,
         Some(c) => c.parse::<usize>().map_err(|_| {
-            ToolError::BadArgument(format!("cursor {c:?} is not a next_cursor from analyze_har"))
+            ToolError::BadArgument(format!(
+                "cursor {c:?} is not a next_cursor from analyze_har"
+            ))
         })?,
     };
     let imported = read_har(&args.path)?;
