@@ -642,3 +642,44 @@ pub fn export_report(ctx: &Context, args: &ExportReportArgs) -> Result<Answer, T
         redactor: Some(redactor),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Body, Response};
+
+    fn token(n: u64, status: u16, body: &str) -> Record {
+        let t = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let mut r = Record::bare(
+            &format!("{:016x}", 100 + n),
+            t + time::Duration::seconds(n as i64),
+            Kind::TokenRequest,
+            "POST",
+            "https://idp.example/token",
+        );
+        r.response = Some(Response {
+            status,
+            headers: Default::default(),
+            body: Body::from_bytes(body.as_bytes()),
+        });
+        r
+    }
+
+    #[test]
+    fn outcome_is_what_happened_after_the_last_failure() {
+        let ok = |n| token(n, 200, r#"{"access_token":"x","token_type":"Bearer"}"#);
+        let bad = |n| token(n, 400, r#"{"error":"invalid_grant"}"#);
+        assert_eq!(outcome_of(&[ok(1)]), Outcome::Succeeded);
+        assert_eq!(outcome_of(&[bad(1)]), Outcome::Failed);
+        assert_eq!(outcome_of(&[bad(1), ok(2)]), Outcome::Recovered);
+        // Tokens first, then a refresh that fails: the login is broken now.
+        assert_eq!(outcome_of(&[ok(1), bad(2)]), Outcome::Failed);
+        // An OAuth error in a 200 (GitHub, Slack) is a failure too.
+        let hidden = token(1, 200, r#"{"error":"bad_verification_code"}"#);
+        assert_eq!(outcome_of(&[hidden]), Outcome::Failed);
+        // No response at all (the upstream failed) is a failure.
+        let mut lost = ok(1);
+        lost.response = None;
+        assert_eq!(outcome_of(&[lost, ok(2)]), Outcome::Recovered);
+    }
+}
