@@ -2,6 +2,7 @@
 
 use super::ToolError;
 use crate::access::{AccessError, Records};
+use crate::api::{Client, ProxyState};
 use crate::home::Home;
 use crate::record::Record;
 use crate::store::{Query, StoreError};
@@ -11,10 +12,15 @@ use crate::store::{Query, StoreError};
 /// with neither a store nor a `proxy.json` is [`ToolError::NoCapture`]; the
 /// store is never created here (read-only).
 pub fn open(home: &Home) -> Result<Records, ToolError> {
-    if !home.store_dir().exists() && !home.proxy_state_file().exists() {
-        return Err(ToolError::NoCapture {
-            home: home.root().display().to_string(),
-        });
+    if !home.store_dir().exists() {
+        // Never create a store: without one, only a running proxy can answer.
+        return match ProxyState::read(home) {
+            Ok(Some(state)) => Ok(Records::Remote(Client::new(state, home))),
+            Ok(None) => Err(ToolError::NoCapture {
+                home: home.root().display().to_string(),
+            }),
+            Err(e) => Err(ToolError::Access(e.to_string())),
+        };
     }
     Records::open(home).map_err(access)
 }
