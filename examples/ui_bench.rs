@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-fn record(i: usize, start: OffsetDateTime) -> Record {
+pub fn record(i: usize, start: OffsetDateTime) -> Record {
     let time = start + time::Duration::milliseconds(i as i64);
     let (kind, method, url, body, grant, status, resp) = match i % 10 {
         0 => (

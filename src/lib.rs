@@ -14,6 +14,7 @@
 //! - [`rolling`]: analysis of captures of any size in bounded windows.
 //! - [`browser`]: finding installed browsers and starting one with a throw-away profile.
 //! - [`truststore`]: Java trust stores (JKS) for `env`/`exec`.
+//! - [`mcp`]: the MCP server (`oauthscope mcp`): tools over the capture for AI assistants.
 //! - [`cli`]: clap definitions and one file per subcommand.
 
 pub mod access;
@@ -28,6 +29,7 @@ pub mod curl;
 pub mod doctor;
 pub mod har;
 pub mod home;
+pub mod mcp;
 pub mod mock;
 pub mod name_constraints;
 pub mod probe;

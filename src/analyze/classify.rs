@@ -553,10 +553,12 @@ pub fn classify_response_in(
     }
     // The provider sending the browser to its own error page
     // (`/error?error=...`, Google's `/signin/oauth/error?authError=...`).
-    (at_provider && same_origin && (error || location_names_error(location))).then(|| Classified {
-        kind: Kind::ProviderPage,
-        grant_type: None,
-    })
+    (at_provider && same_origin && (error || location_names_error(location))).then_some(
+        Classified {
+            kind: Kind::ProviderPage,
+            grant_type: None,
+        },
+    )
 }
 
 /// True when a `Location` path or query names an error page (`/error`,

@@ -716,8 +716,6 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     for marker in ["error code:", "error code :", "errorcode:"] {
         if let Some(i) = lower.find(marker) {
             let rest = text[i + marker.len()..].trim_start();
-            let rest =
-                rest.trim_start_matches(|c: char| c == '<' || c.is_ascii_alphabetic() && false);
             let code: String = strip_tags(rest)
                 .trim_start()
                 .chars()

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod export;
 pub mod flows;
 pub mod jar;
+pub mod mcp;
 pub mod mock;
 pub mod probe;
 pub mod replay;
@@ -99,6 +100,8 @@ pub enum Command {
     /// Check a damaged capture store, or write what it still holds into a new one.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Serve the capture and its analysis to AI assistants over MCP (stdio), redacted and read-only.
+    Mcp(mcp::McpArgs),
 }
 
 /// Options shared by commands that print findings.
@@ -161,6 +164,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Browser(a) => browser::run(a, &g),
         Command::Diff(a) => diff::run(a, &g),
         Command::Store(c) => store::run(c, &g),
+        Command::Mcp(a) => mcp::run(a, &g),
     }
 }
 

@@ -228,7 +228,7 @@ fn capitalise(s: &str) -> String {
 }
 
 /// Did this exchange fail (HTTP error, no response, an OAuth error)?
-fn is_failure(r: &Record) -> bool {
+pub fn is_failure(r: &Record) -> bool {
     r.response.as_ref().is_none_or(|x| x.status >= 400)
         || mermaid::response_error(r).is_some()
         || r.annotations
