@@ -51,11 +51,16 @@ pub enum Kind {
     /// login and consent pages, their form posts and XHRs, and the
     /// provider's own error page (where a refused authorize request ends).
     ProviderPage,
+    /// A call to a resource server (an API) that refused its bearer token
+    /// with an RFC 6750 §3 challenge (`401`/`403` with `WWW-Authenticate:
+    /// Bearer error="invalid_token"`, also `DPoP`, RFC 9449): part of the
+    /// login's story when the token is one the login issued.
+    ResourceRequest,
 }
 
 impl Kind {
     /// Every kind, in the order of a typical flow.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Discovery,
         Kind::LoginStart,
         Kind::Jwks,
@@ -69,6 +74,7 @@ impl Kind {
         Kind::Userinfo,
         Kind::Introspection,
         Kind::Revocation,
+        Kind::ResourceRequest,
     ];
 
     /// The snake_case name used in JSON and on the command line.
@@ -87,6 +93,7 @@ impl Kind {
             Kind::Jwks => "jwks",
             Kind::LoginStart => "login_start",
             Kind::ProviderPage => "provider_page",
+            Kind::ResourceRequest => "resource_request",
         }
     }
 }

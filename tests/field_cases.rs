@@ -345,5 +345,132 @@ fn the_binary_reads_every_field_case() {
         );
         n += 1;
     }
-    assert_eq!(n, 10);
+    assert_eq!(n, 15);
+}
+
+/// Case 20: the secret's ID (a GUID) sent as the secret. The cause is
+/// checked on the secret's shape (never its value) and is an error because
+/// the records support it; the app's own error page is not a provider error.
+#[test]
+fn entra_secret_id_sent_as_secret_is_checked_by_shape() {
+    let recs = run("20-entra-secret-id-sent-as-secret.har");
+    assert_eq!(token_flavours(&recs), [Some(1)]);
+    assert!(has(&recs, "error.AADSTS7000215"));
+    let (_, d) = one(&recs, "diagnosis.invalid_client_credentials");
+    assert_eq!(d.severity, Severity::Error);
+    assert_eq!(d.evidence["kinds"][0], "secret_id");
+    let causes = d.evidence["causes"].as_array().unwrap();
+    let secret_id = causes.iter().find(|c| c["cause"] == "secret_id").unwrap();
+    assert_eq!(secret_id["verdict"], "supported");
+    assert_eq!(secret_id["evidence"]["secret_shape"], "guid");
+    // The secret's value is nowhere in the diagnosis.
+    assert!(!d
+        .evidence
+        .to_string()
+        .contains("c1dc014a-f491-411c-ad8c-12546064c099"));
+    for c in [
+        "error.OAuthCallback",
+        "redirect_uri.mismatch",
+        "client_auth.basic_not_urlencoded",
+    ] {
+        assert!(!has(&recs, c), "{c}");
+    }
+    no_false_errors(&recs, &["diagnosis.invalid_client_credentials"]);
+}
+
+/// Case 22: the provider refuses on its own error page, reached by redirect;
+/// the login started over https and the redirect_uri says http.
+#[test]
+fn google_error_page_and_the_https_to_http_downgrade() {
+    let recs = run("22-google-redirect-uri-http-behind-tls-proxy.har");
+    let page = recs
+        .iter()
+        .find(|r| r.kind == Kind::ProviderPage)
+        .expect("the provider's error page is recorded");
+    assert!(page.request.url.contains("/signin/oauth/error"));
+    let (r, e) = one(&recs, "error.redirect_uri_mismatch");
+    assert_eq!(r.id, page.id);
+    assert_eq!(e.evidence["source"], "html");
+    let (_, d) = one(&recs, "diagnosis.redirect_uri_scheme_downgrade");
+    assert_eq!(
+        d.evidence["redirect_uri"],
+        "http://shop.example.com/login/check-google"
+    );
+    assert!(d.evidence["https_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://shop.example.com"));
+    // One login: the login start, the authorize request and the error page.
+    assert!(recs.iter().all(|r| r.flow == recs[0].flow));
+    assert!(!has(&recs, "state.mismatch"));
+    assert!(
+        !has(&recs, "diagnosis.redirect_uri_mismatch"),
+        "the downgrade is the cause"
+    );
+    no_false_errors(&recs, &["diagnosis.redirect_uri_scheme_downgrade"]);
+}
+
+/// Case 25: the same code redeemed twice in milliseconds; the `/` a browser
+/// writes for an empty path is no mismatch, and a JSON body that succeeded
+/// is not a warning.
+#[test]
+fn double_exchange_is_reuse_and_the_capture_refutes_the_rest() {
+    let recs = run("25-auth0-react18-strictmode-double-code-exchange.har");
+    let (r, d) = one(&recs, "diagnosis.code_reused");
+    assert_eq!(r.kind, Kind::TokenRequest);
+    assert_eq!(d.severity, Severity::Error);
+    for c in [
+        "redirect_uri.mismatch",
+        "token_request.json_body",
+        "diagnosis.code_expired",
+        "pkce.mismatch",
+        "state.mismatch",
+    ] {
+        assert!(!has(&recs, c), "{c}");
+    }
+    no_false_errors(&recs, &["diagnosis.code_reused"]);
+}
+
+/// Case 27: the callback named the data centre; the code was redeemed at
+/// the default one. No "rotate the secret" at error.
+#[test]
+fn zoho_code_redeemed_at_another_data_centre() {
+    let recs = run("27-zoho-code-redeemed-at-wrong-data-center.har");
+    assert_eq!(token_flavours(&recs), [Some(3)]);
+    assert!(has(&recs, "error.hidden_in_success"));
+    let (_, d) = one(&recs, "diagnosis.token_endpoint_region_mismatch");
+    assert_eq!(d.evidence["param"], "accounts-server");
+    assert_eq!(d.evidence["named_host"], "accounts.zoho.eu");
+    assert_eq!(d.evidence["token_host"], "accounts.zoho.com");
+    assert!(all(&recs)
+        .iter()
+        .all(|(_, a)| !(a.code == "diagnosis.invalid_client_credentials"
+            && a.severity == Severity::Error)));
+    no_false_errors(&recs, &["diagnosis.token_endpoint_region_mismatch"]);
+}
+
+/// Case 30: the consent answered by XHR with a JSON `location`; one login,
+/// the callback recognised, the redirect_uri only in the token request named.
+#[test]
+fn discord_json_location_is_followed_into_one_login() {
+    let recs = run("30-discord-redirect-uri-only-in-token-request.har");
+    let flows: std::collections::BTreeSet<_> = recs.iter().map(|r| r.flow.clone()).collect();
+    assert_eq!(flows.len(), 1, "one login, not {}", flows.len());
+    assert!(recs.iter().any(|r| r.kind == Kind::Callback));
+    assert_eq!(token_flavours(&recs), [Some(3)]);
+    let (r, a) = one(&recs, "redirect_uri.token_only");
+    assert_eq!(r.kind, Kind::TokenRequest);
+    assert_eq!(
+        a.evidence["actual"],
+        "http://localhost:3000/api/discord-callback"
+    );
+    for c in [
+        "redirect_uri.missing",
+        "diagnosis.code_reused",
+        "diagnosis.code_expired",
+        "diagnosis.invalid_client_credentials",
+    ] {
+        assert!(!has(&recs, c), "{c}");
+    }
+    no_false_errors(&recs, &["redirect_uri.token_only"]);
 }

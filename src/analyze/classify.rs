@@ -496,6 +496,9 @@ pub fn classify_response_in(
     headers: &HeaderList,
     known: &Endpoints,
 ) -> Option<Classified> {
+    if matches!(status, 401 | 403) && bearer_challenge_error(headers) {
+        return Classified::of(Kind::ResourceRequest);
+    }
     let base = url::Url::parse(request_url).ok();
     let at_provider = base.as_ref().is_some_and(|u| known.is_provider_origin(u));
     if at_provider && status >= 400 {
@@ -559,6 +562,15 @@ pub fn classify_response_in(
             grant_type: None,
         },
     )
+}
+
+/// True when a `WWW-Authenticate` header is a Bearer or DPoP challenge with
+/// an `error` (RFC 6750 §3, RFC 9449 §7.1): a resource server refusing a token.
+fn bearer_challenge_error(headers: &HeaderList) -> bool {
+    headers.get_all("www-authenticate").any(|v| {
+        let l = v.trim_start().to_ascii_lowercase();
+        (l.starts_with("bearer") || l.starts_with("dpop")) && l.contains("error=")
+    })
 }
 
 /// True when a `Location` path or query names an error page (`/error`,

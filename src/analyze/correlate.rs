@@ -140,7 +140,7 @@ fn sent_tokens(rec: &Record) -> Vec<String> {
         .filter(|(k, v)| (k == "refresh_token" || k == "device_code") && !v.is_empty())
         .map(|(_, v)| v)
         .collect();
-    if rec.kind == Kind::Userinfo {
+    if matches!(rec.kind, Kind::Userinfo | Kind::ResourceRequest) {
         if let Some(token) = rec
             .request
             .headers

@@ -319,6 +319,10 @@ codes! {
         "The app was reached over https but its redirect_uri says http",
         "A TLS-terminating proxy or load balancer in front of the app: the app sees plain http and builds `http://` redirect URIs (Express without `trust proxy`, Spring without `server.forward-headers-strategy`, Django without `SECURE_PROXY_SSL_HEADER`, ASP.NET without forwarded headers). The provider has only the https URI registered and refuses the authorize request.",
         "Make the app trust the proxy's X-Forwarded-Proto (or configure its public base URL), so it builds the https redirect_uri that is registered.";
+    DIAGNOSIS_ACCESS_TOKEN_REJECTED = "diagnosis.access_token_rejected", Error,
+        "The API refused the access token",
+        "A resource server answered 401/403 with an RFC 6750 challenge (invalid_token, insufficient_scope). The usual causes, each checked against the records: the token expired (its exp, or expires_in of the response that issued it), it was issued for another API (audience), it lacks a scope, or it was revoked.",
+        "Refresh the token before it expires; ask for a token whose audience/resource is this API and whose scopes it requires.";
     DIAGNOSIS_RECOVERED = "diagnosis.recovered", Info,
         "The login recovered",
         "An earlier attempt of the same client failed and this one succeeded: the login's outcome is success. Evidence names the last failure and what changed between the attempts (authorize parameters, token-request shape, time); when nothing on the wire changed, the fix was outside the requests (provider settings, consent, user assignment).",

@@ -19,6 +19,7 @@
 //! - [`endpoint`]: `token_url_not_found`, `invalid_client_credentials`,
 //!   `grant_type_not_enabled`, `silent_auth_failed`.
 
+pub mod access_token;
 pub mod authorize_refused;
 pub mod causes;
 pub mod code_grant;
@@ -58,6 +59,7 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(region::diagnose(login, opts));
     out.extend(scheme::diagnose(login, opts));
     out.extend(authorize_refused::diagnose(login, opts));
+    out.extend(access_token::diagnose(login, opts));
     out.retain(|f| !cookies::superseded(login, f));
     settle(out)
 }
