@@ -22,6 +22,7 @@
 pub mod access_token;
 pub mod authorize_refused;
 pub mod causes;
+pub mod clock;
 pub mod code_grant;
 pub mod cookies;
 pub mod endpoint;
@@ -60,6 +61,7 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(scheme::diagnose(login, opts));
     out.extend(authorize_refused::diagnose(login, opts));
     out.extend(access_token::diagnose(login, opts));
+    out.extend(clock::diagnose(login, opts));
     out.retain(|f| !cookies::superseded(login, f));
     settle(out)
 }
