@@ -196,7 +196,20 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
             }
         }
     }
-    if out.is_empty() && (400..600).contains(&status) && speaks_to_the_provider(rec.kind) {
+    // RFC 6750 §3.1: a request without credentials gets a bare challenge
+    // (no `error`): the normal first step, not a failure.
+    let bare_challenge = status == 401
+        && rec.response.as_ref().is_some_and(|r| {
+            r.headers.get_all("www-authenticate").any(|v| {
+                let l = v.trim_start().to_ascii_lowercase();
+                (l.starts_with("bearer") || l.starts_with("dpop")) && !l.contains("error=")
+            })
+        });
+    if out.is_empty()
+        && (400..600).contains(&status)
+        && speaks_to_the_provider(rec.kind)
+        && !bare_challenge
+    {
         // No OAuth error in any shape we know: the status and the
         // provider's own words still explain the failure.
         let words = rec

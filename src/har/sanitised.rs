@@ -176,7 +176,13 @@ pub fn detect(doc: &Value) -> Option<Sanitised> {
 /// whose headers are kept whole), for files too large to hold as one
 /// document. `entries` is the file's entry count.
 pub fn detect_records(records: &[crate::record::Record], entries: usize) -> Option<Sanitised> {
-    if records.is_empty() {
+    use crate::record::Kind;
+    // Only a browser's visit to the app itself (the login start, the
+    // callback) is sure to carry cookies; without one, no cookies is no sign.
+    if !records
+        .iter()
+        .any(|r| matches!(r.kind, Kind::LoginStart | Kind::Callback))
+    {
         return None;
     }
     let mut t = Tally::default();

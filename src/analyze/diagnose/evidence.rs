@@ -752,6 +752,17 @@ fn access_denied_at_authorize(
     {
         return None;
     }
+    // A token request after it is code_grant's access_denied (the app went
+    // on regardless); a code delivered later means the user consented on a
+    // second try: no failure left to explain here.
+    if login.exchanges.iter().any(|e| e.record > d.record)
+        || login
+            .deliveries
+            .iter()
+            .any(|o| o.record > d.record && o.get("code").is_some())
+    {
+        return None;
+    }
     let desc = d.get("error_description").unwrap_or("").to_string();
     let l = desc.to_ascii_lowercase();
     let (cause, severity, what) = if l.contains("not assigned")

@@ -31,6 +31,7 @@ pub mod invalid_client;
 pub mod refresh;
 pub mod region;
 pub mod scheme;
+pub mod unexplained;
 
 #[cfg(test)]
 mod tests;
@@ -63,6 +64,8 @@ pub fn annotate(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
     out.extend(access_token::diagnose(login, opts));
     out.extend(clock::diagnose(login, opts));
     out.retain(|f| !cookies::superseded(login, f));
+    let rest = unexplained::diagnose(login, &out);
+    out.extend(rest);
     settle(out)
 }
 

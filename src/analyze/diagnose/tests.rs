@@ -133,7 +133,6 @@ fn code_exchanged_quickly_is_not_expired_and_the_rest_is_undetermined() {
         .map(|v| v["cause"].as_str().unwrap())
         .collect();
     for cause in [
-        "code_expired",
         "code_reused",
         "redirect_uri_mismatch",
         "client_id_mismatch",
@@ -141,6 +140,33 @@ fn code_exchanged_quickly_is_not_expired_and_the_rest_is_undetermined() {
     ] {
         assert!(ruled.contains(&cause), "{cause} in {ruled:?}");
     }
+    // 50 s at a provider whose code lifetime is unknown: RFC 6749's 600 s is
+    // a recommended maximum, not this provider's lifetime, so expiry is
+    // "cannot tell", never "ruled out".
+    assert!(!ruled.contains(&"code_expired"), "{ruled:?}");
+    let open = a.evidence["unchecked"].as_array().unwrap();
+    let expired = open.iter().find(|v| v["cause"] == "code_expired").unwrap();
+    assert!(
+        expired["why"].as_str().unwrap().contains("not known"),
+        "{expired}"
+    );
+}
+
+/// A code a few seconds old is ruled out whoever the provider is.
+#[test]
+fn a_code_seconds_old_is_not_expired_anywhere() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(3, &code_body("code-abc"), 400, INVALID_GRANT);
+    let (_, findings) = c.findings(annotate);
+    let a = &findings[0].annotation;
+    let ruled: Vec<&str> = a.evidence["ruled_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["cause"].as_str().unwrap())
+        .collect();
+    assert!(ruled.contains(&"code_expired"), "{ruled:?}");
 }
 
 #[test]
