@@ -61,9 +61,17 @@ pub struct Rolling {
     /// `last_used` → flow, to forget the least recently used flows.
     lru: BTreeMap<u64, String>,
     discovery: BTreeMap<String, Record>,
+    /// Per client, the raw records of its latest failure not yet followed
+    /// by a success (the failing record and its login's first records), so
+    /// a later retry's `diagnosis.recovered` is found as in a whole-capture
+    /// analysis ([`crate::analyze::outcome`]).
+    failures: HashMap<String, Vec<Record>>,
     context_len: usize,
     clock: u64,
 }
+
+/// Most clients whose latest failure is kept as context.
+const MAX_FAILING_CLIENTS: usize = 64;
 
 fn flow_of(r: &Record) -> &str {
     r.flow.as_deref().unwrap_or(r.id.as_str())
@@ -78,6 +86,7 @@ impl Rolling {
             flows: HashMap::new(),
             lru: BTreeMap::new(),
             discovery: BTreeMap::new(),
+            failures: HashMap::new(),
             context_len: 0,
             clock: 0,
         }
@@ -105,6 +114,11 @@ impl Rolling {
         let mut window: Vec<Record> = self.discovery.values().cloned().collect();
         let mut seen_flows = HashSet::new();
         let mut in_window: HashSet<String> = window.iter().map(|r| r.id.clone()).collect();
+        for c in self.failures.values().flatten() {
+            if in_window.insert(c.id.clone()) {
+                window.push(c.clone());
+            }
+        }
         for r in &self.pending {
             let flow = flow_of(r);
             if seen_flows.insert(flow.to_string()) {
@@ -128,11 +142,29 @@ impl Rolling {
             by_id.insert(a.id.as_str(), a);
         }
         let done: Vec<Record> = self.pending.drain(..n).collect();
+        let clients = crate::analyze::outcome::clients(&analysed);
         for raw in &done {
             let shown = by_id
                 .get(raw.id.as_str())
                 .map(|a| (*a).clone())
                 .unwrap_or_else(|| raw.clone());
+            let client = shown.flow.as_deref().and_then(|f| clients.get(f)).cloned();
+            if let Some(client) = client {
+                if crate::analyze::outcome::succeeded(&shown) {
+                    self.failures.remove(&client);
+                } else if crate::analyze::outcome::failed(&shown)
+                    && (self.failures.contains_key(&client)
+                        || self.failures.len() < MAX_FAILING_CLIENTS)
+                {
+                    let mut keep: Vec<Record> = self
+                        .flows
+                        .get(flow_of(raw))
+                        .map(|c| c.head.clone())
+                        .unwrap_or_default();
+                    keep.push(raw.clone());
+                    self.failures.insert(client, keep);
+                }
+            }
             emit(shown);
         }
         drop(by_id);

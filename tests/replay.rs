@@ -269,7 +269,9 @@ async fn replay_in_flavour_4_through_the_running_proxy_then_alone_into_the_store
     assert!(stdout.contains("recorded by the running proxy"), "{stdout}");
     assert!(stdout.contains("HTTP 200"), "{stdout}");
     assert!(stdout.contains("flavour 4"), "{stdout}");
-    assert!(stdout.contains("token_request.json_body"), "{stdout}");
+    // The provider answered the JSON body with 200: the capture refutes
+    // "many servers reject JSON", so no such warning is left.
+    assert!(!stdout.contains("token_request.json_body"), "{stdout}");
     // The running proxy's store holds the new exchange.
     let recs = wait_for(&run.home, 2).await;
     let new = &recs[1];

@@ -15,7 +15,7 @@ use super::diagnose::{token_succeeded, Failure};
 use super::params::{self, Params};
 use crate::catalog::annotations as code;
 use crate::record::{Kind, Record, Severity};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 
 /// Parameters that differ on every attempt by design (RFC 6749 §10.12,
@@ -49,14 +49,17 @@ fn client_key(r: &Record) -> Option<String> {
     Some(format!("{host} {id}"))
 }
 
-fn failed(r: &Record) -> bool {
+/// True when an analysed record is a failure of its login (an error-severity
+/// provider error or refusal on it).
+pub fn failed(r: &Record) -> bool {
     r.annotations.iter().any(|a| {
         a.severity == Severity::Error
             && (a.code.starts_with("error.") || a.code.starts_with("authorize."))
     })
 }
 
-fn succeeded(r: &Record) -> bool {
+/// True when a record got the client its tokens.
+pub fn succeeded(r: &Record) -> bool {
     match r.kind {
         Kind::TokenRequest => token_succeeded(r),
         Kind::AuthorizationResponse | Kind::Callback => {
@@ -108,13 +111,30 @@ fn param_changes(before: &Params, after: &Params) -> Vec<String> {
     out
 }
 
-/// Add `diagnosis.recovered` to records that succeeded after failures of
-/// the same client; lower the earlier attempts' diagnoses to warnings.
-pub fn apply(records: &mut [Record]) {
-    let mut clients: HashMap<String, String> = HashMap::new(); // flow -> client
-    for r in records.iter() {
+/// How long after a failure a success of the same client is its retry.
+const RETRY_WINDOW: time::Duration = time::Duration::minutes(30);
+
+/// Each flow's client (provider host and client_id), from its records.
+pub fn clients(records: &[Record]) -> HashMap<String, String> {
+    let mut clients: HashMap<String, String> = HashMap::new();
+    for r in records {
         if let (Some(f), Some(c)) = (r.flow.as_deref(), client_key(r)) {
             clients.entry(f.to_string()).or_insert(c);
+        }
+    }
+    clients
+}
+
+/// Add `diagnosis.recovered` to records that succeeded after failures of
+/// the same client: a retry (its login started after the failure, within
+/// [`RETRY_WINDOW`]), not another user's login running alongside. The
+/// earlier attempts' diagnoses become warnings.
+pub fn apply(records: &mut [Record]) {
+    let clients = clients(records);
+    let mut flow_start: HashMap<String, time::OffsetDateTime> = HashMap::new();
+    for r in records.iter() {
+        if let Some(f) = r.flow.as_deref() {
+            flow_start.entry(f.to_string()).or_insert(r.time);
         }
     }
     // Per client: the last failing record not yet followed by a success.
@@ -128,7 +148,18 @@ pub fn apply(records: &mut [Record]) {
             last_failure.insert(client, i);
         } else if succeeded(r) {
             if let Some(j) = last_failure.remove(&client) {
-                marks.push((i, j));
+                let started = r
+                    .flow
+                    .as_deref()
+                    .and_then(|f| flow_start.get(f))
+                    .copied()
+                    .unwrap_or(r.time);
+                let same_flow = r.flow == records[j].flow;
+                let retry = same_flow
+                    || started >= records[j].time && r.time - records[j].time <= RETRY_WINDOW;
+                if retry {
+                    marks.push((i, j));
+                }
             }
         }
     }
@@ -217,9 +248,6 @@ pub fn apply(records: &mut [Record]) {
                         "The login recovered afterwards (record {ok_id}). {}",
                         a.detail
                     );
-                    if let Value::Object(o) = &mut a.evidence {
-                        o.insert("recovered_in".into(), json!(ok_id));
-                    }
                 }
             }
         }
