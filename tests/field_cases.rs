@@ -472,5 +472,12 @@ fn discord_json_location_is_followed_into_one_login() {
     ] {
         assert!(!has(&recs, c), "{c}");
     }
-    no_false_errors(&recs, &["redirect_uri.token_only"]);
+    // Every failure gets a diagnosis: the one the token request's own
+    // finding names.
+    let (_, d) = one(&recs, "diagnosis.redirect_uri_mismatch");
+    assert_eq!(d.evidence["finding"], "redirect_uri.token_only");
+    no_false_errors(
+        &recs,
+        &["redirect_uri.token_only", "diagnosis.redirect_uri_mismatch"],
+    );
 }

@@ -128,7 +128,7 @@ codes! {
         "A double callback, a page reload, or two components redeeming the same code.",
         "Redeem each code once.";
     DIAGNOSIS_REDIRECT_URI_MISMATCH = "diagnosis.redirect_uri_mismatch", Error,
-        "Caused by a redirect_uri difference between the legs",
+        "The redirect_uri caused the failure",
         "See redirect_uri.mismatch on the token request.",
         "Send the identical redirect_uri in both legs.";
     DIAGNOSIS_CLIENT_ID_MISMATCH = "diagnosis.client_id_mismatch", Error,
