@@ -283,7 +283,7 @@ pub fn classify_request(
 
 /// Classify a request with what earlier exchanges of the capture taught
 /// (`known`): the RFC markers first (`grant_type`, `response_type`, ...),
-/// then provider dialects (DESIGN "Provider dialects"): a `code` sent with
+/// then provider dialects (docs/record-format.md, kinds): a `code` sent with
 /// client credentials and no `grant_type` is a token request with an
 /// implied [`IMPLIED_GRANT`]; a GET carrying `client_id`, `client_secret`
 /// and `code` too; an authorize request without `response_type` at an

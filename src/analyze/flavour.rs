@@ -1,5 +1,5 @@
 //! Rule family `flavour`: how a token request authenticates its client and
-//! encodes its body (the six flavours of DESIGN.md), and what is wrong with it.
+//! encodes its body (the six flavours of docs/record-format.md), and what is wrong with it.
 //!
 //! [`detect`] gives the [`Flavour`] of one request; [`annotate`] adds
 //! `flavour.detected` (info) and the client-authentication findings
@@ -582,7 +582,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 code::FLAVOUR_DETECTED
                     .annotation(
                         "How this token request authenticated its client and encoded its body \
-                     (the six common flavours, listed in the README). When a provider rejects the \
+                     (the six common flavours, listed in docs/record-format.md). When a provider rejects the \
                      client, compare with the flavours it accepts.",
                         json!({
                             "record": rec.id,

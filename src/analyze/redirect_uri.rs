@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 // The diff
 // ---------------------------------------------------------------------------
 
-/// One kind of difference between two redirect URIs (DESIGN.md vocabulary).
+/// One kind of difference between two redirect URIs (the kinds of docs/record-format.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DiffKind {
     /// One has a trailing `/` on its path that the other lacks.

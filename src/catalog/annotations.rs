@@ -185,7 +185,7 @@ codes! {
         "Check the body for `error` (and Slack's `ok`) before using the response.";
     FLAVOUR_DETECTED = "flavour.detected", Info,
         "Token-exchange flavour",
-        "Informational: the flavour number (1-6, listed in the README), the client authentication (basic_urlencoded, basic_raw, body, private_key_jwt, client_secret_jwt, none, multiple, basic_malformed) and the body (form, json). 1 and 5 (2 and 6) are the same bytes when nothing in the id or secret changes under URL-encoding.",
+        "Informational: the flavour number (1-6, listed in docs/record-format.md), the client authentication (basic_urlencoded, basic_raw, body, private_key_jwt, client_secret_jwt, none, multiple, basic_malformed) and the body (form, json). 1 and 5 (2 and 6) are the same bytes when nothing in the id or secret changes under URL-encoding.",
         "When a provider rejects the client, run `oauthscope probe` to see which flavours it accepts.";
     CLIENT_AUTH_ASSERTION_MALFORMED = "client_auth.assertion_malformed", Warning,
         "client_assertion is not a usable JWT",

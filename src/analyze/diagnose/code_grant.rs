@@ -577,7 +577,7 @@ fn code_reused(ctx: &Ctx, ruled_out: &mut Vec<Value>) -> Option<Cause> {
     None
 }
 
-/// The ways two redirect URIs differ (DESIGN.md kinds), computed on the raw
+/// The ways two redirect URIs differ (the kinds of docs/record-format.md), computed on the raw
 /// strings by the same diff the `redirect_uri` rule uses.
 pub fn redirect_differences(expected: &str, actual: &str) -> Vec<&'static str> {
     if expected == actual {
