@@ -716,7 +716,7 @@ pub fn timeline(records: &[Record]) -> Timeline {
                 } else {
                     jar.retain(|o| !same(o));
                     let expires_at = match c.max_age {
-                        Some(s) => Some(now + time::Duration::seconds(s)),
+                        Some(s) => now.checked_add(time::Duration::seconds(s)),
                         None => c.expires,
                     };
                     jar.push(Stored {

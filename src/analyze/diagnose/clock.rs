@@ -48,7 +48,11 @@ pub fn host_offsets(records: &[Record]) -> BTreeMap<String, (i64, usize)> {
         let (Some(date), Some(host)) = (date_of(r), host_of(&r.request.url)) else {
             continue;
         };
-        let mid = r.time + time::Duration::milliseconds((r.duration_ms.min(600_000) / 2) as i64);
+        let Some(mid) = r.time.checked_add(time::Duration::milliseconds(
+            (r.duration_ms.min(600_000) / 2) as i64,
+        )) else {
+            continue;
+        };
         all.entry(host)
             .or_default()
             .push((date - mid).whole_seconds());
