@@ -35,6 +35,10 @@ async fn github_exchange(p: &Provider, h: &Harness) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // A client reads the token response it asked for; one that drops it
+    // unread is recorded as having stopped reading (the body may be cut).
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("bad_verification_code"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
