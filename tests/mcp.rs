@@ -277,6 +277,7 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
         names,
         [
             "analyze_har",
+            "diff_logins",
             "explain_code",
             "export_report",
             "list_logins",
@@ -320,7 +321,10 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
             .contains("invalid_grant"),
         "{failed}"
     );
-    assert_eq!(failed["cause"]["code"], "diagnosis.redirect_uri_mismatch");
+    assert_eq!(
+        failed["cause"]["code"], "diagnosis.redirect_uri_mismatch",
+        "{failed}"
+    );
     assert!(
         logins.iter().any(|l| l["outcome"] != "failed"),
         "{logins:?}"
@@ -454,6 +458,20 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
     assert_eq!(assertion["claims"]["jti"], "a1");
     assert!(assertion["token"].as_str().unwrap().contains("«redacted:"));
 
+    // diff_logins: the failing login against another, differences ranked.
+    let diffs = answers(dump, "diff_logins", |a| a["a"] == cap.failed_login.as_str());
+    let differences = diffs[0]["result"]["structuredContent"]["differences"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{phase}: {}", diffs[0]));
+    assert!(!differences.is_empty(), "{phase}: {}", diffs[0]);
+    assert!(
+        diffs[0]["result"]["structuredContent"]["steps"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{phase}: {}",
+        diffs[0]
+    );
+
     // export_report and explain_code.
     let reports = answers(dump, "export_report", |a| {
         a["login"] == cap.failed_login.as_str()
@@ -536,6 +554,11 @@ fn check(dump: &Value, cap: &Capture, phase: &str) {
     expect_error(
         "export_report",
         &|a| a["login"] == "ffffffffffffffff",
+        Some("unknown_id"),
+    );
+    expect_error(
+        "diff_logins",
+        &|a| a["a"] == "ffffffffffffffff",
         Some("unknown_id"),
     );
     expect_error(

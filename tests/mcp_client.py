@@ -62,6 +62,11 @@ async def main():
                 },
             )
 
+        if failed_logins:
+            others = [l for l in logins if l["login"] != failed_logins[0]["login"]]
+            if others:
+                await call("diff_logins", {"a": failed_logins[0]["login"], "b": others[0]["login"]})
+
         await call("explain_code", {"code": "invalid_grant"})
         await call("explain_code", {"code": "diagnosis.redirect_uri_mismatch"})
         har_list = await call("analyze_har", {"path": har})
@@ -75,6 +80,7 @@ async def main():
         await call("show_exchange", {"id": "0123456789abcdef"})
         await call("show_exchange", {"id": "../../etc/passwd"})
         await call("export_report", {"login": "ffffffffffffffff"})
+        await call("diff_logins", {"a": "ffffffffffffffff", "b": "ffffffffffffffff"})
         await call("analyze_har", {"path": not_har})
         await call("analyze_har", {"path": home + "/no-such-file.har"})
         await call("analyze_har", {"path": "-"})

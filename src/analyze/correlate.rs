@@ -247,7 +247,8 @@ const FOLLOW_WINDOW: time::Duration = time::Duration::minutes(10);
 ///   (login, consent and error pages) after an authorize request.
 /// - Authorization requests that carry no `state` (so no key ties them),
 ///   to the same host with the same `client_id`, `response_type`,
-///   `redirect_uri` and `scope`, within [`FOLLOW_WINDOW`]: the page and its
+///   `redirect_uri` and `scope`, within [`FOLLOW_WINDOW`] and with no code
+///   or error delivered in between (that ends an attempt): the page and its
 ///   consent XHR (Discord posts the consent to `/api/v9/oauth2/authorize`
 ///   with the page's query).
 fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
@@ -303,6 +304,16 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
         }
         if let Some(next) = params::next_location(rec).and_then(|n| url::Url::parse(&n).ok()) {
             sent_to.insert(super::classify::hop_key(&next), i);
+        }
+        // A code or an error delivered ends the login it answered: a later
+        // authorize request with the same parameters is a new attempt.
+        let delivered = |p: &params::Params| {
+            params::get(p, "code").is_some() || params::get(p, "error").is_some()
+        };
+        if delivered(&params::location_params(rec))
+            || rec.kind == Kind::Callback && delivered(&params::request_params(rec))
+        {
+            stateless.clear();
         }
     }
     out

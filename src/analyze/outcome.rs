@@ -7,8 +7,8 @@
 //! redirect URI) after failures of the same client gets
 //! `diagnosis.recovered` (info) naming the last failure and what changed
 //! between the two attempts (authorize parameters, token-request shape,
-//! time); the earlier attempts' `diagnosis.*` errors become warnings that
-//! say the login recovered. The provider's own `error.*` annotations stay
+//! time). The earlier attempts keep their diagnoses as they were: they
+//! did fail; the login's outcome (recovered) is what views headline. The provider's own `error.*` annotations stay
 //! as they were: they are what happened.
 
 use super::diagnose::{token_succeeded, Failure};
@@ -128,7 +128,7 @@ pub fn clients(records: &[Record]) -> HashMap<String, String> {
 /// Add `diagnosis.recovered` to records that succeeded after failures of
 /// the same client: a retry (its login started after the failure, within
 /// [`RETRY_WINDOW`]), not another user's login running alongside. The
-/// earlier attempts' diagnoses become warnings.
+/// earlier attempts keep their diagnoses.
 pub fn apply(records: &mut [Record]) {
     let clients = clients(records);
     let mut flow_start: HashMap<String, time::OffsetDateTime> = HashMap::new();
@@ -229,27 +229,6 @@ pub fn apply(records: &mut [Record]) {
                 }),
             )
             .about(format!("after {what}"));
-        let ok_id = ok.id.clone();
         records[i].annotations.push(ann);
-        // Earlier diagnoses of that client stay, as warnings: history now.
-        let client = records[j]
-            .flow
-            .as_deref()
-            .and_then(|f| clients.get(f))
-            .cloned();
-        for r in records[..i].iter_mut() {
-            if r.flow.as_deref().and_then(|f| clients.get(f)).cloned() != client {
-                continue;
-            }
-            for a in &mut r.annotations {
-                if a.code.starts_with("diagnosis.") && a.severity == Severity::Error {
-                    a.severity = Severity::Warning;
-                    a.detail = format!(
-                        "The login recovered afterwards (record {ok_id}). {}",
-                        a.detail
-                    );
-                }
-            }
-        }
     }
 }

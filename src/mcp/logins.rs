@@ -683,3 +683,50 @@ mod tests {
         assert_eq!(outcome_of(&[lost, ok(2)]), Outcome::Recovered);
     }
 }
+
+/// Arguments of `diff_logins`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct DiffLoginsArgs {
+    /// The login that fails (or the first one): a login id from list_logins, or the id of any exchange in it.
+    pub a: String,
+    /// The login to compare it with (one that works): a login id, or the id of any exchange in it.
+    pub b: String,
+}
+
+/// `diff_logins`: the two stored logins aligned by protocol step and
+/// compared in OAuth terms ([`crate::analyze::diff::diff`], as
+/// `oauthscope diff` does), most likely cause first; values redacted.
+pub fn diff_logins(ctx: &Context, args: &DiffLoginsArgs) -> Result<Answer, ToolError> {
+    let records = capture::open(&ctx.home)?;
+    let side = |id: &str| -> Result<Vec<Record>, ToolError> {
+        let id = capture::check_id(id)?;
+        crate::cli::diff::stored_login(&records, &id)
+            .map(|(_, login)| login)
+            .map_err(|e| {
+                ToolError::UnknownId(format!("{id}: {e:#}; call list_logins to see the ids"))
+            })
+    };
+    let (a, b) = (side(&args.a)?, side(&args.b)?);
+    let report = crate::analyze::diff::diff(&a, &b);
+    let mut redactor = ctx.redactor();
+    // Learn every secret of both sides; the answer is swept for them.
+    let _ = redactor.redact_records(&a);
+    let _ = redactor.redact_records(&b);
+    let data = serde_json::to_value(&report).map_err(|e| ToolError::Internal(e.to_string()))?;
+    let mattering: Vec<&crate::analyze::diff::Difference> = report.mattering().collect();
+    let summary = match mattering.first() {
+        Some(d) => format!(
+            "{} difference{} that can matter; first: {} {}",
+            mattering.len(),
+            if mattering.len() == 1 { "" } else { "s" },
+            d.step,
+            d.what
+        ),
+        None => "No difference that matters between the two logins.".to_string(),
+    };
+    Ok(Answer {
+        summary,
+        data,
+        redactor: Some(redactor),
+    })
+}

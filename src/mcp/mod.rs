@@ -312,6 +312,23 @@ impl Server {
         self.call(move |ctx| logins::export_report(ctx, &args))
             .await
     }
+
+    /// `diff_logins`.
+    #[tool(
+        description = "Compare two logins of the capture (e.g. the one that fails and one that works) step by step, as `oauthscope diff` does: aligned by protocol step (discovery, authorize, provider pages, callback, token, refresh, userinfo), differences named in OAuth terms (parameters, redirect_uri with a caret, client authentication, headers that change behaviour, cookies, statuses and provider errors, ID-token claims, ages), volatile values (codes, tokens, state) compared by shape, most likely cause first. `a` and `b` are login ids from list_logins or ids of any exchange in them. Redacted (always).",
+        annotations(
+            title = "Compare two logins",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn diff_logins(
+        &self,
+        params: Parameters<logins::DiffLoginsArgs>,
+    ) -> Result<CallToolResult, McpError> {
+        let args = params.0;
+        self.call(move |ctx| logins::diff_logins(ctx, &args)).await
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
@@ -323,6 +340,7 @@ impl ServerHandler for Server {
                 "oauthscope records OAuth 2.0 / OpenID Connect logins through its intercepting proxy and explains why they fail. \
                  Start with list_logins (outcome=failed for the broken ones), then show_login for the diagnosis and its evidence, \
                  show_exchange for one request/response, explain_code for an error code, export_report for a Markdown bug report, \
+                 diff_logins to compare a failing login with one that works, \
                  analyze_har for a HAR file. Everything is read-only and redacted: secrets appear as «redacted:…» fingerprints, \
                  stable within this session.",
             )
