@@ -120,8 +120,9 @@ fn succeeded(r: &Record) -> bool {
     }
 }
 
-/// `scheme://host:port/path` of a URL (no query).
-fn endpoint_key(url: &str) -> Option<String> {
+/// `scheme://host:port/path` of a URL (no query): the endpoint a request
+/// went to, as the diagnoses compare endpoints.
+pub fn endpoint_key(url: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     Some(format!(
         "{}://{}:{}{}",

@@ -14,6 +14,7 @@ use super::causes::{Cause, Verdict};
 use super::{basic_credentials, provider, Failure};
 use crate::analyze::login::Login;
 use crate::analyze::params;
+use crate::analyze::refute::endpoint_key;
 use crate::record::Record;
 use serde_json::json;
 
@@ -257,7 +258,7 @@ fn wrong_secret(login: &Login, i: usize, _f: &Failure) -> Verdict {
 /// A successful token request to the same endpoint (scheme, host, path)
 /// whose credentials satisfy `same`.
 fn accepted_before(login: &Login, i: usize, same: impl Fn(&Record) -> bool) -> Option<usize> {
-    let here = endpoint(&login.records[i].request.url)?;
+    let here = endpoint_key(&login.records[i].request.url)?;
     login
         .exchanges
         .iter()
@@ -265,13 +266,8 @@ fn accepted_before(login: &Login, i: usize, same: impl Fn(&Record) -> bool) -> O
         .map(|e| e.record)
         .find(|&j| {
             let r = &login.records[j];
-            endpoint(&r.request.url).as_deref() == Some(here.as_str()) && same(r)
+            endpoint_key(&r.request.url).as_deref() == Some(here.as_str()) && same(r)
         })
-}
-
-fn endpoint(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    Some(format!("{}://{}{}", u.scheme(), u.host_str()?, u.path()))
 }
 
 #[cfg(test)]
