@@ -253,6 +253,10 @@ fn free_space(dir: &Path) -> Option<u64> {
     }
 }
 
+/// How long [`Store::open`] waits for a lock that may be its own process's,
+/// still held by a just-closed store's background threads.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Open sled in `at` (the store itself, or a read-only copy of `origin`)
 /// and its trees; check the record format.
 fn open_trees(at: &Path, origin: &Path) -> Result<Trees, StoreError> {
@@ -307,11 +311,26 @@ impl Store {
             path: dir.to_path_buf(),
             source: sled::Error::Io(e),
         })?;
-        let (trees, count) = match readonly::quietly(|| {
-            let trees = open_trees(dir, dir)?;
-            let count = trees.records.len();
-            Ok::<_, StoreError>((trees, count))
-        }) {
+        // sled releases its file lock only when the last of its background
+        // threads (flusher, I/O pool) lets go of the database, a moment after
+        // the `Db` itself is dropped: a store closed and reopened in one
+        // process can see its own lock. Wait a little before calling it
+        // held by someone else.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let opened = loop {
+            let attempt = readonly::quietly(|| {
+                let trees = open_trees(dir, dir)?;
+                let count = trees.records.len();
+                Ok::<_, StoreError>((trees, count))
+            });
+            match attempt {
+                Ok(Err(StoreError::Locked { .. })) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other,
+            }
+        };
+        let (trees, count) = match opened {
             Ok(opened) => opened?,
             Err(panic) => {
                 return Err(StoreError::Damaged {
