@@ -408,6 +408,18 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
         if let Some(items) = v.get("errors").and_then(Value::as_array) {
             let message = str_of(v, "message");
             for item in items {
+                // Fitbit: {"errors":[{"errorType":"invalid_grant","message":"Refresh
+                // token invalid: ..."}],"success":false} (dev.fitbit.com, "Troubleshooting
+                // Guide"); the errorType is the RFC 6749 §5.2 code.
+                if let Some(kind) = str_of(item, "errorType") {
+                    out.push(SeenError::new(
+                        kind,
+                        str_of(item, "message").or(message),
+                        src,
+                        in_success,
+                    ));
+                    continue;
+                }
                 let Some(code) = str_of(item, "code") else {
                     continue;
                 };
@@ -1173,6 +1185,24 @@ mod tests {
         assert_eq!(e[0].description.as_deref(), Some("Code expired"));
         assert_eq!(e[0].source, ErrorSource::JsonBody);
         assert!(!e[0].in_success);
+    }
+
+    #[test]
+    fn fitbit_errors_array_carries_the_rfc_code_as_error_type() {
+        let r = token(
+            "https://api.fitbit.com/oauth2/token",
+            400,
+            JSON,
+            r#"{"errors":[{"errorType":"invalid_grant","message":"Refresh token invalid: 7e6b. Visit https://dev.fitbit.com/docs/oauth2"}],"success":false}"#,
+        );
+        let e = extract(&r);
+        assert_eq!(codes(&r), ["invalid_grant"]);
+        assert!(e[0]
+            .description
+            .as_deref()
+            .unwrap()
+            .starts_with("Refresh token invalid"));
+        assert_eq!(e[0].source, ErrorSource::JsonBody);
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! (scheme, host, port, path), body format and client-authentication
 //! flavour — that succeeded, the shape is not the cause: the provider
 //! accepts it. Such a finding is dropped (issue "Findings the same capture refutes"; the RFC 6749
-//! §4.1.3 form-body rule is a SHOULD that most providers relax).
+//! §4.1.3 form-body rule is a SHOULD that most providers relax). A body-format
+//! finding is also dropped when the provider's answer to that very request
+//! shows it read the body (an error it reaches only after parsing the grant,
+//! or a description quoting a value that was only in the body).
 
 use super::diagnose::token_succeeded;
 use super::login::Login;
@@ -63,10 +66,55 @@ pub fn apply(login: &Login, findings: &mut Vec<Finding>) -> Vec<(String, String)
                 dropped.push((f.annotation.code.clone(), login.records[j].id.clone()));
                 false
             }
+            None if matches!(share, Share::BodyFormat) && body_was_read(rec) => {
+                dropped.push((f.annotation.code.clone(), rec.id.clone()));
+                false
+            }
             None => true,
         }
     });
     dropped
+}
+
+/// Errors a token endpoint reaches only after it parsed the body: it read
+/// the grant and the client to refuse them (RFC 6749 §5.2). A server that
+/// could not read the body answers `invalid_request`,
+/// `unsupported_grant_type` ("missing grant_type") or `invalid_client` (no
+/// client_id found) instead.
+const AFTER_PARSING: &[&str] = &[
+    "invalid_grant",
+    "access_denied",
+    "invalid_scope",
+    "unauthorized_client",
+    "consent_required",
+    "interaction_required",
+    "authorization_pending",
+    "slow_down",
+    "expired_token",
+    "invalid_target",
+];
+
+/// True when the provider's own answer to `rec` shows it read the body: an
+/// error it reaches only after parsing it, or a description quoting a value
+/// that was only in the body (the premise of a body-format finding is that
+/// the provider could not read it).
+fn body_was_read(rec: &Record) -> bool {
+    if rec.kind != Kind::TokenRequest {
+        return false;
+    }
+    let errors = super::errors::extract(rec);
+    if errors
+        .iter()
+        .any(|e| AFTER_PARSING.iter().any(|c| e.code.eq_ignore_ascii_case(c)))
+    {
+        return true;
+    }
+    let url = &rec.request.url;
+    let sent = params::request_params(rec);
+    errors.iter().filter_map(|e| e.description.as_deref()).any(|d| {
+        sent.iter()
+            .any(|(_, v)| v.len() >= 8 && d.contains(v.as_str()) && !url.contains(v.as_str()))
+    })
 }
 
 /// The earliest successful request of `rec`'s shape in `records` (itself included).

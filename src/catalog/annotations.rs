@@ -159,6 +159,10 @@ codes! {
         "The provider rejected the client credentials",
         "A wrong secret, or credentials sent in a way the client is not registered for.",
         "Check the secret and the client-authentication method.";
+    DIAGNOSIS_CLIENT_GRANT_MISSING = "diagnosis.client_grant_missing", Error,
+        "The client is not granted the API it asked a token for",
+        "The provider accepted the client's credentials and refused a token for the requested audience, resource or scopes: no client grant (Auth0), no granted scopes (Okta), no app role or admin consent (Entra ID AADSTS501051/65001).",
+        "Grant the client access to the API in the provider's settings.";
     DIAGNOSIS_GRANT_TYPE_NOT_ENABLED = "diagnosis.grant_type_not_enabled", Error,
         "The grant is not enabled for this client",
         "unauthorized_client / unsupported_grant_type for a grant the client is not configured for.",
@@ -359,6 +363,10 @@ codes! {
         "Body is multipart/form-data, not application/x-www-form-urlencoded",
         "RFC 6749 §4.1.3 wants application/x-www-form-urlencoded; PHP cURL with an array body and `curl -F` send multipart, which many servers cannot read.",
         "Send the parameters as a form-urlencoded string (http_build_query in PHP, curl -d).";
+    DIAGNOSIS_REFRESH_TOKEN_EXPIRED = "diagnosis.refresh_token_expired", Warning,
+        "The refresh token expired or was revoked",
+        "The provider's words or error code say the refresh token's lifetime or inactivity window ran out, or the grant was revoked; the request itself was right.",
+        "Send the user through the login again; lengthen the provider's refresh-token policy if tokens die sooner than the app needs.";
     DIAGNOSIS_UNDETERMINED = "diagnosis.undetermined", Info,
         "No cause proven by the capture",
         "evidence lists the candidate causes that could not be checked (for example the callback never passed the proxy, so the code's age is unknown) and those ruled out.",

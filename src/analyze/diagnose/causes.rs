@@ -89,9 +89,16 @@ impl Assessment {
 
     /// One sentence per verdict group, for an annotation's detail.
     pub fn summary(&self) -> String {
+        self.summary_except("")
+    }
+
+    /// [`Assessment::summary`] without the cause named `skip` (the one the
+    /// detail already headlines).
+    pub fn summary_except(&self, skip: &str) -> String {
         let group = |pick: fn(&Verdict) -> Option<&str>| -> Vec<String> {
             self.verdicts
                 .iter()
+                .filter(|(c, _)| c.name != skip)
                 .filter_map(|(c, v)| pick(v).map(|t| format!("{} ({t})", c.what)))
                 .collect()
         };

@@ -37,6 +37,8 @@ pub fn diagnose(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 let f = Failure::of(rec);
                 if let Some(a) = invalid_client_credentials(login, i, &f) {
                     out.push(Finding::new(i, a));
+                } else if let Some(a) = super::client_grant::check(login, i, &f) {
+                    out.push(Finding::new(i, a));
                 } else if let Some(a) = grant_type_not_enabled(rec, &f) {
                     out.push(Finding::new(i, a));
                 }

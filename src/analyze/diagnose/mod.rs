@@ -22,6 +22,7 @@
 pub mod access_token;
 pub mod authorize_refused;
 pub mod causes;
+pub mod client_grant;
 pub mod clock;
 pub mod code_grant;
 pub mod cookies;

@@ -575,7 +575,55 @@ fn reusing_a_non_rotating_refresh_token_is_not_reuse() {
     );
     let (_, findings) = c.findings(annotate);
     assert!(with(&findings, "diagnosis.refresh_token_reused").is_empty());
-    assert_eq!(codes(&findings), ["diagnosis.undetermined"]);
+    // Keycloak's "Token is not active" is its word for an expired refresh
+    // token (the SSO session's idle window): expiry is supported, rotation
+    // is ruled out by the earlier refresh that returned no new token.
+    assert_eq!(codes(&findings), ["diagnosis.refresh_token_expired"]);
+    let a = &findings[0].annotation;
+    assert_eq!(a.severity, Severity::Warning);
+    let causes = a.evidence["causes"].as_array().unwrap();
+    let verdict = |name: &str| {
+        causes
+            .iter()
+            .find(|c| c["cause"] == name)
+            .map(|c| c["verdict"].as_str().unwrap().to_string())
+    };
+    assert_eq!(verdict("expired").as_deref(), Some("supported"));
+    assert_eq!(verdict("rotation").as_deref(), Some("ruled_out"));
+}
+
+#[test]
+fn a_refresh_refused_a_day_later_as_expired_is_expiry_not_reuse() {
+    let (mut c, _, _) = code_then_refresh(
+        "https://acme.my.salesforce.com/services/oauth2",
+        (200, r#"{"access_token":"at-2","token_type":"Bearer"}"#),
+    );
+    c.token_at(
+        90_000,
+        "https://acme.my.salesforce.com/services/oauth2/token",
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+    );
+    let (_, findings) = c.findings(annotate);
+    assert_eq!(codes(&findings), ["diagnosis.refresh_token_expired"]);
+}
+
+#[test]
+fn a_refresh_token_issued_to_another_client_is_a_client_id_mismatch() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
+    c.token(
+        600,
+        "grant_type=refresh_token&refresh_token=rt-1&client_id=other-app&client_secret=x",
+        400,
+        r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#,
+    );
+    let (_, findings) = c.findings(annotate);
+    let mismatch = with(&findings, "diagnosis.client_id_mismatch");
+    assert_eq!(mismatch.len(), 1, "{findings:#?}");
+    assert_eq!(mismatch[0].annotation.evidence["issued_to"], "app-123");
 }
 
 #[test]
