@@ -111,10 +111,13 @@ fn body_was_read(rec: &Record) -> bool {
     }
     let url = &rec.request.url;
     let sent = params::request_params(rec);
-    errors.iter().filter_map(|e| e.description.as_deref()).any(|d| {
-        sent.iter()
-            .any(|(_, v)| v.len() >= 8 && d.contains(v.as_str()) && !url.contains(v.as_str()))
-    })
+    errors
+        .iter()
+        .filter_map(|e| e.description.as_deref())
+        .any(|d| {
+            sent.iter()
+                .any(|(_, v)| v.len() >= 8 && d.contains(v.as_str()) && !url.contains(v.as_str()))
+        })
 }
 
 /// The earliest successful request of `rec`'s shape in `records` (itself included).

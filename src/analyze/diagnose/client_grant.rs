@@ -38,8 +38,17 @@ pub fn check(login: &Login, i: usize, f: &Failure) -> Option<Annotation> {
     if rec.kind != Kind::TokenRequest {
         return None;
     }
-    let aadsts = f.has_aadsts(&[501051, 65001]);
-    let words = f.says(CLIENT_NOT_GRANTED);
+    // Without a user in the grant (client credentials) a refusal is the
+    // client's; in a user's grant, "not consented" / "not assigned" is the
+    // user's consent or assignment (`AADSTS65001` after an authorization
+    // code is the user's missing consent), unless the words name a client
+    // grant outright.
+    let grant = super::grant_type(rec);
+    let machine = grant.as_deref() == Some("client_credentials");
+    let aadsts = f.has_aadsts(&[501051, 65001]).filter(|_| machine);
+    let words = f
+        .says(CLIENT_NOT_GRANTED)
+        .filter(|_| machine || f.says(&["client-grant", "client grant"]).is_some());
     if aadsts.is_none() && words.is_none() {
         return None;
     }
@@ -60,7 +69,6 @@ pub fn check(login: &Login, i: usize, f: &Failure) -> Option<Annotation> {
         .or_else(|| params::get(&p, "resource"))
         .map(str::to_string);
     let scope = params::get(&p, "scope").map(str::to_string);
-    let grant = super::grant_type(rec);
     let client = super::token_client_id(rec).map(|c| c.0);
     let named = api
         .clone()

@@ -1050,3 +1050,49 @@ fn github_error_hidden_in_a_200_form_body_is_diagnosed() {
     assert_eq!(a.evidence["first_exchange"], records[first].id.as_str());
     assert_eq!(a.evidence["first_exchange_succeeded"], true);
 }
+
+// ---------------------------------------------------------------- client_grant_missing
+
+#[test]
+fn client_credentials_refused_for_a_missing_client_grant() {
+    let mut c = Capture::new();
+    let i = c.token_at(
+        0,
+        "https://acme.us.auth0.com/oauth/token",
+        "grant_type=client_credentials&client_id=m2m&client_secret=s3cr3t&audience=https%3A%2F%2Fapi.example.com%2F",
+        403,
+        r#"{"error":"access_denied","error_description":"Client is not authorized to access \"https://api.example.com/\". You need to create a \"client-grant\" associated to this API."}"#,
+    );
+    let (_, findings) = c.findings(annotate);
+    let d = with(&findings, "diagnosis.client_grant_missing");
+    assert_eq!(d.len(), 1, "{findings:#?}");
+    assert_eq!(
+        d[0].annotation.evidence["audience"],
+        "https://api.example.com/"
+    );
+    assert!(
+        d[0].annotation.detail.contains("Machine to Machine"),
+        "{}",
+        d[0].annotation.detail
+    );
+    assert!(findings.iter().all(|f| f.record == i));
+    assert!(with(&findings, "diagnosis.access_denied").is_empty());
+}
+
+#[test]
+fn a_users_missing_consent_at_the_token_endpoint_is_not_a_client_grant() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token_at(
+        20,
+        "https://login.microsoftonline.com/common/oauth2/token",
+        &format!("{}&resource=https%3A%2F%2Fexample.sharepoint.com", code_body("code-abc")),
+        400,
+        r#"{"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented to use the application.","error_codes":[65001]}"#,
+    );
+    let (_, findings) = c.findings(annotate);
+    assert!(
+        with(&findings, "diagnosis.client_grant_missing").is_empty(),
+        "{findings:#?}"
+    );
+}
