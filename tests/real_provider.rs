@@ -490,7 +490,7 @@ fn scenarios(op: &str, rp_port: u16) -> Vec<Scenario> {
             "no-offline-access",
             Rp::Authlib,
             with("app", &[("RP_SCOPE", "openid"), ("RP_REFRESH", "once")]),
-            "refresh failed: no refresh_token",
+            "refresh failed",
             &["diagnosis.missing_offline_access"],
         ),
         s(

@@ -147,11 +147,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except Exception as e:
                 return self.page(502, f"second redemption failed: {describe(e)}")
         if env.get("RP_REFRESH"):
+            # As apps do: refresh with the session's token (Authlib then sends
+            # no refresh_token parameter at all when none was issued).
             first = token.get("refresh_token")
-            if not first:
-                return self.page(502, "refresh failed: no refresh_token")
             try:
-                client.refresh_token(meta["token_endpoint"], refresh_token=first)
+                client.refresh_token(meta["token_endpoint"])
                 if env["RP_REFRESH"] == "reuse":
                     client.refresh_token(meta["token_endpoint"], refresh_token=first)
             except Exception as e:
