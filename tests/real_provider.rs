@@ -480,6 +480,13 @@ fn scenarios(op: &str, rp_port: u16) -> Vec<Scenario> {
             &["discovery.issuer_mismatch"],
         ),
         s(
+            "discovery-issuer-mismatch-authlib",
+            Rp::Authlib,
+            with("app", &[("RP_ISSUER", &localhost_issuer)]),
+            "signed in",
+            &["discovery.issuer_mismatch"],
+        ),
+        s(
             "refresh-token-reused",
             Rp::Node,
             with("app-rotating", &[("RP_REFRESH", "reuse")]),
@@ -637,9 +644,6 @@ async fn run_scenario(
         drive(&c, false).await
     };
     let _ = c.close().await;
-    // The app's back channel finished before it answered the browser;
-    // give the recorder a moment to store it.
-    tokio::time::sleep(Duration::from_millis(700)).await;
     rp.stop();
     assert!(
         page.contains(sc.page),
@@ -649,13 +653,31 @@ async fn run_scenario(
         rp.log()
     );
 
+    // The app's back channel finished before it answered the browser; the
+    // capture is read once the recorder has stored all of it (the count
+    // stays put for a second).
     let registered = ["--registered-redirect", callback];
-    let out = oauthscope(&home)
-        .args(["flows", "list", "--json"])
-        .args(registered)
-        .output()
-        .unwrap();
-    let listed = json_of(&out, "flows list --json");
+    let list = || {
+        let out = oauthscope(&home)
+            .args(["flows", "list", "--json"])
+            .args(registered)
+            .output()
+            .unwrap();
+        json_of(&out, "flows list --json")
+    };
+    let mut listed = list();
+    let settle = Instant::now();
+    let mut stable = 0;
+    while stable < 4 && settle.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let again = list();
+        stable = if again.len() == listed.len() {
+            stable + 1
+        } else {
+            0
+        };
+        listed = again;
+    }
     let kinds: Vec<&str> = listed
         .iter()
         .map(|r| r["kind"].as_str().unwrap_or("?"))
