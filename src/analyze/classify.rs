@@ -443,7 +443,7 @@ pub fn classify_request_in(
     }
     // The provider's own page the browser was sent to after an authorize
     // request (its login, consent or error page, and their form posts).
-    if parsed.as_ref().is_some_and(|u| known.is_hop(u)) {
+    if parsed.as_ref().is_some_and(|u| known.is_hop(u)) && !is_subresource(url, headers) {
         return Classified::of(Kind::ProviderPage);
     }
     // A form the provider's page posts back to its own origin (the login
@@ -564,6 +564,42 @@ pub fn classify_response_in(
     )
 }
 
+/// True when the browser fetched `url` for a page's own use (an icon, an
+/// image, a style sheet, a script, a font), not as a navigation or an XHR
+/// of the login: its failure is no login's (a provider page's
+/// `/favicon.ico` 404 is the browser asking, not the provider refusing).
+/// Judged by `Sec-Fetch-Dest` (Fetch Metadata, W3C) when the request has
+/// one, else by the paths browsers ask for unprompted.
+pub fn is_subresource(url: &str, headers: &HeaderList) -> bool {
+    if let Some(dest) = headers.get("sec-fetch-dest") {
+        return matches!(
+            dest.trim().to_ascii_lowercase().as_str(),
+            "image"
+                | "style"
+                | "script"
+                | "font"
+                | "manifest"
+                | "audio"
+                | "video"
+                | "track"
+                | "object"
+                | "embed"
+                | "worker"
+                | "sharedworker"
+                | "serviceworker"
+                | "paintworklet"
+                | "audioworklet"
+                | "xslt"
+        );
+    }
+    let path = url::Url::parse(url)
+        .map(|u| u.path().to_ascii_lowercase())
+        .unwrap_or_default();
+    path == "/favicon.ico"
+        || path == "/robots.txt"
+        || (path.starts_with("/apple-touch-icon") && path.ends_with(".png"))
+}
+
 /// True when a `WWW-Authenticate` header is a Bearer or DPoP challenge with
 /// an `error` (RFC 6750 §3, RFC 9449 §7.1): a resource server refusing a token.
 fn bearer_challenge_error(headers: &HeaderList) -> bool {
@@ -624,6 +660,9 @@ pub fn classify_record_in(rec: &Record, known: &Endpoints) -> Option<Classified>
         known,
     )
     .or_else(|| {
+        if is_subresource(&rec.request.url, &rec.request.headers) {
+            return None;
+        }
         let resp = rec.response.as_ref()?;
         classify_response_in(&rec.request.url, resp.status, &resp.headers, known)
     })

@@ -394,6 +394,13 @@ fn entry(
         .map(str::trim)
         .filter(|id| !id.is_empty());
     match own_kind {
+        // An older oauthscope kept a provider page's icon or style sheet
+        // (its 404 then read as the provider refusing): not an exchange.
+        Some(Kind::ProviderPage)
+            if crate::analyze::classify::is_subresource(&rec.request.url, &rec.request.headers) =>
+        {
+            return Ok(None)
+        }
         Some(kind) => {
             rec.kind = kind;
             rec.grant_type = own

@@ -338,6 +338,9 @@ impl Shared {
         let status = res.status().as_u16();
         let headers = header_list(res.headers());
         let class = match p.class.clone().or_else(|| {
+            if classify::is_subresource(&p.head.url, &p.head.headers) {
+                return None;
+            }
             classify::classify_response_in(&p.head.url, status, &headers, &self.known())
         }) {
             Some(c) => c,
