@@ -1438,7 +1438,7 @@ async fn compare_with_shows_two_logins_side_by_side_trailing_slash_first() {
             .unwrap();
         // The picker: the other login, with its outcome and host.
         let row = eventually("the other login in the picker", || async {
-            c.find(Locator::Css(&format!("tr.choice[data-flow='{ok_flow}']")))
+            c.find(Locator::Css(&format!("li.choice[data-flow='{ok_flow}']")))
                 .await
                 .ok()
         })
@@ -1447,13 +1447,13 @@ async fn compare_with_shows_two_logins_side_by_side_trailing_slash_first() {
         assert!(row_text.contains("succeeded"), "{row_text}");
         assert!(row_text.contains("127.0.0.1"), "{row_text}");
         assert_eq!(
-            count(&c, &format!("tr.choice[data-flow='{fail_flow}']")).await,
+            count(&c, &format!("li.choice[data-flow='{fail_flow}']")).await,
             0,
             "the login itself is not offered"
         );
         screenshot(&c, &format!("compare-pick-{w}.png")).await;
         c.find(Locator::Css(&format!(
-            "tr.choice[data-flow='{ok_flow}'] a.pick-login"
+            "li.choice[data-flow='{ok_flow}'] a.pick-login"
         )))
         .await
         .unwrap()

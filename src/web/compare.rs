@@ -53,25 +53,33 @@ pub fn picker_page(flow: &str, headline: &str, choices: &[LoginChoice]) -> Strin
         b.push_str("<p id=\"no-other-login\">There is no other login in this capture to compare it with. Capture the login again (the working one, or the failing one) and come back.</p>");
         return frame(&format!("compare login {flow}"), &b);
     }
-    b.push_str("<p class=\"muted\">Pick the other login (newest first). Usually: this one failing, the other one working.</p><div class=\"scrollx\"><table class=\"list choices\"><thead><tr><th>time</th><th>outcome</th><th>host</th><th>login</th></tr></thead><tbody>");
+    b.push_str("<p class=\"muted\">Pick the other login (newest first). Usually: this one failing, the other one working.</p><ul class=\"choices\">");
     for c in choices {
         let _ = write!(
             b,
-            "<tr class=\"choice outcome-{}\" data-flow=\"{}\"><td class=\"time\">{}</td><td><a class=\"pick-login\" href=\"/flows/{f}/compare?with={}\">{}</a><div class=\"muted\">{}</div></td><td class=\"path\">{}</td><td><code>{}</code> <span class=\"muted\">({} exchange{})</span></td></tr>",
+            "<li class=\"choice outcome-{}\" data-flow=\"{}\"><a class=\"pick-login\" href=\"/flows/{f}/compare?with={}\"><span class=\"verdict\">{}</span> — {}</a><div class=\"muted\"><span class=\"path\">{}</span> · <span class=\"time\">{}</span> · login <code>{}</code> ({} exchange{})</div></li>",
             esc(&c.outcome),
             esc(&c.flow),
-            esc(&c.time),
             seg(&c.flow),
             esc(&c.outcome),
             esc(&c.headline),
             esc(&c.host),
+            esc(&short_time(&c.time)),
             esc(&c.flow),
             c.exchanges,
             if c.exchanges == 1 { "" } else { "s" },
         );
     }
-    b.push_str("</tbody></table></div>");
+    b.push_str("</ul>");
     frame(&format!("compare login {flow}"), &b)
+}
+
+/// `2026-12-06T22:20:07.54Z` as `2026-12-06 22:20:07 UTC`.
+fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..19)) {
+        (Some(d), Some(t)) if rfc3339.ends_with('Z') => format!("{d} {t} UTC"),
+        _ => rfc3339.to_string(),
+    }
 }
 
 /// One side's cell of an aligned step.
@@ -147,8 +155,8 @@ pub fn compare_page(fa: &str, a: &[Record], fb: &str, b: &[Record], r: &Report) 
     let (la, lb) = (seg(fa), seg(fb));
     let mut out = format!(
         "<h1>Compare two logins</h1><ul class=\"sides\">\
-<li><b>A</b>: <a href=\"/flows/{la}\"><code>{}</code></a> — {} exchanges, <span class=\"outcome\" id=\"outcome-a\">{}</span></li>\
-<li><b>B</b>: <a href=\"/flows/{lb}\"><code>{}</code></a> — {} exchanges, <span class=\"outcome\" id=\"outcome-b\">{}</span></li></ul>\
+<li><b>A</b>: <a href=\"/flows/{la}\"><code>{}</code></a> — {} exchanges, <span class=\"verdict\" id=\"outcome-a\">{}</span></li>\
+<li><b>B</b>: <a href=\"/flows/{lb}\"><code>{}</code></a> — {} exchanges, <span class=\"verdict\" id=\"outcome-b\">{}</span></li></ul>\
 <p class=\"actions\"><a class=\"button\" id=\"swap\" href=\"/flows/{lb}/compare?with={la}\">swap A and B</a> <a class=\"button\" href=\"/flows/{la}/compare\">compare A with another login</a></p>\
 <p class=\"muted\">Aligned by protocol step as <code>oauthscope diff</code> aligns them; secrets redacted as exports redact them.</p>",
         esc(fa),
