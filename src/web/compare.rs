@@ -235,4 +235,185 @@ mod tests {
         assert!(p.contains("&lt;img src=x&gt;"));
         assert!(p.contains("href=\"/flows/%3Cx%3E\""));
     }
+
+    /// A failing login (the token request adds a slash) and the same login
+    /// fixed, 10 s apart.
+    fn two_logins() -> Vec<Record> {
+        use crate::record::{Body, HeaderList, Kind, Response};
+        let t0 = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let mut out = Vec::new();
+        for (i, (redirect, status)) in [
+            ("https%3A%2F%2Fapp%2Fcb%2F", 400u16),
+            ("https%3A%2F%2Fapp%2Fcb", 200),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = t0 + time::Duration::seconds(10 * i as i64);
+            let mut a = Record::bare(
+                &format!("{:016x}", 100 + 2 * i),
+                t,
+                Kind::AuthorizeRequest,
+                "GET",
+                &format!("https://idp.example/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp%2Fcb&state=state-{i}-abcdef"),
+            );
+            let mut loc = HeaderList::default();
+            loc.push(
+                "location",
+                format!("https://app/cb?code=code-{i}-secret-value&state=state-{i}-abcdef"),
+            );
+            a.response = Some(Response {
+                status: 302,
+                headers: loc,
+                body: Body::default(),
+            });
+            let mut tk = Record::bare(
+                &format!("{:016x}", 101 + 2 * i),
+                t + time::Duration::seconds(1),
+                Kind::TokenRequest,
+                "POST",
+                "https://idp.example/token",
+            );
+            tk.request
+                .headers
+                .push("content-type", "application/x-www-form-urlencoded");
+            tk.request.body = Body::from_bytes(
+                format!("grant_type=authorization_code&code=code-{i}-secret-value&redirect_uri={redirect}&client_id=app&client_secret=s3cret-unit").as_bytes(),
+            );
+            tk.grant_type = Some("authorization_code".into());
+            tk.response = Some(Response {
+                status,
+                headers: Default::default(),
+                body: Body::from_bytes(if status == 400 {
+                    br#"{"error":"invalid_grant"}"#.as_slice()
+                } else {
+                    br#"{"access_token":"at-unit-secret-1234567890","token_type":"Bearer"}"#
+                        .as_slice()
+                }),
+            });
+            out.push(a);
+            out.push(tk);
+        }
+        out
+    }
+
+    /// The compare routes through the real router and guard: the comparison
+    /// of the two logins, and an error page (never a panic) for an id that
+    /// is not one, a login not in the capture, and a login with itself.
+    #[tokio::test]
+    async fn compare_routes_answer_bad_and_unknown_ids_with_an_error_page() {
+        use crate::web::{start, Source, WebConfig};
+        let opts = crate::analyze::AnalyzeOptions::default();
+        let src = Source::records(two_logins(), &opts);
+        let flows: Vec<String> = match &src {
+            Source::Records(v) => {
+                let mut f: Vec<String> = v.iter().filter_map(|r| r.flow.clone()).collect();
+                f.dedup();
+                f
+            }
+            Source::Store(_) => unreachable!(),
+        };
+        assert_eq!(flows.len(), 2, "{flows:?}");
+        let (fail, ok) = (&flows[0], &flows[1]);
+        let token = "0123456789abcdef0123456789abcdef".to_string();
+        let web = start(
+            WebConfig {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                read_only: true,
+                analyze: opts,
+                header_timeout: crate::web::HEADER_TIMEOUT,
+                token: Some(token.clone()),
+            },
+            src,
+            None,
+        )
+        .await
+        .unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{}", web.addr.port());
+        let cookie = format!("oauthscope_ui_{}={token}", web.addr.port());
+        let get = |path: String, with_cookie: bool| {
+            let mut r = http.get(format!("{base}{path}"));
+            if with_cookie {
+                r = r.header("cookie", cookie.clone());
+            }
+            async move {
+                let resp = r.send().await.unwrap();
+                let st = resp.status().as_u16();
+                (st, resp.text().await.unwrap())
+            }
+        };
+        let (st, _) = get(format!("/flows/{fail}/compare?with={ok}"), false).await;
+        assert_eq!(st, 401, "token-guarded");
+
+        let (st, body) = get(format!("/flows/{fail}/compare"), true).await;
+        assert_eq!(st, 200, "{body}");
+        assert!(
+            body.contains(&format!("data-flow=\"{ok}\"")),
+            "the other login is offered"
+        );
+        assert!(
+            !body.contains(&format!("data-flow=\"{fail}\"")),
+            "not itself"
+        );
+
+        let (st, body) = get(format!("/flows/{fail}/compare?with={ok}"), true).await;
+        assert_eq!(st, 200, "{body}");
+        let first = body
+            .find("<li class=\"diff matters\"")
+            .expect("a difference");
+        assert!(
+            body[first..].starts_with("<li class=\"diff matters\" value=\"1\"><div class=\"dhead\"><b>token (authorization_code): redirect_uri</b> <span class=\"muted\">[trailing_slash]"),
+            "{}",
+            &body[first..first + 200]
+        );
+        for secret in [
+            "s3cret-unit",
+            "code-0-secret-value",
+            "at-unit-secret-1234567890",
+        ] {
+            assert!(!body.contains(secret), "{secret} is redacted");
+        }
+
+        for (path, status, says) in [
+            (
+                format!("/flows/{fail}/compare?with=ffffffffffffffff"),
+                404,
+                "no login",
+            ),
+            (
+                "/flows/ffffffffffffffff/compare".to_string(),
+                404,
+                "no login",
+            ),
+            (
+                format!("/flows/{fail}/compare?with=%3Cimg%20src%3Dx%3E"),
+                400,
+                "not a login id",
+            ),
+            (
+                "/flows/%3Cimg%20src%3Dx%3E/compare".to_string(),
+                400,
+                "not a login id",
+            ),
+            (
+                format!("/flows/{fail}/compare?with={fail}"),
+                400,
+                "compared with itself",
+            ),
+        ] {
+            let (st, body) = get(path.clone(), true).await;
+            assert_eq!(st, status, "{path}: {body}");
+            assert!(
+                body.contains("id=\"compare-error\""),
+                "{path}: an error page: {body}"
+            );
+            assert!(body.to_lowercase().contains(says), "{path}: {body}");
+            assert!(!body.contains("<img"), "{path}: escaped");
+        }
+        web.shutdown().await;
+    }
 }
