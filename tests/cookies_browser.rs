@@ -217,6 +217,24 @@ async fn app(
                     sid
                 });
                 s.sessions.insert(sid, state.clone());
+            } else if mode.starts_with("chunked") {
+                // A state cookie too big for one cookie (state plus 6000
+                // bytes of padding), split the next-auth way into
+                // `oauth_state.0` and `oauth_state.1`, each under 4096
+                // bytes. "chunked": the second chunk gets Path=/login, so
+                // it does not come back to /callback.
+                let whole = format!("{state}.{}", "p".repeat(6000));
+                let (a, b) = whole.split_at(whole.len() / 2);
+                let path_b = if mode == "chunked" { "/login" } else { "/" };
+                resp = resp
+                    .header(
+                        "set-cookie",
+                        format!("oauth_state.0={a}; Path=/; HttpOnly; SameSite=Lax"),
+                    )
+                    .header(
+                        "set-cookie",
+                        format!("oauth_state.1={b}; Path={path_b}; HttpOnly; SameSite=Lax"),
+                    );
             } else {
                 resp = resp.header("set-cookie", format!("oauth_state={state}; {attrs}"));
             }
@@ -239,6 +257,13 @@ async fn app(
                     s.sessions.remove(&sid);
                 }
                 ok
+            } else if mode.starts_with("chunked") {
+                let joined = format!(
+                    "{}{}",
+                    cookie_of(&parts.headers, "oauth_state.0").unwrap_or_default(),
+                    cookie_of(&parts.headers, "oauth_state.1").unwrap_or_default()
+                );
+                joined == format!("{state}.{}", "p".repeat(6000))
             } else {
                 cookie_of(&parts.headers, "oauth_state").as_deref() == Some(state.as_str())
             };
@@ -808,4 +833,101 @@ async fn silent_renew_in_an_iframe_names_the_providers_third_party_cookie() {
         );
         assert_eq!(a["evidence"]["error"], "login_required");
     }
+}
+
+/// Issue 18: a state cookie too big for one cookie, chunked the next-auth
+/// way (`oauth_state.0`, `oauth_state.1`, each under 4096 bytes, 6 kB in
+/// all). Whole, chromium stores and sends both chunks and the login works
+/// (4096 bytes is judged per chunk); with the second chunk under
+/// `Path=/login` it does not come back to `/callback`: the chunked cookie
+/// is incomplete, and oauthscope names the missing chunk and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_state_cookie_missing_a_chunk_is_named_incomplete() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let provider_dir = tempfile::tempdir().unwrap();
+    let (tls, provider_ca) = support::server_tls(provider_dir.path(), &[b"http/1.1"]);
+    let idp_port = free_port();
+    let issuer = format!("https://127.0.0.1:{idp_port}");
+    let port = start_app(issuer.clone()).await;
+    let callback = format!("http://localhost:{port}/callback");
+    let idp = mock::start(MockConfig {
+        listen: format!("127.0.0.1:{idp_port}").parse().unwrap(),
+        tls: Some(Arc::new(tls)),
+        clients: vec![mock::Client::new("web-app", "s3cret", &[callback.as_str()])],
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = Harness::start(vec![provider_ca]).await;
+    let spki = oauthscope::browser::spki_sha256_base64(h.ca.cert_der()).unwrap();
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path(), &h.proxy_addr().to_string(), &spki).await;
+    let mut outcomes = Vec::new();
+    // The broken one first: its stray chunk (Path=/login) then never
+    // meets the whole one's chunks at /callback.
+    for mode in ["chunked", "chunkedok"] {
+        c.goto(&format!("http://localhost:{port}/login?mode={mode}"))
+            .await
+            .unwrap();
+        let page = page_text(&c, &["signed in", "state mismatch"]).await;
+        outcomes.push((mode, page.contains("signed in")));
+    }
+    let _ = c.close().await;
+    assert_eq!(outcomes, [("chunked", false), ("chunkedok", true)]);
+    let list = listed(&h).await;
+    let callbacks: Vec<&Value> = list.iter().filter(|r| r["kind"] == "callback").collect();
+    assert_eq!(callbacks.len(), 2, "{list:#?}");
+    let (broken, ok) = (callbacks[0], callbacks[1]);
+    for code in COOKIE_CODES {
+        assert!(
+            annotation(ok, code).is_none(),
+            "the whole chunked cookie: {ok:#}"
+        );
+    }
+    let a = annotation(broken, "diagnosis.cookie_host_mismatch")
+        .unwrap_or_else(|| panic!("no cookie reason: {broken:#}"));
+    eprintln!(
+        "chunked state cookie missing a chunk: {}\n    {}\n    evidence: {}",
+        a["title"], a["detail"], a["evidence"]
+    );
+    assert_eq!(a["evidence"]["kinds"], json!(["path"]), "{a:#}");
+    assert_eq!(a["evidence"]["cookie"], "oauth_state.1");
+    assert!(
+        a["detail"].as_str().unwrap().contains(
+            "one chunk of the chunked cookie `oauth_state`, which is incomplete without it"
+        ),
+        "{a:#}"
+    );
+    // flows show lists the jar with the chunked cookie as one.
+    let show = |id: &str| {
+        let h = &h;
+        let id = id.to_string();
+        async move {
+            let out = h.cli(&["flows", "show", &id]).await;
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let shown = show(ok["id"].as_str().unwrap()).await;
+    let line = shown
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("chunked    oauth_state: whole (2 chunks,")
+        })
+        .unwrap_or_else(|| panic!("{shown}"));
+    let bytes: usize = line
+        .rsplit('(')
+        .next()
+        .and_then(|t| t.split(", ").nth(1))
+        .and_then(|t| t.trim_end_matches(" bytes)").parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(bytes > 4096, "more than one cookie could hold: {line}");
+    let shown = show(broken["id"].as_str().unwrap()).await;
+    assert!(
+        shown.contains("chunked    oauth_state: INCOMPLETE, missing oauth_state.1 (path)"),
+        "{shown}"
+    );
+    idp.shutdown().await;
+    h.shutdown().await;
 }
