@@ -142,7 +142,7 @@ fn difference(i: usize, d: &Difference, red: &mut Redactor) -> String {
         esc(&d.what),
         esc(&d.kinds.join(", ")),
         esc(&vals),
-        esc(&d.note)
+        esc(&red.redact_text(&d.note))
     )
 }
 
@@ -166,8 +166,26 @@ pub fn compare_page(fa: &str, a: &[Record], fb: &str, b: &[Record], r: &Report) 
         r.b.exchanges,
         esc(&red.redact_text(&r.b.outcome)),
     );
+    // The same reason for both sides is said once.
+    let mut said: Vec<String> = Vec::new();
     for c in &r.cannot_tell {
-        let _ = write!(out, "<p class=\"note\">Not compared: {}.</p>", esc(c));
+        let both = c
+            .replace("side A ", "sides A and B ")
+            .replace("side B ", "sides A and B ");
+        let twice = r.cannot_tell.iter().filter(|o| *o != c).any(|o| {
+            o.replace("side A ", "sides A and B ")
+                .replace("side B ", "sides A and B ")
+                == both
+        });
+        let line = if twice {
+            both.replace("sides A and B carries", "sides A and B carry")
+        } else {
+            c.clone()
+        };
+        if !said.contains(&line) {
+            let _ = write!(out, "<p class=\"note\">Not compared: {}.</p>", esc(&line));
+            said.push(line);
+        }
     }
     let mattering: Vec<&Difference> = r.mattering().collect();
     out.push_str("<section class=\"cmpdiffs\">");
