@@ -87,6 +87,17 @@ async fn start_driver() -> Driver {
 /// Chromium through the proxy (loopback too), trusting the proxy's CA by its
 /// key, as `oauthscope browser` starts it.
 async fn browser(driver: &Driver, profile: &Path, proxy: &str, spki: &str) -> Client {
+    browser_with(driver, profile, proxy, spki, json!({})).await
+}
+
+/// [`browser`] with Chrome preferences (`prefs` of chromeOptions).
+async fn browser_with(
+    driver: &Driver,
+    profile: &Path,
+    proxy: &str,
+    spki: &str,
+    prefs: Value,
+) -> Client {
     let args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
@@ -102,7 +113,7 @@ async fn browser(driver: &Driver, profile: &Path, proxy: &str, spki: &str) -> Cl
         format!("--ignore-certificate-errors-spki-list={spki}"),
         format!("--user-data-dir={}", profile.display()),
     ];
-    let mut opts = json!({ "args": args });
+    let mut opts = json!({ "args": args, "prefs": prefs });
     if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
         opts["binary"] = json!(bin.display().to_string());
     }
@@ -206,6 +217,24 @@ async fn app(
                     sid
                 });
                 s.sessions.insert(sid, state.clone());
+            } else if mode.starts_with("chunked") {
+                // A state cookie too big for one cookie (state plus 6000
+                // bytes of padding), split the next-auth way into
+                // `oauth_state.0` and `oauth_state.1`, each under 4096
+                // bytes. "chunked": the second chunk gets Path=/login, so
+                // it does not come back to /callback.
+                let whole = format!("{state}.{}", "p".repeat(6000));
+                let (a, b) = whole.split_at(whole.len() / 2);
+                let path_b = if mode == "chunked" { "/login" } else { "/" };
+                resp = resp
+                    .header(
+                        "set-cookie",
+                        format!("oauth_state.0={a}; Path=/; HttpOnly; SameSite=Lax"),
+                    )
+                    .header(
+                        "set-cookie",
+                        format!("oauth_state.1={b}; Path={path_b}; HttpOnly; SameSite=Lax"),
+                    );
             } else {
                 resp = resp.header("set-cookie", format!("oauth_state={state}; {attrs}"));
             }
@@ -228,6 +257,13 @@ async fn app(
                     s.sessions.remove(&sid);
                 }
                 ok
+            } else if mode.starts_with("chunked") {
+                let joined = format!(
+                    "{}{}",
+                    cookie_of(&parts.headers, "oauth_state.0").unwrap_or_default(),
+                    cookie_of(&parts.headers, "oauth_state.1").unwrap_or_default()
+                );
+                joined == format!("{state}.{}", "p".repeat(6000))
             } else {
                 cookie_of(&parts.headers, "oauth_state").as_deref() == Some(state.as_str())
             };
@@ -236,6 +272,29 @@ async fn app(
             } else {
                 page(400, "state mismatch")
             })
+        }
+        // Silent renew: the app's page embeds the provider's authorize
+        // endpoint with prompt=none in an iframe (oidc-client-js,
+        // MSAL.js's ssoSilent, angular-oauth2-oidc).
+        "/renew" => {
+            let state = format!("st-renew-{:016x}", rand::random::<u64>());
+            let mut auth = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+            auth.query_pairs_mut()
+                .append_pair("response_type", "code")
+                .append_pair("client_id", "web-app")
+                .append_pair("redirect_uri", &format!("http://{host}/callback"))
+                .append_pair("state", &state)
+                .append_pair("prompt", "none");
+            let src = auth
+                .to_string()
+                .replace('&', "&amp;")
+                .replace('"', "&quot;");
+            Ok(hyper::Response::builder()
+                .header("content-type", "text/html")
+                .body(Full::new(Bytes::from(format!(
+                    "<html><body><h1>renewing</h1><iframe id=\"renew\" src=\"{src}\"></iframe></body></html>"
+                ))))
+                .unwrap())
         }
         // A page on another site that sends the user to the app's login
         // (a portal, a link in a mail): the navigation starts cross-site.
@@ -622,6 +681,253 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
         "{text}"
     );
 
+    idp.shutdown().await;
+    h.shutdown().await;
+}
+
+/// One silent renew in chromium: a top-level login at the provider (which
+/// sets its session cookie `mock_session` with `attrs`), then the app's
+/// page renews in a cross-site iframe with `prompt=none`; the provider
+/// answers `login_required` when the cookie does not come along. Returns
+/// the analysed iframe authorize request (as `flows list --json` shows it).
+async fn silent_renew(attrs: &str, block_third_party: bool) -> Value {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let provider_dir = tempfile::tempdir().unwrap();
+    let (tls, provider_ca) = support::server_tls(provider_dir.path(), &[b"http/1.1"]);
+    let idp_port = free_port();
+    let issuer = format!("https://127.0.0.1:{idp_port}");
+    let port = start_app(issuer.clone()).await;
+    let callback = format!("http://localhost:{port}/callback");
+    let idp = mock::start(MockConfig {
+        listen: format!("127.0.0.1:{idp_port}").parse().unwrap(),
+        tls: Some(Arc::new(tls)),
+        clients: vec![mock::Client::new("web-app", "s3cret", &[callback.as_str()])],
+        quirks: mock::Quirks {
+            session_cookie: Some(attrs.to_string()),
+            ..mock::Quirks::default()
+        },
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = Harness::start(vec![provider_ca]).await;
+    let spki = oauthscope::browser::spki_sha256_base64(h.ca.cert_der()).unwrap();
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let prefs = if block_third_party {
+        // Chrome's "Block third-party cookies" setting (and Safari, Firefox
+        // strict, Brave by default).
+        json!({"profile": {"block_third_party_cookies": true, "cookie_controls_mode": 1}})
+    } else {
+        // Allowed explicitly: headless chromium's default may block them.
+        json!({"profile": {"block_third_party_cookies": false, "cookie_controls_mode": 0}})
+    };
+    let c = browser_with(
+        &driver,
+        profile.path(),
+        &h.proxy_addr().to_string(),
+        &spki,
+        prefs,
+    )
+    .await;
+    c.goto(&format!("http://localhost:{port}/login?mode=ok"))
+        .await
+        .unwrap();
+    page_text(&c, &["signed in"]).await;
+    c.goto(&format!("http://localhost:{port}/renew"))
+        .await
+        .unwrap();
+    page_text(&c, &["renewing"]).await;
+    // The iframe's authorize request and its callback are recorded.
+    let mut renew = None;
+    for _ in 0..200 {
+        let list = listed(&h).await;
+        renew = list
+            .into_iter()
+            .find(|r| {
+                r["kind"] == "authorize_request"
+                    && r["request"]["url"]
+                        .as_str()
+                        .is_some_and(|u| u.contains("prompt=none"))
+            })
+            .filter(|r| !r["response"].is_null());
+        if renew.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let renew = renew.expect("the iframe's authorize request was captured");
+    let _ = c.close().await;
+    idp.shutdown().await;
+    h.shutdown().await;
+    renew
+}
+
+fn location(r: &Value) -> String {
+    r["response"]["headers"]
+        .as_array()
+        .and_then(|hs| {
+            hs.iter().find(|h| {
+                h[0].as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("location"))
+            })
+        })
+        .and_then(|h| h[1].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 18: silent renew with `prompt=none` in a cross-site iframe, the
+/// provider's session cookie third-party: chromium with third-party cookies
+/// blocked leaves the `SameSite=None` cookie off, and any chromium leaves a
+/// cookie without `SameSite` (Lax by default) off; the provider answers
+/// `login_required` and oauthscope names the cookie and the reason. With
+/// third-party cookies allowed, a `SameSite=None` cookie goes along, the
+/// renew works and nothing is said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_renew_in_an_iframe_names_the_providers_third_party_cookie() {
+    // Third-party cookies allowed and SameSite=None: the renew works, nothing is said.
+    let r = silent_renew("Path=/; Secure; HttpOnly; SameSite=None", false).await;
+    assert!(location(&r).contains("code="), "{r:#}");
+    assert!(
+        annotation(&r, "diagnosis.third_party_cookies_blocked").is_none(),
+        "{r:#}"
+    );
+    for (attrs, block, kind) in [
+        (
+            "Path=/; Secure; HttpOnly; SameSite=None",
+            true,
+            "third_party",
+        ),
+        ("Path=/; Secure; HttpOnly", false, "samesite_lax_frame"),
+    ] {
+        let r = silent_renew(attrs, block).await;
+        let loc = location(&r);
+        assert!(
+            loc.contains("error=login_required"),
+            "the provider did not see its session cookie: {loc}"
+        );
+        assert!(
+            r["request"]["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|h| !h[0].as_str().unwrap().eq_ignore_ascii_case("cookie")
+                    || !h[1].as_str().unwrap().contains("mock_session")),
+            "chromium sent no session cookie into the iframe"
+        );
+        let a = annotation(&r, "diagnosis.third_party_cookies_blocked")
+            .unwrap_or_else(|| panic!("{attrs}: no diagnosis.third_party_cookies_blocked: {r:#}"));
+        eprintln!(
+            "silent renew ({attrs}, third-party cookies {}): {}\n    {}\n    evidence: {}",
+            if block { "blocked" } else { "allowed" },
+            a["title"],
+            a["detail"],
+            a["evidence"]
+        );
+        assert_eq!(a["evidence"]["kinds"], json!([kind]), "{a:#}");
+        assert_eq!(
+            a["evidence"]["held_back"],
+            json!([{"cookie": "mock_session", "why": kind}]),
+            "{a:#}"
+        );
+        assert_eq!(a["evidence"]["error"], "login_required");
+    }
+}
+
+/// Issue 18: a state cookie too big for one cookie, chunked the next-auth
+/// way (`oauth_state.0`, `oauth_state.1`, each under 4096 bytes, 6 kB in
+/// all). Whole, chromium stores and sends both chunks and the login works
+/// (4096 bytes is judged per chunk); with the second chunk under
+/// `Path=/login` it does not come back to `/callback`: the chunked cookie
+/// is incomplete, and oauthscope names the missing chunk and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_state_cookie_missing_a_chunk_is_named_incomplete() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let provider_dir = tempfile::tempdir().unwrap();
+    let (tls, provider_ca) = support::server_tls(provider_dir.path(), &[b"http/1.1"]);
+    let idp_port = free_port();
+    let issuer = format!("https://127.0.0.1:{idp_port}");
+    let port = start_app(issuer.clone()).await;
+    let callback = format!("http://localhost:{port}/callback");
+    let idp = mock::start(MockConfig {
+        listen: format!("127.0.0.1:{idp_port}").parse().unwrap(),
+        tls: Some(Arc::new(tls)),
+        clients: vec![mock::Client::new("web-app", "s3cret", &[callback.as_str()])],
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let h = Harness::start(vec![provider_ca]).await;
+    let spki = oauthscope::browser::spki_sha256_base64(h.ca.cert_der()).unwrap();
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path(), &h.proxy_addr().to_string(), &spki).await;
+    let mut outcomes = Vec::new();
+    // The broken one first: its stray chunk (Path=/login) then never
+    // meets the whole one's chunks at /callback.
+    for mode in ["chunked", "chunkedok"] {
+        c.goto(&format!("http://localhost:{port}/login?mode={mode}"))
+            .await
+            .unwrap();
+        let page = page_text(&c, &["signed in", "state mismatch"]).await;
+        outcomes.push((mode, page.contains("signed in")));
+    }
+    let _ = c.close().await;
+    assert_eq!(outcomes, [("chunked", false), ("chunkedok", true)]);
+    let list = listed(&h).await;
+    let callbacks: Vec<&Value> = list.iter().filter(|r| r["kind"] == "callback").collect();
+    assert_eq!(callbacks.len(), 2, "{list:#?}");
+    let (broken, ok) = (callbacks[0], callbacks[1]);
+    for code in COOKIE_CODES {
+        assert!(
+            annotation(ok, code).is_none(),
+            "the whole chunked cookie: {ok:#}"
+        );
+    }
+    let a = annotation(broken, "diagnosis.cookie_host_mismatch")
+        .unwrap_or_else(|| panic!("no cookie reason: {broken:#}"));
+    eprintln!(
+        "chunked state cookie missing a chunk: {}\n    {}\n    evidence: {}",
+        a["title"], a["detail"], a["evidence"]
+    );
+    assert_eq!(a["evidence"]["kinds"], json!(["path"]), "{a:#}");
+    assert_eq!(a["evidence"]["cookie"], "oauth_state.1");
+    assert!(
+        a["detail"].as_str().unwrap().contains(
+            "one chunk of the chunked cookie `oauth_state`, which is incomplete without it"
+        ),
+        "{a:#}"
+    );
+    // flows show lists the jar with the chunked cookie as one.
+    let show = |id: &str| {
+        let h = &h;
+        let id = id.to_string();
+        async move {
+            let out = h.cli(&["flows", "show", &id]).await;
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let shown = show(ok["id"].as_str().unwrap()).await;
+    let line = shown
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("chunked    oauth_state: whole (2 chunks,")
+        })
+        .unwrap_or_else(|| panic!("{shown}"));
+    let bytes: usize = line
+        .rsplit('(')
+        .next()
+        .and_then(|t| t.split(", ").nth(1))
+        .and_then(|t| t.trim_end_matches(" bytes)").parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(bytes > 4096, "more than one cookie could hold: {line}");
+    let shown = show(broken["id"].as_str().unwrap()).await;
+    assert!(
+        shown.contains("chunked    oauth_state: INCOMPLETE, missing oauth_state.1 (path)"),
+        "{shown}"
+    );
     idp.shutdown().await;
     h.shutdown().await;
 }

@@ -1359,3 +1359,221 @@ async fn the_page_says_reconnecting_when_the_proxy_stops_and_catches_up_when_it_
     session.shutdown().await.unwrap();
     drop(dir);
 }
+
+/// Issue 18: "compare with..." on a login's page. A login whose token
+/// request adds a trailing slash to redirect_uri, and the same login fixed,
+/// captured through the proxy from a real client against the mock provider;
+/// in chromium: the failing login's page, "compare with...", the other
+/// login picked from the list, and the two side by side with the trailing
+/// slash ranked first (as `oauthscope diff` ranks it), both columns showing
+/// the steps, no secret on the page; at 390 px the columns stack. Bad and
+/// unknown ids get an error page, never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_with_shows_two_logins_side_by_side_trailing_slash_first() {
+    use oauthscope::mock::{self, Client as MockClient, MockConfig};
+    const CB: &str = "http://localhost:3000/callback";
+    let h = Harness::start(Vec::new()).await;
+    let web_url = h.session.web_url().expect("the session serves the UI");
+    let m = mock::start(MockConfig {
+        clients: vec![MockClient::new("app", "s3cret-cmp", &[CB])],
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let idp = m.issuer().to_string();
+    let client = h.client();
+    let mut codes = Vec::new();
+    let login = |state: &'static str, redirect: &'static str| {
+        let client = client.clone();
+        let idp = idp.clone();
+        async move {
+            let a = client
+                .get(format!("{idp}/authorize?response_type=code&client_id=app&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid&state={state}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(a.status(), 302);
+            let code = code_of(&a);
+            let t = client
+                .post(format!("{idp}/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect),
+                    ("client_id", "app"),
+                    ("client_secret", "s3cret-cmp"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (t.status().as_u16(), code)
+        }
+    };
+    let (st, c1) = login("st-cmp-fail", "http://localhost:3000/callback/").await;
+    assert_eq!(st, 400, "the trailing slash fails");
+    codes.push(c1);
+    let (st, c2) = login("st-cmp-ok", CB).await;
+    assert_eq!(st, 200, "the fixed login succeeds");
+    codes.push(c2);
+    let recs = h.wait_for(4).await;
+    let flow_of = |r: &oauthscope::record::Record| r.flow.clone().unwrap_or(r.id.clone());
+    let fail_flow = flow_of(&recs[0]);
+    let ok_flow = flow_of(&recs[2]);
+    assert_ne!(fail_flow, ok_flow, "two logins: {recs:#?}");
+
+    let driver = start_driver().await;
+    for (w, hgt) in [(1440u32, 900u32), (390, 844)] {
+        let profile = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
+        let c = browser_at(&driver, profile.path(), downloads.path(), (w, hgt)).await;
+        c.goto(&web_url).await.unwrap();
+        c.goto(&page(&h, &format!("/flows/{fail_flow}")))
+            .await
+            .unwrap();
+        c.find(Locator::Css("#compare"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // The picker: the other login, with its outcome and host.
+        let row = eventually("the other login in the picker", || async {
+            c.find(Locator::Css(&format!("li.choice[data-flow='{ok_flow}']")))
+                .await
+                .ok()
+        })
+        .await;
+        let row_text = row.text().await.unwrap();
+        assert!(row_text.contains("succeeded"), "{row_text}");
+        assert!(row_text.contains("127.0.0.1"), "{row_text}");
+        assert_eq!(
+            count(&c, &format!("li.choice[data-flow='{fail_flow}']")).await,
+            0,
+            "the login itself is not offered"
+        );
+        c.find(Locator::Css(&format!(
+            "li.choice[data-flow='{ok_flow}'] a.pick-login"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        let first = eventually("the ranked differences", || async {
+            c.find(Locator::Css("#diffs > li.diff")).await.ok()
+        })
+        .await;
+        let first = first.text().await.unwrap();
+        assert!(
+            first.contains("redirect_uri") && first.contains("trailing_slash"),
+            "the trailing slash is the first difference: {first}"
+        );
+        assert!(
+            first.contains("A: http://localhost:3000/callback/"),
+            "{first}"
+        );
+        assert!(
+            first.contains("B: http://localhost:3000/callback\n"),
+            "{first}"
+        );
+        assert!(first.contains('^'), "the caret: {first}");
+        let cells = |side: &'static str| {
+            let c = &c;
+            async move {
+                let v = c
+                    .execute(
+                        &format!("return [...document.querySelectorAll('.cmpgrid .cell.side-{side}:not(.absent)')].map(e => e.textContent)"),
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        for side in ["a", "b"] {
+            let shown = cells(side).await;
+            assert!(
+                shown.iter().any(|t| t.starts_with("authorize"))
+                    && shown.iter().any(|t| t.starts_with("token")),
+                "column {side} shows the authorize and token steps: {shown:?}"
+            );
+        }
+        let source = c.source().await.unwrap();
+        assert!(
+            !source.contains("s3cret-cmp"),
+            "the client secret is redacted"
+        );
+        for code in &codes {
+            assert!(
+                !source.contains(code.as_str()),
+                "the code {code} is redacted"
+            );
+        }
+        // Two columns side by side on a desktop, stacked on a phone.
+        let tops = c
+            .execute(
+                "const a = [...document.querySelectorAll('.cmpgrid .cell.side-a')]; const b = document.querySelector('.cmpgrid .cell.side-b'); return [a[0].getBoundingClientRect().top, b.getBoundingClientRect().top, a[a.length-1].getBoundingClientRect().bottom]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (a0, b0, a_end) = (
+            tops[0].as_f64().unwrap(),
+            tops[1].as_f64().unwrap(),
+            tops[2].as_f64().unwrap(),
+        );
+        if w < 700 {
+            assert!(
+                b0 >= a_end,
+                "stacked at {w} px: B starts below A ({tops:?})"
+            );
+            fits(&c, "the comparison", w).await;
+        } else {
+            assert!((a0 - b0).abs() < 1.0, "side by side at {w} px: {tops:?}");
+        }
+        if w < 700 {
+            // On a phone the picture shows the stacked columns.
+            c.execute(
+                "document.getElementById('cmpgrid').scrollIntoView(); return 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        }
+        screenshot(&c, &format!("compare-{w}.png")).await;
+
+        // Bad and unknown ids: an error page that says so.
+        for (path, want) in [
+            (
+                format!("/flows/{fail_flow}/compare?with=ffffffffffffffff"),
+                "no login",
+            ),
+            (
+                format!("/flows/{fail_flow}/compare?with=%3Cscript%3E"),
+                "not a login id",
+            ),
+            (
+                format!("/flows/{fail_flow}/compare?with={fail_flow}"),
+                "compared with itself",
+            ),
+            ("/flows/ffffffffffffffff/compare".to_string(), "no login"),
+        ] {
+            c.goto(&page(&h, &path)).await.unwrap();
+            let msg = c
+                .find(Locator::Css("#compare-error"))
+                .await
+                .unwrap_or_else(|e| panic!("{path}: no error message: {e}"))
+                .text()
+                .await
+                .unwrap();
+            assert!(msg.to_lowercase().contains(want), "{path}: {msg}");
+        }
+        c.close().await.unwrap();
+    }
+    drop(driver);
+    h.shutdown().await;
+}

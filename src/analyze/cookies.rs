@@ -374,6 +374,12 @@ pub struct Step {
     pub never_stored: Vec<NeverStored>,
     /// The response's `Set-Cookie` lines and what became of them.
     pub set: Vec<Setting>,
+    /// The chunked cookies this request carried or should have carried,
+    /// each taken as one cookie: complete, or which chunk is missing and why.
+    pub chunked: Vec<ChunkedAtStep>,
+    /// The chunked cookies the response set (stored chunks only), each
+    /// with its whole value, for recognising login state split over chunks.
+    pub set_chunked: Vec<ChunkSet>,
 }
 
 /// The cookie timeline of a capture.
@@ -659,7 +665,7 @@ pub fn timeline(records: &[Record]) -> Timeline {
                 }
                 acc
             });
-        let never_stored = refused
+        let never_stored: Vec<NeverStored> = refused
             .get(&who)
             .map(|v| {
                 v.iter()
@@ -748,6 +754,12 @@ pub fn timeline(records: &[Record]) -> Timeline {
             });
         }
         last_browser.insert(who, i);
+        let chunked = chunked_at(&sent, &held_back, &never_stored);
+        let set_chunked = chunk_sets(
+            set.iter()
+                .filter(|x| x.refused.is_none() && !x.deletes)
+                .map(|x| (x.cookie.name.as_str(), x.cookie.value.as_str())),
+        );
         steps.push(Step {
             record: i,
             context,
@@ -756,6 +768,8 @@ pub fn timeline(records: &[Record]) -> Timeline {
             held_back,
             never_stored,
             set,
+            chunked,
+            set_chunked,
         });
     }
     let cookies_missing = !steps.is_empty() && !any_cookie_header;
@@ -943,26 +957,282 @@ fn b64(s: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// Chunked cookies: frameworks split a large value over `NAME.0`,
-/// `NAME.1`, ... (next-auth, oauth2-proxy `_0`/`_1`) or `NAME` +
-/// `NAMEC1`, `NAMEC2` (ASP.NET's `chunks-N`). The base name of a chunk.
-pub fn chunk_base(name: &str) -> Option<&str> {
-    for sep in ['.', '_'] {
+/// How a framework numbers the chunks of a chunked cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkStyle {
+    /// `NAME.0`, `NAME.1`, ... (next-auth / Auth.js, Supabase's `@supabase/ssr`).
+    Dot,
+    /// `NAME_0`, `NAME_1`, ... (oauth2-proxy).
+    Underscore,
+    /// `NAME-0` / `NAME-1`, ... (hand-written and Spring-style chunking filters).
+    Dash,
+    /// `NAME` holding `chunks-N`, then `NAMEC1` ... `NAMECN` (ASP.NET Core's `ChunkingCookieManager`).
+    AspNet,
+}
+
+impl ChunkStyle {
+    /// The index of the first chunk.
+    fn first(self) -> usize {
+        match self {
+            ChunkStyle::AspNet => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// The base name, index and numbering of a chunk's name; `None` for a
+/// name that is not a chunk's.
+pub fn chunk_of(name: &str) -> Option<(&str, usize, ChunkStyle)> {
+    for (sep, style) in [
+        ('.', ChunkStyle::Dot),
+        ('_', ChunkStyle::Underscore),
+        ('-', ChunkStyle::Dash),
+    ] {
         if let Some((base, n)) = name.rsplit_once(sep) {
             if !base.is_empty()
                 && !n.is_empty()
                 && n.len() <= 3
                 && n.bytes().all(|b| b.is_ascii_digit())
             {
-                return Some(base);
+                return Some((base, n.parse().ok()?, style));
             }
         }
     }
     let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    if trimmed.len() < name.len() && trimmed.ends_with('C') && trimmed.len() > 1 {
-        return Some(&trimmed[..trimmed.len() - 1]);
+    if trimmed.len() < name.len()
+        && name.len() - trimmed.len() <= 3
+        && trimmed.ends_with('C')
+        && trimmed.len() > 1
+    {
+        let n = name[trimmed.len()..].parse().ok()?;
+        return Some((&trimmed[..trimmed.len() - 1], n, ChunkStyle::AspNet));
     }
     None
+}
+
+/// Chunked cookies: frameworks split a large value over `NAME.0`,
+/// `NAME.1`, ... (next-auth, oauth2-proxy `_0`/`_1`, `-0`/`-1`) or `NAME` +
+/// `NAMEC1`, `NAMEC2` (ASP.NET's `chunks-N`). The base name of a chunk.
+pub fn chunk_base(name: &str) -> Option<&str> {
+    chunk_of(name).map(|(b, _, _)| b)
+}
+
+/// The chunk count an ASP.NET header cookie announces (`chunks-3`).
+fn announced_chunks(value: &str) -> Option<usize> {
+    value.strip_prefix("chunks-")?.parse().ok()
+}
+
+/// One chunked cookie: the chunks of one base name seen together (in one
+/// `Cookie` header, or in one response's `Set-Cookie` lines), taken as the
+/// one cookie they make.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkSet {
+    /// The base name (`next-auth.session-token`, `.AspNetCore.Cookies`).
+    pub base: String,
+    /// How the chunks are numbered.
+    pub style: ChunkStyle,
+    /// The chunks present, `(index, name, value)`, in index order.
+    pub chunks: Vec<(usize, String, String)>,
+    /// The count announced by ASP.NET's header cookie (`NAME=chunks-N`).
+    pub announced: Option<usize>,
+    /// The names of the chunks that are not there: gaps below the highest
+    /// index present, or up to the announced count.
+    pub missing: Vec<String>,
+}
+
+impl ChunkSet {
+    /// The whole value: the chunks' values joined in index order.
+    pub fn value(&self) -> String {
+        self.chunks.iter().map(|(_, _, v)| v.as_str()).collect()
+    }
+
+    /// True when no chunk is missing.
+    pub fn complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// Bytes of the whole value (what one cookie could not have held when over 4096).
+    pub fn size(&self) -> usize {
+        self.chunks.iter().map(|(_, _, v)| v.len()).sum()
+    }
+
+    /// True when `name` is one of its chunks (or ASP.NET's header cookie).
+    pub fn holds(&self, name: &str) -> bool {
+        name == self.base || self.chunks.iter().any(|(_, n, _)| n == name)
+    }
+}
+
+/// The name of chunk `i` of `base` in `style`.
+fn chunk_name(base: &str, i: usize, style: ChunkStyle) -> String {
+    match style {
+        ChunkStyle::Dot => format!("{base}.{i}"),
+        ChunkStyle::Underscore => format!("{base}_{i}"),
+        ChunkStyle::Dash => format!("{base}-{i}"),
+        ChunkStyle::AspNet => format!("{base}C{i}"),
+    }
+}
+
+/// The chunked cookies among `(name, value)` pairs (a request's `Cookie`
+/// header, or a response's `Set-Cookie` lines). A base counts as chunked
+/// when two or more of its chunks are present, when ASP.NET's header cookie
+/// announces `chunks-N`, or when a chunk other than the first is present
+/// alone (the first is then missing).
+pub fn chunk_sets<'a>(cookies: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<ChunkSet> {
+    let pairs: Vec<(&str, &str)> = cookies.into_iter().collect();
+    let mut sets: Vec<ChunkSet> = Vec::new();
+    for (name, value) in &pairs {
+        let Some((base, i, style)) = chunk_of(name) else {
+            continue;
+        };
+        match sets.iter_mut().find(|s| s.base == base && s.style == style) {
+            Some(s) => {
+                if !s.chunks.iter().any(|(j, _, _)| *j == i) {
+                    s.chunks.push((i, name.to_string(), value.to_string()));
+                }
+            }
+            None => sets.push(ChunkSet {
+                base: base.to_string(),
+                style,
+                chunks: vec![(i, name.to_string(), value.to_string())],
+                announced: None,
+                missing: Vec::new(),
+            }),
+        }
+    }
+    // ASP.NET's header cookie: `NAME=chunks-N`, even when no chunk came.
+    for (name, value) in &pairs {
+        if let Some(n) = announced_chunks(value) {
+            match sets
+                .iter_mut()
+                .find(|s| s.base == *name && s.style == ChunkStyle::AspNet)
+            {
+                Some(s) => s.announced = Some(n),
+                None => sets.push(ChunkSet {
+                    base: name.to_string(),
+                    style: ChunkStyle::AspNet,
+                    chunks: Vec::new(),
+                    announced: Some(n),
+                    missing: Vec::new(),
+                }),
+            }
+        }
+    }
+    sets.retain(|s| {
+        s.chunks.len() >= 2
+            || s.announced.is_some()
+            // A later chunk alone: the first is missing (not for `-N`,
+            // which plain names such as `_gat_UA-1234-1` also end with).
+            || (s.style != ChunkStyle::Dash
+                && s.chunks.iter().any(|(i, _, _)| *i > s.style.first()))
+    });
+    for s in &mut sets {
+        s.chunks.sort_by_key(|(i, _, _)| *i);
+        let highest = s.chunks.last().map(|(i, _, _)| *i);
+        // ASP.NET's `chunks-N` names the last chunk, `NAMECN`.
+        let last = s.announced.or(highest);
+        let first = s.style.first();
+        if let Some(last) = last {
+            s.missing = (first..=last.min(first + 999))
+                .filter(|i| !s.chunks.iter().any(|(j, _, _)| j == i))
+                .map(|i| chunk_name(&s.base, i, s.style))
+                .collect();
+        }
+    }
+    sets
+}
+
+/// How a chunked cookie holds one of `wanted`: [`recognise`] over its
+/// whole value (the chunks joined), so a state split over two chunks is
+/// found.
+pub fn recognise_set(set: &ChunkSet, wanted: &LoginValues) -> Option<Recognised> {
+    recognise(&set.base, &set.value(), wanted)
+}
+
+/// A chunked cookie at one browser step: which chunks the request carried,
+/// which ones the jar held back or the browser had refused (and why), and
+/// whether the cookie arrived whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkedAtStep {
+    /// The base name.
+    pub base: String,
+    /// Chunk names the request carried, in index order.
+    pub sent: Vec<String>,
+    /// Chunks that did not go with the request: `(name, reason code)`, the
+    /// reason being a [`HeldBack::code`], a [`Refused::code`] when the
+    /// browser refused to store it, or `never_set` for a gap no response
+    /// of the capture filled.
+    pub missing: Vec<(String, String)>,
+    /// True when every chunk went with the request.
+    pub complete: bool,
+    /// Bytes of the chunks sent, joined.
+    pub size: usize,
+}
+
+/// The chunked cookies of one step: the chunk sets among what was sent,
+/// held back and never stored (see [`ChunkedAtStep`]).
+fn chunked_at(
+    sent: &[(String, String)],
+    held_back: &[Withheld],
+    never_stored: &[NeverStored],
+) -> Vec<ChunkedAtStep> {
+    let mut all: Vec<(&str, &str)> = sent.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    all.extend(
+        held_back
+            .iter()
+            .map(|w| (w.cookie.name.as_str(), w.cookie.value.as_str())),
+    );
+    all.extend(
+        never_stored
+            .iter()
+            .map(|n| (n.cookie.name.as_str(), n.cookie.value.as_str())),
+    );
+    let sent_sets = chunk_sets(sent.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    chunk_sets(all)
+        .into_iter()
+        .map(|whole| {
+            let was_sent = |name: &str| sent.iter().any(|(n, _)| n == name);
+            let mut missing: Vec<(String, String)> = Vec::new();
+            for (_, name, _) in &whole.chunks {
+                if was_sent(name) {
+                    continue;
+                }
+                let why = held_back
+                    .iter()
+                    .find(|w| w.cookie.name == *name)
+                    .map(|w| w.why.code())
+                    .or_else(|| {
+                        never_stored
+                            .iter()
+                            .find(|n| n.cookie.name == *name)
+                            .map(|n| n.why.code())
+                    })
+                    .unwrap_or("not_sent");
+                missing.push((name.clone(), why.to_string()));
+            }
+            for name in &whole.missing {
+                missing.push((name.clone(), "never_set".to_string()));
+            }
+            let sent_set = sent_sets
+                .iter()
+                .find(|s| s.base == whole.base && s.style == whole.style);
+            let sent_names: Vec<String> = whole
+                .chunks
+                .iter()
+                .filter(|(_, n, _)| was_sent(n))
+                .map(|(_, n, _)| n.clone())
+                .collect();
+            missing.sort();
+            missing.dedup();
+            ChunkedAtStep {
+                base: whole.base.clone(),
+                complete: missing.is_empty(),
+                sent: sent_names,
+                size: sent_set.map(ChunkSet::size).unwrap_or(0),
+                missing,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

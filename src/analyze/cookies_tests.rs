@@ -408,6 +408,174 @@ fn chunked_cookie_names() {
         Some(".AspNetCore.Cookies")
     );
     assert_eq!(chunk_base("sid"), None);
+    assert_eq!(chunk_base("app-session-2"), Some("app-session"));
+    assert_eq!(
+        chunk_of(".AspNetCore.CookiesC12"),
+        Some((".AspNetCore.Cookies", 12, ChunkStyle::AspNet))
+    );
+    assert_eq!(
+        chunk_of("sb-abc-auth-token.1"),
+        Some(("sb-abc-auth-token", 1, ChunkStyle::Dot))
+    );
+}
+
+#[test]
+fn chunk_sets_join_their_chunks_in_order_and_name_the_gaps() {
+    let sets = chunk_sets([("a.1", "BB"), ("sid", "x"), ("a.0", "AA"), ("a.3", "DD")]);
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(sets[0].base, "a");
+    assert_eq!(sets[0].value(), "AABBDD");
+    assert_eq!(sets[0].missing, vec!["a.2".to_string()]);
+    assert!(!sets[0].complete());
+    // ASP.NET: the header cookie announces three chunks, C2 did not come.
+    let sets = chunk_sets([
+        (".AspNetCore.Cookies", "chunks-3"),
+        (".AspNetCore.CookiesC1", "x"),
+        (".AspNetCore.CookiesC3", "z"),
+    ]);
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(sets[0].announced, Some(3));
+    assert_eq!(sets[0].missing, vec![".AspNetCore.CookiesC2".to_string()]);
+    assert!(sets[0].holds(".AspNetCore.Cookies"));
+    // The second chunk alone: the first is missing.
+    let sets = chunk_sets([("_oauth2_proxy_1", "tail")]);
+    assert_eq!(sets[0].missing, vec!["_oauth2_proxy_0".to_string()]);
+    // Not chunks: one plain cookie, a name that merely ends in -1, a lone first chunk.
+    assert!(chunk_sets([("_gat_UA-1234-1", "1"), ("sid", "x"), ("n.0", "v")]).is_empty());
+    // Complete: both chunks.
+    let sets = chunk_sets([
+        ("next-auth.session-token.0", "AA"),
+        ("next-auth.session-token.1", "BB"),
+    ]);
+    assert!(sets[0].complete() && sets[0].size() == 4);
+}
+
+#[test]
+fn a_state_split_over_two_chunks_is_found_in_the_chunk_set() {
+    let state = "s1-4f8a2c9e7b1d";
+    let blob = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        serde_json::json!({"state": state, "verifier": "v".repeat(40), "return_to": "/"})
+            .to_string(),
+    );
+    let (head, tail) = blob.split_at(blob.len() / 2);
+    let wanted = [("state", state)];
+    assert_eq!(
+        recognise("appsess.0", head, &wanted),
+        None,
+        "half holds nothing readable"
+    );
+    let records = vec![
+        start(
+            0,
+            "http://localhost:3000/login",
+            &[
+                &format!("appsess.0={head}; Path=/; HttpOnly"),
+                &format!("appsess.1={tail}; Path=/; HttpOnly"),
+            ],
+            AUTH,
+        ),
+        authz(1, AUTH),
+        cb(
+            2,
+            "GET",
+            "http://localhost:3000/callback?code=c&state=s1",
+            Some(&format!("appsess.0={head}; appsess.1={tail}")),
+        ),
+    ];
+    let tl = timeline(&records);
+    let set = &tl.step(0).unwrap().set_chunked;
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!(set[0].value(), blob);
+    assert_eq!(
+        recognise_set(&set[0], &wanted),
+        Some(Recognised::Inside {
+            role: "state",
+            encoding: "base64"
+        })
+    );
+    let at_cb = &tl.step(2).unwrap().chunked;
+    assert_eq!(at_cb.len(), 1);
+    assert!(at_cb[0].complete, "{at_cb:?}");
+    assert_eq!(at_cb[0].sent, vec!["appsess.0", "appsess.1"]);
+}
+
+#[test]
+fn each_chunk_is_judged_against_4096_bytes_not_the_whole() {
+    let a = "a".repeat(3000);
+    let b = "b".repeat(3000);
+    let records = vec![
+        start(
+            0,
+            "http://localhost:3000/login",
+            &[
+                &format!("big.0={a}; Path=/"),
+                &format!("big.1={b}; Path=/"),
+                &format!("whole={a}{b}; Path=/"),
+            ],
+            AUTH,
+        ),
+        authz(1, AUTH),
+        cb(
+            2,
+            "GET",
+            "http://localhost:3000/callback?code=c&state=s1",
+            Some(&format!("big.0={a}; big.1={b}")),
+        ),
+    ];
+    let tl = timeline(&records);
+    let set = &tl.step(0).unwrap().set;
+    let refused: Vec<(&str, Option<&str>)> = set
+        .iter()
+        .map(|x| (x.cookie.name.as_str(), x.refused.map(Refused::code)))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            ("big.0", None),
+            ("big.1", None),
+            ("whole", Some("too_large"))
+        ]
+    );
+    let at_cb = &tl.step(2).unwrap().chunked;
+    assert!(at_cb[0].complete && at_cb[0].size == 6000, "{at_cb:?}");
+}
+
+#[test]
+fn a_missing_chunk_makes_the_chunked_cookie_incomplete_and_says_why() {
+    let records = vec![
+        start(
+            0,
+            "http://localhost:3000/auth/login",
+            &[
+                "sess.0=AAAA; Path=/",
+                // No Path: the default-path /auth, outside /callback.
+                "sess.1=BBBB",
+                &format!("sess.2={}; Path=/", "c".repeat(5000)),
+            ],
+            AUTH,
+        ),
+        authz(1, AUTH),
+        cb(
+            2,
+            "GET",
+            "http://localhost:3000/callback?code=c&state=s1",
+            Some("sess.0=AAAA"),
+        ),
+    ];
+    let tl = timeline(&records);
+    let at_cb = &tl.step(2).unwrap().chunked;
+    assert_eq!(at_cb.len(), 1, "{at_cb:?}");
+    let c = &at_cb[0];
+    assert_eq!(c.base, "sess");
+    assert!(!c.complete);
+    assert_eq!(c.sent, vec!["sess.0"]);
+    assert_eq!(
+        c.missing,
+        vec![
+            ("sess.1".to_string(), "path".to_string()),
+            ("sess.2".to_string(), "too_large".to_string())
+        ]
+    );
 }
 
 #[test]

@@ -133,13 +133,22 @@ fn load_har(path: &Path) -> anyhow::Result<Side> {
 /// analysed together; `(analysed span, the login's records)`.
 pub fn stored_login(records: &Records, id: &str) -> anyhow::Result<(Vec<Record>, Vec<Record>)> {
     let rec = records.get(id)?;
-    let mut window = crate::rolling::window_of(&rec, true, true, |q| records.query(q))?;
+    Ok(login_around(&rec, |q| records.query(q))?)
+}
+
+/// The login of `rec` as [`stored_login`] finds it, with `query` running a
+/// store query (the store, the running proxy's API, or the web UI's source).
+pub fn login_around<E>(
+    rec: &Record,
+    mut query: impl FnMut(&Query) -> Result<Vec<Record>, E>,
+) -> Result<(Vec<Record>, Vec<Record>), E> {
+    let mut window = crate::rolling::window_of(rec, true, true, &mut query)?;
     if window.iter().all(|r| r.id != rec.id) {
         window.push(rec.clone());
     }
     let first = window.iter().map(|r| r.time).min().unwrap_or(rec.time);
     let last = window.iter().map(|r| r.time).max().unwrap_or(rec.time);
-    let span = records.query(&Query {
+    let span = query(&Query {
         since: Some(first - time::Duration::minutes(5)),
         before: Some(last + time::Duration::seconds(1)),
         limit: Some(4096),
@@ -163,6 +172,23 @@ pub fn stored_login(records: &Records, id: &str) -> anyhow::Result<(Vec<Record>,
         .cloned()
         .collect();
     Ok((analysed, login))
+}
+
+/// A difference's two values as the Markdown report and the web UI show
+/// them: secrets masked, URLs and text redacted as exports redact them
+/// (`red` has learnt both logins' secrets).
+pub fn shown_values(red: &mut crate::redact::Redactor, d: &diff::Difference) -> (String, String) {
+    let mut mask = |v: &Option<String>| -> String {
+        match v {
+            None => "(absent)".into(),
+            Some(v) if crate::redact::is_secret_field(d.what.trim_start_matches("redirect → ")) => {
+                red.mask(v)
+            }
+            Some(v) if v.starts_with("http") => red.url(v),
+            Some(v) => red.redact_text(v),
+        }
+    };
+    (mask(&d.a), mask(&d.b))
 }
 
 fn load(spec: &str, g: &Globals, store: &mut Option<Records>) -> anyhow::Result<Side> {
@@ -374,19 +400,7 @@ pub fn markdown(a: &Side, b: &Side, r: &Report, all: bool) -> String {
         .enumerate()
     {
         any = true;
-        let mut mask = |v: &Option<String>| -> String {
-            match v {
-                None => "(absent)".into(),
-                Some(v)
-                    if crate::redact::is_secret_field(d.what.trim_start_matches("redirect → ")) =>
-                {
-                    red.mask(v)
-                }
-                Some(v) if v.starts_with("http") => red.url(v),
-                Some(v) => red.redact_text(v),
-            }
-        };
-        let (va, vb) = (mask(&d.a), mask(&d.b));
+        let (va, vb) = shown_values(&mut red, d);
         let _ = writeln!(
             out,
             "{}. **{}: {}** ({})",

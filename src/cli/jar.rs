@@ -90,6 +90,28 @@ pub fn render(records: &[Record], tl: &Timeline, keep: impl Fn(&Record) -> bool)
                 }
             );
         }
+        for c in &s.chunked {
+            let _ = if c.complete {
+                writeln!(
+                    out,
+                    "      chunked    {}: whole ({} chunks, {} bytes)",
+                    c.base,
+                    c.sent.len(),
+                    c.size
+                )
+            } else {
+                writeln!(
+                    out,
+                    "      chunked    {}: INCOMPLETE, missing {}",
+                    c.base,
+                    c.missing
+                        .iter()
+                        .map(|(n, why)| format!("{n} ({})", why.replace('_', " ")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+        }
         for w in &s.held_back {
             let _ = writeln!(
                 out,

@@ -67,6 +67,12 @@ pub struct MockArgs {
     /// each attempt in `flows list`.
     #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(400..=599))]
     pub fail_all: Option<u16>,
+    /// Keep a provider session: approved authorize requests set the cookie
+    /// `mock_session` with these attributes, and `prompt=none` without it is
+    /// answered `error=login_required` (silent renew), e.g.
+    /// "Path=/; Secure; SameSite=None".
+    #[arg(long, value_name = "ATTRIBUTES")]
+    pub session_cookie: Option<String>,
     /// Do not keep history: serve without opening the data directory's
     /// capture store (what the mock receives is then only printed).
     #[arg(long)]
@@ -138,6 +144,7 @@ impl MockArgs {
             require_pkce: self.require_pkce,
             any_client: self.any_client,
             fail_all: self.fail_all,
+            session_cookie: self.session_cookie.clone(),
         };
         Ok(MockConfig {
             listen: self.listen,

@@ -45,7 +45,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    /// `failed`, `recovered` or `succeeded`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Failed => "failed",
             Outcome::Recovered => "recovered",

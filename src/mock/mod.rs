@@ -132,6 +132,12 @@ pub struct Quirks {
     /// Answer every token request with this HTTP status and an OAuth error
     /// body (`--fail-all STATUS`), whatever it holds.
     pub fail_all: Option<u16>,
+    /// A provider session: every approved authorize request sets the cookie
+    /// `mock_session` with these attributes (`Path=/; Secure; SameSite=None`),
+    /// and a `prompt=none` request that does not carry it is answered
+    /// `error=login_required` (OpenID Connect Core 1.0 §3.1.2.6), as a
+    /// provider answers silent renew when its session cookie is missing.
+    pub session_cookie: Option<String>,
 }
 
 impl Default for Quirks {
@@ -146,6 +152,7 @@ impl Default for Quirks {
             require_pkce: false,
             any_client: false,
             fail_all: None,
+            session_cookie: None,
         }
     }
 }

@@ -258,7 +258,7 @@ fn route(state: &State, parts: &http::request::Parts, path: &str, body: &Bytes) 
             (json_resp(200, &discovery(state)), "discovery".into())
         }
         ("GET", "/jwks") => (json_resp(200, &state.signer.jwks()), "jwks".into()),
-        ("GET", "/authorize") => authorize(state, path),
+        ("GET", "/authorize") => authorize(state, path, &parts.headers),
         ("POST", "/token") => token(state, parts, body),
         (_, "/token") => (
             json_resp(
@@ -335,7 +335,7 @@ fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Resp {
     r
 }
 
-fn authorize(state: &State, path: &str) -> (Resp, String) {
+fn authorize(state: &State, path: &str, headers: &http::HeaderMap) -> (Resp, String) {
     let q = params::query_params(&format!("{}{}", state.issuer, path));
     let Some(client_id) = get(&q, "client_id") else {
         return (
@@ -422,6 +422,21 @@ fn authorize(state: &State, path: &str) -> (Resp, String) {
         }
         None => None,
     };
+    let session = state.cfg.quirks.session_cookie.as_deref();
+    if session.is_some() && get(&q, "prompt") == Some("none") {
+        let has_session = headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .any(|c| c.trim().starts_with("mock_session="));
+        if !has_session {
+            return err(
+                "login_required",
+                "prompt=none, and the request carries no session cookie (mock_session)",
+            );
+        }
+    }
     let code = random_token("mc_");
     state.inner().codes.insert(
         code.clone(),
@@ -450,8 +465,15 @@ fn authorize(state: &State, path: &str) -> (Resp, String) {
             ),
         );
     }
+    let mut resp = redirect_with(&redirect_uri, &pairs);
+    if let Some(attrs) = session {
+        let cookie = format!("mock_session={}; {attrs}", random_token("ms_"));
+        if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(http::header::SET_COOKIE, v);
+        }
+    }
     (
-        redirect_with(&redirect_uri, &pairs),
+        resp,
         format!("approved; code for {} → {redirect_uri}", client.id),
     )
 }

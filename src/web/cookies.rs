@@ -42,6 +42,40 @@ pub fn section(records: &[Record]) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        let sent = if s.chunked.is_empty() {
+            sent
+        } else {
+            let whole: Vec<String> = s
+                .chunked
+                .iter()
+                .map(|c| {
+                    if c.complete {
+                        format!(
+                            "<div class=\"chunked\">chunked <code>{}</code>: whole ({} chunk{}, {} bytes)</div>",
+                            esc(&c.base),
+                            c.sent.len(),
+                            if c.sent.len() == 1 { "" } else { "s" },
+                            c.size
+                        )
+                    } else {
+                        format!(
+                            "<div class=\"chunked\">chunked <code>{}</code>: <span class=\"sev sev-error\">incomplete</span>, missing {}</div>",
+                            esc(&c.base),
+                            c.missing
+                                .iter()
+                                .map(|(n, why)| format!(
+                                    "<code>{}</code> ({})",
+                                    esc(n),
+                                    esc(&why.replace('_', " "))
+                                ))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                })
+                .collect();
+            format!("{sent}{}", whole.join(""))
+        };
         let mut held: Vec<String> = s
             .held_back
             .iter()
@@ -155,5 +189,44 @@ mod tests {
         );
         assert!(!html.contains("st-1<"), "no values: {html}");
         assert_eq!(section(&[]), "");
+    }
+
+    #[test]
+    fn a_chunked_cookie_is_shown_as_one_whole_or_incomplete() {
+        let ua = "Mozilla/5.0 Chrome/130.0";
+        let mut s = Record::bare(
+            "0000000000000001",
+            at(0),
+            Kind::LoginStart,
+            "GET",
+            "http://localhost:3000/auth/login",
+        );
+        s.request.headers.push("User-Agent", ua);
+        respond(
+            &mut s,
+            302,
+            &[
+                ("Location", "https://idp.example/authorize?state=st-1"),
+                ("Set-Cookie", "sess.0=AAAA; Path=/"),
+                ("Set-Cookie", "sess.1=BBBB"),
+            ],
+            "",
+        );
+        let mut c = Record::bare(
+            "0000000000000002",
+            at(1),
+            Kind::Callback,
+            "GET",
+            "http://localhost:3000/callback?code=c&state=st-1",
+        );
+        c.request.headers.push("User-Agent", ua);
+        c.request.headers.push("Cookie", "sess.0=AAAA");
+        respond(&mut c, 400, &[], "state mismatch");
+        let html = section(&[s, c]);
+        assert!(
+            html.contains("chunked <code>sess</code>: <span class=\"sev sev-error\">incomplete</span>, missing <code>sess.1</code> (path)"),
+            "{html}"
+        );
+        assert!(!html.contains("AAAA"), "no values: {html}");
     }
 }

@@ -574,6 +574,84 @@ impl Source {
         Ok(())
     }
 
+    /// A store query over the source (a HAR file's records filtered in memory).
+    pub fn query(&self, q: &Query) -> Result<Vec<Record>, StoreError> {
+        match self {
+            Source::Store(s) => s.query(q),
+            Source::Records(v) => {
+                let matching = v.iter().filter(|r| q.matches(r)).cloned();
+                let limit = q.limit.unwrap_or(usize::MAX);
+                Ok(if q.newest_first {
+                    let mut all: Vec<Record> = matching.collect();
+                    all.reverse();
+                    all.truncate(limit);
+                    all
+                } else {
+                    matching.take(limit).collect()
+                })
+            }
+        }
+    }
+
+    /// A login as `oauthscope diff` takes a stored one
+    /// ([`crate::cli::diff::login_around`]): its flow's window and what was
+    /// captured in the same span, analysed together; the login's records
+    /// (with the discovery documents), oldest first. Empty when no such flow.
+    pub fn login_for_diff(&self, flow: &str) -> Result<Vec<Record>, StoreError> {
+        let Some(last) = self.flow_raw(flow)?.pop() else {
+            return Ok(Vec::new());
+        };
+        let (_, login) = crate::cli::diff::login_around(&last, |q| self.query(q))?;
+        Ok(login)
+    }
+
+    /// The other logins of the source, newest first (at most `limit`, from
+    /// the newest [`SCAN_LIMIT`] records): what "compare with..." offers.
+    pub fn other_logins(
+        &self,
+        flow: &str,
+        limit: usize,
+        opts: &AnalyzeOptions,
+    ) -> Result<Vec<LoginChoice>, StoreError> {
+        let mut seen: Vec<String> = vec![flow.to_string()];
+        let mut flows: Vec<String> = Vec::new();
+        let mut scanned = 0usize;
+        self.each_newest_first(None, |r| {
+            scanned += 1;
+            if is_login_kind(r.kind) {
+                let f = r.flow.clone().unwrap_or_else(|| r.id.clone());
+                if !seen.contains(&f) {
+                    seen.push(f.clone());
+                    flows.push(f);
+                }
+            }
+            flows.len() < limit && scanned < SCAN_LIMIT
+        })?;
+        let mut out = Vec::new();
+        for f in flows {
+            let recs = self.flow_analysed(&f, opts)?;
+            let Some(first) = recs.first() else { continue };
+            let main = recs
+                .iter()
+                .find(|r| matches!(r.kind, Kind::AuthorizeRequest | Kind::LoginStart))
+                .unwrap_or(first);
+            out.push(LoginChoice {
+                flow: f,
+                outcome: crate::mcp::logins::outcome_of(&recs).as_str().to_string(),
+                headline: crate::report::outcome(&recs),
+                host: host_of(main).unwrap_or_default(),
+                time: recs
+                    .last()
+                    .unwrap_or(first)
+                    .time
+                    .format(&Rfc3339)
+                    .unwrap_or_default(),
+                exchanges: recs.len(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Remove records (one flow, or all); how many were removed.
     pub fn clear(&self, flow: Option<&str>) -> Result<usize, StoreError> {
         match self {
@@ -584,6 +662,23 @@ impl Source {
             Source::Records(_) => Ok(0),
         }
     }
+}
+
+/// One login offered by "compare with...".
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginChoice {
+    /// Its flow id.
+    pub flow: String,
+    /// `failed`, `recovered` or `succeeded`.
+    pub outcome: String,
+    /// What failed and why, or that it succeeded (the list's top line).
+    pub headline: String,
+    /// The host of its authorize request (or first exchange).
+    pub host: String,
+    /// Its newest exchange's time (RFC 3339).
+    pub time: String,
+    /// Exchanges in it.
+    pub exchanges: usize,
 }
 
 /// Analyse `raw` together, then give each record back its stored flow

@@ -177,7 +177,9 @@ pub fn flow_page(flow: &str, records: &[Record]) -> String {
         "<p class=\"actions\">Export this login (secrets redacted): \
 <a class=\"button\" id=\"export-har\" href=\"/export?flow={f}&amp;format=har\" download>HAR</a> \
 <a class=\"button\" href=\"/export?flow={f}&amp;format=md\" download>Markdown</a> \
-<a class=\"button\" href=\"/export?flow={f}&amp;format=json\" download>JSON</a></p>"
+<a class=\"button\" href=\"/export?flow={f}&amp;format=json\" download>JSON</a></p>\
+<p class=\"actions\"><a class=\"button\" id=\"compare\" href=\"/flows/{f}/compare\">compare with…</a> \
+<span class=\"muted\">another login of this capture, side by side (as <code>oauthscope diff</code>)</span></p>"
     );
     b.push_str("<section class=\"picture\"><h2>Sequence</h2><p class=\"muted scrollhint\">The picture keeps its size: scroll it sideways.</p><div class=\"svgwrap\">");
     b.push_str(&sequence_svg(records));

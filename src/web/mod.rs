@@ -6,6 +6,8 @@
 //! Routes (axum):
 //! - `GET /` the live list grouped by login; `GET /exchanges/{id}` one
 //!   exchange; `GET /flows/{flow}` one login as an SVG sequence picture;
+//!   `GET /flows/{flow}/compare[?with=FLOW]` "compare with...": the other
+//!   logins to pick from, or the two logins side by side (as `oauthscope diff`);
 //!   `GET /explain/{code}` a catalog entry;
 //! - `GET /api/records?before=&limit=&q=&kind=&host=&severity=&flow=` a page
 //!   of summaries, newest first ([`data::Page`]); `GET /api/events`
@@ -22,6 +24,7 @@
 //! state-changing requests must come with a same-origin `Origin`.
 
 pub mod assets;
+pub mod compare;
 pub mod cookies;
 pub mod data;
 pub mod flow;

@@ -1,7 +1,7 @@
 //! The axum router and its handlers (see the route list in [`super`]).
 
 use super::data::{PageQuery, Source};
-use super::{assets, flow, guard, html, page, AppState};
+use super::{assets, compare, flow, guard, html, page, AppState};
 use crate::cli::export::{stream, ExportError, Filter, Format};
 use crate::record::Record;
 use crate::redact::Redactor;
@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(index))
         .route("/exchanges/{id}", get(exchange))
         .route("/flows/{flow}", get(flow_page))
+        .route("/flows/{flow}/compare", get(compare_page))
         .route("/explain", get(explain_index))
         .route("/explain/{code}", get(explain))
         .route("/export", get(export))
@@ -128,6 +129,107 @@ async fn flow_page(State(st): State<AppState>, Path(flow): Path<String>) -> Resp
         ),
         Ok(recs) => Html(flow::flow_page(&flow, &recs)).into_response(),
         Err(r) => r,
+    }
+}
+
+/// `?with=FLOW`: the login to compare with (none: the picker).
+#[derive(Debug, Deserialize)]
+struct CompareQuery {
+    with: Option<String>,
+}
+
+/// An HTML error page with `status`.
+fn error_html(status: StatusCode, title: &str, what: &str, back: Option<&str>) -> Response {
+    (status, Html(compare::error_page(title, what, back))).into_response()
+}
+
+/// "Compare with...": the picker, or the two logins side by side.
+async fn compare_page(
+    State(st): State<AppState>,
+    Path(flow): Path<String>,
+    Query(q): Query<CompareQuery>,
+) -> Response {
+    let with = q.with.filter(|w| !w.is_empty());
+    if !compare::valid_flow_id(&flow) {
+        return error_html(
+            StatusCode::BAD_REQUEST,
+            "Not a login id",
+            &format!("{flow:?} is not a login id (letters, digits, '.', '_' and '-')."),
+            None,
+        );
+    }
+    if let Some(w) = &with {
+        if !compare::valid_flow_id(w) {
+            return error_html(
+                StatusCode::BAD_REQUEST,
+                "Not a login id",
+                &format!("{w:?} is not a login id (letters, digits, '.', '_' and '-'): pick the other login from the list."),
+                Some(&flow),
+            );
+        }
+        if *w == flow {
+            return error_html(
+                StatusCode::BAD_REQUEST,
+                "The same login twice",
+                "A login compared with itself has no difference: pick another login.",
+                Some(&flow),
+            );
+        }
+    }
+    let src = st.source.clone();
+    let cfg = st.cfg.clone();
+    let f = flow.clone();
+    let res = tokio::task::spawn_blocking(move || -> Result<Response, StoreError> {
+        let Some(w) = with else {
+            let recs = src.flow_analysed(&f, &cfg.analyze)?;
+            if recs.is_empty() {
+                return Ok(error_html(
+                    StatusCode::NOT_FOUND,
+                    "No such login",
+                    &format!("There is no login {f:?} in this capture."),
+                    None,
+                ));
+            }
+            let choices = src.other_logins(&f, 50, &cfg.analyze)?;
+            let page = compare::picker_page(&f, &crate::report::outcome(&recs), &choices);
+            return Ok(Html(page).into_response());
+        };
+        let a = src.login_for_diff(&f)?;
+        let b = src.login_for_diff(&w)?;
+        for (id, side) in [(&f, &a), (&w, &b)] {
+            if side.is_empty() {
+                return Ok(error_html(
+                    StatusCode::NOT_FOUND,
+                    "No such login",
+                    &format!("There is no login {id:?} in this capture: pick the other login from the list."),
+                    Some(&f),
+                ));
+            }
+        }
+        let report = crate::analyze::diff::diff(&a, &b);
+        Ok(Html(compare::compare_page(&f, &a, &w, &b, &report)).into_response())
+    })
+    .await;
+    match res {
+        Ok(Ok(r)) => r,
+        Ok(Err(StoreError::NotFound(_))) => error_html(
+            StatusCode::NOT_FOUND,
+            "No such login",
+            "That login is not in this capture.",
+            None,
+        ),
+        Ok(Err(e)) => error_html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The capture could not be read",
+            &e.to_string(),
+            None,
+        ),
+        Err(e) => error_html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The comparison failed",
+            &e.to_string(),
+            None,
+        ),
     }
 }
 
