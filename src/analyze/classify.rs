@@ -684,6 +684,40 @@ mod tests {
     }
 
     #[test]
+    fn a_pages_icon_at_the_provider_is_not_a_provider_page() {
+        use crate::record::{Body, Response};
+        let mut known = Endpoints::default();
+        let start = crate::analyze::testkit::authorize(
+            "a",
+            0,
+            "https://op.example/auth?response_type=code&client_id=c&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=s",
+        );
+        known.learn(&start);
+        let mut icon = crate::analyze::testkit::authorize("b", 1, "https://op.example/favicon.ico");
+        icon.request.headers = HeaderList::default();
+        icon.response = Some(Response {
+            status: 404,
+            ..Response::default()
+        });
+        icon.response.as_mut().unwrap().body = Body::from_bytes(b"Not Found");
+        assert_eq!(classify_record_in(&icon, &known), None, "favicon by path");
+        icon.request.url = "https://op.example/assets/logo.png".into();
+        icon.request.headers.push("Sec-Fetch-Dest", "image");
+        assert_eq!(
+            classify_record_in(&icon, &known),
+            None,
+            "an image by Fetch Metadata"
+        );
+        icon.request.headers = HeaderList::default();
+        icon.request.headers.push("Sec-Fetch-Dest", "document");
+        assert_eq!(
+            classify_record_in(&icon, &known).map(|c| c.kind),
+            Some(Kind::ProviderPage),
+            "a navigation that fails at the provider stays its page"
+        );
+    }
+
+    #[test]
     fn classifies_the_common_kinds() {
         assert_eq!(
             kind(

@@ -36,11 +36,6 @@ const GRANT_ERRORS: &[&str] = &[
 /// Entra numbers that are code-grant refusals.
 const GRANT_AADSTS: &[u32] = &[70008, 54005, 501481, 50148, 70000];
 
-/// Below this age no provider known to oauthscope has expired a code (the
-/// shortest documented lifetimes are 30-60 s: Keycloak's and
-/// `oidc-provider`'s default 60 s).
-const SURELY_FRESH_SECS: i64 = 10;
-
 /// The code lifetime the provider's profile documents, if it has one.
 fn documented_lifetime(token_url: &str) -> Option<crate::providers::CodeLifetime> {
     crate::providers::of_url(token_url).and_then(|p| p.code_lifetime)
@@ -191,10 +186,14 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
         return Vec::new();
     }
     if causes.is_empty() {
-        return vec![Finding::new(
-            ctx.index,
-            undetermined(ctx, unchecked, ruled_out),
-        )];
+        if let Some(c) = expired_by_elimination(ctx, &unchecked, &ruled_out) {
+            causes.push(c);
+        } else {
+            return vec![Finding::new(
+                ctx.index,
+                undetermined(ctx, unchecked, ruled_out),
+            )];
+        }
     }
     // Most likely first; stable so the check order breaks ties.
     causes.sort_by_key(|c| std::cmp::Reverse(c.score));
@@ -231,12 +230,76 @@ fn diagnose_one(ctx: &Ctx) -> Vec<Finding> {
                     ),
                 )
             };
+            // A cause reached by elimination is the likeliest, not a proven
+            // one: a warning, never an error.
+            let eliminated = evidence["by_elimination"] == Value::Bool(true);
+            let annotation = c.code.annotation(detail, evidence).about(about);
             Finding::new(
                 ctx.index,
-                c.code.annotation(detail, evidence).about(about),
+                if eliminated {
+                    annotation.with_severity(crate::record::Severity::Warning)
+                } else {
+                    annotation
+                },
             )
         })
         .collect()
+}
+
+/// The causes of a refused code grant that the wire can check; when all of
+/// them are ruled out, the one left open is the answer.
+const WIRE_CHECKED: &[&str] = &[
+    "code_reused",
+    "redirect_uri_mismatch",
+    "client_id_mismatch",
+    "pkce_mismatch",
+];
+
+/// `code_expired` by elimination: the provider refused the code grant,
+/// every cause the wire can check ([`WIRE_CHECKED`]) is ruled out by the
+/// records, and the code's age is known but the provider's lifetime is not
+/// (no profile, no discovery figure). The one open cause left is the code's
+/// lifetime (RFC 6749 §4.1.2: "the authorization code MUST expire shortly
+/// after it is issued"); it is ranked below any cause with direct evidence.
+fn expired_by_elimination(ctx: &Ctx, unchecked: &[Value], ruled_out: &[Value]) -> Option<Cause> {
+    let open = unchecked
+        .iter()
+        .find(|u| u.get("cause").and_then(Value::as_str) == Some("code_expired"))?;
+    let age = open.get("code_age_seconds").and_then(Value::as_i64)?;
+    if unchecked.len() != 1 {
+        return None;
+    }
+    let out: Vec<&str> = ruled_out
+        .iter()
+        .filter_map(|r| r.get("cause").and_then(Value::as_str))
+        .collect();
+    if !WIRE_CHECKED.iter().all(|c| out.contains(c)) {
+        return None;
+    }
+    let token = ctx.token();
+    let delivered = ctx.deliveries.first().map(|&d| ctx.records[d].id.clone());
+    Some(Cause {
+        code: code::DIAGNOSIS_CODE_EXPIRED,
+        score: 30,
+        about: format!("{} old when exchanged; every other cause ruled out", describe_age(age)),
+        detail: format!(
+            "The provider refused a code {age} s after {} delivered it, and the records rule out every other \
+             cause they can check: {}. This provider's code lifetime is not known to oauthscope, and lifetimes \
+             are settings that can be seconds (oidc-provider ttl.AuthorizationCode, Keycloak \"Client login \
+             timeout\"). Exchange the code as soon as the callback arrives (no user interaction, queue or retry \
+             in between) and check the provider's code lifetime setting.",
+            delivered.as_deref().map(|d| format!("record {d}")).unwrap_or_else(|| "the callback".into()),
+            out.join(", ")
+        ),
+        evidence: json!({
+            "code_age_seconds": age,
+            "code_delivered_by": delivered,
+            "by_elimination": true,
+            "ruled_out": ruled_out,
+            "token_request_id": token.id,
+            "fields": ["time"],
+        }),
+    })
 }
 
 fn describe_age(secs: i64) -> String {
@@ -275,20 +338,21 @@ fn code_expired(
     let documented = documented_lifetime(&token.request.url).is_some();
     if !supported_by_age && explicit.is_none() {
         match age {
-            Some(a) if documented || a < SURELY_FRESH_SECS => ruled_out.push(json!({
+            Some(a) if documented => ruled_out.push(json!({
                 "cause": "code_expired",
-                "why": if documented {
-                    format!("the code was {a} s old when exchanged, within this provider's {limit} s lifetime ({limit_source})")
-                } else {
-                    format!("the code was {a} s old when exchanged; no provider known expires codes that fast")
-                },
+                "why": format!("the code was {a} s old when exchanged, within this provider's {limit} s lifetime ({limit_source})"),
             })),
+            // Without the provider's own figure nothing rules expiry out:
+            // lifetimes are settings (oidc-provider's ttl.AuthorizationCode,
+            // Keycloak's "Client login timeout") and can be seconds.
             Some(a) => unchecked.push(json!({
                 "cause": "code_expired",
                 "why": format!(
                     "the code was {a} s old when exchanged; this provider's code lifetime is not known \
-                     (RFC 6749 §4.1.2 recommends at most {limit} s; Keycloak and oidc-provider default to 60 s)"
+                     (RFC 6749 §4.1.2 recommends at most {limit} s; Keycloak and oidc-provider default to 60 s \
+                     and both can be set shorter)"
                 ),
+                "code_age_seconds": a,
             })),
             None => unchecked.push(json!({
                 "cause": "code_expired",

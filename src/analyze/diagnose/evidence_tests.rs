@@ -134,8 +134,11 @@ fn reuse_needs_an_earlier_successful_exchange() {
     assert!(found(&out, "diagnosis.code_reused").is_empty());
     // What was ruled out says so once, naming the earlier attempt, and never
     // also claims that no earlier request sent the code.
-    let u = found(&out, "diagnosis.undetermined");
+    // Every other wire cause is ruled out too, so what is left is expiry,
+    // by elimination (the provider's code lifetime is unknown).
+    let u = found(&out, "diagnosis.code_expired");
     assert_eq!(u.len(), 1);
+    assert_eq!(u[0].1.evidence["by_elimination"], true);
     let reasons: Vec<&serde_json::Value> = u[0].1.evidence["ruled_out"]
         .as_array()
         .unwrap()
