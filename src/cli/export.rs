@@ -48,7 +48,7 @@ pub struct ExportArgs {
     /// Keep secrets (tokens, codes, client secrets, cookies) in the export. Dangerous to share.
     #[arg(long)]
     pub no_redact: bool,
-    /// A redirect URI registered with the provider, to check against. Repeatable.
+    /// A redirect URI registered with the provider, to check against. Repeatable. [default: those of the running `oauthscope run --registered-redirect`, when it holds the store]
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
 }
@@ -458,9 +458,7 @@ pub fn run(args: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     // Analysed raw, before any redaction, flow by flow in bounded windows,
     // and written record by record (see [`stream`]): linear in the capture,
     // which is never held whole, in this process or in a running proxy.
-    let opts = AnalyzeOptions {
-        registered_redirects: args.registered_redirect.clone(),
-    };
+    let opts = records.analyze_options(&args.registered_redirect);
     let filter = Filter {
         flow: args.flow.clone(),
         since,
