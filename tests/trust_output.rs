@@ -814,77 +814,23 @@ fn redacted_exports_of_the_field_hars_reanalyse_to_the_same_story() {
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|d| names.iter().map(move |n| d.join(n)))
-        .find(|p| p.is_file())
-}
-
 /// Headless chromium (through chromedriver) clicks "copy as curl" on each
 /// exchange of a hostile HAR served by `oauthscope ui`; what the page hands
 /// to the Clipboard API is what the CLI prints, and run with `sh` it passes the URL after `--url` and the body
 /// byte for byte on stdin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_copies_the_same_safe_curl_command() {
-    use fantoccini::{ClientBuilder, Locator};
-    let exe = find_program(&["chromedriver"]).expect(
-        "chromedriver is not installed: `apt-get install -y chromium chromium-driver` (.ci/run does it)",
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let driver = Driver {
-        child: Command::new(exe)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver"),
-        port,
-    };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    use fantoccini::Locator;
+    let driver = support::chromium::start_driver(None);
     let text = hostile_har();
     let (dir, records) = store_from_har(&text);
     let file = dir.path().join("hostile.har");
     std::fs::write(&file, &text).unwrap();
     let ui = Ui::start(dir.path(), Some(&file), &[]);
     let profile = tempfile::tempdir().unwrap();
-    let mut opts = json!({"args": [
-        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-dev-shm-usage", "--no-proxy-server",
-        format!("--user-data-dir={}", profile.path().display()),
-    ]});
-    if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
-        opts["binary"] = json!(bin.display().to_string());
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), opts);
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("starting chromium through chromedriver");
+    let mut args = support::chromium::headless_args(profile.path());
+    args.push("--no-proxy-server".into());
+    let c = support::chromium::browser(&driver, json!({ "args": args })).await;
     c.goto(&ui.url).await.unwrap();
     let origin = ui.url.split("/?").next().unwrap().to_string();
     let stub = StubCurl::new();
