@@ -430,7 +430,9 @@ pub fn run_env(args: EnvArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 /// command starts, a warning goes to stderr when nothing accepts TCP
 /// connections on the proxy address ([`proxy_listening`]) and when the
 /// command is a Node.js whose `fetch()` ignores the proxy variables
-/// ([`node_bypass_warning`]). While it runs, SIGINT, SIGTERM and SIGHUP sent
+/// ([`node_bypass_warning`]); when the proxy is this data directory's
+/// running `oauthscope run`, the command's end is followed by how many
+/// exchanges it captured meanwhile ([`capture_summary`]). While it runs, SIGINT, SIGTERM and SIGHUP sent
 /// to oauthscope are passed on to it ([`wait_forwarding_signals`]); the exit
 /// status is the command's, or 128 + the signal number when a signal ended it
 /// (the shell convention).
