@@ -81,6 +81,21 @@ impl Records {
         }
     }
 
+    /// The analysis options for these records: `registered` (the command's
+    /// own `--registered-redirect`) when given, else, when the records come
+    /// through a running `oauthscope run`, the redirect URIs it was started
+    /// with.
+    pub fn analyze_options(&self, registered: &[String]) -> crate::analyze::AnalyzeOptions {
+        let registered_redirects = match self {
+            _ if !registered.is_empty() => registered.to_vec(),
+            Records::Remote(c) => c.state().registered_redirects.clone(),
+            Records::Local(_) => Vec::new(),
+        };
+        crate::analyze::AnalyzeOptions {
+            registered_redirects,
+        }
+    }
+
     /// The store's write health and known damage (from the running proxy
     /// when it holds the store; `None` from a proxy too old to say).
     pub fn health(&self) -> Option<crate::store::Health> {

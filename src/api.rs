@@ -50,6 +50,12 @@ pub struct ProxyState {
     /// then not a forward proxy to point `HTTPS_PROXY` at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverse: Option<String>,
+    /// The redirect URIs registered at the provider (`run
+    /// --registered-redirect`): commands that read the records through this
+    /// proxy (`flows list`, `flows show`, `export`) analyse with them when
+    /// not given their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registered_redirects: Vec<String>,
 }
 
 /// Errors reaching or serving the API.
@@ -105,6 +111,7 @@ impl ProxyState {
             token: hex::encode(token),
             web_url: None,
             reverse: None,
+            registered_redirects: Vec::new(),
         }
     }
 

@@ -143,6 +143,7 @@ impl Session {
         let api_addr = api_listener.local_addr().map_err(SessionError::Api)?;
         let mut state = ProxyState::new(proxy.addr, api_addr);
         state.reverse = cfg.proxy.reverse.as_ref().map(|r| r.upstream.to_string());
+        state.registered_redirects = cfg.analyze.registered_redirects.clone();
         let api = tokio::spawn(api::serve(store.clone(), api_listener, state.token.clone()));
         let web = match cfg.web {
             None => None,

@@ -10,79 +10,18 @@
 mod support;
 
 use bytes::Bytes;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oauthscope::mock::{self, MockConfig};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::chromium::{self, free_port, Driver};
 use support::Harness;
-
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for n in names {
-            let p = dir.join(n);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_driver() -> Driver {
-    let exe = find_program(&["chromedriver"]).expect(
-        "chromedriver is not installed: `apt-get install -y chromium chromium-driver` (.ci/run does it)",
-    );
-    let port = free_port();
-    let driver = Driver {
-        child: Command::new(exe)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver"),
-        port,
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("chromedriver did not listen on port {port}");
-}
 
 /// Chromium through the proxy (loopback too), trusting the proxy's CA by its
 /// key, as `oauthscope browser` starts it.
@@ -98,32 +37,13 @@ async fn browser_with(
     spki: &str,
     prefs: Value,
 ) -> Client {
-    let args = vec![
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-dev-shm-usage".into(),
+    let mut args = chromium::headless_args(profile);
+    args.extend([
         format!("--proxy-server=http://{proxy}"),
         "--proxy-bypass-list=<-loopback>".into(),
         format!("--ignore-certificate-errors-spki-list={spki}"),
-        format!("--user-data-dir={}", profile.display()),
-    ];
-    let mut opts = json!({ "args": args, "prefs": prefs });
-    if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
-        opts["binary"] = json!(bin.display().to_string());
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), opts);
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("starting chromium through chromedriver")
+    ]);
+    chromium::browser(driver, json!({ "args": args, "prefs": prefs })).await
 }
 
 /// The app: `/login?mode=M` stores the login's state where mode M says
@@ -423,7 +343,7 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
     }
     let h = Harness::start(vec![provider_ca]).await;
     let spki = oauthscope::browser::spki_sha256_base64(h.ca.cert_der()).unwrap();
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path(), &h.proxy_addr().to_string(), &spki).await;
     let app = |mode: &str| format!("http://localhost:{port}/login?mode={mode}");
@@ -712,7 +632,7 @@ async fn silent_renew(attrs: &str, block_third_party: bool) -> Value {
     .unwrap();
     let h = Harness::start(vec![provider_ca]).await;
     let spki = oauthscope::browser::spki_sha256_base64(h.ca.cert_der()).unwrap();
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let profile = tempfile::tempdir().unwrap();
     let prefs = if block_third_party {
         // Chrome's "Block third-party cookies" setting (and Safari, Firefox
@@ -860,7 +780,7 @@ async fn a_chunked_state_cookie_missing_a_chunk_is_named_incomplete() {
     .unwrap();
     let h = Harness::start(vec![provider_ca]).await;
     let spki = oauthscope::browser::spki_sha256_base64(h.ca.cert_der()).unwrap();
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path(), &h.proxy_addr().to_string(), &spki).await;
     let mut outcomes = Vec::new();

@@ -3,6 +3,8 @@
 //! see, the warning when no proxy listens, and the Node.js bypass warning.
 #![cfg(unix)]
 
+mod support;
+
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -213,10 +215,14 @@ fn node_whose_fetch_ignores_the_proxy_gets_a_warning_with_the_fix() {
             "{version}: {err}"
         );
         if warns {
+            // The app may give fetch() a proxy itself: "may", not "will".
             assert!(
                 err.contains(&format!("Node.js {version}"))
                     && err.contains("22.21+ or 24+")
-                    && err.contains("global-agent"),
+                    && err.contains("global-agent")
+                    && err.contains("EnvHttpProxyAgent")
+                    && err.contains("may go straight to the provider")
+                    && !err.contains("will go straight"),
                 "{err}"
             );
         }
@@ -331,4 +337,66 @@ fn ctrl_c_at_a_terminal_reaches_the_command_and_exec_waits_for_it() {
         Some(7),
         "exec kept waiting for the command: {status}"
     );
+}
+
+/// With the running `oauthscope run` of the data directory as the proxy,
+/// `exec` says afterwards what was captured while the command ran: a Node 20
+/// app that sends through the proxy itself (as one with an undici
+/// ProxyAgent does; here a stand-in `node` running curl) is told its
+/// exchange was captured, after the warning that fetch() only *may* bypass;
+/// one that sent nothing hears that nothing was captured, and why fetch()
+/// may be the reason.
+#[test]
+fn exec_says_what_the_running_proxy_captured_while_the_command_ran() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let provider = rt.block_on(support::start_provider());
+    let run = support::RunProcess::start(&provider.ca_pem_path, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let node = script(
+        dir.path(),
+        "node",
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo v20.11.1; exit 0; fi\n\
+         if [ -n \"$1\" ]; then curl -sS -o /dev/null -d grant_type=client_credentials \
+         -d client_id=svc \"$1\" || exit 9; fi\nexit 0\n",
+    );
+    let token_url = provider.url("/token");
+    let out = oauthscope(&run.home)
+        .args(["exec", "--"])
+        .arg(&node)
+        .arg(&token_url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("may go straight to the provider") && !err.contains("will go straight"),
+        "{err}"
+    );
+    assert!(err.contains("captured 1 exchange while"), "{err}");
+    assert!(!err.contains("nothing was captured"), "{err}");
+
+    let out = oauthscope(&run.home)
+        .args(["exec", "--"])
+        .arg(&node)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("nothing was captured while") && err.contains("if the app uses fetch()"),
+        "{err}"
+    );
+
+    // Not a Node.js: nothing captured, with the general reason.
+    let out = oauthscope(&run.home)
+        .args(["exec", "--", "true"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing was captured while") && !err.contains("fetch()"),
+        "{err}"
+    );
+    drop(run);
+    drop(provider);
 }

@@ -1099,3 +1099,101 @@ fn markdown_of_a_long_flow_keeps_its_ends_and_says_what_it_left_out() {
         "the header counts all"
     );
 }
+
+/// The characters a hostile capture may carry to reorder or rewrite what a
+/// terminal shows: C1 controls (U+009B is a one-byte CSI) and bidirectional
+/// overrides and isolates.
+const HOSTILE: &[char] = &[
+    '\u{85}', '\u{9b}', '\u{9d}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}',
+];
+
+fn raw_hostile(s: &str) -> Vec<char> {
+    s.chars().filter(|c| HOSTILE.contains(c)).collect()
+}
+
+/// `export --format json|har` (and `analyze --json` over a hostile HAR)
+/// never write C1 or bidirectional controls raw, to a pipe or to a terminal
+/// (a pseudo-terminal through util-linux `script`): they leave as \uXXXX
+/// escapes, so the JSON still decodes to the very same characters.
+#[test]
+fn json_exports_escape_c1_and_bidi_controls_and_keep_their_value() {
+    let evil = "evil\u{9b}31m\u{85}\u{9d}0;t\u{7} \u{202e}exe.txt\u{202a}\u{2066}x\u{2069}";
+    let t = OffsetDateTime::now_utc();
+    let body = json!({"error": "invalid_grant", "error_description": evil}).to_string();
+    let recs = vec![rec(
+        t,
+        Kind::TokenRequest,
+        "POST",
+        "https://idp.example/token",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
+        400,
+        &[("content-type", "application/json"), ("x-evil", evil)],
+        &body,
+    )];
+    assert_eq!(raw_hostile(&body).len(), raw_hostile(evil).len());
+    let dir = store_with(&recs);
+    for format in ["json", "har"] {
+        let (code, out, err) = bin(dir.path(), &["export", "--format", format, "--no-redact"]);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert!(
+            raw_hostile(&out).is_empty(),
+            "{format}: raw controls in {out}"
+        );
+        assert!(
+            out.contains("\\u202e") && out.contains("\\u009b"),
+            "{format}: {out}"
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let needle = serde_json::to_string(evil).unwrap();
+        assert!(
+            v.to_string().contains(&needle[1..needle.len() - 1]),
+            "{format}: the value changed"
+        );
+    }
+
+    // A HAR holding the characters raw (as a hostile tool would write it),
+    // analysed to JSON.
+    let (_, out, _) = bin(dir.path(), &["export", "--format", "har", "--no-redact"]);
+    let har: Value = serde_json::from_str(&out).unwrap();
+    let raw = serde_json::to_string(&har).unwrap();
+    assert!(!raw_hostile(&raw).is_empty(), "serde_json writes them raw");
+    let har_path = dir.path().join("hostile.har");
+    std::fs::write(&har_path, &raw).unwrap();
+    let (_, out, err) = bin(
+        dir.path(),
+        &["analyze", har_path.to_str().unwrap(), "--json"],
+    );
+    assert!(raw_hostile(&out).is_empty(), "analyze --json: {out} {err}");
+    assert!(out.contains("\\u202e"), "{out} {err}");
+
+    // At a terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped the terminal part: util-linux `script` is not installed");
+        return;
+    }
+    let typescript = dir.path().join("typescript");
+    let cmd = format!(
+        "'{}' --home '{}' export --format json --no-redact",
+        env!("CARGO_BIN_EXE_oauthscope"),
+        dir.path().display()
+    );
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd])
+        .arg(&typescript)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read(&typescript).unwrap();
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.contains("\\u202e"), "{seen}");
+    assert!(
+        raw_hostile(&seen).is_empty(),
+        "raw controls reached the terminal: {seen}"
+    );
+}

@@ -20,39 +20,18 @@
 
 mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::chromium::{self, find_program, free_port, Driver};
 use support::RunProcess;
 
 fn suite_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_provider")
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for n in names {
-            let p = dir.join(n);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A child process killed when dropped, its output in a log file.
@@ -190,24 +169,9 @@ fn installed() -> (PathBuf, PathBuf) {
     (node, python)
 }
 
-/// chromedriver on a free loopback port.
-fn start_driver(dir: &Path) -> (Proc, u16) {
-    let exe = find_program(&["chromedriver"]).expect(
-        "chromedriver is not installed: `apt-get install -y chromium chromium-driver` (.ci/run does it)",
-    );
-    let port = free_port();
-    let mut p = Proc::spawn(
-        "chromedriver",
-        Command::new(exe).arg(format!("--port={port}")),
-        dir.join("chromedriver.log"),
-    );
-    p.wait_listening(port);
-    (p, port)
-}
-
 /// Chromium through the proxy (loopback too), trusting the proxy's CA by
 /// its key, as `oauthscope browser` starts it; a fresh profile.
-async fn browser(driver_port: u16, profile: &Path, run: &RunProcess) -> Client {
+async fn browser(driver: &Driver, profile: &Path, run: &RunProcess) -> Client {
     let der = {
         use base64::Engine as _;
         let pem = run.ca_pem();
@@ -221,32 +185,13 @@ async fn browser(driver_port: u16, profile: &Path, run: &RunProcess) -> Client {
             .unwrap()
     };
     let spki = oauthscope::browser::spki_sha256_base64(&der).unwrap();
-    let args = vec![
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-dev-shm-usage".into(),
+    let mut args = chromium::headless_args(profile);
+    args.extend([
         format!("--proxy-server=http://{}", run.listen),
         "--proxy-bypass-list=<-loopback>".into(),
         format!("--ignore-certificate-errors-spki-list={spki}"),
-        format!("--user-data-dir={}", profile.display()),
-    ];
-    let mut opts = json!({ "args": args });
-    if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
-        opts["binary"] = json!(bin.display().to_string());
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), opts);
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("starting chromium through chromedriver")
+    ]);
+    chromium::browser(driver, json!({ "args": args })).await
 }
 
 /// Log in on whatever the provider shows (its login form, its consent
@@ -599,7 +544,7 @@ async fn run_scenario(
     node: &Path,
     python: &Path,
     rp_port: u16,
-    driver_port: u16,
+    driver: &Driver,
     callback: &str,
 ) -> Outcome {
     let mut run = RunProcess::start(provider_ca, &[]);
@@ -624,7 +569,7 @@ async fn run_scenario(
     rp.wait_listening(rp_port);
 
     let profile = tempfile::tempdir().unwrap();
-    let c = browser(driver_port, profile.path(), &run).await;
+    let c = browser(driver, profile.path(), &run).await;
     let login = format!("http://127.0.0.1:{rp_port}/login");
     let page = if sc.two_tabs {
         // Tab A starts a login and waits at the provider's login form; tab
@@ -776,7 +721,7 @@ async fn a_real_provider_and_real_apps_get_their_misconfigurations_diagnosed() {
         work.path().join("op.log"),
     );
     op.wait_listening(op_port);
-    let (_driver, driver_port) = start_driver(work.path());
+    let driver = chromium::start_driver(Some(&work.path().join("chromedriver.log")));
 
     let mut outcomes = Vec::new();
     for sc in &all {
@@ -794,7 +739,7 @@ async fn a_real_provider_and_real_apps_get_their_misconfigurations_diagnosed() {
                 &node,
                 &python,
                 rp_port,
-                driver_port,
+                &driver,
                 &callback,
             )
             .await,

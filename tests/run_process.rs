@@ -166,3 +166,90 @@ async fn after_kill_9_under_load_every_exchange_older_than_a_second_is_stored() 
         &lost[..lost.len().min(20)]
     );
 }
+
+/// `run --registered-redirect`: the redirect URIs registered at the provider
+/// reach what reads the capture through the running proxy. A login whose
+/// redirect_uri is not the registered one shows `redirect_uri.not_registered`
+/// in `flows list --json` (given no --registered-redirect of its own), in
+/// `flows show`, and the registered URI is in proxy.json for other clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_registered_redirect_reaches_flows_list_through_the_running_proxy() {
+    let provider = start_provider().await;
+    let registered = "http://localhost:3000/callback";
+    let run = RunProcess::start(
+        &provider.ca_pem_path,
+        &["--registered-redirect", registered],
+    );
+    assert_eq!(
+        run.state["registered_redirects"],
+        serde_json::json!([registered]),
+        "{}",
+        run.state
+    );
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(format!("http://{}", run.listen)).unwrap())
+        .tls_certs_only([reqwest::Certificate::from_pem(run.ca_pem().as_bytes()).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let auth = provider.url(
+        "/authorize?response_type=code&client_id=app&state=s1\
+         &redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback%2Fother",
+    );
+    let r = client.get(auth).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+
+    let home = run.home.clone();
+    let cli = move |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_oauthscope"))
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The recorder writes shortly after the exchange: wait (bounded).
+    let start = Instant::now();
+    let listed = loop {
+        let c = cli.clone();
+        let (out, err) = tokio::task::spawn_blocking(move || c(&["flows", "list", "--json"]))
+            .await
+            .unwrap();
+        if out.contains("authorize_request") || start.elapsed() > Duration::from_secs(20) {
+            break (out, err);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (out, err) = listed;
+    let recs: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    let codes: Vec<String> = recs
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["annotations"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a["code"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        codes.iter().any(|c| c == "redirect_uri.not_registered"),
+        "{codes:?}\n{out}"
+    );
+    // The command's own --registered-redirect wins over the running proxy's.
+    let (out, _) = tokio::task::spawn_blocking(move || {
+        cli(&[
+            "flows",
+            "list",
+            "--json",
+            "--registered-redirect",
+            "http://localhost:3000/callback/other",
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(!out.contains("redirect_uri.not_registered"), "{out}");
+}

@@ -662,10 +662,12 @@ fn verbose_logs_hold_no_query_string_secret() {
         r#"{"access_token":"x","token_type":"Bearer"}"#,
         1,
     )]));
-    let (_, _, err) = bin(dir.path(), &["-vv", "replay", &recs[0].id, "--yes"]);
-    assert!(err.contains("replaying"), "{err}");
-    assert!(err.contains("client_secret=…&x=…"), "{err}");
-    assert!(!err.contains("LOGSECRET123"), "{err}");
+    for verbosity in ["-vv", "-vvv"] {
+        let (_, _, err) = bin(dir.path(), &[verbosity, "replay", &recs[0].id, "--yes"]);
+        assert!(err.contains("replaying"), "{verbosity}: {err}");
+        assert!(err.contains("client_secret=…&x=…"), "{verbosity}: {err}");
+        assert!(!err.contains("LOGSECRET123"), "{verbosity}: {err}");
+    }
 }
 
 /// id → (flavour number, client auth, sorted annotation codes) of `analyze --json` output.
@@ -814,77 +816,23 @@ fn redacted_exports_of_the_field_hars_reanalyse_to_the_same_story() {
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|d| names.iter().map(move |n| d.join(n)))
-        .find(|p| p.is_file())
-}
-
 /// Headless chromium (through chromedriver) clicks "copy as curl" on each
 /// exchange of a hostile HAR served by `oauthscope ui`; what the page hands
 /// to the Clipboard API is what the CLI prints, and run with `sh` it passes the URL after `--url` and the body
 /// byte for byte on stdin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_copies_the_same_safe_curl_command() {
-    use fantoccini::{ClientBuilder, Locator};
-    let exe = find_program(&["chromedriver"]).expect(
-        "chromedriver is not installed: `apt-get install -y chromium chromium-driver` (.ci/run does it)",
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let driver = Driver {
-        child: Command::new(exe)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver"),
-        port,
-    };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    use fantoccini::Locator;
+    let driver = support::chromium::start_driver(None);
     let text = hostile_har();
     let (dir, records) = store_from_har(&text);
     let file = dir.path().join("hostile.har");
     std::fs::write(&file, &text).unwrap();
     let ui = Ui::start(dir.path(), Some(&file), &[]);
     let profile = tempfile::tempdir().unwrap();
-    let mut opts = json!({"args": [
-        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-dev-shm-usage", "--no-proxy-server",
-        format!("--user-data-dir={}", profile.path().display()),
-    ]});
-    if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
-        opts["binary"] = json!(bin.display().to_string());
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), opts);
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("starting chromium through chromedriver");
+    let mut args = support::chromium::headless_args(profile.path());
+    args.push("--no-proxy-server".into());
+    let c = support::chromium::browser(&driver, json!({ "args": args })).await;
     c.goto(&ui.url).await.unwrap();
     let origin = ui.url.split("/?").next().unwrap().to_string();
     let stub = StubCurl::new();
@@ -1004,13 +952,26 @@ async fn interrupt(child: &mut Kill) {
 /// holds none of them, nor the web UI's token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
+    proxy_run_log_holds_no_secret("-vv").await;
+}
+
+/// `oauthscope -vvv run` (trace, every library's log) through a whole token
+/// exchange: the client secret, the code (sent and the one the provider
+/// redirects with), the access and refresh tokens the provider answers
+/// with appear nowhere on stderr, on log lines or between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_log_of_a_proxy_run_holds_no_secret() {
+    proxy_run_log_holds_no_secret("-vvv").await;
+}
+
+async fn proxy_run_log_holds_no_secret(verbosity: &str) {
     let provider = support::start_provider().await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let log = dir.path().join("run.log");
     let (mut child, listen, state) = spawn_run(
         &home,
-        &["-vv"],
+        &[verbosity],
         &provider.ca_pem_path,
         Stdio::null(),
         std::fs::File::create(&log).unwrap().into(),
@@ -1024,19 +985,27 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
         .unwrap()
         .to_string();
     let ca = std::fs::read(home.join("ca").join("ca.pem")).unwrap();
-    let client = reqwest::Client::builder()
-        .proxy(reqwest::Proxy::all(format!("http://{listen}")).unwrap())
-        .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = || {
+        reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(format!("http://{listen}")).unwrap())
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+    };
+    // HTTP/2 (ALPN) and HTTP/1.1 between the client and the proxy.
+    let clients = [
+        client().build().unwrap(),
+        client().http1_only().build().unwrap(),
+    ];
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    for base in [provider.url(""), format!("https://127.0.0.1:{closed}")] {
+    for (client, base) in clients
+        .iter()
+        .flat_map(|c| [provider.url(""), format!("https://127.0.0.1:{closed}")].map(|b| (c, b)))
+    {
         let _ = client
             .get(format!(
                 "{base}/authorize?response_type=code&client_id=app&state=QSTATE1234&code_challenge=QCHALLENGE99&login_hint=QHINT5678"
@@ -1060,7 +1029,7 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
         if serde_json::from_str::<Vec<Value>>(&out)
             .map(|v| v.len())
             .unwrap_or(0)
-            >= 4
+            >= 8
         {
             break;
         }
@@ -1093,6 +1062,9 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
         .collect();
     assert!(text.contains("DEBUG"), "a debug log: {all}");
     assert!(text.contains("/token?…"), "requests are logged: {text}");
+    if verbosity == "-vvv" {
+        assert!(text.contains("TRACE"), "a trace log: {all}");
+    }
     for secret in [
         "QSTATE1234",
         "QCHALLENGE99",
@@ -1102,7 +1074,51 @@ async fn the_debug_log_of_a_proxy_run_holds_no_secret() {
         "BSECRET2468",
         token.as_str(),
     ] {
-        assert!(!text.contains(secret), "{secret} in the -vv log:\n{text}");
+        assert!(
+            !text.contains(secret),
+            "{secret} in the {verbosity} log:\n{text}"
+        );
+    }
+    // What the provider answered: the code in its redirect, the tokens in
+    // its token response (the exchange went through: it is captured).
+    let (_, listed, _) = bin(
+        &home,
+        &["flows", "list", "--json", "--kind", "token_request"],
+    );
+    assert!(listed.contains("\"status\": 200"), "{listed}");
+    let mut secrets: Vec<String> = ["CODE-abc", "BCODE8765", "BSECRET2468", "QSECRET4321"]
+        .map(String::from)
+        .to_vec();
+    for t in [support::ACCESS_TOKEN, support::REFRESH_TOKEN] {
+        secrets.push(t.to_string());
+        // Any encoding of their distinctive part (JSON, form, debug escapes).
+        secrets.push(t.split(['+', '/', ' ']).next().unwrap().to_string());
+    }
+    // Every line of stderr but the banner (the UI's URL, with its token, is
+    // shown to the user on purpose).
+    let web_origin = state["web_url"]
+        .as_str()
+        .unwrap()
+        .split("/?")
+        .next()
+        .unwrap()
+        .to_string();
+    let logged: String = plain
+        .lines()
+        .filter(|l| !l.contains(&format!("{web_origin}/?")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for secret in &secrets {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "{secret} in the {verbosity} log:\n{}",
+            logged
+                .lines()
+                .filter(|l| l.contains(secret.as_str()))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 }
 

@@ -8,71 +8,14 @@
 
 mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::chromium::{self, Driver};
 use support::Harness;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for n in names {
-            let p = dir.join(n);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-async fn start_driver() -> Driver {
-    let exe = find_program(&["chromedriver"]).expect(
-        "chromedriver is not installed: `apt-get install -y chromium chromium-driver` (.ci/run does it)",
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // Owned by `Driver` at once, so it is killed and reaped whatever happens.
-    let driver = Driver {
-        child: Command::new(exe)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver"),
-        port,
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("chromedriver did not listen on port {port}");
-}
 
 async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
     browser_at(driver, profile, downloads, (1280, 900)).await
@@ -80,21 +23,12 @@ async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
 
 /// Chromium whose page (viewport) is `size` CSS pixels.
 async fn browser_at(driver: &Driver, profile: &Path, downloads: &Path, size: (u32, u32)) -> Client {
-    let mut args = vec![
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-dev-shm-usage".into(),
-        "--no-proxy-server".into(),
+    let mut args = chromium::headless_args(profile);
+    args.extend([
+        "--no-proxy-server".to_string(),
         format!("--window-size={},{}", size.0, size.1),
         "--hide-scrollbars".into(),
-        format!("--user-data-dir={}", profile.display()),
-    ];
+    ]);
     if std::env::var_os("OAUTHSCOPE_SCREENSHOTS_DARK").is_some() {
         args.push("--force-dark-mode".into());
     }
@@ -105,22 +39,13 @@ async fn browser_at(driver: &Driver, profile: &Path, downloads: &Path, size: (u3
             "download.prompt_for_download": false,
         },
     });
-    if let Some(bin) = find_program(&["chromium", "chromium-browser", "google-chrome"]) {
-        opts["binary"] = json!(bin.display().to_string());
-    }
     if size.0 < 500 {
         // Desktop windows have a minimum width: a phone's is emulated.
         opts["mobileEmulation"] = json!({
             "deviceMetrics": { "width": size.0, "height": size.1, "pixelRatio": 1.0 }
         });
     }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), opts);
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("starting chromium through chromedriver")
+    chromium::browser(driver, opts).await
 }
 
 /// Poll `f` (every 100 ms, at most 20 s) until it returns `Some`.
@@ -213,7 +138,7 @@ async fn the_ui_shows_the_capture_live_in_a_real_browser() {
     let flow = recs[1].flow.clone().unwrap();
     assert_eq!(recs[0].flow.as_deref(), Some(flow.as_str()));
 
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let profile = tempfile::tempdir().unwrap();
     let downloads = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path(), downloads.path()).await;
@@ -765,7 +690,7 @@ async fn a_selection_across_logins_exports_exactly_those_exchanges() {
     let (a, b) = (&recs[0], &recs[2]);
     assert_ne!(flow_of(a), flow_of(b), "two logins");
 
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let profile = tempfile::tempdir().unwrap();
     let downloads = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path(), downloads.path()).await;
@@ -1049,7 +974,7 @@ async fn every_page_fits_every_width_and_one_off_requests_join_their_login() {
     let userinfo_id = recs[pos("userinfo", 0)].id.clone();
     let stray_id = recs[9].id.clone();
 
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let shots = std::env::var_os("OAUTHSCOPE_SCREENSHOTS");
     for (w, hgt) in [(390u32, 844u32), (768, 1024), (1024, 768), (1440, 900)] {
         let profile = tempfile::tempdir().unwrap();
@@ -1257,7 +1182,7 @@ async fn the_page_says_reconnecting_when_the_proxy_stops_and_catches_up_when_it_
     Harness::client_credentials(&h.client(), provider.url("/token")).await;
     h.wait_for(1).await;
 
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     let profile = tempfile::tempdir().unwrap();
     let downloads = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path(), downloads.path()).await;
@@ -1421,7 +1346,7 @@ async fn compare_with_shows_two_logins_side_by_side_trailing_slash_first() {
     let ok_flow = flow_of(&recs[2]);
     assert_ne!(fail_flow, ok_flow, "two logins: {recs:#?}");
 
-    let driver = start_driver().await;
+    let driver = chromium::start_driver(None);
     for (w, hgt) in [(1440u32, 900u32), (390, 844)] {
         let profile = tempfile::tempdir().unwrap();
         let downloads = tempfile::tempdir().unwrap();

@@ -243,7 +243,10 @@ pub fn run(args: DiffArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 "differences": report.differences,
                 "cannot_tell": report.cannot_tell,
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!(
+                "{}",
+                crate::view::json_safe(serde_json::to_string_pretty(&v)?)
+            );
         }
         DiffFormat::Text => print!("{}", text(&a, &b, &report, args.all)),
         DiffFormat::Md => print!("{}", markdown(&a, &b, &report, args.all)),

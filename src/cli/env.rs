@@ -430,7 +430,9 @@ pub fn run_env(args: EnvArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 /// command starts, a warning goes to stderr when nothing accepts TCP
 /// connections on the proxy address ([`proxy_listening`]) and when the
 /// command is a Node.js whose `fetch()` ignores the proxy variables
-/// ([`node_bypass_warning`]). While it runs, SIGINT, SIGTERM and SIGHUP sent
+/// ([`node_bypass_warning`]); when the proxy is this data directory's
+/// running `oauthscope run`, the command's end is followed by how many
+/// exchanges it captured meanwhile ([`capture_summary`]). While it runs, SIGINT, SIGTERM and SIGHUP sent
 /// to oauthscope are passed on to it ([`wait_forwarding_signals`]); the exit
 /// status is the command's, or 128 + the signal number when a signal ended it
 /// (the shell convention).
@@ -456,9 +458,17 @@ pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    if let Some(w) = node_bypass_warning(prog) {
-        eprintln!("warning: {w}");
-    }
+    let node_warned = match node_bypass_warning(prog) {
+        Some(w) => {
+            eprintln!("warning: {w}");
+            true
+        }
+        None => false,
+    };
+    // When the proxy is the `oauthscope run` of this data directory, what it
+    // captured while the command ran is counted afterwards.
+    let watched = running_proxy_at(&proxy, &g.home);
+    let started = time::OffsetDateTime::now_utc();
     let mut cmd = std::process::Command::new(prog);
     cmd.args(rest);
     for (k, mut v) in variables(&proxy, &trust) {
@@ -472,7 +482,91 @@ pub fn run_exec(args: ExecArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     let status = wait_forwarding_signals(&mut cmd)
         .with_context(|| format!("running {}", prog.to_string_lossy()))?;
+    if let Some(state) = watched {
+        let name = crate::view::safe(&prog.to_string_lossy()).into_owned();
+        match captured_since(state, &g.home, started) {
+            Some(n) => eprintln!("oauthscope: {}", capture_summary(&name, n, node_warned)),
+            None => tracing::debug!("could not count what the running proxy captured"),
+        }
+    }
     Ok(ExitCode::from(exit_code_of(status)))
+}
+
+/// The running `oauthscope run` of `home` when it is the forward proxy at
+/// `proxy` (the address `exec` points the command at).
+fn running_proxy_at(proxy: &str, home: &crate::home::Home) -> Option<crate::api::ProxyState> {
+    let state = crate::api::ProxyState::read(home).ok()??;
+    if state.reverse.is_some() {
+        return None;
+    }
+    let same = |a: &str| -> Option<std::net::SocketAddr> {
+        let a: std::net::SocketAddr = a.trim().parse().ok()?;
+        Some(if a.ip().is_unspecified() {
+            ([127, 0, 0, 1], a.port()).into()
+        } else {
+            a
+        })
+    };
+    match (same(&state.proxy), same(proxy)) {
+        (Some(a), Some(b)) if a == b => Some(state),
+        _ if state.proxy.trim() == proxy.trim() => Some(state),
+        _ => None,
+    }
+}
+
+/// How many exchanges the running proxy recorded since `since`, asked of
+/// its API; the recorder writes shortly after an exchange ends, so this
+/// waits (bounded, about a second) for the count to settle.
+fn captured_since(
+    state: crate::api::ProxyState,
+    home: &crate::home::Home,
+    since: time::OffsetDateTime,
+) -> Option<usize> {
+    let client = crate::api::Client::new(state, home);
+    let q = crate::store::Query {
+        since: Some(since - time::Duration::milliseconds(5)),
+        ..crate::store::Query::default()
+    };
+    let mut last: Option<usize> = None;
+    let mut stable = 0;
+    for _ in 0..8 {
+        let n = client.query(&q).ok()?.len();
+        if last == Some(n) {
+            stable += 1;
+            if stable >= 2 {
+                break;
+            }
+        } else {
+            stable = 0;
+        }
+        last = Some(n);
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    last
+}
+
+/// The line `exec` prints after the command ended: how many exchanges the
+/// running proxy captured while it ran (from any client of that proxy), or
+/// that nothing was, with the likely reason.
+pub fn capture_summary(command: &str, n: usize, node_warned: bool) -> String {
+    match n {
+        0 if node_warned => format!(
+            "nothing was captured while {command} ran: if the app uses fetch(), its requests \
+             bypassed the proxy. Route them through it (Node 22.21+ or 24+, or in code \
+             undici.setGlobalDispatcher(new EnvHttpProxyAgent()) or a ProxyAgent for \
+             HTTPS_PROXY), or check that the app made any HTTP(S) request."
+        ),
+        0 => format!(
+            "nothing was captured while {command} ran: it made no HTTP(S) request, or its \
+             HTTP client ignores HTTPS_PROXY (`oauthscope env --help` says what each runtime needs)."
+        ),
+        1 => format!(
+            "captured 1 exchange while {command} ran (`oauthscope flows list` shows it)."
+        ),
+        n => format!(
+            "captured {n} exchanges while {command} ran (`oauthscope flows list` shows them)."
+        ),
+    }
 }
 
 /// The exit code that reports a child's status: its own code (0–255), or
@@ -555,11 +649,13 @@ pub fn node_bypass_warning(prog: &std::ffi::OsStr) -> Option<String> {
         return None;
     }
     Some(format!(
-        "{} is Node.js v{}.{}.{}, whose fetch() ignores HTTPS_PROXY and NODE_USE_ENV_PROXY: its \
-         requests will go straight to the provider, uncaptured. Use Node 22.21+ or 24+, or \
-         `npm i global-agent` and add NODE_OPTIONS='-r global-agent/bootstrap' (for the http/https \
-         modules, axios, got; GLOBAL_AGENT_HTTP_PROXY is set), or in code \
-         undici.setGlobalDispatcher(new EnvHttpProxyAgent()) (for fetch).",
+        "{} is Node.js v{}.{}.{}, whose fetch() ignores HTTPS_PROXY and NODE_USE_ENV_PROXY: \
+         unless the app gives fetch() a proxy itself (an undici ProxyAgent or \
+         setGlobalDispatcher), its requests may go straight to the provider, uncaptured. \
+         Fixes: Node 22.21+ or 24+; or in code undici.setGlobalDispatcher(new \
+         EnvHttpProxyAgent()) (for fetch); or `npm i global-agent` and add \
+         NODE_OPTIONS='-r global-agent/bootstrap' (for the http/https modules, axios, got; \
+         GLOBAL_AGENT_HTTP_PROXY is set).",
         node.display(),
         v.0,
         v.1,

@@ -9,6 +9,7 @@ use crate::redact::Redactor;
 use crate::report::{self, ReportOptions};
 use crate::rolling::Rolling;
 use crate::store::Query;
+use crate::view;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -48,7 +49,7 @@ pub struct ExportArgs {
     /// Keep secrets (tokens, codes, client secrets, cookies) in the export. Dangerous to share.
     #[arg(long)]
     pub no_redact: bool,
-    /// A redirect URI registered with the provider, to check against. Repeatable.
+    /// A redirect URI registered with the provider, to check against. Repeatable. [default: those of the running `oauthscope run --registered-redirect`, when it holds the store]
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
 }
@@ -64,13 +65,18 @@ pub fn render(records: &[Record], format: Format, redactor: Option<&mut Redactor
         None => records.to_vec(),
     };
     match format {
+        // JSON keeps its value with C1 and bidirectional controls written as
+        // \uXXXX escapes, as every JSON oauthscope prints ([`view::json_safe`]).
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&records).unwrap_or_default();
+            let mut s = view::json_safe(serde_json::to_string_pretty(&records).unwrap_or_default());
             s.push('\n');
             s
         }
         Format::Har => {
-            let mut s = har_export::to_har_string(&records, &HarOptions { redacted });
+            let mut s = view::json_safe(har_export::to_har_string(
+                &records,
+                &HarOptions { redacted },
+            ));
             s.push('\n');
             s
         }
@@ -269,11 +275,16 @@ pub fn stream(
             (Some(red), Some(sw)) => red.redact_one(&r, sw),
             _ => r,
         };
-        let text = match format {
-            Format::Har => serde_json::to_string_pretty(&har_export::entry(&r)),
-            _ => serde_json::to_string_pretty(&r),
-        }
-        .unwrap_or_default();
+        // Control and bidirectional characters from a hostile capture leave
+        // as \uXXXX escapes (the same JSON value), to a terminal, a pipe or
+        // a file alike, as the Markdown report and `flows list --json` do.
+        let text = view::json_safe(
+            match format {
+                Format::Har => serde_json::to_string_pretty(&har_export::entry(&r)),
+                _ => serde_json::to_string_pretty(&r),
+            }
+            .unwrap_or_default(),
+        );
         let mut chunk = String::with_capacity(text.len() + 64);
         chunk.push_str(if written == 0 { "\n" } else { ",\n" });
         for (i, line) in text.lines().enumerate() {
@@ -458,9 +469,7 @@ pub fn run(args: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     // Analysed raw, before any redaction, flow by flow in bounded windows,
     // and written record by record (see [`stream`]): linear in the capture,
     // which is never held whole, in this process or in a running proxy.
-    let opts = AnalyzeOptions {
-        registered_redirects: args.registered_redirect.clone(),
-    };
+    let opts = records.analyze_options(&args.registered_redirect);
     let filter = Filter {
         flow: args.flow.clone(),
         since,

@@ -2,7 +2,6 @@
 
 use super::{exit_for, parse_when, ExitCode, FailOn, Globals};
 use crate::access::Records;
-use crate::analyze::AnalyzeOptions;
 use crate::record::{Kind, Severity};
 use crate::rolling::Rolling;
 use crate::store::Query;
@@ -36,7 +35,7 @@ pub struct ListArgs {
     /// Only this kind (authorize_request, callback, token_request, ...).
     #[arg(long, value_name = "KIND")]
     pub kind: Option<Kind>,
-    /// A redirect URI registered with the provider, to check against. Repeatable.
+    /// A redirect URI registered with the provider, to check against. Repeatable. [default: those of the running `oauthscope run --registered-redirect`, when it holds the store]
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
     /// Every column in full, whatever the terminal's width. By default a
@@ -70,7 +69,7 @@ pub struct ShowArgs {
     /// With --curl: mask secrets as exports do (`«redacted:…»`), to share the command.
     #[arg(long, requires = "curl")]
     pub redact: bool,
-    /// A redirect URI registered with the provider, to check against. Repeatable.
+    /// A redirect URI registered with the provider, to check against. Repeatable. [default: those of the running `oauthscope run --registered-redirect`, when it holds the store]
     #[arg(long, value_name = "URI")]
     pub registered_redirect: Vec<String>,
 }
@@ -115,9 +114,7 @@ fn selected(r: &crate::record::Record, a: &ListArgs) -> bool {
 fn list(a: &ListArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
     let records = open_records_read_only(g)?;
-    let opts = AnalyzeOptions {
-        registered_redirects: a.registered_redirect.clone(),
-    };
+    let opts = records.analyze_options(&a.registered_redirect);
     let layout = Layout::new(match (a.wide, a.width) {
         (true, _) => None,
         (false, Some(n)) => Some(n),
@@ -419,9 +416,7 @@ pub fn run(cmd: FlowsCommand, g: &Globals) -> anyhow::Result<ExitCode> {
                 println!("{}", crate::curl::command(&rec));
                 return Ok(ExitCode::SUCCESS);
             }
-            let opts = AnalyzeOptions {
-                registered_redirects: a.registered_redirect.clone(),
-            };
+            let opts = records.analyze_options(&a.registered_redirect);
             // The record with the part of its flow that explains it: a
             // bounded read, whatever the size of the flow.
             let mut rec = records.analysed(&wanted, &opts)?;

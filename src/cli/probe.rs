@@ -119,7 +119,10 @@ pub fn run(args: ProbeArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     let report = rt.block_on(probe::probe(&cfg))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            crate::view::json_safe(serde_json::to_string_pretty(&report)?)
+        );
     } else {
         let mut table = probe::render_table(&report);
         // The warnings already went to stderr before the requests.

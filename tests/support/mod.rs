@@ -3,6 +3,8 @@
 //! through the proxy and trusts only the oauthscope CA.
 #![allow(dead_code)]
 
+pub mod chromium;
+
 use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full, StreamBody};
