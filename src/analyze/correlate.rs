@@ -245,6 +245,9 @@ const FOLLOW_WINDOW: time::Duration = time::Duration::minutes(10);
 ///   ([`params::next_location`]: a 3xx `Location`, a JSON `location`, a
 ///   meta refresh), within [`FOLLOW_WINDOW`]: the provider's own hops
 ///   (login, consent and error pages) after an authorize request.
+/// - A refresh that sends no refresh token (the app never got one: no
+///   offline access was asked for), to the token request the same client
+///   last made at the same endpoint within [`FOLLOW_WINDOW`].
 /// - Authorization requests that carry no `state` (so no key ties them),
 ///   to the same host with the same `client_id`, `response_type`,
 ///   `redirect_uri` and `scope`, within [`FOLLOW_WINDOW`] and with no code
@@ -259,10 +262,32 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
     // The latest authorize request per origin, for provider pages no
     // redirect led to (a login form the provider's page posted).
     let mut authorize_at: HashMap<String, usize> = HashMap::new();
+    // The latest token request per (endpoint, client_id), for a refresh
+    // that sends no refresh token.
+    let mut exchanged: HashMap<(String, String), usize> = HashMap::new();
     for (i, rec) in records.iter().enumerate() {
         let url = url::Url::parse(&rec.request.url).ok();
         let origin = url.as_ref().map(|u| u.origin().ascii_serialization());
         let mut followed = false;
+        if rec.kind == Kind::TokenRequest {
+            let at = (
+                super::refute::endpoint_key(&rec.request.url).unwrap_or_default(),
+                super::client_id::of_request(rec)
+                    .map(|(_, v)| v)
+                    .unwrap_or_default(),
+            );
+            let p = params::request_params(rec);
+            let refresh_without_token = params::get(&p, "grant_type") == Some("refresh_token")
+                && params::get(&p, "refresh_token").is_none_or(str::is_empty);
+            if refresh_without_token && !at.1.is_empty() {
+                if let Some(&j) = exchanged.get(&at) {
+                    if rec.time - records[j].time <= FOLLOW_WINDOW {
+                        out.push((j, i));
+                    }
+                }
+            }
+            exchanged.insert(at, i);
+        }
         if let Some(u) = &url {
             if let Some(j) = sent_to.remove(&super::classify::hop_key(u)) {
                 if rec.time - records[j].time <= FOLLOW_WINDOW {

@@ -484,7 +484,7 @@ fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
     let wanted: Vec<String> = own.iter().map(|(n, v)| format!("{n}={v}")).collect();
     // A refresh attempted later that failed: same flow, or same client with a token not issued here.
     let client = token_client_id(rec).map(|c| c.0);
-    let later_failure = records[i + 1..].iter().find(|r| {
+    let later_at = records[i + 1..].iter().position(|r| {
         let same_client_untracked = || {
             let sent = sent_refresh_token(r);
             client.is_some()
@@ -498,6 +498,8 @@ fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
             && !token_succeeded(r)
             && (r.flow == rec.flow || same_client_untracked())
     });
+    let later_at = later_at.map(|k| i + 1 + k);
+    let later_failure = later_at.map(|k| &records[k]);
     let name = profile.map(|p| p.name);
     let how = match prov {
         Some("google") => "add access_type=offline (and prompt=consent, since Google returns a refresh token only on the consent screen) to the authorize request".to_string(),
@@ -519,8 +521,10 @@ fn missing_offline_access(login: &Login, i: usize) -> Option<Finding> {
             }
         )
     };
+    // On the failed refresh when there is one (the failure it explains),
+    // else on the code exchange that came back without a refresh token.
     Some(Finding::new(
-        i,
+        later_at.unwrap_or(i),
         code::DIAGNOSIS_MISSING_OFFLINE_ACCESS.annotation(
 format!(
                 "The code exchange succeeded without a refresh_token, and the authorize request (record {}) did not \

@@ -702,6 +702,40 @@ fn login_without_offline(scope: &str) -> Capture {
     c
 }
 
+/// openid-client / Authlib refreshing with no refresh token (none was
+/// issued): the refresh joins the login by client and endpoint, and the
+/// diagnosis sits on the failure it explains, as a warning.
+#[test]
+fn a_refresh_with_no_refresh_token_joins_its_login_and_carries_the_diagnosis() {
+    let mut c = login_without_offline("openid");
+    let r = c.token(
+        25,
+        "grant_type=refresh_token&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_request","error_description":"missing required parameter 'refresh_token'"}"#,
+    );
+    let (records, findings) = c.findings(annotate);
+    assert_eq!(records[r].flow, records[0].flow, "one login");
+    let d = with(&findings, "diagnosis.missing_offline_access");
+    assert_eq!(d.len(), 1, "{findings:#?}");
+    let at = findings
+        .iter()
+        .find(|f| f.annotation.code == "diagnosis.missing_offline_access")
+        .unwrap();
+    assert_eq!(at.record, r);
+    assert_eq!(at.annotation.severity, Severity::Warning);
+    // A refresh from another client is not joined.
+    let mut c = login_without_offline("openid");
+    let other = c.token(
+        25,
+        "grant_type=refresh_token&client_id=other&client_secret=x",
+        400,
+        r#"{"error":"invalid_request"}"#,
+    );
+    let (records, _) = c.findings(annotate);
+    assert_ne!(records[other].flow, records[0].flow);
+}
+
 #[test]
 fn no_refresh_token_and_no_offline_access_is_info() {
     let (records, findings) = login_without_offline("openid%20profile").findings(annotate);
