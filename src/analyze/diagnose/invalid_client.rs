@@ -52,11 +52,20 @@ pub const CAUSES: &[Cause] = &[
         check: encoding,
     },
     Cause {
+        name: "auth_method",
+        what: "the client is registered for another authentication method",
+        check: auth_method,
+    },
+    Cause {
         name: "wrong_secret",
         what: "a wrong or rotated secret",
         check: wrong_secret,
     },
 ];
+
+/// Why a shape check cannot run on an exported capture.
+const REDACTED: &str =
+    "the secret is redacted in this capture (an export): its shape cannot be checked";
 
 /// The `(client_id, secret)` a token request sent, from the Basic header
 /// or the body.
@@ -91,6 +100,9 @@ fn secret_id(login: &Login, i: usize, f: &Failure) -> Verdict {
     let (_, Some(secret)) = credentials(rec) else {
         return Verdict::NotApplicable;
     };
+    if crate::redact::is_redacted(&secret) {
+        return Verdict::CannotTell(REDACTED.into());
+    }
     let ev = json!({
         "token_request": rec.id,
         "secret_shape": if is_guid(&secret) { "guid" } else { "other" },
@@ -207,6 +219,9 @@ fn encoding(login: &Login, i: usize, _f: &Failure) -> Verdict {
     let Some((id, secret)) = basic_credentials(rec) else {
         return Verdict::NotApplicable;
     };
+    if crate::redact::is_redacted(&secret) {
+        return Verdict::CannotTell(REDACTED.into());
+    }
     let changes = |s: &str| {
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
@@ -231,6 +246,96 @@ fn encoding(login: &Login, i: usize, _f: &Failure) -> Verdict {
             ev,
         )
     }
+}
+
+/// The RFC 7591 / OIDC Discovery name of the method a flavour's
+/// `client_auth` is (`basic_urlencoded` → `client_secret_basic`).
+fn method_name(client_auth: &str) -> Option<&'static str> {
+    Some(match client_auth {
+        "basic_urlencoded" | "basic_raw" | "basic_malformed" => "client_secret_basic",
+        "body" => "client_secret_post",
+        "private_key_jwt" => "private_key_jwt",
+        "client_secret_jwt" => "client_secret_jwt",
+        "none" => "none",
+        _ => return None,
+    })
+}
+
+/// The client authentication method (OIDC Core §9, RFC 7591 §2
+/// `token_endpoint_auth_method`): a server checks the method the client was
+/// registered with and answers `invalid_client` for any other, the same
+/// answer as for a wrong secret (oidc-provider, Keycloak "Client
+/// Authenticator", Okta "Client authentication"). Supported when the
+/// provider's discovery document does not list the method sent, or when
+/// the same client got tokens here with another method; ruled out when it
+/// got them with this one.
+fn auth_method(login: &Login, i: usize, _f: &Failure) -> Verdict {
+    let rec = &login.records[i];
+    let Some(sent) = rec
+        .flavour
+        .as_ref()
+        .and_then(|f| method_name(&f.client_auth))
+    else {
+        return Verdict::NotApplicable;
+    };
+    let method_of = |r: &Record| r.flavour.as_ref().and_then(|f| method_name(&f.client_auth));
+    let id = credentials(rec).0;
+    if let Some(j) = accepted_before(login, i, |r| credentials(r).0 == id) {
+        let other = method_of(&login.records[j]);
+        let ev = json!({"accepted_in": login.records[j].id, "method_sent": sent, "method_accepted": other});
+        return if other == Some(sent) {
+            Verdict::RuledOut(
+                format!(
+                    "the same client_id got tokens with {sent} in record {}",
+                    login.records[j].id
+                ),
+                ev,
+            )
+        } else {
+            Verdict::Supported(
+                format!(
+                    "record {} got tokens for the same client_id with {}, this request used {sent}",
+                    login.records[j].id,
+                    other.unwrap_or("another method")
+                ),
+                ev,
+            )
+        };
+    }
+    let here = endpoint_key(&rec.request.url);
+    let listed = login.records.iter().find_map(|r| {
+        if r.kind != crate::record::Kind::Discovery {
+            return None;
+        }
+        let doc = params::response_json(r)?;
+        let te = doc.get("token_endpoint")?.as_str()?;
+        if endpoint_key(te) != here {
+            return None;
+        }
+        let methods: Vec<String> = doc
+            .get("token_endpoint_auth_methods_supported")?
+            .as_array()?
+            .iter()
+            .filter_map(|m| m.as_str().map(str::to_string))
+            .collect();
+        Some((r.id.clone(), methods))
+    });
+    if let Some((doc, methods)) = listed {
+        if !methods.iter().any(|m| m == sent) {
+            return Verdict::Supported(
+                format!(
+                    "the discovery document (record {doc}) lists {} as this token endpoint's methods, not {sent}",
+                    methods.join(", ")
+                ),
+                json!({"discovery": doc, "methods_supported": methods, "method_sent": sent}),
+            );
+        }
+    }
+    Verdict::CannotTell(format!(
+        "this request used {sent}; a client registered for another method (client_secret_post, \
+         client_secret_jwt, private_key_jwt) gets the same invalid_client: compare with the client's \
+         token_endpoint_auth_method in the provider's settings"
+    ))
 }
 
 fn wrong_secret(login: &Login, i: usize, _f: &Failure) -> Verdict {
