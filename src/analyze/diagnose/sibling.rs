@@ -48,8 +48,10 @@ struct Key {
     grant: Option<String>,
 }
 
-/// Parameters whose value is a secret: compared by fingerprint only.
-const SECRETS: &[&str] = &["client_secret", "password"];
+/// Parameters whose value is a long-lived secret: compared by fingerprint
+/// only (the other secrets of [`crate::redact::is_secret_field`] change on
+/// every attempt: compared by shape).
+const SECRETS: &[&str] = &["client_secret", "password", "secret", "api_key"];
 
 /// Add `evidence.nearest_success` (and one sentence to the detail when the
 /// sibling differs) to every `diagnosis.*` annotation on a failing record.
@@ -361,13 +363,14 @@ fn secret(v: &str) -> String {
 }
 
 /// Parameter differences ([`outcome::param_diff`]): values of ordinary
-/// parameters, fingerprints of secrets, shapes of volatile ones.
+/// parameters, fingerprints of long-lived secrets, shapes of volatile ones
+/// and of every other secret.
 fn parameters(out: &mut Vec<Value>, failed: &Params, succeeded: &Params) {
     for (name, a, b) in outcome::param_diff(failed, succeeded) {
         let what = format!("parameter {name}");
         if SECRETS.contains(&name) {
             diff(out, &what, a.map(secret), b.map(secret));
-        } else if outcome::volatile(name) {
+        } else if outcome::volatile(name) || crate::redact::is_secret_field(name) {
             diff(out, &what, a.map(shape), b.map(shape));
         } else {
             diff(out, &what, a.map(str::to_string), b.map(str::to_string));

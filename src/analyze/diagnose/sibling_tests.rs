@@ -257,3 +257,31 @@ fn a_success_in_another_login_nearest_in_time_wins() {
     assert_eq!(d["failed"], "api admin root");
     assert_eq!(d["succeeded"], "api admin");
 }
+
+#[test]
+fn secrets_are_never_shown_by_value() {
+    let p = |v: &[(&str, &str)]| -> crate::analyze::params::Params {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    super::parameters(
+        &mut out,
+        &p(&[
+            ("subject_token", "tok-failed-aaaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("password", "pw-failed"),
+            ("audience", "api://a"),
+        ]),
+        &p(&[
+            ("subject_token", "tok-ok"),
+            ("password", "pw-ok"),
+            ("audience", "api://b"),
+        ]),
+    );
+    let text = serde_json::to_string(&out).unwrap();
+    assert!(!text.contains("tok-") && !text.contains("pw-"), "{text}");
+    assert!(text.contains(&fingerprint("pw-failed")), "{text}");
+    assert!(text.contains("api://a"), "{text}");
+    assert_eq!(out.len(), 3, "{text}");
+}
