@@ -75,12 +75,22 @@ pub fn apply(records: &mut [Record]) {
                 wanted.entry(k).or_default().push(i);
             }
         }
-        let kinds: Vec<Kind> = wanted.keys().map(|k| k.kind).collect();
+        // Kinds and grants wanted: a cheap test before the key is read.
+        let mut kinds: Vec<(Kind, Option<String>)> =
+            wanted.keys().map(|k| (k.kind, k.grant.clone())).collect();
+        kinds.sort_unstable_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
+        kinds.dedup();
         // Successes by key, in time order (the records are).
         let mut successes: HashMap<&Key, Vec<usize>> = HashMap::new();
         for (j, r) in records.iter().enumerate() {
-            if !kinds.contains(&r.kind) {
+            if !kinds.iter().any(|(k, _)| *k == r.kind) {
                 continue;
+            }
+            if r.kind == Kind::TokenRequest {
+                let g = grant_type(r);
+                if !kinds.iter().any(|(k, wg)| *k == r.kind && *wg == g) {
+                    continue;
+                }
             }
             let Some(k) = key_of(r) else { continue };
             if let Some((k, _)) = wanted.get_key_value(&k) {
