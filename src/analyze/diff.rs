@@ -138,7 +138,7 @@ pub fn role(r: &Record) -> String {
 }
 
 /// Parameters whose values change on every login: compared by shape.
-fn volatile(name: &str) -> bool {
+pub(crate) fn volatile(name: &str) -> bool {
     matches!(
         name,
         "state"

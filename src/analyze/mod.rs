@@ -5,7 +5,9 @@
 //! 2. [`correlate::assign_flows`] links legs of one login into a flow,
 //! 3. each rule family (one file each) adds [`Finding`]s,
 //! 4. [`diagnose`] looks at the whole flow, with the first findings attached,
-//!    and says what caused an error.
+//!    and says what caused an error,
+//! 5. over the whole capture: each diagnosed failure's nearest successful
+//!    sibling ([`diagnose::sibling`]) and each login's outcome ([`outcome`]).
 
 pub mod authorize;
 pub mod classify;
@@ -89,8 +91,7 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
     let groups = flow_groups(&out);
     if groups.members.len() <= 1 {
         analyze_flow(&mut out, opts);
-        outcome::apply(&mut out);
-        sort_annotations(&mut out);
+        finish(&mut out);
         return out;
     }
     for members in &groups.members {
@@ -112,9 +113,17 @@ pub fn analyze(records: &[Record], opts: &AnalyzeOptions) -> Vec<Record> {
             }
         }
     }
-    outcome::apply(&mut out);
-    sort_annotations(&mut out);
+    finish(&mut out);
     out
+}
+
+/// The passes over the whole capture once every flow is diagnosed: each
+/// failure's nearest successful sibling (from any login of the same
+/// client, [`diagnose::sibling`]), then the logins' outcomes.
+fn finish(out: &mut [Record]) {
+    diagnose::sibling::apply(out);
+    outcome::apply(out);
+    sort_annotations(out);
 }
 
 fn sort_annotations(records: &mut [Record]) {

@@ -33,6 +33,15 @@ const VOLATILE: &[&str] = &[
     "sso_nonce",
 ];
 
+/// True for a parameter whose value differs on every attempt by design
+/// (this module's list and [`super::diff`]'s: codes, tokens, `state`,
+/// nonces, verifiers, assertions, timestamps): compared by presence and
+/// shape, never by value. Shared by `outcome`, `diff` and the nearest
+/// successful sibling ([`super::diagnose::sibling`]).
+pub(crate) fn volatile(name: &str) -> bool {
+    VOLATILE.contains(&name) || super::diff::volatile(name)
+}
+
 /// The client an attempt belongs to: provider host and client_id.
 fn client_key(r: &Record) -> Option<String> {
     if !matches!(
@@ -85,30 +94,45 @@ fn authorize_of(records: &[Record], flow: &str, before: usize) -> Option<(usize,
 }
 
 fn stable(p: Params) -> Params {
-    let mut p: Params = p
-        .into_iter()
-        .filter(|(k, _)| !VOLATILE.contains(&k.as_str()))
-        .collect();
+    let mut p: Params = p.into_iter().filter(|(k, _)| !volatile(k)).collect();
     p.sort();
     p
 }
 
-/// What differs between two parameter lists, in words.
-fn param_changes(before: &Params, after: &Params) -> Vec<String> {
+/// What differs between two parameter lists: `(name, before, after)`,
+/// `None` where the parameter is absent; added and changed ones in `after`'s
+/// order, then removed ones in `before`'s. Values are compared as they are:
+/// filter volatile ones ([`volatile`]) first when only presence matters.
+pub(crate) fn param_diff<'a>(
+    before: &'a Params,
+    after: &'a Params,
+) -> Vec<(&'a str, Option<&'a str>, Option<&'a str>)> {
     let mut out = Vec::new();
     for (k, v) in after {
         match params::get(before, k) {
-            None => out.push(format!("{k}={v} added")),
-            Some(old) if old != v => out.push(format!("{k}: {old} → {v}")),
+            None => out.push((k.as_str(), None, Some(v.as_str()))),
+            Some(old) if old != v => out.push((k.as_str(), Some(old), Some(v.as_str()))),
             _ => {}
         }
     }
-    for (k, _) in before {
+    for (k, v) in before {
         if params::get(after, k).is_none() {
-            out.push(format!("{k} removed"));
+            out.push((k.as_str(), Some(v.as_str()), None));
         }
     }
     out
+}
+
+/// What differs between two parameter lists, in words.
+fn param_changes(before: &Params, after: &Params) -> Vec<String> {
+    param_diff(before, after)
+        .into_iter()
+        .map(|(k, old, new)| match (old, new) {
+            (None, Some(v)) => format!("{k}={v} added"),
+            (Some(old), Some(v)) => format!("{k}: {old} → {v}"),
+            _ => format!("{k} removed"),
+        })
+        .collect()
 }
 
 /// How long after a failure a success of the same client is its retry.

@@ -159,7 +159,7 @@ fn shares(a: &Record, b: &Record, share: Share) -> bool {
 
 /// True when the request got what it asked for: a token request that
 /// returned tokens, anything else a 2xx with no OAuth error.
-fn succeeded(r: &Record) -> bool {
+pub(crate) fn succeeded(r: &Record) -> bool {
     match r.kind {
         Kind::TokenRequest => token_succeeded(r),
         _ => {

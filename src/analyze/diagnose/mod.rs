@@ -32,6 +32,7 @@ pub mod invalid_client;
 pub mod refresh;
 pub mod region;
 pub mod scheme;
+pub mod sibling;
 pub mod unexplained;
 
 #[cfg(test)]
