@@ -101,7 +101,7 @@ fn third_party(records: &[Record], tl: &Timeline) -> Vec<Finding> {
             (
                 w.why.code(),
                 format!(
-                    "the jar held the provider's cookie `{}` (set by record {}, SameSite={}) and the browser left it off                      this cross-site iframe ({})",
+                    "the jar held the provider's cookie `{}` (set by record {}, SameSite={}) and the browser left it off this cross-site iframe ({})",
                     w.cookie.name,
                     records[w.cookie.set_by].id,
                     w.cookie.same_site.as_str(),
@@ -117,7 +117,7 @@ fn third_party(records: &[Record], tl: &Timeline) -> Vec<Finding> {
             (
                 "cookies_missing_in_frame",
                 format!(
-                    "record {} (a top-level request to {provider}) carried the provider's cookies ({}); this iframe request                      carried none: third-party cookies are blocked in this browser",
+                    "record {} (a top-level request to {provider}) carried the provider's cookies ({}); this iframe request carried none: third-party cookies are blocked in this browser",
                     records[e.record].id,
                     e.sent.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                 ),
@@ -130,7 +130,7 @@ fn third_party(records: &[Record], tl: &Timeline) -> Vec<Finding> {
             step.record,
             code::DIAGNOSIS_THIRD_PARTY_COOKIES_BLOCKED.annotation(
                 format!(
-                    "Record {} asked {provider} to sign in silently (prompt=none) from a cross-site iframe and got                      {error}: {why}. The user may well be signed in. Renew with a refresh token or a top-level                      redirect, or serve the provider from the app's own site (a custom domain).",
+                    "Record {} asked {provider} to sign in silently (prompt=none) from a cross-site iframe and got                      {error}: {why}. The user may well be signed in. Renew with a refresh token or a top-level redirect, or serve the provider from the app's own site (a custom domain).",
                     r.id
                 ),
                 json!({
