@@ -692,7 +692,7 @@ fn response_check(
 /// §6.2.2-6.2.3 as the WHATWG URL Standard does it: an empty path becomes
 /// `/`, the scheme and host are lower-cased, a default port is dropped).
 /// That difference was made by the browser, not by the app or provider.
-fn same_after_browser_normalisation(expected: &str, actual: &str) -> bool {
+pub(crate) fn same_after_browser_normalisation(expected: &str, actual: &str) -> bool {
     match (
         url::Url::parse(expected.trim()),
         url::Url::parse(actual.trim()),

@@ -77,7 +77,14 @@ fn registered_elsewhere(login: &Login, i: usize, _f: &Failure) -> Verdict {
         let resp = authorization_response(r)?;
         crate::analyze::params::get(&resp.params, "error")?;
         let d = diff(&sent, &resp.redirect_uri);
-        (!d.is_equal()).then(|| (j, resp.redirect_uri.clone(), d.kind_codes()))
+        // `http://localhost:3000` and `http://localhost:3000/` are one URI
+        // (RFC 3986 §6.2.3): not another registered one.
+        let same = d.is_equal()
+            || crate::analyze::redirect_uri::same_after_browser_normalisation(
+                &sent,
+                &resp.redirect_uri,
+            );
+        (!same).then(|| (j, resp.redirect_uri.clone(), d.kind_codes()))
     });
     match found {
         Some((j, registered, kinds)) => Verdict::Supported(
@@ -193,7 +200,7 @@ pub fn diagnose(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
             continue;
         }
         let f = Failure::of(rec);
-        if f.is_empty() || !super::scheme::about_redirect_uri(&f) {
+        if f.is_empty() {
             continue;
         }
         let Some(l) = leg(login, i) else {
@@ -201,6 +208,29 @@ pub fn diagnose(login: &Login, opts: &AnalyzeOptions) -> Vec<Finding> {
         };
         let sent = l.get("redirect_uri").map(str::to_string);
         let mut assessment: Assessment = super::causes::assess(login, i, &f, CAUSES);
+        // The provider's words name the redirect_uri, or the records prove a
+        // redirect_uri cause on their own (an OOB URN, plain http on a
+        // public host, the error sent to another registered URI): a refusal
+        // worded as policy ("does not comply with Google's OAuth policy") is
+        // still about the URI.
+        let proven = assessment
+            .supported()
+            .iter()
+            .any(|k| matches!(*k, "oob" | "insecure" | "registered_elsewhere"))
+            // ... unless the answer is the user's or the server's, not the request's.
+            && f.has(&[
+                "access_denied",
+                "login_required",
+                "consent_required",
+                "interaction_required",
+                "account_selection_required",
+                "temporarily_unavailable",
+                "server_error",
+            ])
+            .is_none();
+        if !super::scheme::about_redirect_uri(&f) && !proven {
+            continue;
+        }
         if let Some(s) = &sent {
             let registered = &opts.registered_redirects;
             if !registered.is_empty() {
