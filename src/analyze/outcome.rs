@@ -7,9 +7,11 @@
 //! redirect URI) after failures of the same client gets
 //! `diagnosis.recovered` (info) naming the last failure and what changed
 //! between the two attempts (authorize parameters, token-request shape,
-//! time). The earlier attempts keep their diagnoses as they were: they
-//! did fail; the login's outcome (recovered) is what views headline. The provider's own `error.*` annotations stay
-//! as they were: they are what happened.
+//! time). The earlier attempts keep their diagnoses, lowered from error to
+//! warning and naming the success: they did fail, and say why, but nothing
+//! is left to act on; the login's outcome (recovered) is what views
+//! headline. The provider's own `error.*` annotations stay as they were:
+//! they are what happened.
 
 use super::diagnose::{token_succeeded, Failure};
 use super::params::{self, Params};
@@ -152,7 +154,7 @@ pub fn clients(records: &[Record]) -> HashMap<String, String> {
 /// Add `diagnosis.recovered` to records that succeeded after failures of
 /// the same client: a retry (its login started after the failure, within
 /// [`RETRY_WINDOW`]), not another user's login running alongside. The
-/// earlier attempts keep their diagnoses.
+/// earlier attempts keep their diagnoses, at warning.
 pub fn apply(records: &mut [Record]) {
     let clients = clients(records);
     let mut flow_start: HashMap<String, time::OffsetDateTime> = HashMap::new();
@@ -161,17 +163,20 @@ pub fn apply(records: &mut [Record]) {
             flow_start.entry(f.to_string()).or_insert(r.time);
         }
     }
-    // Per client: the last failing record not yet followed by a success.
-    let mut last_failure: HashMap<String, usize> = HashMap::new();
+    // Per client: the failing records not yet followed by a success (the
+    // last one is the failure the success recovered from).
+    let mut failures: HashMap<String, Vec<usize>> = HashMap::new();
     let mut marks: Vec<(usize, usize)> = Vec::new(); // (success, failure)
+    let mut recovered: Vec<(usize, usize)> = Vec::new(); // (failure, success)
     for (i, r) in records.iter().enumerate() {
         let Some(client) = r.flow.as_deref().and_then(|f| clients.get(f)).cloned() else {
             continue;
         };
         if failed(r) && !succeeded(r) {
-            last_failure.insert(client, i);
+            failures.entry(client).or_default().push(i);
         } else if succeeded(r) {
-            if let Some(j) = last_failure.remove(&client) {
+            let earlier = failures.remove(&client).unwrap_or_default();
+            if let Some(&j) = earlier.last() {
                 let started = r
                     .flow
                     .as_deref()
@@ -183,7 +188,24 @@ pub fn apply(records: &mut [Record]) {
                     || started >= records[j].time && r.time - records[j].time <= RETRY_WINDOW;
                 if retry {
                     marks.push((i, j));
+                    recovered.extend(earlier.iter().map(|&k| (k, i)));
                 }
+            }
+        }
+    }
+    // A failure a later attempt recovered from needs nothing done any more:
+    // its diagnoses stay (they say what went wrong) but drop to warning,
+    // naming the success. The provider's own `error.*` stay as they were.
+    for (k, i) in recovered {
+        let ok = records[i].id.clone();
+        let gap = (records[i].time - records[k].time).whole_seconds();
+        for a in records[k].annotations.iter_mut() {
+            if a.code.starts_with("diagnosis.") && a.severity == Severity::Error {
+                a.severity = Severity::Warning;
+                a.detail.push_str(&format!(
+                    " (Recovered: record {ok} succeeded {gap} s later.)"
+                ));
+                a.evidence["recovered_by"] = json!(ok);
             }
         }
     }

@@ -1134,3 +1134,41 @@ fn a_users_missing_consent_at_the_token_endpoint_is_not_a_client_grant() {
         "{findings:#?}"
     );
 }
+
+// ---------------------------------------------------------------- outcome
+
+/// A failed attempt that a retry recovered from keeps its diagnosis, lowered
+/// to warning and naming the success; the success says `recovered`.
+#[test]
+fn a_recovered_failure_keeps_its_diagnosis_at_warning() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let bad = c.token(
+        22,
+        "grant_type=authorization_code&code=code-abc&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&client_id=app-123&client_secret=s3cr3t&code_verifier=wrong-verifier-wrong-verifier-wrong-verifier-00",
+        400,
+        INVALID_GRANT,
+    );
+    c.login(60, "st-2", "code-def", "");
+    let good = c.token(82, &code_body("code-def"), 200, TOKENS_OK);
+    let records = crate::analyze::analyze(&c.records, &AnalyzeOptions::default());
+    let pkce = records[bad]
+        .annotations
+        .iter()
+        .find(|a| a.code == "diagnosis.pkce_mismatch")
+        .expect("the failed attempt keeps its diagnosis");
+    assert_eq!(pkce.severity, Severity::Warning);
+    assert_eq!(pkce.evidence["recovered_by"], records[good].id.as_str());
+    assert!(records[good]
+        .annotations
+        .iter()
+        .any(|a| a.code == "diagnosis.recovered"));
+    assert!(
+        records.iter().flat_map(|r| &r.annotations).all(|a| {
+            a.severity != Severity::Error
+                || a.code.starts_with("error.")
+                || a.code.starts_with("pkce.")
+        }),
+        "no diagnosis left at error"
+    );
+}
