@@ -74,6 +74,23 @@ pub fn is_redacted(value: &str) -> bool {
         })
 }
 
+/// What a redacted value still tells about its shape: the characters a
+/// raw Basic secret kept (`redacted_3f9a1c+/` → `+/`, those URL-encoding
+/// changes), or nothing for a fingerprint. `None` when `value` is not
+/// redacted (its shape is its own).
+pub fn kept_characters(value: &str) -> Option<&str> {
+    if !is_redacted(value) {
+        return None;
+    }
+    Some(match value.strip_prefix("redacted_") {
+        Some(h) => {
+            let hex = h.bytes().take_while(u8::is_ascii_hexdigit).count();
+            &h[hex..]
+        }
+        None => "",
+    })
+}
+
 /// A URL for a log line (`tracing`, `-v`/`-vv`): scheme, host, port and
 /// path kept; userinfo dropped; every query and fragment parameter keeps
 /// its name and loses its value (`?code=…&state=…`): logs are not exports,

@@ -66,9 +66,16 @@ pub struct Rolling {
     /// a later retry's `diagnosis.recovered` is found as in a whole-capture
     /// analysis ([`crate::analyze::outcome`]).
     failures: HashMap<String, Vec<Record>>,
+    /// Per sibling key (kind, endpoint, client, grant), the latest success,
+    /// so a later failure's `evidence.nearest_success` is the one a
+    /// whole-capture analysis finds ([`crate::analyze::diagnose::sibling`]).
+    successes: HashMap<String, Record>,
     context_len: usize,
     clock: u64,
 }
+
+/// Most sibling keys whose latest success is kept as context.
+const MAX_SUCCESS_KEYS: usize = 256;
 
 /// Most clients whose latest failure is kept as context.
 const MAX_FAILING_CLIENTS: usize = 64;
@@ -87,6 +94,7 @@ impl Rolling {
             lru: BTreeMap::new(),
             discovery: BTreeMap::new(),
             failures: HashMap::new(),
+            successes: HashMap::new(),
             context_len: 0,
             clock: 0,
         }
@@ -114,11 +122,18 @@ impl Rolling {
         let mut window: Vec<Record> = self.discovery.values().cloned().collect();
         let mut seen_flows = HashSet::new();
         let mut in_window: HashSet<String> = window.iter().map(|r| r.id.clone()).collect();
-        for c in self.failures.values().flatten() {
+        for c in self
+            .failures
+            .values()
+            .flatten()
+            .chain(self.successes.values())
+        {
             if in_window.insert(c.id.clone()) {
                 window.push(c.clone());
             }
         }
+        // Context records go in time order, as the capture has them.
+        window.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
         for r in &self.pending {
             let flow = flow_of(r);
             if seen_flows.insert(flow.to_string()) {
@@ -148,6 +163,11 @@ impl Rolling {
                 .get(raw.id.as_str())
                 .map(|a| (*a).clone())
                 .unwrap_or_else(|| raw.clone());
+            if let Some(k) = crate::analyze::diagnose::sibling::success_key(&shown, &clients) {
+                if self.successes.contains_key(&k) || self.successes.len() < MAX_SUCCESS_KEYS {
+                    self.successes.insert(k, raw.clone());
+                }
+            }
             let client = shown.flow.as_deref().and_then(|f| clients.get(f)).cloned();
             if let Some(client) = client {
                 if crate::analyze::outcome::succeeded(&shown) {

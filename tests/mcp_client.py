@@ -62,10 +62,10 @@ async def main():
                 },
             )
 
-        if failed_logins:
-            others = [l for l in logins if l["login"] != failed_logins[0]["login"]]
+        for one in failed_logins:
+            others = [l for l in logins if l["login"] != one["login"]]
             if others:
-                await call("diff_logins", {"a": failed_logins[0]["login"], "b": others[0]["login"]})
+                await call("diff_logins", {"a": one["login"], "b": others[0]["login"]})
 
         await call("explain_code", {"code": "invalid_grant"})
         await call("explain_code", {"code": "diagnosis.redirect_uri_mismatch"})

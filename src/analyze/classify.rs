@@ -457,6 +457,26 @@ pub fn classify_request_in(
     {
         return Classified::of(Kind::ProviderPage);
     }
+    // The provider's page answering its consent by XHR: a JSON POST to its
+    // own origin naming the redirect URI an authorize request named
+    // (HubSpot's `/api/oauth/v1/authorizations`, Discord's consent); its
+    // answer (`{"redirectUrl": ".../callback?code=..."}`) is the delivery.
+    if is_post && parsed.as_ref().is_some_and(|u| known.is_provider_origin(u)) {
+        if let Some(v) = body
+            .and_then(Body::as_text)
+            .filter(|t| t.trim_start().starts_with('{'))
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        {
+            let names_redirect_uri = v.as_object().is_some_and(|o| {
+                o.values()
+                    .filter_map(serde_json::Value::as_str)
+                    .any(|s| url::Url::parse(s).is_ok_and(|u| known.is_redirect_uri(&u)))
+            });
+            if names_redirect_uri {
+                return Classified::of(Kind::ProviderPage);
+            }
+        }
+    }
     None
 }
 
@@ -627,6 +647,7 @@ pub fn refine(rec: &mut Record) {
         if let Some(resp) = rec.response.as_ref() {
             if classify_response(&rec.request.url, resp.status, &resp.headers)
                 .is_some_and(|c| c.kind == Kind::AuthorizationResponse)
+                || delivers_elsewhere(rec)
             {
                 rec.kind = Kind::AuthorizationResponse;
             }
@@ -641,6 +662,29 @@ pub fn refine(rec: &mut Record) {
             }
         }
     }
+}
+
+/// True when the page's answer names, as the browser's next URL (a JSON
+/// `redirectUrl`/`location`, a meta refresh), another origin carrying a
+/// code, tokens or an error: the authorization response, delivered by body.
+fn delivers_elsewhere(rec: &Record) -> bool {
+    if rec
+        .response
+        .as_ref()
+        .is_some_and(|r| (300..400).contains(&r.status))
+    {
+        return false;
+    }
+    let Some(next) = params::next_location(rec).and_then(|n| url::Url::parse(&n).ok()) else {
+        return false;
+    };
+    let same_origin = url::Url::parse(&rec.request.url).is_ok_and(|b| b.origin() == next.origin());
+    let mut p: params::Params = next.query_pairs().into_owned().collect();
+    p.extend(next.fragment().map(params::form_params).unwrap_or_default());
+    !same_origin
+        && ["code", "error", "id_token", "access_token"]
+            .iter()
+            .any(|n| get(&p, n).is_some())
 }
 
 /// Classify a whole record (HAR import, re-classification): request first,

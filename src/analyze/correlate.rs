@@ -245,6 +245,10 @@ const FOLLOW_WINDOW: time::Duration = time::Duration::minutes(10);
 ///   ([`params::next_location`]: a 3xx `Location`, a JSON `location`, a
 ///   meta refresh), within [`FOLLOW_WINDOW`]: the provider's own hops
 ///   (login, consent and error pages) after an authorize request.
+/// - A code exchange whose code was never delivered in the capture (a
+///   placeholder, a code cut beyond recognition), to the latest delivery of
+///   a not yet redeemed code at its `redirect_uri`, within [`FOLLOW_WINDOW`]:
+///   `diagnosis.code_altered` then compares the two.
 /// - A refresh that sends no refresh token (the app never got one: no
 ///   offline access was asked for), to the token request the same client
 ///   last made at the same endpoint within [`FOLLOW_WINDOW`].
@@ -265,6 +269,12 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
     // The latest token request per (endpoint, client_id), for a refresh
     // that sends no refresh token.
     let mut exchanged: HashMap<(String, String), usize> = HashMap::new();
+    // Codes delivered so far (callback or Location), and the latest
+    // delivery per redirect endpoint with its code, for a code exchange
+    // whose code was never delivered (a placeholder, another login's).
+    let mut delivered_codes: std::collections::HashSet<String> = Default::default();
+    let mut redeemed: std::collections::HashSet<String> = Default::default();
+    let mut last_delivery: HashMap<String, (usize, String)> = HashMap::new();
     for (i, rec) in records.iter().enumerate() {
         let url = url::Url::parse(&rec.request.url).ok();
         let origin = url.as_ref().map(|u| u.origin().ascii_serialization());
@@ -287,6 +297,38 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
                 }
             }
             exchanged.insert(at, i);
+            if let Some(code) = params::get(&p, "code").filter(|c| !c.is_empty()) {
+                let known = code_variants(code)
+                    .iter()
+                    .chain(std::iter::once(&code.to_string()))
+                    .any(|c| delivered_codes.contains(c));
+                let to = params::get(&p, "redirect_uri").and_then(super::refute::endpoint_key);
+                if !known {
+                    if let Some((j, dcode)) = to.and_then(|t| last_delivery.get(&t)) {
+                        if !redeemed.contains(dcode) && rec.time - records[*j].time <= FOLLOW_WINDOW
+                        {
+                            out.push((*j, i));
+                        }
+                    }
+                }
+                redeemed.insert(code.to_string());
+            }
+        }
+        // Where codes were delivered: a callback's own query, or a Location
+        // (or body-named next URL) carrying one.
+        let delivery = if rec.kind == Kind::Callback {
+            params::get(&params::request_params(rec), "code")
+                .map(|c| (c.to_string(), super::refute::endpoint_key(&rec.request.url)))
+        } else {
+            params::next_location(rec).and_then(|n| {
+                let u = url::Url::parse(&n).ok()?;
+                let c = u.query_pairs().find(|(k, _)| k == "code")?.1.into_owned();
+                Some((c, super::refute::endpoint_key(&n)))
+            })
+        };
+        if let Some((c, Some(at))) = delivery {
+            delivered_codes.insert(c.clone());
+            last_delivery.insert(at, (i, c));
         }
         if let Some(u) = &url {
             if let Some(j) = sent_to.remove(&super::classify::hop_key(u)) {
@@ -296,7 +338,16 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
                 }
             }
         }
-        if rec.kind == Kind::ProviderPage && !followed {
+        // A provider page no redirect led to (a login form the page
+        // posted), or a stateless authorization response it answered by
+        // XHR (`{"redirectUrl": ".../callback?code=..."}`): the latest
+        // authorize request on that origin.
+        let stateless_response = rec.kind == Kind::AuthorizationResponse
+            && params::get(&params::location_params(rec), "state").is_none()
+            && params::next_location(rec)
+                .and_then(|n| url::Url::parse(&n).ok())
+                .is_some_and(|n| !n.query_pairs().any(|(k, _)| k == "state"));
+        if (rec.kind == Kind::ProviderPage || stateless_response) && !followed {
             if let Some(&j) = origin.as_ref().and_then(|o| authorize_at.get(o)) {
                 if rec.time - records[j].time <= FOLLOW_WINDOW {
                     out.push((j, i));

@@ -7,8 +7,8 @@
 //! redirect URI) after failures of the same client gets
 //! `diagnosis.recovered` (info) naming the last failure and what changed
 //! between the two attempts (authorize parameters, token-request shape,
-//! time). The earlier attempts keep their diagnoses, lowered from error to
-//! warning and naming the success: they did fail, and say why, but nothing
+//! time). The earlier attempts keep their findings and diagnoses, lowered
+//! from error to warning and naming the success: they did fail, and say why, but nothing
 //! is left to act on; the login's outcome (recovered) is what views
 //! headline. The provider's own `error.*` annotations stay as they were:
 //! they are what happened.
@@ -194,13 +194,14 @@ pub fn apply(records: &mut [Record]) {
         }
     }
     // A failure a later attempt recovered from needs nothing done any more:
-    // its diagnoses stay (they say what went wrong) but drop to warning,
-    // naming the success. The provider's own `error.*` stay as they were.
+    // its findings and diagnoses stay (they say what went wrong) but drop to
+    // warning, naming the success. The provider's own `error.*` stay as
+    // they were: they are what happened.
     for (k, i) in recovered {
         let ok = records[i].id.clone();
         let gap = (records[i].time - records[k].time).whole_seconds();
         for a in records[k].annotations.iter_mut() {
-            if a.code.starts_with("diagnosis.") && a.severity == Severity::Error {
+            if !a.code.starts_with("error.") && a.severity == Severity::Error {
                 a.severity = Severity::Warning;
                 a.detail.push_str(&format!(
                     " (Recovered: record {ok} succeeded {gap} s later.)"

@@ -156,9 +156,17 @@ fn finding(i: usize, r: &Record, a: &Annotation) -> Finding {
 /// diagnosis first among equals (as [`Record::top_annotation`] ranks them).
 fn main_finding(records: &[Record]) -> Option<Finding> {
     let mut best: Option<(usize, &Record, &Annotation)> = None;
-    let rank = |a: &Annotation| (a.severity, a.code.starts_with("diagnosis."));
+    // The cause is a diagnosis when the login has one worth a look
+    // (warning or worse: a failure a retry recovered from keeps its
+    // diagnosis at warning); else the worst finding.
+    let rank = |a: &Annotation| {
+        let cause = a.code.starts_with("diagnosis.")
+            && a.code != "diagnosis.recovered"
+            && a.severity >= Severity::Warning;
+        (cause, a.severity)
+    };
     for (i, r) in records.iter().enumerate() {
-        if let Some(a) = r.top_annotation() {
+        for a in &r.annotations {
             if best.is_none_or(|(_, _, b)| rank(a) > rank(b)) {
                 best = Some((i, r, a));
             }

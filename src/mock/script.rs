@@ -215,13 +215,21 @@ impl App {
     ) -> Result<String, MockError> {
         let mut u = url::Url::parse(&format!("{}/authorize", self.issuer))
             .map_err(|e| script_err("issuer URL", e))?;
-        u.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &self.client_id)
-            .append_pair("redirect_uri", &self.redirect_uri)
-            .append_pair("state", "demo-state-4711")
-            .append_pair("scope", "openid offline_access")
-            .append_pair("nonce", "demo-nonce-0815");
+        // `extra` adds parameters, and replaces a default it names (a
+        // second login with its own `state`).
+        let defaults = [
+            ("response_type", "code"),
+            ("client_id", self.client_id.as_str()),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("state", "demo-state-4711"),
+            ("scope", "openid offline_access"),
+            ("nonce", "demo-nonce-0815"),
+        ];
+        for (k, v) in defaults {
+            if !extra.iter().any(|(n, _)| *n == k) {
+                u.query_pairs_mut().append_pair(k, v);
+            }
+        }
         for (k, v) in extra {
             u.query_pairs_mut().append_pair(k, v);
         }

@@ -158,8 +158,13 @@ fn preamble(out: &mut String, records: &[Record], opts: &ReportOptions) {
 /// The outcome of a flow, as a title: what failed, the error, and the cause
 /// the analysis found.
 pub fn outcome(records: &[Record]) -> String {
-    let failed = records.iter().find(|r| is_failure(r));
-    let cause = cause(records);
+    // The last failure is the one the login ended on (judged by outcome:
+    // an earlier failure a retry recovered from is history), and its own
+    // diagnosis explains it before any other record's.
+    let failed = records.iter().rev().find(|r| is_failure(r));
+    let cause = failed
+        .and_then(|r| cause(std::slice::from_ref(r)))
+        .or_else(|| cause(records));
     match failed {
         Some(r) => {
             let phase = match r.kind {

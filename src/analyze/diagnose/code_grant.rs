@@ -490,7 +490,8 @@ fn altered_from(records: &[Record], sent: &str, before: usize) -> Option<Alterat
             .decode_utf8_lossy()
             .into_owned()
     };
-    delivered.into_iter().find_map(|(i, d)| {
+    let variant = delivered.iter().find_map(|(i, d)| {
+        let (i, d) = (*i, d.clone());
         let (how, difference) = if sent.trim() == d {
             ("whitespace", None)
         } else if sent.len() > d.len() && sent.starts_with(&d) {
@@ -515,7 +516,39 @@ fn altered_from(records: &[Record], sent: &str, before: usize) -> Option<Alterat
             how,
             difference,
         })
-    })
+    });
+    if variant.is_some() {
+        return variant;
+    }
+    // Replaced: the login delivered exactly one code that no earlier token
+    // request redeemed, and this one sent a code no delivery carried (a
+    // placeholder left in a config, a value from another environment).
+    let redeemed: Vec<String> = records[..before]
+        .iter()
+        .filter(|r| r.kind == Kind::TokenRequest)
+        .filter_map(|r| params::get(&params::request_params(r), "code").map(str::to_string))
+        .collect();
+    // One code delivered twice (the provider's redirect and the callback
+    // it led to) is one delivery.
+    let mut open: Vec<&(usize, String)> = Vec::new();
+    for d in delivered.iter().filter(|(_, c)| !redeemed.contains(c)) {
+        if !open.iter().any(|o| o.1 == d.1) {
+            open.push(d);
+        }
+    }
+    match open.as_slice() {
+        [(i, d)] if !sent.is_empty() => Some(Alteration {
+            delivery: *i,
+            delivered: d.clone(),
+            how: "replaced",
+            difference: Some(format!(
+                "{} characters sent, {} delivered",
+                sent.chars().count(),
+                d.chars().count()
+            )),
+        }),
+        _ => None,
+    }
 }
 
 fn code_altered(ctx: &Ctx) -> Option<Cause> {
@@ -536,15 +569,26 @@ fn code_altered(ctx: &Ctx) -> Option<Cause> {
         ),
         "url_encoded" => "still URL-encoded (percent-escapes not decoded)".to_string(),
         "decoded" => "decoded once too often ('+' or %XX turned into other characters)".to_string(),
+        "replaced" => format!(
+            "as a code no delivery carried ({}): a placeholder, or another login's or environment's code",
+            alt.difference.as_deref().unwrap_or_default()
+        ),
         _ => "with surrounding whitespace".to_string(),
     };
     let delivery = &ctx.records[alt.delivery];
     Some(Cause {
         code: code::DIAGNOSIS_CODE_ALTERED,
         score: 97,
-        about: format!("it was sent {what}"),
+        about: if alt.how == "replaced" {
+            format!(
+                "another code was sent ({})",
+                alt.difference.as_deref().unwrap_or_default()
+            )
+        } else {
+            format!("it was sent {what}")
+        },
         detail: format!(
-            "Record {} delivered the authorization code; the token request sent it {what}. The provider              cannot find a code that was never issued. Take the `code` parameter from the callback with a URL              parser (not by cutting the URL by hand), decode it exactly once, and send it unchanged.",
+            "Record {} delivered the authorization code; the token request sent it {what}. The provider              cannot find a code that was never issued. Take the `code` parameter from the callback with a URL parser (not by cutting the URL by hand), decode it exactly once, and send it unchanged.",
             delivery.id
         ),
         evidence: json!({

@@ -174,7 +174,7 @@ fn invalid_client_credentials(login: &Login, i: usize, f: &Failure) -> Option<An
     // A secret an export redacted is the redaction's marker, not its shape.
     let special = secret
         .as_deref()
-        .filter(|s| !crate::redact::is_redacted(s))
+        .map(|s| crate::redact::kept_characters(s).unwrap_or(s))
         .map(encoding_sensitive_chars)
         .unwrap_or_default();
     let not_urlencoded = rec

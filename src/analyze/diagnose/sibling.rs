@@ -189,6 +189,25 @@ fn ok(r: &Record) -> bool {
     }
 }
 
+/// For a streaming analysis (`crate::rolling`): the sibling key of `r`
+/// when it is a success a later failure may be compared with (a success's
+/// key as text), `None` otherwise. `flow_clients` is
+/// [`outcome::clients`] of the analysed window.
+pub fn success_key(r: &Record, flow_clients: &HashMap<String, String>) -> Option<String> {
+    if !ok(r) {
+        return None;
+    }
+    key(r, flow_clients).map(|k| {
+        format!(
+            "{:?} {} {} {}",
+            k.kind,
+            k.endpoint,
+            k.client.unwrap_or_default(),
+            k.grant.unwrap_or_default()
+        )
+    })
+}
+
 fn key(r: &Record, flow_clients: &HashMap<String, String>) -> Option<Key> {
     let endpoint = refute::endpoint_key(&r.request.url)?;
     let client = client_id::of_request(r).map(|(_, v)| v).or_else(|| {
