@@ -1172,3 +1172,44 @@ fn a_recovered_failure_keeps_its_diagnosis_at_warning() {
         "no diagnosis left at error"
     );
 }
+
+/// A placeholder sent where the login delivered one code nobody redeemed:
+/// the code was replaced (HubSpot's "missing or unknown auth code" after a
+/// hard-coded `code=codecodecode`); the exchange joins its login by the
+/// redirect_uri it names.
+#[test]
+fn a_placeholder_code_is_a_replaced_code_and_joins_its_login() {
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    let t = c.token(
+        22,
+        "grant_type=authorization_code&code=codecodecode&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant","error_description":"missing or unknown auth code"}"#,
+    );
+    let (records, findings) = c.findings(annotate);
+    assert_eq!(
+        records[t].flow, records[0].flow,
+        "joined by its redirect_uri"
+    );
+    let d = with(&findings, "diagnosis.code_altered");
+    assert_eq!(d.len(), 1, "{findings:#?}");
+    assert_eq!(d[0].annotation.evidence["kinds"][0], "replaced");
+    assert!(!d[0].annotation.detail.contains("codecodecode"));
+    // Once that code was redeemed, a second exchange with another value
+    // is no replacement of it.
+    let mut c = Capture::new();
+    c.login(0, "st-1", "code-abc", "");
+    c.token(22, &code_body("code-abc"), 200, TOKENS_OK);
+    c.token(
+        30,
+        "grant_type=authorization_code&code=codecodecode&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&client_id=app-123&client_secret=s3cr3t",
+        400,
+        r#"{"error":"invalid_grant"}"#,
+    );
+    let (_, findings) = c.findings(annotate);
+    assert!(
+        with(&findings, "diagnosis.code_altered").is_empty(),
+        "{findings:#?}"
+    );
+}
