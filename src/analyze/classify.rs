@@ -119,15 +119,10 @@ impl Endpoints {
             return;
         };
         let p: params::Params = u.query_pairs().into_owned().collect();
-        let mut all = p.clone();
-        all.extend(u.fragment().map(params::form_params).unwrap_or_default());
-        let delivers = ["code", "error", "id_token", "access_token"]
-            .iter()
-            .any(|n| get(&all, n).is_some());
         let same_origin = url::Url::parse(&rec.request.url)
             .ok()
             .is_some_and(|b| b.origin() == u.origin());
-        if delivers && !same_origin {
+        if delivers(&u) && !same_origin {
             if self.redirect_uris.len() < Self::LIMIT {
                 self.redirect_uris.insert(key_of(&u));
             }
@@ -679,12 +674,17 @@ fn delivers_elsewhere(rec: &Record) -> bool {
         return false;
     };
     let same_origin = url::Url::parse(&rec.request.url).is_ok_and(|b| b.origin() == next.origin());
+    !same_origin && delivers(&next)
+}
+
+/// True when a next URL carries an authorization response: `code`,
+/// `error`, `id_token` or `access_token` in its query or fragment.
+fn delivers(next: &url::Url) -> bool {
     let mut p: params::Params = next.query_pairs().into_owned().collect();
     p.extend(next.fragment().map(params::form_params).unwrap_or_default());
-    !same_origin
-        && ["code", "error", "id_token", "access_token"]
-            .iter()
-            .any(|n| get(&p, n).is_some())
+    ["code", "error", "id_token", "access_token"]
+        .iter()
+        .any(|n| get(&p, n).is_some())
 }
 
 /// Classify a whole record (HAR import, re-classification): request first,

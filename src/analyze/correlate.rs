@@ -314,21 +314,16 @@ fn browser_edges(records: &[Record]) -> Vec<(usize, usize)> {
                 redeemed.insert(code.to_string());
             }
         }
-        // Where codes were delivered: a callback's own query, or a Location
-        // (or body-named next URL) carrying one.
-        let delivery = if rec.kind == Kind::Callback {
-            params::get(&params::request_params(rec), "code")
-                .map(|c| (c.to_string(), super::refute::endpoint_key(&rec.request.url)))
-        } else {
-            params::next_location(rec).and_then(|n| {
-                let u = url::Url::parse(&n).ok()?;
-                let c = u.query_pairs().find(|(k, _)| k == "code")?.1.into_owned();
-                Some((c, super::refute::endpoint_key(&n)))
-            })
-        };
-        if let Some((c, Some(at))) = delivery {
-            delivered_codes.insert(c.clone());
-            last_delivery.insert(at, (i, c));
+        // Where codes were delivered (a callback, or the provider's answer
+        // sending the browser back with one), as the diagnoses read them.
+        if let Some(resp) = super::authorize::authorization_response(rec) {
+            if let (Some(c), Some(at)) = (
+                params::get(&resp.params, "code").filter(|c| !c.is_empty()),
+                super::refute::endpoint_key(&resp.redirect_uri),
+            ) {
+                delivered_codes.insert(c.to_string());
+                last_delivery.insert(at, (i, c.to_string()));
+            }
         }
         if let Some(u) = &url {
             if let Some(j) = sent_to.remove(&super::classify::hop_key(u)) {
