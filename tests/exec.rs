@@ -309,8 +309,12 @@ fn ctrl_c_at_a_terminal_reaches_the_command_and_exec_waits_for_it() {
             ready = ready.display()
         ),
     );
+    // `exec`: the pty's shell (`$SHELL`, else dash, which does not replace
+    // itself for a `-c` command) must not stay behind as a third process in
+    // the foreground group: it would die of the ^C as no interactive shell
+    // would. An interactive shell runs oauthscope as the foreground job.
     let line = format!(
-        "'{}' --home '{}' exec --proxy {proxy} -- '{}'",
+        "exec '{}' --home '{}' exec --proxy {proxy} -- '{}'",
         env!("CARGO_BIN_EXE_oauthscope"),
         dir.path().display(),
         sh.display()
