@@ -307,8 +307,9 @@ fn annotation<'a>(r: &'a Value, code: &str) -> Option<&'a Value> {
         .find(|a| a["code"] == code)
 }
 
-const COOKIE_CODES: [&str; 3] = [
+const COOKIE_CODES: [&str; 4] = [
     "diagnosis.cookie_host_mismatch",
+    "diagnosis.state_cookie_lost",
     "diagnosis.concurrent_logins",
     "cookies.cannot_tell",
 ];
@@ -504,16 +505,12 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
             );
         }
     }
-    let (cb, a) = expect(3, "diagnosis.cookie_host_mismatch", "samesite_strict");
+    let (cb, a) = expect(3, "diagnosis.state_cookie_lost", "samesite_strict");
     assert_eq!(a["evidence"]["login_start"], starts[3]["id"]);
     assert_eq!(a["evidence"]["callback"], cb["id"]);
     assert_eq!(a["evidence"]["cookie"], "oauth_state");
     assert_eq!(a["evidence"]["recognised"]["by"], "value");
-    let (cb, a) = expect(
-        4,
-        "diagnosis.cookie_host_mismatch",
-        "samesite_lax_form_post",
-    );
+    let (cb, a) = expect(4, "diagnosis.state_cookie_lost", "samesite_lax_form_post");
     assert_eq!(cb["request"]["method"], "POST");
     assert_eq!(a["evidence"]["login_start"], starts[4]["id"]);
     let (cb, a) = expect(5, "diagnosis.cookie_host_mismatch", "host");
@@ -533,7 +530,7 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
     if name.is_some() {
         let (_, a) = expect(
             6,
-            "diagnosis.cookie_host_mismatch",
+            "diagnosis.state_cookie_lost",
             "secure_from_insecure_origin",
         );
         assert_eq!(a["evidence"]["login_start"], starts[6]["id"]);
@@ -582,7 +579,8 @@ async fn each_broken_login_gets_its_cookie_reason_and_the_correct_one_none() {
     );
     assert!(text.contains("cookies.cannot_tell"), "{text}");
     assert!(
-        !text.contains("diagnosis.cookie_host_mismatch"),
+        !text.contains("diagnosis.cookie_host_mismatch")
+            && !text.contains("diagnosis.state_cookie_lost"),
         "never a false \"no cookie was sent\": {text}"
     );
     assert!(!text.contains("diagnosis.concurrent_logins"), "{text}");
@@ -805,7 +803,7 @@ async fn a_chunked_state_cookie_missing_a_chunk_is_named_incomplete() {
             "the whole chunked cookie: {ok:#}"
         );
     }
-    let a = annotation(broken, "diagnosis.cookie_host_mismatch")
+    let a = annotation(broken, "diagnosis.state_cookie_lost")
         .unwrap_or_else(|| panic!("no cookie reason: {broken:#}"));
     eprintln!(
         "chunked state cookie missing a chunk: {}\n    {}\n    evidence: {}",

@@ -71,7 +71,8 @@ impl ErrorSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenError {
     /// The error code as sent (`invalid_grant`, `AADSTS70008`, `IP_RESTRICTED`, `bad_verification_code`).
-    /// Facebook Graph errors are reported as `facebook_<code>` (the subcode when present).
+    /// Facebook Graph errors are reported as `facebook_<code>` (the subcode when present)
+    /// and as their `type` (`OAuthException`).
     pub code: String,
     /// `error_description` or the provider's message, if any.
     pub description: Option<String>,
@@ -168,22 +169,38 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
     out.extend(extra);
     out.retain(|e| !e.code.is_empty());
     // The provider's own page that says it is an error page, at any status
-    // (Facebook "URL Blocked" and IdentityServer's error page answer 200):
-    // the standard codes it names, else its words.
-    if out.is_empty() && matches!(rec.kind, Kind::AuthorizeRequest | Kind::ProviderPage) {
-        if let Some(words) = rec
+    // (Facebook "URL Blocked" and IdentityServer's error page answer 200),
+    // or any HTML page it answers with a 4xx/5xx: the provider's codes it
+    // names, else the page itself (`provider_error_page`, quoting its
+    // words). Not when the errors came from a redirect or a JSON body: then
+    // the browser left, or no page was shown.
+    let page_only = out.iter().all(|e| e.source == ErrorSource::Html);
+    if page_only && matches!(rec.kind, Kind::AuthorizeRequest | Kind::ProviderPage) {
+        let html = rec
             .response
             .as_ref()
+            .filter(|r| {
+                r.headers
+                    .get("content-type")
+                    .is_none_or(|ct| ct.to_ascii_lowercase().contains("html"))
+            })
             .and_then(|r| r.body.as_text())
-            .and_then(error_page_words)
-        {
-            let text = rec
-                .response
-                .as_ref()
-                .and_then(|r| r.body.as_text())
-                .unwrap_or("");
-            let codes = codes_in_text(text);
-            if codes.is_empty() {
+            .unwrap_or("");
+        let words = error_page_words(html).or_else(|| {
+            ((400..600).contains(&status) && looks_like_html(html))
+                .then(|| own_words(html))
+                .filter(|w| !w.is_empty())
+        });
+        if let Some(words) = words {
+            if out.is_empty() {
+                for c in codes_in_text(html) {
+                    out.push(SeenError::new(&c, Some(&words), ErrorSource::Html, false));
+                }
+            }
+            // A page that names no code of the provider's is the failure
+            // itself, in its own words: never a code it did not say.
+            if out.iter().all(|e| e.code == PROVIDER_ERROR_PAGE) {
+                out.retain(|e| e.code != PROVIDER_ERROR_PAGE);
                 out.push(SeenError::new(
                     PROVIDER_ERROR_PAGE,
                     Some(&words),
@@ -191,10 +208,10 @@ pub fn extract(rec: &Record) -> Vec<SeenError> {
                     false,
                 ));
             }
-            for c in codes {
-                out.push(SeenError::new(&c, Some(&words), ErrorSource::Html, false));
-            }
         }
+    }
+    if !matches!(rec.kind, Kind::AuthorizeRequest | Kind::ProviderPage) {
+        out.retain(|e| e.code != PROVIDER_ERROR_PAGE);
     }
     // RFC 6750 §3.1: a request without credentials gets a bare challenge
     // (no `error`): the normal first step, not a failure.
@@ -252,27 +269,156 @@ fn speaks_to_the_provider(kind: Kind) -> bool {
     )
 }
 
-/// The text of a body without markup, whitespace folded, at most 200 chars.
-fn own_words(text: &str) -> String {
+/// True when `text` looks like an HTML document or fragment.
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(1024)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.contains("<html")
+        || head.contains("<body")
+        || head.contains("<!doctype")
+        || head.contains("<h1")
+        || head.contains("<p>")
+        || head.contains("<div")
+}
+
+/// The visible text of a body: markup, `<script>`, `<style>` and comments
+/// removed, the common entities decoded, whitespace folded. Reads at most
+/// the first 256 KiB.
+pub fn visible_text(text: &str) -> String {
+    let mut end = text.len().min(256 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = &text[..end];
+    let lower = text.to_ascii_lowercase();
     let mut out = String::new();
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &lower[i..];
+        if rest.starts_with("<!--") {
+            i += rest.find("-->").map_or(rest.len(), |e| e + 3);
+            out.push(' ');
+            continue;
+        }
+        if let Some(tag) = ["<script", "<style"].iter().find(|t| rest.starts_with(**t)) {
+            let close = format!("</{}", &tag[1..]);
+            i += rest
+                .find(&close)
+                .map(|e| e + rest[e..].find('>').map_or(rest.len() - e, |g| g + 1))
+                .unwrap_or(rest.len());
+            out.push(' ');
+            continue;
+        }
+        if rest.starts_with('<') {
+            i += rest.find('>').map_or(rest.len(), |e| e + 1);
+            out.push(' ');
+            continue;
+        }
+        let next = rest.find('<').unwrap_or(rest.len());
+        out.push_str(&text[i..i + next]);
+        i += next;
+    }
+    let out = unescape_html(&out)
+        .replace("&nbsp;", " ")
+        .replace("&#160;", " ");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Words of a sentence that make it worth quoting from an error page:
+/// what OAuth failures are about (weight 3), and how pages word a refusal
+/// (weight 1).
+const TELLING: [(&str, u32); 22] = [
+    ("redirect", 3),
+    ("callback", 3),
+    ("client", 3),
+    ("scope", 3),
+    ("response_type", 3),
+    ("parameter", 3),
+    ("registered", 3),
+    ("whitelist", 3),
+    ("allowed", 3),
+    ("error code", 3),
+    ("invalid", 2),
+    ("mismatch", 2),
+    ("not match", 2),
+    ("doesn't match", 2),
+    ("does not match", 2),
+    ("must", 1),
+    ("expired", 1),
+    ("denied", 1),
+    ("not found", 1),
+    ("unknown", 1),
+    ("blocked", 1),
+    ("error", 1),
+];
+
+/// A page's own words for a title: all of its visible text when short,
+/// else its first sentence and the sentences that say what went wrong
+/// ([`TELLING`]), in page order, at most about 300 chars.
+fn own_words(text: &str) -> String {
+    let visible = visible_text(text);
+    const MAX: usize = 300;
+    if visible.chars().count() <= MAX {
+        return visible;
+    }
+    // Sentences: split after '.', '!' or '?' followed by a space.
+    let mut sentences: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let b = visible.as_bytes();
+    for (i, c) in visible.char_indices() {
+        if matches!(c, '.' | '!' | '?') && b.get(i + 1) == Some(&b' ') {
+            sentences.push(visible[start..=i].trim());
+            start = i + 1;
         }
     }
-    let folded: Vec<&str> = out.split_whitespace().collect();
-    let s = folded.join(" ");
-    match s.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s,
+    sentences.push(visible[start..].trim());
+    let clip = |s: &str, n: usize| -> String {
+        match s.char_indices().nth(n) {
+            Some((i, _)) => format!("{}…", &s[..i]),
+            None => s.to_string(),
+        }
+    };
+    let score = |s: &str| -> u32 {
+        let l = s.to_ascii_lowercase();
+        TELLING
+            .iter()
+            .filter(|(w, _)| l.contains(w))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let mut ranked: Vec<(usize, u32)> = sentences
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, s)| (i, score(s)))
+        .filter(|(_, n)| *n >= 2)
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let first = clip(sentences[0], 120);
+    let mut budget = MAX.saturating_sub(first.chars().count());
+    let mut keep: Vec<usize> = Vec::new();
+    for (i, _) in ranked {
+        let n = sentences[i].chars().count() + 3;
+        if n <= budget {
+            keep.push(i);
+            budget -= n;
+        }
     }
+    if keep.is_empty() {
+        return clip(&visible, MAX);
+    }
+    keep.sort_unstable();
+    let mut out = first;
+    let mut last = 0;
+    for i in keep {
+        out.push_str(if i == last + 1 { " " } else { " … " });
+        out.push_str(sentences[i]);
+        last = i;
+    }
+    out
 }
 
 /// Errors in a response body of any shape.
@@ -368,11 +514,19 @@ fn json_errors(v: &Value, in_success: bool, out: &mut Vec<SeenError>) {
                     .get("error_subcode")
                     .and_then(Value::as_i64)
                     .or_else(|| obj.get("code").and_then(Value::as_i64));
-                let code = match n {
-                    Some(n) => format!("facebook_{n}"),
-                    None => "OAuthException".to_string(),
-                };
-                out.push(SeenError::new(&code, message, src, in_success));
+                let kind = str_of(obj, "type").unwrap_or("OAuthException");
+                if let Some(n) = n {
+                    out.push(SeenError::new(
+                        &format!("facebook_{n}"),
+                        message,
+                        src,
+                        in_success,
+                    ));
+                }
+                // The Graph error's `type` is its `error` field: reported too
+                // (`OAuthException`), as Entra's AADSTS numbers sit next to
+                // the RFC code.
+                out.push(SeenError::new(kind, message, src, in_success));
             } else if let Some(status) = str_of(obj, "status") {
                 // Google API style: {"error":{"code":400,"message":..,"status":"INVALID_ARGUMENT"}}
                 out.push(SeenError::new(status, message, src, in_success));
@@ -577,21 +731,6 @@ fn snippet(text: &str, at: usize) -> Option<String> {
     Some(s).filter(|s| !s.is_empty())
 }
 
-/// Text with markup removed (not folded).
-fn strip_tags(text: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Words in a page's title or headings that mark an error page.
 const ERROR_PAGE_MARKERS: &[&str] = &[
     "error",
@@ -646,7 +785,7 @@ pub fn error_page_words(html: &str) -> Option<String> {
 /// the visible text of an error page ("Sorry, there was an error :
 /// unauthorized_client").
 fn codes_in_text(text: &str) -> Vec<String> {
-    let visible = strip_tags(text);
+    let visible = visible_text(text);
     let mut out: Vec<String> = Vec::new();
     for w in visible.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
         if w.len() > 6
@@ -698,21 +837,23 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
             out.push((format!("AADSTS{digits}"), snippet(text, from + 1)));
         }
     }
-    // Keycloak, Okta, Auth0, Facebook, HubSpot redirect pages.
+    // Keycloak, Okta, Auth0, Facebook, HubSpot redirect pages. Keycloak's,
+    // Okta's and Auth0's words name no code: they are the provider's page
+    // (`provider_error_page`), never a code it did not say.
     let pages: [(&str, &str, &str); 6] = [
         (
             "invalid parameter: redirect_uri",
-            "redirect_uri_mismatch",
+            PROVIDER_ERROR_PAGE,
             "Invalid parameter: redirect_uri",
         ),
         (
             "must be a login redirect uri",
-            "redirect_uri_mismatch",
+            PROVIDER_ERROR_PAGE,
             "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings",
         ),
         (
             "is not in the list of allowed callback urls",
-            "redirect_uri_mismatch",
+            PROVIDER_ERROR_PAGE,
             "Callback URL mismatch: the URL is not in the list of allowed callback URLs",
         ),
         (
@@ -741,7 +882,14 @@ fn html_errors(text: &str) -> Vec<(String, Option<String>)> {
     for marker in ["error code:", "error code :", "errorcode:"] {
         if let Some(i) = lower.find(marker) {
             let rest = text[i + marker.len()..].trim_start();
-            let code: String = strip_tags(rest)
+            // The code ends where its element does (`<p>Error Code:
+            // invalid_request</p><p>Description: ...`).
+            let mut rest = rest;
+            while let Some(tag) = rest.strip_prefix('<') {
+                rest = tag.find('>').map_or("", |gt| &tag[gt + 1..]).trim_start();
+            }
+            let rest = &rest[..rest.find('<').unwrap_or(rest.len())];
+            let code: String = rest
                 .trim_start()
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -975,10 +1123,11 @@ fn error_annotation(
         return code::AUTHORIZE_PROVIDER_ERROR_PAGE
             .annotation(
                 format!(
-                    "The login stopped on the provider's own page{} and the browser was never sent \
+                    "The login stopped on {}'s own page{} and the browser was never sent \
                      back to the app. The page says: \"{words}\". It names no OAuth error code; \
                      its words are the provider's diagnosis (RFC 6749 §4.1.2.1: a redirect_uri or \
                      client_id the provider cannot verify is shown to the user, not redirected).",
+                    prov.map(catalog::provider_name).unwrap_or("the provider"),
                     status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
                 ),
                 json!({
@@ -1169,6 +1318,34 @@ mod tests {
         extract(r).into_iter().map(|e| e.code).collect()
     }
 
+    fn page(status: u16, html: &str) -> Record {
+        rec(
+            Kind::AuthorizeRequest,
+            "https://dev-1.okta.com/oauth2/default/v1/authorize?client_id=c&response_type=code&redirect_uri=http%3A%2F%2Flocalhost%2Fcb",
+            status,
+            &[("Content-Type", "text/html; charset=utf-8")],
+            html,
+        )
+    }
+
+    #[test]
+    fn okta_page_names_its_own_code_first() {
+        let r = page(400, "<!DOCTYPE html><html><head><title>dev-1 - Error</title></head><body><div class=\"content\"><h2 class=\"o-form-title\">400 Bad Request</h2><div class=\"error-content\"><p>Identity Provider: Unknown</p><p>Error Code: invalid_request</p><p>Description: The 'redirect_uri' parameter must be a Login redirect URI in the client app settings: https://dev-1-admin.okta.com/admin/app/oidc_client/instance/0oa#tab-general</p></div></div></body></html>");
+        assert_eq!(
+            codes(&r).first().map(String::as_str),
+            Some("invalid_request"),
+            "{:?}",
+            codes(&r)
+        );
+        let r = page(400, "<html><body><h1>Error</h1><p>Error Code: <span class=\"c\">unauthorized_client</span></p></body></html>");
+        assert_eq!(
+            codes(&r).first().map(String::as_str),
+            Some("unauthorized_client"),
+            "{:?}",
+            codes(&r)
+        );
+    }
+
     const JSON: &str = "application/json";
 
     #[test]
@@ -1269,6 +1446,7 @@ mod tests {
         );
         let e = extract(&r);
         assert_eq!(e[0].code, "facebook_36009");
+        assert_eq!(e[1].code, "OAuthException");
         assert_eq!(
             e[0].description.as_deref(),
             Some("This authorization code has been used.")
@@ -1398,10 +1576,23 @@ mod tests {
             &[("Content-Type", "text/html")],
             "<html><p id=\"instruction1\" class=\"instruction\">Invalid parameter: redirect_uri</p></html>",
         );
-        assert_eq!(codes(&keycloak), ["redirect_uri_mismatch"]);
+        // Keycloak's page names no code: it is the provider's page, in its words.
+        assert_eq!(codes(&keycloak), [PROVIDER_ERROR_PAGE]);
         assert_eq!(provider(&keycloak), Some("keycloak"));
         let f = crate::analyze::testkit::findings(annotate, &[keycloak]);
-        assert!(f[0].annotation.title.contains("Keycloak"));
+        assert_eq!(f[0].annotation.code, "authorize.provider_error_page");
+        assert!(
+            f[0].annotation.detail.contains("Keycloak's own page"),
+            "{}",
+            f[0].annotation.detail
+        );
+        assert!(
+            f[0].annotation
+                .title
+                .contains("Invalid parameter: redirect_uri"),
+            "{}",
+            f[0].annotation.title
+        );
 
         let salesforce = rec(
             Kind::AuthorizeRequest,

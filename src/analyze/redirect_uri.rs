@@ -31,7 +31,7 @@ use super::login::Login;
 use super::params;
 use super::{AnalyzeOptions, Finding};
 use crate::catalog::annotations as code;
-use crate::record::{Kind, Record};
+use crate::record::{Kind, Record, Severity};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------
@@ -668,21 +668,36 @@ fn response_check(
         "The authorization response redirects to a different URI than the authorization \
          request's redirect_uri (response parameters such as code and state ignored)."
     };
-    Some(Finding::new(
-        i,
-        code::REDIRECT_URI_MISMATCH
-            .annotation(
-                format!(
+    // An error (and no code) sent to another URI is the provider answering
+    // at the URI it has registered (GitHub): the evidence of the refusal
+    // that diagnosis.redirect_uri_mismatch explains, not a second failure.
+    let error_elsewhere =
+        params::get(&resp.params, "error").is_some() && params::get(&resp.params, "code").is_none();
+    let (detail, severity) = if error_elsewhere {
+        (
+            "The provider sent its error to another URI than the authorization request's \
+             redirect_uri: the one it has registered for this client (GitHub does this). The \
+             difference below is what to fix: send the registered URI, or register the one sent."
+                .to_string(),
+            Severity::Warning,
+        )
+    } else {
+        (
+            format!(
                 "{what} Either the provider rewrote it (Entra appends '/' to path-less URIs) or \
                  a different redirect URI was used; the token request must then still send the \
                  authorization request's value. {}",
                 d.note.as_deref().unwrap_or("")
-            )
-                .trim_end()
-                .to_string(),
-                Value::Object(ev),
-            )
-            .about(d.words()),
+            ),
+            Severity::Error,
+        )
+    };
+    Some(Finding::new(
+        i,
+        code::REDIRECT_URI_MISMATCH
+            .annotation(detail.trim_end().to_string(), Value::Object(ev))
+            .about(d.words())
+            .with_severity(severity),
     ))
 }
 

@@ -304,9 +304,13 @@ codes! {
         "Two tabs (or a retry) started logins; the app keeps one pending state/nonce in a cookie, so the first login's valid callback meets the second login's cookie (evidence.kinds cookie_overwritten), or keeps one pending login per server-side session, so two login starts on one session cookie break the first (server_session). evidence names both login starts or authorize requests and the cookie.",
         "Key pending logins by state instead of a single cookie slot, or refuse a second login while one is pending.";
     DIAGNOSIS_COOKIE_HOST_MISMATCH = "diagnosis.cookie_host_mismatch", Error,
-        "The app's login cookie will not come back with the callback",
-        "The login start set the state cookie on one host while redirect_uri sends the browser to another (localhost vs 127.0.0.1), or its Secure / SameSite attributes keep it off the redirect back (form_post is a cross-site POST). evidence.kinds: host, domain, path, secure_over_http, samesite_strict, samesite_lax_form_post, samesite_lax_frame, lax_by_default_post, third_party, expired, cleared, not_sent, or why the browser refused to store it: too_large, secure_from_insecure_origin, host_prefix, secure_prefix, foreign_domain, samesite_none_without_secure.",
-        "Start the login on the redirect_uri's host, or give the cookie the Domain / SameSite=None; Secure it needs.";
+        "The app's login cookie was set on another host than the callback's",
+        "The login start set the state cookie on one host while redirect_uri sends the browser to another (localhost vs 127.0.0.1 vs [::1], or a Domain that does not cover the callback's host; RFC 6265bis §5.8.3). evidence.kinds: host, domain, foreign_domain (a Domain the browser refused when it was set). Every other reason the cookie stays behind is diagnosis.state_cookie_lost.",
+        "Start the login on the redirect_uri's host, or give the cookie a Domain that covers both.";
+    DIAGNOSIS_STATE_COOKIE_LOST = "diagnosis.state_cookie_lost", Error,
+        "The app's login cookie did not come back with the callback",
+        "The login start stored its state / nonce / PKCE verifier (or its session) in a cookie, and the browser left it off the callback, for the reason in evidence.kinds (RFC 6265bis §5.7, §5.8.3): samesite_strict, samesite_lax_form_post (form_post is a cross-site POST), samesite_lax_frame, lax_by_default_post, third_party, secure_over_http, path, expired, cleared, not_sent (the capture shows no reason), or why the browser refused to store it: too_large, secure_from_insecure_origin, host_prefix, secure_prefix, samesite_none_without_secure. A host mismatch is diagnosis.cookie_host_mismatch.",
+        "Give the cookie what the way back needs (SameSite=Lax for a GET callback, SameSite=None; Secure for form_post or an iframe, Path=/, a long enough Max-Age), or keep the login state server-side.";
     DIAGNOSIS_GRANT_TYPE_MISSING = "diagnosis.grant_type_missing", Error,
         "No grant_type, and this provider requires it",
         "Code written for GitHub or Slack (which accept a code exchange without grant_type) pointed at an RFC 6749 server, which answers invalid_request \"Missing parameter: grant_type\".",

@@ -1,6 +1,7 @@
 //! Facebook / Meta Graph API OAuth. Errors are nested Graph objects
 //! (`{"error":{"message","type":"OAuthException","code":100,"error_subcode":36009}}`);
-//! oauthscope reports them as `facebook_<code>` (the subcode when present).
+//! oauthscope reports them as `facebook_<code>` (the subcode when present) and
+//! as their `type` (`OAuthException`).
 
 use super::{CodeLifetime, Offline, Profile};
 use crate::catalog::Endpoint::{Authorize, Resource, Token};
@@ -21,7 +22,11 @@ pub static ENTRIES: &[Entry] = &[
         .prov("facebook").alias(&["100"]).when(&["invalid verification code format"]).at(Token).see(SEE),
     Entry::new("facebook_100", SRC, "Invalid parameter (Graph error 100)",
         "A missing or invalid parameter; see the message.", "Fix the parameter named in the message.")
-        .prov("facebook").alias(&["100", "OAuthException"]).at(Token).see(SEE),
+        .prov("facebook").alias(&["100"]).at(Token).see(SEE),
+    Entry::new("OAuthException", SRC, "Facebook Graph error (type OAuthException)",
+        "The Graph API's error type for every login and token error; its numbered code (reported next to it as facebook_<code>) names the cause.",
+        "Read the facebook_<code> error and its message.")
+        .prov("facebook").see("https://developers.facebook.com/docs/graph-api/guides/error-handling"),
     Entry::new("facebook_36009", SRC, "This authorization code has been used",
         "Code replay: a double callback, a refresh of the callback page, or a server-side fetch that followed a redirect.",
         "Exchange each code once.")

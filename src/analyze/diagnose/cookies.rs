@@ -6,14 +6,16 @@
 //! same `state` is found, and the cookies its response set are recognised
 //! as the login's (by value, inside the value, by name, or by timing —
 //! [`cookies::recognise`]). Then:
-//! - `diagnosis.cookie_host_mismatch`: the cookie did not come back, and the
-//!   jar says why (`evidence.kinds`: `host`, `domain`, `path`,
-//!   `secure_over_http`, `samesite_strict`, `samesite_lax_form_post`,
-//!   `samesite_lax_frame`, `lax_by_default_post`, `third_party`, `expired`,
-//!   `cleared`, or a refusal when it was set: `too_large`,
-//!   `secure_from_insecure_origin`, `host_prefix`, `secure_prefix`,
-//!   `foreign_domain`, `samesite_none_without_secure`; `not_sent` when the
-//!   capture shows no reason); RFC 6265bis §5.7 and §5.8.3.
+//! - `diagnosis.cookie_host_mismatch`: the cookie did not come back because
+//!   it belongs to another host (`evidence.kinds`: `host`, `domain`,
+//!   `foreign_domain`); RFC 6265bis §5.8.3.
+//! - `diagnosis.state_cookie_lost`: the cookie did not come back for any
+//!   other reason the jar shows (`path`, `secure_over_http`,
+//!   `samesite_strict`, `samesite_lax_form_post`, `samesite_lax_frame`,
+//!   `lax_by_default_post`, `third_party`, `expired`, `cleared`, or a refusal
+//!   when it was set: `too_large`, `secure_from_insecure_origin`,
+//!   `host_prefix`, `secure_prefix`, `samesite_none_without_secure`;
+//!   `not_sent` when the capture shows no reason); RFC 6265bis §5.7, §5.8.3.
 //! - `diagnosis.concurrent_logins`: the cookie came back holding what a later
 //!   login start set (`evidence.kinds: ["cookie_overwritten"]`), or — a
 //!   server-side session — a later login start carried the same session
@@ -207,6 +209,21 @@ fn login_start_of(records: &[Record], cb: usize) -> Option<usize> {
     starts()
         .find(|(_, r)| r.request.headers.get("user-agent") == ua)
         .map(|(i, _)| i)
+}
+
+/// The diagnosis for a login cookie that did not come back, by reason:
+/// `cookie_host_mismatch` when it belongs to another host, else
+/// `state_cookie_lost`.
+pub fn lost_cookie_code(kind: &str) -> &'static crate::catalog::annotations::Code {
+    match kind {
+        "host" | "domain" | "foreign_domain" => &code::DIAGNOSIS_COOKIE_HOST_MISMATCH,
+        _ => &code::DIAGNOSIS_STATE_COOKIE_LOST,
+    }
+}
+
+/// True for the codes of a login cookie that did not come back.
+pub fn is_lost_cookie_code(c: &str) -> bool {
+    c == code::DIAGNOSIS_COOKIE_HOST_MISMATCH.code || c == code::DIAGNOSIS_STATE_COOKIE_LOST.code
 }
 
 /// What to do about a cookie that did not come back, by reason.
@@ -403,7 +420,11 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
                 json!({}),
             )
         };
-        let severity = if failure.is_some() || cb.response.is_none() {
+        // A callback that brings the provider's error: the login failed
+        // before the app needed its state; the cookie is worth fixing, but
+        // it is not this failure.
+        let provider_error = params::get(&params::request_params(cb), "error").is_some();
+        let severity = if (failure.is_some() || cb.response.is_none()) && !provider_error {
             Severity::Error
         } else {
             Severity::Warning
@@ -413,7 +434,7 @@ fn callback(records: &[Record], tl: &Timeline, cb_idx: usize) -> Vec<Finding> {
         });
         return vec![Finding::new(
             cb_idx,
-            code::DIAGNOSIS_COOKIE_HOST_MISMATCH
+            lost_cookie_code(kind)
                 .annotation(
                     format!(
                         "Record {} started the login and set the cookie `{name}` ({}); record {} (the callback) \
@@ -566,9 +587,7 @@ fn overwritten(
 /// on a form_post within Chrome's Lax+POST window).
 pub fn superseded(login: &Login, f: &Finding) -> bool {
     let code = f.annotation.code.as_str();
-    if code != code::DIAGNOSIS_COOKIE_HOST_MISMATCH.code
-        && code != code::DIAGNOSIS_CONCURRENT_LOGINS.code
-    {
+    if !is_lost_cookie_code(code) && code != code::DIAGNOSIS_CONCURRENT_LOGINS.code {
         return false;
     }
     if f.annotation.evidence.get("source").and_then(Value::as_str) == Some(SOURCE) {
@@ -579,7 +598,7 @@ pub fn superseded(login: &Login, f: &Finding) -> bool {
     };
     let ours = |r: &Record| {
         r.annotations.iter().any(|a| {
-            (a.code == code::DIAGNOSIS_COOKIE_HOST_MISMATCH.code
+            (is_lost_cookie_code(&a.code)
                 || a.code == code::DIAGNOSIS_CONCURRENT_LOGINS.code
                 || a.code == code::COOKIES_CANNOT_TELL.code)
                 && a.evidence.get("source").and_then(Value::as_str) == Some(SOURCE)

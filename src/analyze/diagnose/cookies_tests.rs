@@ -177,7 +177,7 @@ fn an_opaque_cookie_is_recognised_by_timing_only_when_the_callback_failed() {
     let a = out[2]
         .annotations
         .iter()
-        .find(|a| a.code == "diagnosis.cookie_host_mismatch")
+        .find(|a| a.code == "diagnosis.state_cookie_lost")
         .expect("found");
     assert_eq!(a.evidence["recognised"]["by"], "timing");
     assert_eq!(a.evidence["kinds"], serde_json::json!(["samesite_strict"]));

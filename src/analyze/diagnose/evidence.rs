@@ -19,8 +19,9 @@
 //! - `diagnosis.concurrent_logins` (a later authorize request replaced the
 //!   state the callback needed);
 //! - `diagnosis.cookie_host_mismatch` (RFC 6265 §5.4: a host-only cookie
-//!   goes back only to the host that set it; SameSite keeps it off
-//!   cross-site POSTs, and Strict off cross-site navigations);
+//!   goes back only to the host that set it) and `diagnosis.state_cookie_lost`
+//!   (SameSite keeps it off cross-site POSTs, and Strict off cross-site
+//!   navigations);
 //! - `diagnosis.pkce_required` (RFC 7636 §4.4.1 / OAuth 2.1: the provider
 //!   wants a `code_challenge` this authorize request did not send);
 //! - `diagnosis.clock_skew` (RFC 7523 §3: `exp`/`iat`/`nbf` of a client-made
@@ -1005,9 +1006,10 @@ fn host_of(url: &str) -> Option<(String, String)> {
     Some((u.scheme().to_string(), u.host_str()?.to_ascii_lowercase()))
 }
 
-/// `diagnosis.cookie_host_mismatch`: the login start set the app's state
-/// cookie where the redirect back will not carry it (another host, a
-/// SameSite rule, a Secure cookie over http).
+/// `diagnosis.cookie_host_mismatch` (another host) or
+/// `diagnosis.state_cookie_lost` (a SameSite rule, a Secure cookie over
+/// http): the login start set the app's state cookie where the redirect back
+/// will not carry it.
 fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
     let records = login.records;
     let mut out = Vec::new();
@@ -1074,7 +1076,7 @@ fn cookie_host_mismatch(login: &Login) -> Vec<Finding> {
             let at = callback.map(|d| d.record).unwrap_or(i);
             out.push(Finding::new(
                 at,
-                code::DIAGNOSIS_COOKIE_HOST_MISMATCH.annotation(
+                super::cookies::lost_cookie_code(kind).annotation(
 format!(
                         "Record {} started the login and set `{}` to remember it; {why}. The callback{} then \
                          arrives without it, and the app rejects a valid response (\"state mismatch\", \"missing \
