@@ -1147,7 +1147,20 @@ fn error_annotation(
     let grant = (rec.kind == Kind::TokenRequest)
         .then_some(rec.grant_type.as_deref())
         .flatten();
-    let entry = catalog::resolve_for_grant(&e.code, prov, e.description.as_deref(), grant);
+    let endpoint = match rec.kind {
+        Kind::TokenRequest
+        | Kind::Revocation
+        | Kind::Introspection
+        | Kind::DeviceAuthorization
+        | Kind::Par => Some(catalog::Endpoint::Token),
+        Kind::AuthorizeRequest
+        | Kind::ProviderPage
+        | Kind::AuthorizationResponse
+        | Kind::Callback => Some(catalog::Endpoint::Authorize),
+        Kind::ResourceRequest | Kind::Userinfo => Some(catalog::Endpoint::Resource),
+        _ => None,
+    };
+    let entry = catalog::resolve_at(&e.code, prov, e.description.as_deref(), grant, endpoint);
     let code = format!("error.{}", e.code);
     let seen = format!(
         "Seen in {}{}{}{}.",

@@ -736,36 +736,63 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             }
         }
 
+        // The provider's answer proves the body was not read: the finding
+        // is the cause (RFC 6749 §4.1.3), not a style note.
+        let unread = crate::analyze::refute::body_not_read(rec);
+        let proven = |sev: Severity| {
+            if unread.is_some() {
+                Severity::Error
+            } else {
+                sev
+            }
+        };
+        let proof = unread
+            .as_deref()
+            .map(|p| format!(" The provider's answer proves it: it says `{p}` is missing, and the body holds it."))
+            .unwrap_or_default();
         if ins.body_format == BodyFormat::Json {
+            let labelled_form = rec
+                .request
+                .headers
+                .get("content-type")
+                .is_some_and(|ct| ct.to_ascii_lowercase().contains("x-www-form-urlencoded"));
             out.push(Finding::new(
                 i,
                 code::TOKEN_REQUEST_JSON_BODY.annotation(
-"RFC 6749 (§4.1.3, §6, Appendix B) and its extensions define these requests \
+format!("{}RFC 6749 (§4.1.3, §6, Appendix B) and its extensions define these requests \
                      as application/x-www-form-urlencoded. Many servers (Entra ID, Discord, \
-                     HubSpot, Cognito, ...) reject a JSON body, often with a misleading \
-                     \"missing grant_type\" error. Send a form body.",
+                     HubSpot, Cognito, Spotify, ...) reject a JSON body, often with a misleading \
+                     \"missing grant_type\" error. Send a form body.{proof}",
+                     if labelled_form {
+                         "The body is a JSON object although the Content-Type says \
+                          application/x-www-form-urlencoded: the server parses the bytes as a form \
+                          and finds no parameters (axios and fetch send a JSON string as is; encode \
+                          with URLSearchParams). "
+                     } else { "" }),
 json!({
                         "record": rec.id,
                         "content_type": rec.request.headers.get("content-type"),
                         "body": "json",
+                        "provider_did_not_read": unread,
                     }),
-).about(what),
+).about(what).with_severity(proven(code::TOKEN_REQUEST_JSON_BODY.severity)),
             ));
         }
         if ins.body_format == BodyFormat::Multipart {
             out.push(Finding::new(
                 i,
                 code::TOKEN_REQUEST_MULTIPART_BODY.annotation(
-"RFC 6749 §4.1.3 defines token requests as application/x-www-form-urlencoded. \
+format!("RFC 6749 §4.1.3 defines token requests as application/x-www-form-urlencoded. \
                      PHP cURL given an array, and `curl -F`, send multipart/form-data, which many \
                      servers do not read (the parameters look missing). Send a form-urlencoded \
-                     body (http_build_query, curl -d).",
+                     body (http_build_query, curl -d).{proof}"),
 json!({
                         "record": rec.id,
                         "content_type": rec.request.headers.get("content-type"),
                         "body": "multipart",
+                        "provider_did_not_read": unread,
                     }),
-).about(what),
+).about(what).with_severity(proven(code::TOKEN_REQUEST_MULTIPART_BODY.severity)),
             ));
         }
         if rec.kind == Kind::TokenRequest

@@ -78,7 +78,16 @@ pub fn body_format(headers: &HeaderList, body: &Body) -> BodyFormat {
         return BodyFormat::Json;
     }
     if ct.contains("x-www-form-urlencoded") {
-        return BodyFormat::Form;
+        // A JSON object sent under a form label (axios given a JSON string,
+        // a hand-set header): the server reads the bytes, not the label.
+        let json = body.as_text().map(str::trim).is_some_and(|t| {
+            t.starts_with('{') && serde_json::from_str::<Value>(t).is_ok_and(|v| v.is_object())
+        });
+        return if json {
+            BodyFormat::Json
+        } else {
+            BodyFormat::Form
+        };
     }
     if ct.starts_with("multipart/form-data") {
         return BodyFormat::Multipart;

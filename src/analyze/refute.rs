@@ -120,6 +120,45 @@ fn body_was_read(rec: &Record) -> bool {
         })
 }
 
+/// The parameter the provider's answer to `rec` says is missing although
+/// the request's body holds it, when that body is not a form (JSON or
+/// multipart): proof that the server did not read the body (RFC 6749
+/// §4.1.3: token requests are form-encoded). Also `grant_type` for an
+/// `unsupported_grant_type` answer to a non-form body that names one
+/// (Discord, Spotify). `None` otherwise.
+pub fn body_not_read(rec: &Record) -> Option<String> {
+    use crate::analyze::params::BodyFormat;
+    if rec.kind != Kind::TokenRequest {
+        return None;
+    }
+    let format = params::body_format(&rec.request.headers, &rec.request.body);
+    if !matches!(format, BodyFormat::Json | BodyFormat::Multipart) {
+        return None;
+    }
+    let body = params::body_params(&rec.request.headers, &rec.request.body);
+    let errors = super::errors::extract(rec);
+    if body_was_read(rec) {
+        return None;
+    }
+    const MISSING: [&str; 3] = ["missing", "required", "must be present"];
+    for d in errors.iter().filter_map(|e| e.description.as_deref()) {
+        let l = d.to_ascii_lowercase();
+        if !MISSING.iter().any(|m| l.contains(m)) {
+            continue;
+        }
+        if let Some((name, _)) = body
+            .iter()
+            .find(|(k, v)| k.len() >= 4 && !v.is_empty() && l.contains(&k.to_ascii_lowercase()))
+        {
+            return Some(name.clone());
+        }
+    }
+    let unsupported = errors
+        .iter()
+        .any(|e| e.code.eq_ignore_ascii_case("unsupported_grant_type"));
+    (unsupported && params::get(&body, "grant_type").is_some()).then(|| "grant_type".to_string())
+}
+
 /// The earliest successful request of `rec`'s shape in `records` (itself included).
 fn refuting(records: &[Record], rec: &Record, share: Share) -> Option<usize> {
     let key = endpoint_key(&rec.request.url)?;
@@ -182,4 +221,44 @@ pub fn endpoint_key(url: &str) -> Option<String> {
         u.port_or_known_default()?,
         u.path()
     ))
+}
+
+#[cfg(test)]
+mod body_read_tests {
+    use super::*;
+    use crate::analyze::testkit::{json_response, token, token_json};
+
+    #[test]
+    fn a_missing_parameter_the_json_body_holds_proves_it_was_not_read() {
+        let mut r = token_json(
+            "t1",
+            0,
+            r#"{"grant_type":"client_credentials","client_id":"abc"}"#,
+            "{}",
+        );
+        r.response = json_response(
+            400,
+            r#"{"error":"unsupported_grant_type","error_description":"grant_type parameter is missing"}"#,
+        );
+        assert_eq!(body_not_read(&r).as_deref(), Some("grant_type"));
+        // Under a form label too: the bytes are JSON.
+        r.request.headers = crate::record::HeaderList::default();
+        r.request
+            .headers
+            .push("Content-Type", "application/x-www-form-urlencoded");
+        assert_eq!(body_not_read(&r).as_deref(), Some("grant_type"));
+        // An error reached only after parsing (invalid_grant) proves it was read.
+        r.response = json_response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"grant_type is required for refresh"}"#,
+        );
+        assert_eq!(body_not_read(&r), None);
+        // A form body is read as a form: never "not read".
+        let mut f = token("t2", 0, "grant_type=client_credentials", "{}");
+        f.response = json_response(
+            400,
+            r#"{"error":"invalid_request","error_description":"grant_type is missing"}"#,
+        );
+        assert_eq!(body_not_read(&f), None);
+    }
 }

@@ -30,7 +30,8 @@ fn redirect(status: u16, location: &str) -> Option<Response> {
     })
 }
 
-fn json_response(status: u16, body: &str) -> Option<Response> {
+/// A response of `status` with a JSON body.
+pub fn json_response(status: u16, body: &str) -> Option<Response> {
     let mut h = HeaderList::default();
     h.push("Content-Type", "application/json");
     h.push("Cache-Control", "no-store");

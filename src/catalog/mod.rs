@@ -248,8 +248,33 @@ pub fn resolve_for_grant(
     description: Option<&str>,
     grant: Option<&str>,
 ) -> Option<&'static Entry> {
+    resolve_at(code, provider, description, grant, None)
+}
+
+/// [`resolve_for_grant`] for an error seen at `endpoint`: entries made for
+/// another endpoint (Google's authorize-page `invalid_request` for a token
+/// endpoint's `invalid_request`) apply only when nothing else does.
+pub fn resolve_at(
+    code: &str,
+    provider: Option<&str>,
+    description: Option<&str>,
+    grant: Option<&str>,
+    endpoint: Option<Endpoint>,
+) -> Option<&'static Entry> {
     let mut cands = lookup_all(code);
     cands.retain(|e| e.grants.is_empty() || grant.is_some_and(|g| e.grants.contains(&g)));
+    if let Some(at) = endpoint {
+        let here: Vec<&'static Entry> = cands
+            .iter()
+            .copied()
+            .filter(|e| {
+                matches!(e.endpoint, Endpoint::Any | Endpoint::Annotation) || e.endpoint == at
+            })
+            .collect();
+        if !here.is_empty() {
+            cands = here;
+        }
+    }
     if let Some(e) = cands
         .iter()
         .find(|e| !e.grants.is_empty() && (e.provider.is_none() || e.provider == provider))

@@ -276,6 +276,12 @@ fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
             "bad_grant_type",
         ])?
         .to_string();
+    // The server did not read the body (it says a parameter the JSON or
+    // multipart body holds is missing): the body format is the cause,
+    // token_request.json_body / multipart_body says so, not the registration.
+    if crate::analyze::refute::body_not_read(rec).is_some() {
+        return None;
+    }
     let grant = grant_type(rec);
     let format = params::body_format(&rec.request.headers, &rec.request.body);
     let known = grant

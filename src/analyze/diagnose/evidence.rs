@@ -161,8 +161,17 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
     let public_grant = grant == "urn:ietf:params:oauth:grant-type:device_code"
         || in_body("code_verifier")
         || grant == "refresh_token";
+    // The provider says a secret or assertion is missing, whatever its
+    // code (Google: invalid_request "client_secret is missing.").
+    let secret_demanded = ["client_secret", "client_assertion"].iter().any(|c| {
+        f.descriptions.iter().any(|d| {
+            let l = d.to_ascii_lowercase();
+            l.contains(c) && MISSING.iter().any(|m| l.contains(m))
+        })
+    });
     let client_error = f.has(&["invalid_client", "unauthorized_client"]).is_some()
-        || f.has_aadsts(&[7000218, 700025]).is_some();
+        || f.has_aadsts(&[7000218, 700025]).is_some()
+        || secret_demanded;
     // A confidential client that sent nothing: invalid_client to a request
     // with no credentials at all, on any grant, is about the missing secret
     // (RFC 6749 §2.3: confidential clients authenticate at the token endpoint).
