@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    quiet_on_closed_stdout();
     let default = match cli.verbose {
         // The platform verifier logs every untrusted certificate as an
         // error; the commands that meet one say so themselves, with the fix.
@@ -29,6 +30,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `oauthscope flows show ID | head`: when the reader stops reading, the
+/// next `print!` fails with a broken pipe and panics. That is how output
+/// ends, not an error: exit quietly with status 0, as ripgrep does (the
+/// commands that stream, `flows list` and `export`, handle it themselves).
+/// Every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// The error and its causes on one line, skipping a cause whose text the

@@ -276,7 +276,7 @@ impl Redactor {
     /// Redact records (analysed first) and their annotations.
     pub fn redact_records(&mut self, records: &[Record]) -> Vec<Record> {
         let mut out: Vec<Record> = records.iter().map(|r| self.structural(r)).collect();
-        let sweep = Sweep::new(&self.sweepable());
+        let sweep = Sweep::new(&self.sweepable(), self.salt);
         for r in &mut out {
             sweep.record(r);
         }
@@ -294,7 +294,7 @@ impl Redactor {
 
     /// The sweep over everything learnt so far (see [`Redactor::learn`]).
     pub fn sweeper(&self) -> Sweeper {
-        Sweeper(Sweep::new(&self.sweepable()))
+        Sweeper(Sweep::new(&self.sweepable(), self.salt))
     }
 
     /// Redact one record with a sweeper built after every record was learnt.
@@ -307,7 +307,8 @@ impl Redactor {
     /// Redact free text that is not a record (e.g. a note), with what the
     /// redactor has learnt so far.
     pub fn redact_text(&self, s: &str) -> String {
-        Sweep::new(&self.sweepable()).text(s)
+        let sweep = Sweep::new(&self.sweepable(), self.salt);
+        sweep.fingerprints(&sweep.text(s))
     }
 
     /// The remembered secrets worth searching for everywhere.
@@ -924,10 +925,48 @@ pub struct Sweeper(Sweep);
 struct Sweep {
     /// (needle, replacement), longest needle first.
     needles: Vec<(String, String)>,
+    /// The export's salt, for the analysis' own fingerprints.
+    salt: [u8; 16],
 }
 
+/// How the analysis writes a secret's fingerprint in evidence
+/// ([`crate::analyze::diagnose::fingerprint`]: `sha256:` and 12 hex digits
+/// of an unsalted SHA-256, which a weak secret could be guessed from).
+const EVIDENCE_FP: &str = "sha256:";
+
 impl Sweep {
-    fn new(secrets: &HashMap<String, String>) -> Sweep {
+    /// The analysis' unsalted fingerprints in `s` rewritten with the
+    /// export's salt (`«fp:` 12 hex digits `»`): equal values still read as
+    /// equal within one export, and nothing can be guessed or joined
+    /// across exports.
+    fn fingerprints(&self, s: &str) -> String {
+        if !s.contains(EVIDENCE_FP) {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find(EVIDENCE_FP) {
+            let after = &rest[i + EVIDENCE_FP.len()..];
+            let hex_len = after.bytes().take_while(|b| b.is_ascii_hexdigit()).count();
+            out.push_str(&rest[..i]);
+            if hex_len >= 8 {
+                let mut h = Sha256::new();
+                h.update(self.salt);
+                h.update(b"evidence-fingerprint:");
+                h.update(&after.as_bytes()[..hex_len]);
+                out.push_str("«fp:");
+                out.push_str(&hex::encode(h.finalize())[..12]);
+                out.push('»');
+            } else {
+                out.push_str(&rest[i..i + EVIDENCE_FP.len() + hex_len]);
+            }
+            rest = &after[hex_len..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn new(secrets: &HashMap<String, String>, salt: [u8; 16]) -> Sweep {
         use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
         const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
             .remove(b'-')
@@ -969,7 +1008,7 @@ impl Sweep {
             }
         }
         needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        Sweep { needles }
+        Sweep { needles, salt }
     }
 
     fn text(&self, s: &str) -> String {
@@ -1020,9 +1059,19 @@ impl Sweep {
     }
 
     fn annotation(&self, a: &mut Annotation) {
-        a.title = self.text(&a.title);
-        a.detail = self.text(&a.detail);
+        a.title = self.fingerprints(&self.text(&a.title));
+        a.detail = self.fingerprints(&self.text(&a.detail));
         self.json(&mut a.evidence);
+        self.evidence_fingerprints(&mut a.evidence);
+    }
+
+    fn evidence_fingerprints(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.fingerprints(s),
+            Value::Array(a) => a.iter_mut().for_each(|i| self.evidence_fingerprints(i)),
+            Value::Object(m) => m.values_mut().for_each(|i| self.evidence_fingerprints(i)),
+            _ => {}
+        }
     }
 
     fn record(&self, r: &mut Record) {
@@ -1305,7 +1354,7 @@ mod tests {
         let mut r = Redactor::with_salt([0; 16]);
         let fp = r.mask("the code+/= x");
         let t = jwt(r#"{"sub":"x"}"#);
-        let sw = Sweep::new(&r.secrets);
+        let sw = Sweep::new(&r.secrets, r.salt);
         let s = format!("see the%20code%2B%2F%3D%20x and the+code%2B%2F%3D+x and {t}");
         let out = sw.text(&s);
         assert_eq!(out.matches(&fp).count(), 2, "{out}");
@@ -1400,5 +1449,31 @@ mod tests {
         let mut b = Body::from_bytes(b"<input name=\"code\" value=\"unterminated");
         r.body(&h, &mut b);
         let _ = strip_jwt_signatures("eyJ.eyJ.x eyJhbGciOi.eyJ eyJ");
+    }
+}
+
+#[cfg(test)]
+mod evidence_fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn the_analysis_fingerprints_are_salted_per_export() {
+        let secret_fp = crate::analyze::diagnose::fingerprint("demo-secret");
+        let text = format!("failed with {secret_fp}, succeeded with {secret_fp}; sha256:12 stays");
+        let a = Sweep::new(&HashMap::new(), [1; 16]).fingerprints(&text);
+        let b = Sweep::new(&HashMap::new(), [2; 16]).fingerprints(&text);
+        assert!(
+            !a.contains(&secret_fp) && !a.contains("sha256:cd577"),
+            "{a}"
+        );
+        // Equal within one export, different across exports.
+        let fps: Vec<&str> = a
+            .match_indices("«fp:")
+            .map(|(i, _)| &a[i..i + 17])
+            .collect();
+        assert_eq!(fps.len(), 2, "{a}");
+        assert_eq!(fps[0], fps[1]);
+        assert_ne!(a, b);
+        assert!(a.ends_with("sha256:12 stays"), "{a}");
     }
 }

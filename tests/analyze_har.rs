@@ -535,3 +535,40 @@ fn after_rules_github_error_hidden_in_a_200() {
     );
     assert_eq!(code, 1);
 }
+
+/// `oauthscope analyze BIG.har | head -1`: output far larger than a pipe's
+/// buffer, so the reader's exit breaks the pipe mid-print. No panic, no
+/// backtrace, status 0.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("chrome_auth_code_clean.har")).unwrap();
+    let mut har: Value = serde_json::from_str(&text).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap().clone();
+    let many: Vec<Value> = entries
+        .iter()
+        .cycle()
+        .take(entries.len() * 200)
+        .cloned()
+        .collect();
+    har["log"]["entries"] = Value::Array(many);
+    let big = dir.path().join("big.har");
+    std::fs::write(&big, serde_json::to_vec(&har).unwrap()).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' --home '{}' analyze '{}' | head -1; echo \"status=${{PIPESTATUS[0]}}\" >&2",
+            env!("CARGO_BIN_EXE_oauthscope"),
+            dir.path().display(),
+            big.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.trim().ends_with("status=0"),
+        "ends quietly: {stderr}"
+    );
+}

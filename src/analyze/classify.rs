@@ -307,11 +307,17 @@ pub fn classify_request_in(
     let is_post = method.eq_ignore_ascii_case("POST");
     let is_get = method.eq_ignore_ascii_case("GET");
 
-    if path.ends_with("/.well-known/openid-configuration")
-        || path.ends_with("/.well-known/oauth-authorization-server")
-        || path.contains("/.well-known/openid-configuration/")
-        || path.contains("/.well-known/oauth-authorization-server/")
-    {
+    // OIDC Discovery §4 and RFC 8414 §3, and the paths servers really use
+    // under /.well-known/ (RFC 8414's `/.well-known/oauth-authorization-server/issuer`,
+    // Gitea's `/.well-known/gitea/openid-configuration`, tenant segments).
+    let well_known = path
+        .split_once("/.well-known/")
+        .map(|(_, rest)| {
+            rest.split('/')
+                .any(|seg| seg == "openid-configuration" || seg == "oauth-authorization-server")
+        })
+        .unwrap_or(false);
+    if well_known {
         return Classified::of(Kind::Discovery);
     }
     if let Some(gt) = get(&body_params, "grant_type").or_else(|| {

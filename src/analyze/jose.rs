@@ -104,6 +104,16 @@ pub fn numeric_date(v: Option<&serde_json::Value>) -> Option<i64> {
 }
 
 /// A duration in words: `45 s`, `12 min 5 s`, `3 h 2 min`, `2 d 4 h`.
+/// A time span in words, its sign ignored: milliseconds under a second
+/// (`188 ms`), else as [`human_duration`].
+pub fn human_span(d: time::Duration) -> String {
+    if d.whole_seconds() == 0 {
+        format!("{} ms", d.whole_milliseconds().unsigned_abs())
+    } else {
+        human_duration(d.whole_seconds())
+    }
+}
+
 pub fn human_duration(secs: i64) -> String {
     let s = secs.unsigned_abs();
     let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);

@@ -20,7 +20,7 @@ use super::params;
 use super::redirect_uri::{diff, diff_evidence};
 use super::{AnalyzeOptions, Finding};
 use crate::catalog::annotations as code;
-use crate::record::{Kind, Record};
+use crate::record::{Kind, Record, Severity};
 use crate::redact::is_redacted;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -103,7 +103,24 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
             }
         };
         let c = &decoded.claims;
-        out.extend(check_exp(rec, i, c));
+        // The same ID token (same iat and sub) came in an earlier token
+        // response of this login: a refresh handing back the login's one.
+        let resent = rec.grant_type.as_deref() == Some("refresh_token")
+            && records[..i].iter().any(|r| {
+                r.kind == Kind::TokenRequest
+                    && params::response_json(r)
+                        .and_then(|b| {
+                            b.get("id_token")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                        })
+                        .and_then(|t| decode_unverified(&t).ok())
+                        .is_some_and(|d| {
+                            num(d.claims.get("iat")) == num(c.get("iat"))
+                                && d.claims.get("sub") == c.get("sub")
+                        })
+            });
+        out.extend(check_exp(rec, i, c, resent));
         if rec.kind == Kind::TokenRequest {
             out.extend(check_aud(rec, i, c));
         } else if let Some(client_id) = leg_for(records, legs, i).and_then(|l| l.get("client_id")) {
@@ -118,7 +135,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
     out
 }
 
-fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> {
+fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>, resent: bool) -> Option<Finding> {
     let exp = num(c.get("exp"))?;
     let arrived = super::login::received_at(rec);
     let now = arrived.unix_timestamp();
@@ -137,6 +154,35 @@ fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>) -> Option<Finding> 
     });
     if let Some(iat) = num(c.get("iat")) {
         ev["iat"] = json!(OffsetDateTime::from_unix_timestamp(iat).ok().map(rfc3339));
+        // A refresh response that hands back the ID token an earlier token
+        // response of this login carried (Xero, some Keycloak and
+        // IdentityServer setups). OIDC Core §12.2 wants a new one, but
+        // clients do not validate an ID token from a refresh as a login,
+        // and the refresh itself succeeded: a provider quirk, not a failure.
+        let sent = rec.time.unix_timestamp();
+        if resent {
+            ev["resent_from_earlier_login"] = json!(true);
+            return Some(Finding::new(
+                i,
+                code::JWT_EXPIRED
+                    .annotation(
+                        format!(
+                            "This refresh response hands back an ID token issued {} before the \
+                             refresh (iat), already expired: the provider re-sends the login's ID \
+                             token instead of a new one (OIDC Core §12.2 asks for a new one). The \
+                             refresh itself succeeded; do not validate this ID token again as if \
+                             it were a new login, and keep the access and refresh tokens.",
+                            human_duration(sent - iat)
+                        ),
+                        ev,
+                    )
+                    .about(format!(
+                        "re-sent from the login, {} old",
+                        human_duration(sent - iat)
+                    ))
+                    .with_severity(Severity::Info),
+            ));
+        }
     }
     Some(Finding::new(
         i,

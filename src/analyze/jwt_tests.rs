@@ -273,3 +273,40 @@ fn the_orchestrator_gives_every_flow_the_discovery_document_as_context() {
     assert_eq!(flagged[0].kind, crate::record::Kind::TokenRequest);
     assert_eq!(flagged[0].grant_type.as_deref(), Some("authorization_code"));
 }
+
+/// A refresh response that hands back the login's own ID token (Xero): the
+/// token is expired by then, and that is the provider's habit, not a
+/// failure (info). A refresh with an expired ID token never seen before is
+/// still an error.
+#[test]
+fn a_refresh_handing_back_the_logins_id_token_is_info() {
+    let c = claims(ISSUER, json!("app"), Some("n-0S6_WzA2Mj"), unix(300));
+    let t = jwt(&c, "c2ln");
+    let mut recs = flow(&t);
+    let resent = |id: &str, token_value: &str| {
+        token(
+            id,
+            3600,
+            "grant_type=refresh_token&refresh_token=rt1&client_id=app",
+            &json!({"access_token": "at2", "token_type": "Bearer", "id_token": token_value})
+                .to_string(),
+        )
+    };
+    recs.push(resent("5", &t));
+    let (_, f) = run(annotate, recs, &AnalyzeOptions::default());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].annotation.code, "jwt.expired");
+    assert_eq!(f[0].annotation.severity, Severity::Info);
+    assert_eq!(f[0].annotation.evidence["resent_from_earlier_login"], true);
+    // Another, expired ID token in a refresh response: an error.
+    let other = claims(ISSUER, json!("app"), None, unix(3000));
+    let other = other.replace(
+        &format!("\"iat\":{}", unix(0)),
+        &format!("\"iat\":{}", unix(2000)),
+    );
+    let mut recs = flow(&t);
+    recs.push(resent("5", &jwt(&other, "c2ln")));
+    let (_, f) = run(annotate, recs, &AnalyzeOptions::default());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].annotation.severity, Severity::Error);
+}

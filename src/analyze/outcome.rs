@@ -199,13 +199,12 @@ pub fn apply(records: &mut [Record]) {
     // they were: they are what happened.
     for (k, i) in recovered {
         let ok = records[i].id.clone();
-        let gap = (records[i].time - records[k].time).whole_seconds();
+        let gap = super::jose::human_span(records[i].time - records[k].time);
         for a in records[k].annotations.iter_mut() {
             if !a.code.starts_with("error.") && a.severity == Severity::Error {
                 a.severity = Severity::Warning;
-                a.detail.push_str(&format!(
-                    " (Recovered: record {ok} succeeded {gap} s later.)"
-                ));
+                a.detail
+                    .push_str(&format!(" (Recovered: record {ok} succeeded {gap} later.)"));
                 a.evidence["recovered_by"] = json!(ok);
             }
         }
@@ -252,7 +251,8 @@ pub fn apply(records: &mut [Record]) {
                 ));
             }
         }
-        let gap = (ok.time - fail.time).whole_seconds();
+        let gap_secs = (ok.time - fail.time).whole_seconds();
+        let gap = super::jose::human_span(ok.time - fail.time);
         let changed = if changes.is_empty() {
             "nothing the requests show changed: the fix was outside them (the provider's \
              settings, consent, the user's assignment)"
@@ -263,7 +263,7 @@ pub fn apply(records: &mut [Record]) {
         let ann = code::DIAGNOSIS_RECOVERED
             .annotation(
                 format!(
-                    "Record {} failed with {what}; record {} succeeded {gap} s later. What changed \
+                    "Record {} failed with {what}; record {} succeeded {gap} later. What changed \
                      between the two attempts: {changed}.",
                     fail.id, ok.id
                 ),
@@ -271,7 +271,7 @@ pub fn apply(records: &mut [Record]) {
                     "failed_record": fail.id,
                     "failed_with": what,
                     "succeeded_record": ok.id,
-                    "seconds_between": gap,
+                    "seconds_between": gap_secs,
                     "changes": changes,
                 }),
             )

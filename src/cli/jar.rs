@@ -55,7 +55,7 @@ pub fn render(records: &[Record], tl: &Timeline, keep: impl Fn(&Record) -> bool)
     if tl.cookies_missing {
         let _ = writeln!(
             out,
-            "  this capture carries no Cookie or Set-Cookie header at all (a sanitised HAR?): what was sent cannot be told"
+            "  no step of this capture carries a Cookie or Set-Cookie header (a HAR exported without sensitive data, or a client that keeps no cookies): cookie rules cannot tell what was held back"
         );
     }
     for s in steps {

@@ -19,8 +19,8 @@ pub fn section(records: &[Record]) -> String {
     );
     if tl.cookies_missing {
         b.push_str(
-            "<p class=\"outcome\">This capture carries no Cookie or Set-Cookie header at all \
-(a HAR exported without sensitive data?): what was sent cannot be told.</p>",
+            "<p class=\"outcome\">No step of this capture carries a Cookie or Set-Cookie header \
+(a HAR exported without sensitive data, or a client that keeps no cookies): cookie rules cannot tell what was held back.</p>",
         );
     }
     b.push_str("<table class=\"list\"><thead><tr><th>step</th><th>sent</th><th>held back or refused</th><th>set</th></tr></thead><tbody>");

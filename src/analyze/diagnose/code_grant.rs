@@ -588,7 +588,7 @@ fn code_altered(ctx: &Ctx) -> Option<Cause> {
             format!("it was sent {what}")
         },
         detail: format!(
-            "Record {} delivered the authorization code; the token request sent it {what}. The provider              cannot find a code that was never issued. Take the `code` parameter from the callback with a URL parser (not by cutting the URL by hand), decode it exactly once, and send it unchanged.",
+            "Record {} delivered the authorization code; the token request sent it {what}. The provider cannot find a code that was never issued. Take the `code` parameter from the callback with a URL parser (not by cutting the URL by hand), decode it exactly once, and send it unchanged.",
             delivery.id
         ),
         evidence: json!({

@@ -782,13 +782,13 @@ fn access_denied_at_authorize(
         (
             "user_not_assigned",
             Severity::Error,
-            "the user is not assigned to the application: an administrator must assign the user              (or a group) to the app, or turn off \"assignment required\"",
+            "the user is not assigned to the application: an administrator must assign the user (or a group) to the app, or turn off \"assignment required\"",
         )
     } else if l.contains("policy") || l.contains("conditional access") || l.contains("blocked") {
         (
             "policy",
             Severity::Error,
-            "a policy of the provider blocked the sign-in (conditional access, sign-on policy):              the provider's sign-in logs name the rule",
+            "a policy of the provider blocked the sign-in (conditional access, sign-on policy): the provider's sign-in logs name the rule",
         )
     } else if l.contains("cancel")
         || l.contains("denied")
@@ -804,7 +804,7 @@ fn access_denied_at_authorize(
         (
             "unknown",
             Severity::Warning,
-            "the provider gave no reason: the user may have refused consent, or a policy of the              provider denied the sign-in (check its sign-in logs)",
+            "the provider gave no reason: the user may have refused consent, or a policy of the provider denied the sign-in (check its sign-in logs)",
         )
     };
     let authorize = super::authorize_for(login, d.record);

@@ -273,18 +273,23 @@ fn describe(records: &[Record], i: usize, sibling: Option<usize>) -> (Value, Opt
         );
     };
     let sib = &records[j];
-    let apart = (rec.time - sib.time).whole_seconds();
+    let span = rec.time - sib.time;
+    let apart = span.whole_seconds();
     let differences = differences(records, i, j);
-    let when = if apart >= 0 { "earlier" } else { "later" };
+    let when = if span.is_negative() {
+        "later"
+    } else {
+        "earlier"
+    };
     let sentence = (!differences.is_empty()).then(|| {
         let whats: Vec<&str> = differences
             .iter()
             .filter_map(|d| d["what"].as_str())
             .collect();
         format!(
-            "Record {}, the same request that succeeded {} s {when}, differed in: {}.",
+            "Record {}, the same request that succeeded {} {when}, differed in: {}.",
             sib.id,
-            apart.abs(),
+            crate::analyze::jose::human_span(span),
             whats.join(", ")
         )
     });

@@ -102,7 +102,7 @@ fn json_body_next_to_a_form_that_succeeded_differs_in_body_format() {
         .unwrap();
     assert!(
         a.detail.contains(&format!(
-            "Record {}, the same request that succeeded 100 s earlier, differed in: ",
+            "Record {}, the same request that succeeded 1 min 40 s earlier, differed in: ",
             out[ok].id
         )) && a.detail.contains("body format"),
         "{}",
