@@ -1476,4 +1476,38 @@ mod evidence_fingerprint_tests {
         assert_ne!(a, b);
         assert!(a.ends_with("sha256:12 stays"), "{a}");
     }
+
+    /// A code redeemed twice: the analysis names the code by fingerprint
+    /// in its evidence; a redacted copy holds only the salted one.
+    #[test]
+    fn a_redacted_code_reuse_shows_no_unsalted_fingerprint() {
+        use crate::analyze::testkit::{authorize, callback, json_response, token};
+        let form = "grant_type=authorization_code&code=code-one-7f3a9c&client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb";
+        let mut again = token("4", 9, form, "{}");
+        again.response = json_response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"Code not valid"}"#,
+        );
+        let records = vec![
+            authorize("1", 0, "https://idp.example.com/authorize?response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state=s1"),
+            callback("2", 5, "https://app.example.com/cb?code=code-one-7f3a9c&state=s1"),
+            token("3", 6, form, r#"{"access_token":"at-1234567890","token_type":"Bearer"}"#),
+            again,
+        ];
+        let analysed =
+            crate::analyze::analyze(&records, &crate::analyze::AnalyzeOptions::default());
+        let unsalted = crate::analyze::diagnose::fingerprint("code-one-7f3a9c");
+        let raw = serde_json::to_string(&analysed).unwrap();
+        assert!(
+            raw.contains(&unsalted),
+            "the analysis fingerprints the code: {raw}"
+        );
+        let shown = serde_json::to_string(&Redactor::new().redact_records(&analysed)).unwrap();
+        assert!(
+            !shown.contains(&unsalted) && !shown.contains("sha256:"),
+            "{shown}"
+        );
+        assert!(shown.contains("«fp:"), "{shown}");
+        assert!(!shown.contains("code-one-7f3a9c"), "{shown}");
+    }
 }
