@@ -252,12 +252,21 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             );
         }
         print_banner(&session, g, &args);
-        let watch = tokio::spawn(watch_health(session.store.clone()));
+        let notices = Arc::new(std::sync::Mutex::new(crate::store::Health {
+            writable: true,
+            ..Default::default()
+        }));
+        let watch = tokio::spawn(watch_health(session.store.clone(), notices.clone()));
         wait_for_shutdown().await;
+        // What changed since the watcher's last look (writes resumed a
+        // moment ago) is said before the "stopping" line, never lost.
+        watch.abort();
+        health_notice(&session.store, &notices);
         eprintln!("\nstopping: finishing open exchanges and flushing the store...");
         let store = session.store.clone();
         let stopped = session.shutdown().await;
-        watch.abort();
+        // The last flush may have written what waited: say so too.
+        health_notice(&store, &notices);
         report_stopped(&store, g);
         if let Err(e) = stopped {
             eprintln!("warning: the last flush failed: {e}");
@@ -282,40 +291,45 @@ pub const LOST_EXIT: u8 = 3;
 /// The live log's notices about the store: one line when writes start
 /// failing (and as the waiting and lost counts change, at most every
 /// half second), one when they work again.
-async fn watch_health(store: Arc<Store>) {
-    let mut shown = crate::store::Health {
-        writable: true,
-        ..Default::default()
-    };
+async fn watch_health(store: Arc<Store>, shown: Arc<std::sync::Mutex<crate::store::Health>>) {
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        let now = store.health();
-        // Counters, not only states: a failure shorter than a poll is said too.
-        let failed_since = now.failures > shown.failures;
-        let changed = failed_since
-            || now.writable != shown.writable
-            || now.lost != shown.lost
-            || (!now.writable && now.waiting != shown.waiting);
-        if !changed {
-            continue;
-        }
-        if failed_since && now.writable {
-            eprintln!(
-                "! the store cannot write ({})",
-                now.last_error.as_deref().unwrap_or("write failed")
-            );
-        }
-        if now.writable && (!shown.writable || failed_since) {
-            eprintln!(
-                "! the store writes again; {} exchange{} lost in all this run",
-                now.lost,
-                if now.lost == 1 { "" } else { "s" }
-            );
-        } else if let Some(text) = now.describe() {
-            eprintln!("! {text}");
-        }
-        shown = now;
+        health_notice(&store, &shown);
     }
+}
+
+/// One look at the store's health: print what changed since `shown` (the
+/// last state said), and remember it.
+fn health_notice(store: &Store, shown: &std::sync::Mutex<crate::store::Health>) {
+    let mut shown = shown
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = store.health();
+    // Counters, not only states: a failure shorter than a poll is said too.
+    let failed_since = now.failures > shown.failures;
+    let changed = failed_since
+        || now.writable != shown.writable
+        || now.lost != shown.lost
+        || (!now.writable && now.waiting != shown.waiting);
+    if !changed {
+        return;
+    }
+    if failed_since && now.writable {
+        eprintln!(
+            "! the store cannot write ({})",
+            now.last_error.as_deref().unwrap_or("write failed")
+        );
+    }
+    if now.writable && (!shown.writable || failed_since) {
+        eprintln!(
+            "! the store writes again; {} exchange{} lost in all this run",
+            now.lost,
+            if now.lost == 1 { "" } else { "s" }
+        );
+    } else if let Some(text) = now.describe() {
+        eprintln!("! {text}");
+    }
+    *shown = now;
 }
 
 /// Time spent analysing live lines per tenth of a second; past
