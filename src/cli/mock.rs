@@ -175,9 +175,10 @@ pub fn run(args: MockArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     }
     let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     rt.block_on(async move {
+        let mut signals = super::run::ShutdownSignals::install();
         if !args.no_history {
             match RecordedMock::start(cfg.clone(), g.home.clone(), args.tls, None).await {
-                Ok(recorded) => return serve_recorded(recorded, &cfg, g).await,
+                Ok(recorded) => return serve_recorded(recorded, &cfg, g, &mut signals).await,
                 Err(HistoryError::Session(SessionError::Store(e @ StoreError::Locked { .. }))) => {
                     let holder = crate::api::ProxyState::read(&g.home)
                         .ok()
@@ -202,7 +203,7 @@ pub fn run(args: MockArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        serve_plain(cfg, &args, g).await
+        serve_plain(cfg, &args, g, &mut signals).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -212,6 +213,7 @@ async fn serve_recorded(
     recorded: RecordedMock,
     cfg: &MockConfig,
     g: &Globals,
+    signals: &mut super::run::ShutdownSignals,
 ) -> anyhow::Result<()> {
     print_banner(&recorded.mock, cfg);
     println!(
@@ -228,7 +230,7 @@ async fn serve_recorded(
         recorded.session.ca.cert_path().display()
     );
     println!("Ctrl-C stops. Requests:");
-    super::run::wait_for_shutdown().await;
+    signals.wait().await;
     let store = recorded.session.store.clone();
     recorded.shutdown().await?;
     super::run::report_stopped(&store, g);
@@ -236,7 +238,12 @@ async fn serve_recorded(
 }
 
 /// The mock alone, printing what it receives.
-async fn serve_plain(mut cfg: MockConfig, args: &MockArgs, g: &Globals) -> anyhow::Result<()> {
+async fn serve_plain(
+    mut cfg: MockConfig,
+    args: &MockArgs,
+    g: &Globals,
+    signals: &mut super::run::ShutdownSignals,
+) -> anyhow::Result<()> {
     if args.tls {
         let host = args
             .host
@@ -248,7 +255,7 @@ async fn serve_plain(mut cfg: MockConfig, args: &MockArgs, g: &Globals) -> anyho
     print_banner(&running, &cfg);
     println!("Ctrl-C stops. Requests:");
     tokio::select! {
-        _ = super::run::wait_for_shutdown() => {}
+        _ = signals.wait() => {}
         _ = running.wait() => {}
     }
     Ok(())

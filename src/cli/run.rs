@@ -179,6 +179,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
     });
     rt.block_on(async {
+        let mut signals = ShutdownSignals::install();
         let cfg = SessionConfig {
             home: g.home.clone(),
             proxy: ProxyConfig {
@@ -257,7 +258,7 @@ pub fn run(args: RunArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             ..Default::default()
         }));
         let watch = tokio::spawn(watch_health(session.store.clone(), notices.clone()));
-        wait_for_shutdown().await;
+        signals.wait().await;
         // What changed since the watcher's last look (writes resumed a
         // moment ago) is said before the "stopping" line, never lost.
         watch.abort();
@@ -437,26 +438,54 @@ fn print_reverse_banner(session: &Session, upstream: &url::Url) {
     eprintln!("  (`ngrok http {port}` or `cloudflared tunnel --url http://localhost:{port}`)");
 }
 
-/// Until Ctrl-C or SIGTERM.
-pub(super) async fn wait_for_shutdown() {
+/// Ctrl-C (SIGINT) and SIGTERM, caught from the moment this is made: a
+/// signal that arrives while the session starts (after `proxy.json` is
+/// written, before the banner) stops it cleanly instead of killing it.
+pub(super) struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    /// Start catching the signals (inside a tokio runtime).
+    pub(super) fn install() -> ShutdownSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Until one of the signals arrives (or arrived since [`Self::install`]).
+    pub(super) async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            match (self.interrupt.as_mut(), self.terminate.as_mut()) {
+                (Some(i), Some(t)) => {
+                    tokio::select! {
+                        _ = i.recv() => {}
+                        _ = t.recv() => {}
+                    }
+                }
+                (Some(i), None) => {
+                    i.recv().await;
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
