@@ -33,9 +33,12 @@ pub struct AuthorizeLeg {
 }
 
 impl AuthorizeLeg {
-    /// The first value of parameter `name`.
+    /// The first value of parameter `name`; `None` when absent or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        params::get(&self.params, name)
+        // RFC 6749 §3.1: "Parameters sent without a value MUST be treated as
+        // if they were omitted from the request" (a consent form posting
+        // back an empty `code_challenge`, Doorkeeper).
+        params::get(&self.params, name).filter(|v| !v.is_empty())
     }
 
     /// Index of the record that carried parameter `name` (the PAR record

@@ -555,10 +555,15 @@ fn token_check(records: &[Record], leg: &AuthorizeLeg, i: usize) -> Option<Findi
         }
         (Some(_), None)
             if crate::providers::of_url(&tok.request.url)
-                .is_some_and(|p| p.has(crate::providers::Quirk::TokenRedirectUriOptional)) =>
+                .is_some_and(|p| p.has(crate::providers::Quirk::TokenRedirectUriOptional))
+                && !super::diagnose::scheme::about_redirect_uri(&super::diagnose::Failure::of(
+                    tok,
+                )) =>
         {
             // GitHub, Slack, Strava: the token request's redirect_uri is
-            // optional there; its absence is normal.
+            // optional there; its absence is normal, unless the provider's
+            // answer names the redirect URI (Slack `bad_redirect_uri`: "must
+            // match the originally submitted URI, if one was sent").
             None
         }
         (Some(expected), None) => Some(Finding::new(

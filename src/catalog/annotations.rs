@@ -336,9 +336,9 @@ codes! {
         "An earlier attempt of the same client failed and this one succeeded: the login's outcome is success. Evidence names the last failure and what changed between the attempts (authorize parameters, token-request shape, time); when nothing on the wire changed, the fix was outside the requests (provider settings, consent, user assignment).",
         "Nothing to fix now; keep what changed (evidence.changes).";
     DIAGNOSIS_CLOCK_SKEW = "diagnosis.clock_skew", Error,
-        "The client's clock is off",
-        "A client_assertion, jwt-bearer assertion or DPoP proof is not yet valid (iat/nbf ahead of the server's Date) or already expired; the client's clock is off.",
-        "Sync the client's clock (NTP); keep assertion lifetimes short but above the skew.";
+        "Two clocks disagree",
+        "A time claim was judged by a clock other than the one that stamped it, and the hosts' Date headers show the difference: a client_assertion, jwt-bearer assertion or DPoP proof not yet valid or expired at the server; a provider's ID token issued in the client's future or expired on arrival; a provider's access token not yet valid (nbf) or already expired at the API. evidence.kinds names whose clock is off.",
+        "Sync the clocks of the hosts involved (NTP); allow a small clock tolerance where the validator has one; keep assertion lifetimes short but above the skew.";
     CLIENT_AUTH_SECRET_JWT_LIFETIME = "client_auth.secret_jwt_lifetime", Error,
         "The client_secret JWT breaks the provider's rules",
         "Sign in with Apple's client_secret is an ES256 JWT valid at most six months (15 777 000 s) from iat to exp.",

@@ -86,11 +86,118 @@ fn delivered_id_token(rec: &Record) -> Option<String> {
     params::get(&p, "id_token").map(str::to_string)
 }
 
+/// An API (resource server) that refused a JWT access token the provider
+/// stamped with its own clock, judged by the API's: the token not yet
+/// valid there (`nbf`/`iat` after the API's `Date`; Microsoft.IdentityModel
+/// IDX10222 "The token is not valid before") or already expired there
+/// while still valid by the provider's clock (RFC 9068 §2.2, RFC 7519
+/// §4.1.4-4.1.5). Claimed only when the two hosts' `Date` headers show
+/// the same difference.
+fn api_judged(
+    records: &[Record],
+    offsets: &BTreeMap<String, (i64, usize)>,
+    out: &mut Vec<Finding>,
+) {
+    for (i, rec) in records.iter().enumerate() {
+        if rec.kind != Kind::ResourceRequest {
+            continue;
+        }
+        let f = Failure::of(rec);
+        if f.has(&["invalid_token"]).is_none() {
+            continue;
+        }
+        let Some(token) = super::access_token::sent_token(rec) else {
+            continue;
+        };
+        let Ok(dec) = decode_unverified(&token) else {
+            continue;
+        };
+        let Some(api_host) = host_of(&rec.request.url) else {
+            continue;
+        };
+        let Some(issuer_host) = dec
+            .claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .and_then(host_of)
+        else {
+            continue;
+        };
+        let (Some(&(api_off, _)), Some(&(prov_off, n))) =
+            (offsets.get(&api_host), offsets.get(&issuer_host))
+        else {
+            continue;
+        };
+        // The API's now, by its clock.
+        let judged = rec.time.unix_timestamp() + api_off;
+        let not_before = claim(&dec.claims, "nbf").or_else(|| claim(&dec.claims, "iat"));
+        let exp = claim(&dec.claims, "exp");
+        let gap = prov_off - api_off;
+        let (what, kind) = if let Some(nb) = not_before.filter(|nb| nb - judged > TOLERANCE_SECS) {
+            (
+                format!(
+                    "not valid yet by the API's clock: nbf/iat {} s in its future",
+                    nb - judged
+                ),
+                "provider_ahead",
+            )
+        } else if let Some(e) = exp.filter(|e| judged > *e && judged - gap <= *e) {
+            (
+                format!(
+                    "expired by the API's clock {} s ago, still valid by the provider's",
+                    judged - e
+                ),
+                "api_ahead",
+            )
+        } else {
+            continue;
+        };
+        let skew = not_before
+            .map(|nb| nb - judged)
+            .filter(|_| kind == "provider_ahead")
+            .unwrap_or(gap);
+        if (gap - skew).abs() > TOLERANCE_SECS && kind == "provider_ahead" {
+            continue;
+        }
+        out.push(Finding::new(
+            i,
+            code::DIAGNOSIS_CLOCK_SKEW
+                .annotation(
+                    format!(
+                        "Record {} sent an access token the API refused as {what}. The provider's Date \
+                         headers ({n} record{}) put its clock {} s {} the API's ({api_host}): the clocks \
+                         disagree, not the token. Sync both hosts (NTP), or allow a clock skew in the \
+                         API's token validation (ASP.NET JwtBearer ClockSkew, 5 min by default).",
+                        rec.id,
+                        if n == 1 { "" } else { "s" },
+                        gap.abs(),
+                        if gap > 0 { "ahead of" } else { "behind" },
+                    ),
+                    json!({
+                        "kinds": [kind],
+                        "record": rec.id,
+                        "nbf_or_iat": not_before,
+                        "exp": exp,
+                        "api_judged_at": judged,
+                        "provider_host": issuer_host,
+                        "provider_offset_seconds": prov_off,
+                        "api_host": api_host,
+                        "api_offset_seconds": api_off,
+                        "error": f.to_json(),
+                        "fields": ["access_token.nbf", "access_token.iat", "access_token.exp", "response.headers.date", "time"],
+                    }),
+                )
+                .about(format!("the access token was {what}")),
+        ));
+    }
+}
+
 /// Findings over one login.
 pub fn diagnose(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
     let records = login.records;
     let offsets = host_offsets(records);
     let mut out = Vec::new();
+    api_judged(records, &offsets, &mut out);
     for (i, rec) in records.iter().enumerate() {
         let Some(token) = delivered_id_token(rec) else {
             continue;

@@ -86,11 +86,12 @@ impl Ctx<'_> {
     fn token(&self) -> &Record {
         &self.records[self.index]
     }
+    /// RFC 6749 §3.1: a parameter sent without a value is omitted.
     fn tparam(&self, name: &str) -> Option<&str> {
-        params::get(&self.token_params, name)
+        params::get(&self.token_params, name).filter(|v| !v.is_empty())
     }
     fn aparam(&self, name: &str) -> Option<&str> {
-        params::get(&self.authorize_params, name)
+        params::get(&self.authorize_params, name).filter(|v| !v.is_empty())
     }
     fn authorize_id(&self) -> Option<&str> {
         self.authorize.map(|i| self.records[i].id.as_str())
