@@ -396,7 +396,10 @@ fn print_banner(session: &Session, g: &Globals, args: &RunArgs) {
     if let Some(url) = session.web_url() {
         eprintln!("  web UI          {url}");
     }
-    eprintln!("  CA certificate  {}", session.ca.cert_path().display());
+    eprintln!(
+        "  CA certificate  {} (`oauthscope ca init` prints how to trust it; `ca doctor` checks)",
+        session.ca.cert_path().display()
+    );
     eprintln!("  capture store   {}", g.home.store_dir().display());
     if args.reverse.is_some() {
         eprintln!("Press Ctrl-C to stop.\n");

@@ -325,14 +325,6 @@ fn entry(
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .ok_or("request.url is missing")?;
-    if url::Url::parse(url).is_err() {
-        // A browser or proxy always writes an absolute URL: anything else
-        // (`-K-`, a bare path) is not an exchange that can be shown or sent.
-        return Err(format!(
-            "request.url {:?} is not an absolute URL",
-            url.chars().take(80).collect::<String>()
-        ));
-    }
     let method = str_of(req, "method")
         .map(str::trim)
         .filter(|m| !m.is_empty())
