@@ -251,9 +251,20 @@ pub fn analyze_all(
     out
 }
 
+/// Records of other flows kept around a record shown alone (with
+/// `ahead`), each side: the capture-wide passes (a retry that recovered,
+/// the nearest successful sibling) then judge it as a whole-capture
+/// listing does.
+pub const NEIGHBOURS: usize = 64;
+
+/// How far around a record its neighbours are read: the outcome pass's
+/// retry window ([`crate::analyze::outcome`]).
+const NEIGHBOUR_SPAN: time::Duration = time::Duration::minutes(30);
+
 /// The records `rec` is analysed with when it is shown alone: its flow's
 /// first [`HEAD`] records, the [`RECENT`] before it, with `ahead`, up to
-/// [`BATCH`] after it, and (with `discovery`) the latest discovery
+/// [`BATCH`] after it and up to [`NEIGHBOURS`] records of any flow on each
+/// side within 30 minutes, and (with `discovery`) the latest discovery
 /// documents. `query` runs a store query (see [`crate::store::Query`]);
 /// every query is bounded by a limit, except the discovery one, which reads
 /// the capture once but keeps only [`MAX_DISCOVERY_HOSTS`] records.
@@ -303,6 +314,21 @@ pub fn window_of<E>(
                 ..Query::default()
             }))?);
         }
+    }
+    if ahead {
+        window.extend(query(&Query {
+            before_id: Some(rec.id.clone()),
+            since: rec.time.checked_sub(NEIGHBOUR_SPAN),
+            newest_first: true,
+            limit: Some(NEIGHBOURS),
+            ..Query::default()
+        })?);
+        window.extend(query(&Query {
+            after_id: Some(rec.id.clone()),
+            before: rec.time.checked_add(NEIGHBOUR_SPAN),
+            limit: Some(NEIGHBOURS),
+            ..Query::default()
+        })?);
     }
     window.push(rec.clone());
     let mut seen = HashSet::new();

@@ -218,3 +218,78 @@ fn the_list_fits_the_width_and_ends_quietly_in_a_pipe() {
     assert!(stdout.starts_with("ID"), "{stdout}");
     assert_eq!(stderr.trim(), "status=0", "ends quietly: {stderr}");
 }
+
+/// One exchange, one verdict: a failure that a later login of the same
+/// client recovered from reads the same in `flows show` (the exchange with
+/// its window) as in `flows list` (the whole capture).
+#[test]
+fn show_and_list_agree_on_a_failure_a_later_login_recovered_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    let t0 = OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    let at = |mut r: Record, secs: i64| {
+        r.time = t0 + time::Duration::seconds(secs);
+        r.id = new_id(r.time);
+        r
+    };
+    let cb = "http%3A%2F%2Flocalhost%3A3000%2Fcb";
+    let json_response = |mut r: Record, body: &str| {
+        let resp = r.response.as_mut().unwrap();
+        resp.headers.push("Content-Type", "application/json");
+        resp.body = Body::from_bytes(body.as_bytes());
+        r
+    };
+    let records = vec![
+        at(record(Kind::AuthorizeRequest, "GET", &format!("https://idp.example/authorize?response_type=code&client_id=app&state=a1&redirect_uri={cb}"), "", 302, Some("http://localhost:3000/cb?code=ca&state=a1")), 0),
+        at(json_response(record(Kind::TokenRequest, "POST", "https://idp.example/token", &format!("grant_type=authorization_code&code=ca&client_id=app&redirect_uri={cb}%2F"), 400, None), r#"{"error":"invalid_grant","error_description":"redirect_uri mismatch"}"#), 2),
+        at(record(Kind::AuthorizeRequest, "GET", &format!("https://idp.example/authorize?response_type=code&client_id=app&state=b1&redirect_uri={cb}"), "", 302, Some("http://localhost:3000/cb?code=cb2&state=b1")), 20),
+        at(json_response(record(Kind::TokenRequest, "POST", "https://idp.example/token", &format!("grant_type=authorization_code&code=cb2&client_id=app&redirect_uri={cb}"), 200, None), r#"{"access_token":"at-1","token_type":"Bearer"}"#), 22),
+    ];
+    let failed_id = records[1].id.clone();
+    {
+        let s = Store::open(&home.store_dir()).unwrap();
+        for r in &records {
+            s.insert(r).unwrap();
+        }
+        s.flush().unwrap();
+    }
+    let verdict = |v: &serde_json::Value| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = v["annotations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["code"].as_str().unwrap().to_string(),
+                    a["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let (_, list, err) = bin(dir.path(), &["flows", "list", "--json"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&list).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == failed_id.as_str())
+        .unwrap();
+    let (_, shown, err) = bin(dir.path(), &["flows", "show", &failed_id, "--json"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&shown).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(
+        verdict(&shown),
+        verdict(listed),
+        "show: {shown:#}\nlist: {listed:#}"
+    );
+    // And the verdict is the recovered one: the diagnosis at warning.
+    assert!(
+        verdict(listed)
+            .iter()
+            .any(|(c, s)| c == "diagnosis.redirect_uri_mismatch" && s == "warning"),
+        "{listed:#}"
+    );
+}
