@@ -738,6 +738,25 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
 
         // The provider's answer proves the body was not read: the finding
         // is the cause (RFC 6749 §4.1.3), not a style note.
+        if let Some(g) = params::get(&ins.body, "grant_type").filter(|g| encoded_twice(g)) {
+            out.push(Finding::new(
+                i,
+                code::TOKEN_REQUEST_GRANT_TYPE_ENCODED_TWICE
+                    .annotation(
+                        format!(
+                            "After form decoding, grant_type is {g:?}: it still holds percent escapes, \
+                             so the client encoded an already encoded value and the server reads a grant \
+                             type it does not know. Send grant_type={:?}, encoded once by the HTTP library.",
+                            url::form_urlencoded::parse(format!("g={g}").as_bytes())
+                                .next()
+                                .map(|(_, v)| v.into_owned())
+                                .unwrap_or_default()
+                        ),
+                        json!({"record": rec.id, "grant_type": g, "field": "request.body.grant_type"}),
+                    )
+                    .about(format!("{g:?}")),
+            ));
+        }
         let unread = crate::analyze::refute::body_not_read(rec);
         let proven = |sev: Severity| {
             if unread.is_some() {
@@ -821,3 +840,12 @@ json!({
 #[cfg(test)]
 #[path = "flavour_tests.rs"]
 mod tests;
+
+/// True when a decoded parameter value still holds a percent escape of a
+/// character that a form would have encoded (`%3A`, `%2F`, `%20`, `%25`):
+/// encoded twice.
+pub(crate) fn encoded_twice(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}

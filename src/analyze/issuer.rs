@@ -83,6 +83,11 @@ fn discovery_mismatch(rec: &Record, i: usize) -> Option<Finding> {
     if same_issuer(&issuer, &expected) {
         return None;
     }
+    // A provider that publishes another issuer by design (its own docs):
+    // normal behaviour, nothing to act on.
+    if documented_issuer(&rec.request.url, &issuer).is_some() {
+        return None;
+    }
     Some(Finding::new(
         i,
         code::DISCOVERY_ISSUER_MISMATCH
@@ -107,6 +112,30 @@ fn discovery_mismatch(rec: &Record, i: usize) -> Option<Finding> {
             )
             .about(format!("{issuer} from {expected}")),
     ))
+}
+
+/// Providers whose discovery document names another issuer than its URL by
+/// design (their own documentation), and why: normal behaviour, info at most.
+fn documented_issuer(fetched_from: &str, issuer: &str) -> Option<&'static str> {
+    let host = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let (from, iss) = (host(fetched_from)?, host(issuer)?);
+    let entra = [
+        "login.microsoftonline.com",
+        "login.windows.net",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+    ];
+    if entra.contains(&from.as_str()) && iss == "sts.windows.net" {
+        return Some("Microsoft Entra ID's v1.0 metadata publishes the sts.windows.net issuer, which v1.0 tokens carry (the v2.0 metadata, under /v2.0/, names login.microsoftonline.com)");
+    }
+    if from.ends_with(".b2clogin.com") && iss == from {
+        return Some("Azure AD B2C publishes its issuer with the tenant id where the metadata URL has the tenant name and policy");
+    }
+    None
 }
 
 /// RFC 9207: the `iss` of an authorization response against the discovery

@@ -102,6 +102,7 @@ pub fn annotate(login: &Login, _opts: &AnalyzeOptions) -> Vec<Finding> {
                 continue;
             }
         };
+        out.extend(check_kid(records, rec, i, &decoded));
         let c = &decoded.claims;
         // The same ID token (same iat and sub) came in an earlier token
         // response of this login: a refresh handing back the login's one.
@@ -196,6 +197,70 @@ fn check_exp(rec: &Record, i: usize, c: &Map<String, Value>, resent: bool) -> Op
                 ev,
             )
             .about(format!("{} before it arrived", human_duration(ago))),
+    ))
+}
+
+/// `jwt.kid_not_found`: the ID token's header `kid` is not among the keys
+/// of its issuer's JWKS as the capture fetched it (the `jwks_uri` of the
+/// discovery document whose `issuer` is the token's `iss`; RFC 7517 §4.5,
+/// OIDC Core §10.1.1). Only against a JWKS that lists keys with `kid`s.
+fn check_kid(
+    records: &[Record],
+    rec: &Record,
+    i: usize,
+    decoded: &super::jose::Decoded,
+) -> Option<Finding> {
+    let kid = decoded.header.get("kid")?.as_str()?;
+    // The issuer's own key set: the `jwks_uri` of the discovery document
+    // whose `issuer` is the token's `iss` (another authorization server on
+    // the same host has keys of its own: Okta's org and default servers).
+    let iss = decoded.claims.get("iss")?.as_str()?.trim_end_matches('/');
+    let jwks_uri = records.iter().rev().find_map(|r| {
+        if r.kind != Kind::Discovery {
+            return None;
+        }
+        let doc = params::response_json(r)?;
+        let issuer = doc.get("issuer")?.as_str()?.trim_end_matches('/');
+        (issuer == iss)
+            .then(|| doc.get("jwks_uri")?.as_str().map(str::to_string))
+            .flatten()
+    })?;
+    let jwks = records
+        .iter()
+        .rev()
+        .find(|r| r.kind == Kind::Jwks && r.request.url == jwks_uri)?;
+    let doc = params::response_json(jwks)?;
+    let kids: Vec<&str> = doc
+        .get("keys")?
+        .as_array()?
+        .iter()
+        .filter_map(|k| k.get("kid").and_then(Value::as_str))
+        .collect();
+    if kids.is_empty() || kids.contains(&kid) {
+        return None;
+    }
+    Some(Finding::new(
+        i,
+        code::JWT_KID_NOT_FOUND
+            .annotation(
+                format!(
+                    "The ID token names signing key kid {kid:?}, and the JWKS fetched by record {} \
+                     lists only {}. A client verifying the signature finds no key (IDX10501, \
+                     \"no applicable key found\") and rejects the login. The key rotated after the \
+                     client cached its JWKS (refetch on an unknown kid), or the token comes from \
+                     another tenant or environment than the jwks_uri the client uses.",
+                    jwks.id,
+                    kids.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+                ),
+                json!({
+                    "kid": kid,
+                    "jwks_record": jwks.id,
+                    "jwks_kids": kids,
+                    "token_record": rec.id,
+                    "fields": ["id_token.header.kid", "jwks.keys[].kid"],
+                }),
+            )
+            .about(format!("kid {kid:?}")),
     ))
 }
 

@@ -166,7 +166,8 @@ fn analyze_flow(records: &mut [Record], opts: &AnalyzeOptions) {
 }
 
 /// Indices of each flow's records (in time order), plus, per flow, the
-/// context records it may consult: the latest discovery document of each host.
+/// context records it may consult: the latest discovery document and JWKS
+/// of each host.
 struct FlowGroups {
     members: Vec<Vec<usize>>,
     context: Vec<usize>,
@@ -184,12 +185,12 @@ fn flow_groups(records: &[Record]) -> FlowGroups {
             members.len() - 1
         });
         members[g].push(i);
-        if r.kind == Kind::Discovery {
+        if matches!(r.kind, Kind::Discovery | Kind::Jwks) {
             let host = r
                 .url()
                 .and_then(|u| u.host_str().map(str::to_owned))
                 .unwrap_or_default();
-            discovery.insert(host, i);
+            discovery.insert(format!("{:?} {host}", r.kind), i);
         }
     }
     FlowGroups {

@@ -99,6 +99,10 @@ codes! {
         "Body is JSON, not application/x-www-form-urlencoded",
         "RFC 6749 wants application/x-www-form-urlencoded; Entra (AADSTS900144), Discord (unsupported_grant_type), HubSpot (415), Cognito and Xero reject JSON.",
         "Send the token request as a form body.";
+    TOKEN_REQUEST_GRANT_TYPE_ENCODED_TWICE = "token_request.grant_type_encoded_twice", Error,
+        "grant_type is percent-encoded twice",
+        "After form decoding, the grant_type still holds percent escapes (`urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code`): the client encoded an already encoded value, and the server sees a grant type it does not know (unsupported_grant_type). RFC 6749 Appendix B: encode each value once.",
+        "Give the HTTP library the plain value (`urn:ietf:params:oauth:grant-type:device_code`) and let it encode the form once.";
     PKCE_MISMATCH = "pkce.mismatch", Error,
         "code_verifier does not match the code_challenge",
         "The verifier was regenerated or lost, or the challenge was padded, standard base64 or hex.",
@@ -179,6 +183,10 @@ codes! {
         "ID token nonce differs from the authorization request",
         "A replayed or mixed-up login.",
         "Keep the nonce per login and compare it.";
+    JWT_KID_NOT_FOUND = "jwt.kid_not_found", Error,
+        "ID token signed with a key the provider's JWKS does not list",
+        "The ID token's header kid names no key of the JWKS the capture fetched from the provider (RFC 7517 §4.5, OIDC Core §10.1.1): the client cannot verify it (Microsoft.IdentityModel IDX10501/IDX10503, jose 'no applicable key found'). A key rotated after the client cached the JWKS, a token from another tenant or environment, or a client pointed at the wrong jwks_uri.",
+        "Refetch the JWKS when a kid is unknown (most libraries can), and check that the jwks_uri and issuer are the provider's that issued the token.";
     JWT_ISS_MISMATCH = "jwt.iss_mismatch", Error,
         "ID token iss differs from the discovery issuer",
         "Another tenant or authorization server issued it.",

@@ -283,6 +283,14 @@ fn grant_type_not_enabled(rec: &Record, f: &Failure) -> Option<Annotation> {
         return None;
     }
     let grant = grant_type(rec);
+    // A grant_type encoded twice is token_request.grant_type_encoded_twice:
+    // the server never saw the grant the client meant.
+    if grant
+        .as_deref()
+        .is_some_and(crate::analyze::flavour::encoded_twice)
+    {
+        return None;
+    }
     let format = params::body_format(&rec.request.headers, &rec.request.body);
     let known = grant
         .as_deref()
