@@ -1049,29 +1049,23 @@ impl Sweep {
         }
     }
 
-    fn json(&self, v: &mut Value) {
+    /// Every string in `v`, at any depth, replaced by `f` of it.
+    fn strings(v: &mut Value, f: &dyn Fn(&str) -> String) {
         match v {
-            Value::String(s) => *s = self.text(s),
-            Value::Array(a) => a.iter_mut().for_each(|i| self.json(i)),
-            Value::Object(m) => m.values_mut().for_each(|i| self.json(i)),
+            Value::String(s) => *s = f(s),
+            Value::Array(a) => a.iter_mut().for_each(|i| Self::strings(i, f)),
+            Value::Object(m) => m.values_mut().for_each(|i| Self::strings(i, f)),
             _ => {}
         }
     }
 
+    /// An annotation's texts and evidence: remembered secrets masked, and
+    /// the analysis' fingerprints salted.
     fn annotation(&self, a: &mut Annotation) {
-        a.title = self.fingerprints(&self.text(&a.title));
-        a.detail = self.fingerprints(&self.text(&a.detail));
-        self.json(&mut a.evidence);
-        self.evidence_fingerprints(&mut a.evidence);
-    }
-
-    fn evidence_fingerprints(&self, v: &mut Value) {
-        match v {
-            Value::String(s) => *s = self.fingerprints(s),
-            Value::Array(a) => a.iter_mut().for_each(|i| self.evidence_fingerprints(i)),
-            Value::Object(m) => m.values_mut().for_each(|i| self.evidence_fingerprints(i)),
-            _ => {}
-        }
+        let sweep = |s: &str| self.fingerprints(&self.text(s));
+        a.title = sweep(&a.title);
+        a.detail = sweep(&a.detail);
+        Self::strings(&mut a.evidence, &sweep);
     }
 
     fn record(&self, r: &mut Record) {

@@ -133,12 +133,13 @@ fn api_judged(
         let not_before = claim(&dec.claims, "nbf").or_else(|| claim(&dec.claims, "iat"));
         let exp = claim(&dec.claims, "exp");
         let gap = prov_off - api_off;
-        let (what, kind) = if let Some(nb) = not_before.filter(|nb| nb - judged > TOLERANCE_SECS) {
+        // Not yet valid at the API by as much as the two clocks differ.
+        let early = not_before
+            .map(|nb| nb - judged)
+            .filter(|ahead| *ahead > TOLERANCE_SECS && (gap - ahead).abs() <= TOLERANCE_SECS);
+        let (what, kind) = if let Some(ahead) = early {
             (
-                format!(
-                    "not valid yet by the API's clock: nbf/iat {} s in its future",
-                    nb - judged
-                ),
+                format!("not valid yet by the API's clock: nbf/iat {ahead} s in its future"),
                 "provider_ahead",
             )
         } else if let Some(e) = exp.filter(|e| judged > *e && judged - gap <= *e) {
@@ -152,13 +153,6 @@ fn api_judged(
         } else {
             continue;
         };
-        let skew = not_before
-            .map(|nb| nb - judged)
-            .filter(|_| kind == "provider_ahead")
-            .unwrap_or(gap);
-        if (gap - skew).abs() > TOLERANCE_SECS && kind == "provider_ahead" {
-            continue;
-        }
         out.push(Finding::new(
             i,
             code::DIAGNOSIS_CLOCK_SKEW

@@ -135,6 +135,14 @@ const MISSING: &[&str] = &[
     "not found in the request",
 ];
 
+/// True when a provider's description says parameter `name` is missing.
+fn says_missing(f: &Failure, name: &str) -> bool {
+    f.descriptions.iter().any(|d| {
+        let l = d.to_ascii_lowercase();
+        l.contains(name) && MISSING.iter().any(|m| l.contains(m))
+    })
+}
+
 fn basic_sent(rec: &Record) -> bool {
     use crate::analyze::flavour::{authorization, AuthHeader};
     matches!(
@@ -163,12 +171,7 @@ fn client_auth(login: &Login, ex: &Exchange) -> Option<Finding> {
         || grant == "refresh_token";
     // The provider says a secret or assertion is missing, whatever its
     // code (Google: invalid_request "client_secret is missing.").
-    let secret_demanded = ["client_secret", "client_assertion"].iter().any(|c| {
-        f.descriptions.iter().any(|d| {
-            let l = d.to_ascii_lowercase();
-            l.contains(c) && MISSING.iter().any(|m| l.contains(m))
-        })
-    });
+    let secret_demanded = says_missing(f, "client_secret") || says_missing(f, "client_assertion");
     let client_error = f.has(&["invalid_client", "unauthorized_client"]).is_some()
         || f.has_aadsts(&[7000218, 700025]).is_some()
         || secret_demanded;
@@ -239,12 +242,7 @@ json!({
 
     // The error names a credential as missing that the request sent the
     // other way (Basic header vs body).
-    let named_missing = CREDENTIALS.iter().copied().find(|c| {
-        f.descriptions.iter().any(|d| {
-            let l = d.to_ascii_lowercase();
-            l.contains(c) && MISSING.iter().any(|m| l.contains(m))
-        })
-    });
+    let named_missing = CREDENTIALS.iter().copied().find(|c| says_missing(f, c));
     let mut why: Option<String> = None;
     if let Some(c) = named_missing {
         if basic && !in_body(c) && c != "client_assertion" {
